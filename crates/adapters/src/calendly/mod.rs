@@ -1,0 +1,213 @@
+//! Calendly's API v2 as a [`SchedulingProvider`], over one shared `reqwest` client
+//! (keep-alive, rustls with ring, a deadline per call).
+
+mod wire;
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::{
+    AvailableTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
+    ProviderError, Rejection, SchedulingProvider, TimeRange,
+};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use tracing::instrument;
+
+use crate::error_chain;
+
+/// Calendly's page size limit.
+const PAGE_SIZE: &str = "100";
+/// A bound on pages followed, so that a provider repeating its tokens cannot loop us forever.
+const MAX_PAGES: usize = 1000;
+
+/// How to reach Calendly.
+#[derive(Debug, Clone)]
+pub struct CalendlyClientSettings {
+    /// e.g. `https://api.calendly.com`, without a trailing slash.
+    pub api_base_url: String,
+    /// The deadline of one call, from sending the request to the end of the body.
+    pub timeout: Duration,
+    /// Idle keep-alive connections kept per host.
+    pub max_idle_connections: usize,
+}
+
+/// [`SchedulingProvider`] on Calendly.
+#[derive(Clone)]
+pub struct CalendlyClient {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl fmt::Debug for CalendlyClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CalendlyClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CalendlyClient {
+    pub fn new(settings: &CalendlyClientSettings) -> Result<Self, reqwest::Error> {
+        // reqwest is built without a crypto provider, to keep aws-lc out of the build;
+        // ring is installed once for the process (a second install is a harmless no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(settings.max_idle_connections)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .user_agent(concat!("calendly-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            base_url: settings.api_base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// GET `path` with `query`; the body of a 2xx answer, or the port's error for anything else.
+    async fn get(
+        &self,
+        token: &CalendlyToken,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<bytes::Bytes, ProviderError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .query(query)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response.bytes().await.map_err(transport_error)?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(refusal(status, retry_after, &body))
+        }
+    }
+}
+
+#[async_trait]
+impl SchedulingProvider for CalendlyClient {
+    #[instrument(skip_all, err(Display))]
+    async fn current_user(&self, token: &CalendlyToken) -> Result<CalendlyUser, ProviderError> {
+        let body = self.get(token, "/users/me", &[]).await?;
+        wire::current_user(&body)
+    }
+
+    #[instrument(skip_all, fields(user = %user), err(Display))]
+    async fn event_types(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+    ) -> Result<Vec<EventType>, ProviderError> {
+        let mut event_types = Vec::new();
+        let mut page_token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("user", user.as_str()), ("count", PAGE_SIZE)];
+            if let Some(page_token) = &page_token {
+                query.push(("page_token", page_token));
+            }
+            let body = self.get(token, "/event_types", &query).await?;
+            let page = wire::event_types_page(&body)?;
+            event_types.extend(page.event_types);
+            match page.next_page_token {
+                Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
+                Some(_) => {
+                    return Err(ProviderError::Unavailable {
+                        reason: "Calendly returned the same page token twice".into(),
+                    });
+                }
+                None => return Ok(event_types),
+            }
+        }
+        Err(ProviderError::Unavailable {
+            reason: format!("Calendly returned more than {MAX_PAGES} pages of event types"),
+        })
+    }
+
+    #[instrument(skip_all, fields(event_type = %event_type, start = %range.start(), end = %range.end()), err(Display))]
+    async fn available_times(
+        &self,
+        token: &CalendlyToken,
+        event_type: &EventTypeUri,
+        range: TimeRange,
+    ) -> Result<Vec<AvailableTime>, ProviderError> {
+        let start = wire::format_time(range.start());
+        let end = wire::format_time(range.end());
+        let query = [
+            ("event_type", event_type.as_str()),
+            ("start_time", start.as_str()),
+            ("end_time", end.as_str()),
+        ];
+        let body = self
+            .get(token, "/event_type_available_times", &query)
+            .await?;
+        wire::available_times(&body)
+    }
+}
+
+fn transport_error(error: reqwest::Error) -> ProviderError {
+    if error.is_timeout() {
+        ProviderError::Timeout
+    } else {
+        ProviderError::Unavailable {
+            reason: error_chain(&error.without_url()),
+        }
+    }
+}
+
+/// `X-RateLimit-Reset`: seconds until the window resets.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("x-ratelimit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// The port's error for a non-2xx answer. Calendly's error body is passed on as the details;
+/// a refusal whose body is not Calendly's JSON error is not Calendly speaking, so it counts as
+/// a failure of the upstream.
+fn refusal(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> ProviderError {
+    let details = serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object);
+    let rejection = |reason| match details.clone() {
+        Some(details) => ProviderError::Rejected { reason, details },
+        None => not_calendly_json(status),
+    };
+    match status {
+        StatusCode::UNAUTHORIZED => match details {
+            Some(details) => ProviderError::CredentialRejected { details },
+            None => not_calendly_json(status),
+        },
+        StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited {
+            retry_after,
+            details: details.unwrap_or(Value::Null),
+        },
+        StatusCode::BAD_REQUEST => rejection(Rejection::BadArgument),
+        StatusCode::FORBIDDEN => rejection(Rejection::Forbidden),
+        StatusCode::NOT_FOUND => rejection(Rejection::NotFound),
+        StatusCode::CONFLICT => rejection(Rejection::Conflict),
+        other => ProviderError::Unavailable {
+            reason: format!("Calendly answered {other}"),
+        },
+    }
+}
+
+fn not_calendly_json(status: StatusCode) -> ProviderError {
+    ProviderError::Unavailable {
+        reason: format!("Calendly answered {status} with a body that is not its JSON error"),
+    }
+}

@@ -1,0 +1,170 @@
+//! Calendly's JSON, read only as far as the gateway needs: the objects themselves are kept
+//! as Calendly wrote them.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use domain::{AvailableTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+#[derive(Deserialize)]
+struct Resource<T> {
+    resource: T,
+}
+
+#[derive(Deserialize)]
+struct User {
+    uri: String,
+    name: String,
+    email: String,
+    scheduling_url: String,
+    timezone: String,
+}
+
+#[derive(Deserialize)]
+struct Collection<'a> {
+    #[serde(borrow)]
+    collection: Vec<&'a RawValue>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Deserialize)]
+struct Pagination {
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WithUri<'a> {
+    #[serde(borrow)]
+    uri: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct WithStartTime<'a> {
+    #[serde(borrow)]
+    start_time: Cow<'a, str>,
+}
+
+/// One page of `GET /event_types`.
+pub(super) struct EventTypesPage {
+    pub event_types: Vec<EventType>,
+    pub next_page_token: Option<String>,
+}
+
+fn malformed(what: &str, error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Unavailable {
+        reason: format!("Calendly's {what} is not in its documented format: {error}"),
+    }
+}
+
+/// Times as Calendly writes them: UTC, microseconds, `Z`.
+pub(super) fn format_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(super) fn current_user(body: &[u8]) -> Result<CalendlyUser, ProviderError> {
+    let user = serde_json::from_slice::<Resource<User>>(body)
+        .map_err(|e| malformed("user", e))?
+        .resource;
+    Ok(CalendlyUser {
+        uri: CalendlyUserUri::parse(user.uri).map_err(|e| malformed("user", e))?,
+        name: user.name,
+        email: user.email,
+        scheduling_url: user.scheduling_url,
+        timezone: user.timezone,
+    })
+}
+
+pub(super) fn event_types_page(body: &[u8]) -> Result<EventTypesPage, ProviderError> {
+    let page: Collection<'_> =
+        serde_json::from_slice(body).map_err(|e| malformed("event type list", e))?;
+    let event_types = page
+        .collection
+        .into_iter()
+        .map(|raw| {
+            let WithUri { uri } =
+                serde_json::from_str(raw.get()).map_err(|e| malformed("event type", e))?;
+            Ok(EventType {
+                uri: EventTypeUri::parse(uri).map_err(|e| malformed("event type", e))?,
+                json: raw.to_owned(),
+            })
+        })
+        .collect::<Result<_, ProviderError>>()?;
+    Ok(EventTypesPage {
+        event_types,
+        next_page_token: page
+            .pagination
+            .and_then(|p| p.next_page_token)
+            .filter(|token| !token.is_empty()),
+    })
+}
+
+pub(super) fn available_times(body: &[u8]) -> Result<Vec<AvailableTime>, ProviderError> {
+    let list: Collection<'_> =
+        serde_json::from_slice(body).map_err(|e| malformed("available time list", e))?;
+    list.collection
+        .into_iter()
+        .map(|raw| {
+            let WithStartTime { start_time } =
+                serde_json::from_str(raw.get()).map_err(|e| malformed("available time", e))?;
+            let start_time = DateTime::parse_from_rfc3339(&start_time)
+                .map_err(|e| malformed("available time's start_time", e))?
+                .to_utc();
+            Ok(AvailableTime {
+                start_time,
+                json: raw.to_owned(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_as_calendly_writes_them() {
+        let time = DateTime::parse_from_rfc3339("2030-01-02T20:00:00+02:00")
+            .expect("time")
+            .to_utc();
+        assert_eq!(format_time(time), "2030-01-02T18:00:00.000000Z");
+    }
+
+    #[test]
+    fn unknown_fields_are_kept_verbatim() {
+        let body = br#"{"collection":[{"start_time":"2030-01-02T20:00:00.000000Z","new_field":{"a":[1,2]},"status":"available"}]}"#;
+        let times = available_times(body).expect("parsed");
+        assert_eq!(
+            times[0].json.get(),
+            r#"{"start_time":"2030-01-02T20:00:00.000000Z","new_field":{"a":[1,2]},"status":"available"}"#
+        );
+    }
+
+    #[test]
+    fn a_missing_or_malformed_needed_field_is_unavailable() {
+        for body in [
+            &br#"{"collection":[{"status":"available"}]}"#[..],
+            br#"{"collection":[{"start_time":"tomorrow"}]}"#,
+            br#"{"collection":[{"start_time":7}]}"#,
+            br#"{"collection":{}}"#,
+            br#"{}"#,
+            b"<html>",
+        ] {
+            assert!(matches!(
+                available_times(body),
+                Err(ProviderError::Unavailable { .. })
+            ));
+        }
+        assert!(matches!(
+            event_types_page(br#"{"collection":[{"name":"no uri"}],"pagination":{}}"#),
+            Err(ProviderError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            current_user(br#"{"resource":{"uri":"https://api.calendly.com/users/A"}}"#),
+            Err(ProviderError::Unavailable { .. })
+        ));
+    }
+}

@@ -1,0 +1,19 @@
+//! Adapters: the domain's ports implemented on real things. Each module is one outside
+//! thing, and each translates its driver's errors into the port's error contract.
+
+pub mod calendly;
+pub mod crypto;
+pub mod jwt;
+pub mod postgres;
+
+/// A whole error chain on one line, for logs and error reasons.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

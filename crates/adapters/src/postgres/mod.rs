@@ -1,0 +1,12 @@
+//! PostgreSQL: the connection pool, the embedded migrations, and the [`TokenRepository`].
+//!
+//! [`TokenRepository`]: domain::TokenRepository
+
+mod migrations;
+mod pool;
+mod repository;
+mod schema;
+
+pub use migrations::{MigrationError, run_migrations};
+pub use pool::{PgPool, PgPoolSettings, PoolSetupError, build_pool};
+pub use repository::PgTokenRepository;

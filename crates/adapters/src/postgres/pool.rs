@@ -1,0 +1,64 @@
+//! A bounded pool of PostgreSQL connections.
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::deadpool::{BuildError, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, SimpleAsyncConnection};
+use secrecy::{ExposeSecret, SecretString};
+
+pub type PgPool = Pool<AsyncPgConnection>;
+
+/// How the pool behaves.
+#[derive(Debug, Clone)]
+pub struct PgPoolSettings {
+    pub url: SecretString,
+    pub max_size: usize,
+    /// How long a request waits for a free connection, and for a new one to be made, before
+    /// the database counts as unavailable.
+    pub acquire_timeout: Duration,
+    /// The server aborts any statement running longer.
+    pub statement_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the database pool: {0}")]
+pub struct PoolSetupError(#[from] BuildError);
+
+/// A pool that makes connections lazily: building it does not touch the database.
+pub fn build_pool(settings: &PgPoolSettings) -> Result<PgPool, PoolSetupError> {
+    let statement_timeout_ms = settings.statement_timeout.as_millis();
+    let connect_timeout = settings.acquire_timeout;
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut connection =
+                tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
+                    .await
+                    .map_err(|_| {
+                        ConnectionError::BadConnection("connecting took too long".into())
+                    })??;
+            connection
+                .batch_execute(&format!(
+                    "SET application_name = 'calendly-gateway'; \
+                     SET statement_timeout = {statement_timeout_ms}"
+                ))
+                .await
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(connection)
+        })
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        settings.url.expose_secret(),
+        config,
+    );
+    Ok(Pool::builder(manager)
+        .max_size(settings.max_size)
+        .wait_timeout(Some(settings.acquire_timeout))
+        .create_timeout(Some(settings.acquire_timeout))
+        .recycle_timeout(Some(settings.acquire_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()?)
+}

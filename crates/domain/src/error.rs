@@ -1,0 +1,88 @@
+//! What can go wrong, in the domain's words. Adapters translate their driver errors into these;
+//! `app-http` maps them to HTTP once.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::model::EventTypeUri;
+
+/// Why a bearer token did not authenticate anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No credential was presented at all.
+    #[error("no credential was presented")]
+    Missing,
+    /// The credential is malformed, badly signed, or otherwise not one this service issued.
+    #[error("the credential is not valid")]
+    Invalid,
+    /// The credential was valid once but its lifetime is over.
+    #[error("the credential has expired")]
+    Expired,
+}
+
+/// Why the token store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// The store cannot be reached or did not answer in time; the request may succeed later.
+    #[error("the token store is unavailable: {0}")]
+    Unavailable(String),
+    /// A stored credential exists but cannot be decrypted (wrong key, tampered value).
+    /// The user must connect again.
+    #[error("the stored Calendly credential cannot be decrypted")]
+    Undecryptable,
+    /// Anything else: a bug or a broken invariant, never the caller's fault.
+    #[error("the token store failed")]
+    Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Which of its arguments Calendly turned down, for errors that are the request's fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    BadArgument,
+    Forbidden,
+    NotFound,
+    Conflict,
+}
+
+/// Why the scheduling provider (Calendly) did not answer as hoped.
+/// `details` is the provider's own error body, passed on to the client as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider no longer accepts the stored credential; the user must reconnect.
+    #[error("the scheduling provider rejected the credential")]
+    CredentialRejected { details: Value },
+    /// The provider understood the request and refused it.
+    #[error("the scheduling provider refused the request: {reason:?}")]
+    Rejected { reason: Rejection, details: Value },
+    /// Too many requests; `retry_after` is when the provider says to try again.
+    #[error("the scheduling provider's rate limit was reached")]
+    RateLimited { retry_after: Option<Duration>, details: Value },
+    /// The provider failed, could not be reached, or answered something that is not its
+    /// documented format.
+    #[error("the scheduling provider failed: {reason}")]
+    Unavailable { reason: String },
+    /// The provider did not answer within the deadline.
+    #[error("the scheduling provider did not answer in time")]
+    Timeout,
+}
+
+/// Why a use case did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("No PAT token found. Please connect your Calendly account.")]
+    NotConnected,
+    #[error("No event types found for this Calendly user.")]
+    NoEventTypes,
+    #[error("Event type {0} is not one of this user's event types.")]
+    EventTypeNotFound(EventTypeUri),
+    #[error("{0}")]
+    InvalidRange(String),
+    /// Connecting failed because the provider does not accept the credential.
+    #[error("Calendly did not accept this personal access token.")]
+    TokenRejected { details: Value },
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}

@@ -1,0 +1,19 @@
+//! The Calendly gateway's domain: what a user's Calendly connection is, what the gateway
+//! asks of the outside world (the ports), and the use cases built on those ports.
+//!
+//! Nothing here knows HTTP, SQL or Calendly's wire format; adapters translate.
+
+pub mod error;
+pub mod model;
+pub mod ports;
+pub mod time_range;
+pub mod use_cases;
+
+pub use error::{AuthError, GatewayError, ProviderError, Rejection, RepositoryError};
+pub use model::{
+    AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
+    EventTypeUri, InvalidValue, UserId,
+};
+pub use ports::{Clock, SchedulingProvider, SystemClock, TokenRepository, UserAuth};
+pub use time_range::TimeRange;
+pub use use_cases::{AvailabilityPolicy, AvailabilityQuery, CalendlyService};

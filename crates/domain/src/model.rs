@@ -1,0 +1,195 @@
+//! The gateway's vocabulary: users, their Calendly credential and the objects Calendly returns.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::value::RawValue;
+
+/// A value from outside that does not have the shape the domain needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+/// Rejects empty strings, over-long strings and control characters.
+fn checked_text(value: &str, what: &str, max_len: usize) -> Result<(), InvalidValue> {
+    if value.is_empty() {
+        return Err(InvalidValue(format!("{what} must not be empty")));
+    }
+    if value.len() > max_len {
+        return Err(InvalidValue(format!("{what} is longer than {max_len} bytes")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(InvalidValue(format!("{what} contains control characters")));
+    }
+    Ok(())
+}
+
+/// A user of the web application, as named by the `sub` claim of its access tokens. Opaque.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(value: impl Into<String>) -> Result<Self, InvalidValue> {
+        let value = value.into();
+        checked_text(&value, "user id", Self::MAX_LEN)?;
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! calendly_uri {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_LEN: usize = 2048;
+
+            pub fn parse(value: impl Into<String>) -> Result<Self, InvalidValue> {
+                let value = value.into();
+                checked_text(&value, $what, Self::MAX_LEN)?;
+                Ok(Self(value))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+calendly_uri!(
+    /// The URI Calendly gives a user, e.g. `https://api.calendly.com/users/AAAA`.
+    CalendlyUserUri,
+    "Calendly user URI"
+);
+calendly_uri!(
+    /// The URI Calendly gives an event type, e.g. `https://api.calendly.com/event_types/AAAA`.
+    EventTypeUri,
+    "event type URI"
+);
+
+/// A Calendly credential (today a personal access token). Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct CalendlyToken(SecretString);
+
+impl CalendlyToken {
+    pub const MAX_LEN: usize = 4096;
+
+    /// Accepts a token as a user pasted it: surrounding white space is dropped; what is left
+    /// must be visible ASCII, as a bearer credential in an HTTP header must be.
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(InvalidValue("personal_access_token must not be empty".into()));
+        }
+        if value.len() > Self::MAX_LEN {
+            return Err(InvalidValue(format!(
+                "personal_access_token is longer than {} bytes",
+                Self::MAX_LEN
+            )));
+        }
+        if !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(InvalidValue(
+                "personal_access_token may contain only visible ASCII characters".into(),
+            ));
+        }
+        Ok(Self(SecretString::from(value)))
+    }
+
+    /// The token itself, for the one place that sends it to Calendly or encrypts it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for CalendlyToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CalendlyToken([REDACTED])")
+    }
+}
+
+/// Who a Calendly credential belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendlyUser {
+    pub uri: CalendlyUserUri,
+    pub name: String,
+    pub email: String,
+    pub scheduling_url: String,
+    pub timezone: String,
+}
+
+/// A user's connected Calendly account: the credential and whose it is.
+#[derive(Debug, Clone)]
+pub struct CalendlyConnection {
+    pub user_id: UserId,
+    pub token: CalendlyToken,
+    pub calendly_user: CalendlyUser,
+    pub connected_at: DateTime<Utc>,
+}
+
+/// One of a user's event types. `json` is the object exactly as Calendly wrote it, fields this
+/// gateway does not model included, so clients see everything Calendly says.
+#[derive(Debug, Clone)]
+pub struct EventType {
+    pub uri: EventTypeUri,
+    pub json: Box<RawValue>,
+}
+
+/// A time an event type can be booked. `json` is Calendly's object as written.
+#[derive(Debug, Clone)]
+pub struct AvailableTime {
+    pub start_time: DateTime<Utc>,
+    pub json: Box<RawValue>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_rejects_empty_long_and_control_characters() {
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse("a".repeat(256)).is_err());
+        assert!(UserId::parse("a\nb").is_err());
+        assert_eq!(UserId::parse("42").map(|u| u.to_string()), Ok("42".to_string()));
+    }
+
+    #[test]
+    fn token_is_trimmed_and_must_be_visible_ascii() {
+        let token = CalendlyToken::parse("  abc.def-123 \n").expect("valid token");
+        assert_eq!(token.expose(), "abc.def-123");
+        assert!(CalendlyToken::parse("   ").is_err());
+        assert!(CalendlyToken::parse("abc def").is_err());
+        assert!(CalendlyToken::parse("abc\r\nX-Injected: 1").is_err());
+        assert!(CalendlyToken::parse("é").is_err());
+        assert!(CalendlyToken::parse(&"a".repeat(4097)).is_err());
+    }
+
+    #[test]
+    fn token_debug_is_redacted() {
+        let token = CalendlyToken::parse("super-secret").expect("valid token");
+        let shown = format!("{token:?}");
+        assert!(!shown.contains("super-secret"));
+        assert!(shown.contains("REDACTED"));
+    }
+}

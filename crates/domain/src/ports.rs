@@ -1,0 +1,99 @@
+//! What the use cases need from the outside world. Each port states when an adapter must
+//! return which error; nothing above an adapter sees a driver's own error type.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::{AuthError, ProviderError, RepositoryError};
+use crate::model::{
+    AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
+    EventTypeUri, UserId,
+};
+use crate::time_range::TimeRange;
+
+/// Turns the application's bearer token into the user it was issued for.
+///
+/// Errors:
+/// - [`AuthError::Missing`] when `bearer_token` is empty;
+/// - [`AuthError::Expired`] when it was valid but its lifetime is over;
+/// - [`AuthError::Invalid`] for everything else that is not a token this service accepts
+///   (malformed, wrong algorithm, wrong key, required claim missing or not yet valid).
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait UserAuth: Send + Sync {
+    fn authenticate(&self, bearer_token: &str) -> Result<UserId, AuthError>;
+}
+
+/// Keeps each user's Calendly connection. The credential is protected at rest by the adapter;
+/// callers see it in clear only as a [`CalendlyToken`].
+///
+/// Errors, for every method:
+/// - [`RepositoryError::Unavailable`] when the store cannot be reached or does not answer in
+///   time (pool exhausted, connection refused, statement timeout);
+/// - [`RepositoryError::Undecryptable`] from `load` when a stored credential fails authentication
+///   (wrong key, tampered value);
+/// - [`RepositoryError::Unexpected`] for anything else.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait TokenRepository: Send + Sync {
+    /// Stores `connection`, replacing the user's earlier one. Concurrent saves for one user
+    /// leave exactly one of them, whole.
+    async fn save(&self, connection: &CalendlyConnection) -> Result<(), RepositoryError>;
+
+    /// The user's connection, or `None` when there is none.
+    async fn load(&self, user_id: &UserId) -> Result<Option<CalendlyConnection>, RepositoryError>;
+
+    /// Removes the user's connection; `true` when there was one.
+    async fn delete(&self, user_id: &UserId) -> Result<bool, RepositoryError>;
+
+    /// Succeeds when the store answers.
+    async fn ping(&self) -> Result<(), RepositoryError>;
+}
+
+/// The scheduling service (Calendly) seen through one user's credential.
+///
+/// Errors, for every method:
+/// - [`ProviderError::CredentialRejected`] when the provider does not accept `token` (its 401);
+/// - [`ProviderError::Rejected`] when it refuses the request: bad argument (400), forbidden (403),
+///   not found (404), conflict (409);
+/// - [`ProviderError::RateLimited`] on its 429, with the wait it asks for;
+/// - [`ProviderError::Timeout`] when no complete answer came within the deadline;
+/// - [`ProviderError::Unavailable`] for its 5xx, a connection failure, or an answer that is not
+///   its documented format (a field the gateway needs is missing or malformed).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SchedulingProvider: Send + Sync {
+    /// The user the token belongs to.
+    async fn current_user(&self, token: &CalendlyToken) -> Result<CalendlyUser, ProviderError>;
+
+    /// Every event type of `user`, all pages, in the provider's order.
+    async fn event_types(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+    ) -> Result<Vec<EventType>, ProviderError>;
+
+    /// The bookable times of `event_type` within `range`, which must be no longer than the
+    /// provider accepts in one call.
+    async fn available_times(
+        &self,
+        token: &CalendlyToken,
+        event_type: &EventTypeUri,
+        range: TimeRange,
+    ) -> Result<Vec<AvailableTime>, ProviderError>;
+}
+
+/// The current time, so that use cases that depend on it can be tested.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,221 @@
+//! The use cases: connect and disconnect a Calendly account, and answer the three questions
+//! the web client asks (who am I, my event types, when am I available).
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::{StreamExt, TryStreamExt, stream};
+use tracing::instrument;
+
+use crate::error::{GatewayError, ProviderError, Rejection};
+use crate::model::{
+    AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUserUri, EventType, EventTypeUri,
+    UserId,
+};
+use crate::ports::{Clock, SchedulingProvider, TokenRepository};
+use crate::time_range::TimeRange;
+
+#[cfg(test)]
+mod tests;
+
+/// How availability checks are bounded and cut up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvailabilityPolicy {
+    /// Longest range a client may ask for (`limits.max_range_days`).
+    pub max_range: TimeDelta,
+    /// Longest range the provider accepts in one call (`calendly.max_days_per_call`).
+    pub max_call_span: TimeDelta,
+    /// How many provider calls one check may have in flight at once.
+    pub max_concurrent_calls: usize,
+}
+
+impl Default for AvailabilityPolicy {
+    fn default() -> Self {
+        Self {
+            max_range: TimeDelta::days(365),
+            max_call_span: TimeDelta::days(31),
+            max_concurrent_calls: 4,
+        }
+    }
+}
+
+/// An availability question: between two times, for one event type or the user's first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvailabilityQuery {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub event_type: Option<EventTypeUri>,
+}
+
+/// The gateway's use cases, over the ports the application wires in.
+#[derive(Clone)]
+pub struct CalendlyService {
+    tokens: Arc<dyn TokenRepository>,
+    scheduling: Arc<dyn SchedulingProvider>,
+    clock: Arc<dyn Clock>,
+    policy: AvailabilityPolicy,
+}
+
+impl fmt::Debug for CalendlyService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CalendlyService")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CalendlyService {
+    pub fn new(
+        tokens: Arc<dyn TokenRepository>,
+        scheduling: Arc<dyn SchedulingProvider>,
+        clock: Arc<dyn Clock>,
+        policy: AvailabilityPolicy,
+    ) -> Self {
+        Self {
+            tokens,
+            scheduling,
+            clock,
+            policy,
+        }
+    }
+
+    /// Checks `token` with the provider, then stores it as the user's connection, replacing
+    /// any earlier one. A token the provider refuses is [`GatewayError::TokenRejected`] and
+    /// nothing is stored.
+    #[instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn connect(
+        &self,
+        user_id: UserId,
+        token: CalendlyToken,
+    ) -> Result<CalendlyConnection, GatewayError> {
+        let calendly_user = self
+            .scheduling
+            .current_user(&token)
+            .await
+            .map_err(|error| match error {
+                ProviderError::CredentialRejected { details }
+                | ProviderError::Rejected {
+                    reason: Rejection::Forbidden,
+                    details,
+                } => GatewayError::TokenRejected { details },
+                other => GatewayError::Provider(other),
+            })?;
+        let connection = CalendlyConnection {
+            user_id,
+            token,
+            calendly_user,
+            connected_at: self.clock.now(),
+        };
+        self.tokens.save(&connection).await?;
+        tracing::info!(calendly_user = %connection.calendly_user.uri, "Calendly account connected");
+        Ok(connection)
+    }
+
+    /// Forgets the user's connection; succeeds also when there was none.
+    #[instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn disconnect(&self, user_id: &UserId) -> Result<(), GatewayError> {
+        let existed = self.tokens.delete(user_id).await?;
+        tracing::info!(existed, "Calendly account disconnected");
+        Ok(())
+    }
+
+    /// The user's connection, or [`GatewayError::NotConnected`].
+    #[instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn connection(&self, user_id: &UserId) -> Result<CalendlyConnection, GatewayError> {
+        self.tokens
+            .load(user_id)
+            .await?
+            .ok_or(GatewayError::NotConnected)
+    }
+
+    /// The user's Calendly URI, as stored when they connected: no provider call.
+    pub async fn user_uri(&self, user_id: &UserId) -> Result<CalendlyUserUri, GatewayError> {
+        Ok(self.connection(user_id).await?.calendly_user.uri)
+    }
+
+    /// Every event type of the user, in the provider's order.
+    pub async fn event_types(&self, user_id: &UserId) -> Result<Vec<EventType>, GatewayError> {
+        let connection = self.connection(user_id).await?;
+        self.event_types_of(&connection).await
+    }
+
+    /// When the user can be booked between `query.start` and `query.end`, for the event type
+    /// asked for or else the user's first: sorted by start time, without duplicates.
+    ///
+    /// A range longer than the provider takes in one call is fetched in pieces, at most
+    /// `max_concurrent_calls` at a time. The part of the range already past is dropped, since
+    /// nothing can be booked there; a range wholly past has no available times.
+    #[instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn check_availability(
+        &self,
+        user_id: &UserId,
+        query: AvailabilityQuery,
+    ) -> Result<Vec<AvailableTime>, GatewayError> {
+        let requested = self.validated_range(&query)?;
+        let connection = self.connection(user_id).await?;
+        let event_type = self
+            .chosen_event_type(&connection, query.event_type)
+            .await?;
+        let Some(range) = requested.not_before(self.clock.now()) else {
+            return Ok(Vec::new());
+        };
+
+        let token = &connection.token;
+        let event_type = &event_type;
+        let pieces: Vec<Vec<AvailableTime>> = stream::iter(range.split(self.policy.max_call_span))
+            .map(|piece| self.scheduling.available_times(token, event_type, piece))
+            .buffered(self.policy.max_concurrent_calls.max(1))
+            .try_collect()
+            .await?;
+        Ok(merged(pieces))
+    }
+
+    fn validated_range(&self, query: &AvailabilityQuery) -> Result<TimeRange, GatewayError> {
+        let range = TimeRange::new(query.start, query.end).ok_or_else(|| {
+            GatewayError::InvalidRange("end_time must be after start_time.".into())
+        })?;
+        if range.duration() > self.policy.max_range {
+            return Err(GatewayError::InvalidRange(format!(
+                "The range from start_time to end_time may be at most {} days.",
+                self.policy.max_range.num_days()
+            )));
+        }
+        Ok(range)
+    }
+
+    async fn event_types_of(
+        &self,
+        connection: &CalendlyConnection,
+    ) -> Result<Vec<EventType>, GatewayError> {
+        Ok(self
+            .scheduling
+            .event_types(&connection.token, &connection.calendly_user.uri)
+            .await?)
+    }
+
+    async fn chosen_event_type(
+        &self,
+        connection: &CalendlyConnection,
+        requested: Option<EventTypeUri>,
+    ) -> Result<EventTypeUri, GatewayError> {
+        let event_types = self.event_types_of(connection).await?;
+        match requested {
+            None => event_types
+                .into_iter()
+                .next()
+                .map(|first| first.uri)
+                .ok_or(GatewayError::NoEventTypes),
+            Some(wanted) if event_types.iter().any(|e| e.uri == wanted) => Ok(wanted),
+            Some(wanted) => Err(GatewayError::EventTypeNotFound(wanted)),
+        }
+    }
+}
+
+/// One sorted list from the pieces' answers; a time two pieces both report appears once.
+fn merged(pieces: Vec<Vec<AvailableTime>>) -> Vec<AvailableTime> {
+    let mut times: Vec<AvailableTime> = pieces.into_iter().flatten().collect();
+    times.sort_by_key(|time| time.start_time);
+    times.dedup_by_key(|time| time.start_time);
+    times
+}
