@@ -1,0 +1,315 @@
+//! The Calendly adapter against a wiremock Calendly serving the documented example bodies.
+
+use std::time::Duration;
+
+use adapters::calendly::{CalendlyClient, CalendlyClientSettings};
+use chrono::DateTime;
+use domain::{
+    CalendlyToken, CalendlyUserUri, EventTypeUri, ProviderError, Rejection, SchedulingProvider,
+    TimeRange,
+};
+use serde_json::{Value, json};
+use test_support::calendly;
+use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "calendly-personal-access-token";
+
+fn client(server: &MockServer, timeout: Duration) -> CalendlyClient {
+    CalendlyClient::new(&CalendlyClientSettings {
+        api_base_url: format!("{}/", server.uri()),
+        timeout,
+        max_idle_connections: 8,
+    })
+    .expect("client")
+}
+
+fn token() -> CalendlyToken {
+    CalendlyToken::parse(TOKEN).expect("token")
+}
+
+fn user_uri() -> CalendlyUserUri {
+    CalendlyUserUri::parse(calendly::user_uri()).expect("uri")
+}
+
+fn event_type_uri() -> EventTypeUri {
+    EventTypeUri::parse("https://api.calendly.com/event_types/AAAAAAAAAAAAAAAA").expect("uri")
+}
+
+fn range(start: &str, end: &str) -> TimeRange {
+    TimeRange::new(
+        DateTime::parse_from_rfc3339(start).expect("time").to_utc(),
+        DateTime::parse_from_rfc3339(end).expect("time").to_utc(),
+    )
+    .expect("range")
+}
+
+async fn answer_users_me_with(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .respond_with(response)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn current_user_reads_the_documented_user_with_the_bearer_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(calendly::users_me()))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let user = client(&server, Duration::from_secs(5))
+        .current_user(&token())
+        .await
+        .expect("user");
+
+    assert_eq!(user.uri.as_str(), "https://api.calendly.com/users/AAAAAAAAAAAAAAAA");
+    assert_eq!(user.name, "John Doe");
+    assert_eq!(user.email, "user@example.com");
+    assert_eq!(user.scheduling_url, "https://calendly.com/acmesales");
+    assert_eq!(user.timezone, "America/New York");
+}
+
+#[tokio::test]
+async fn event_types_follow_every_page_and_keep_every_field() {
+    let server = MockServer::start().await;
+    let first = calendly::event_type("https://api.calendly.com/event_types/E1", "First");
+    let second = calendly::event_type("https://api.calendly.com/event_types/E2", "Second");
+    let mut third = calendly::event_type("https://api.calendly.com/event_types/E3", "Third");
+    third["a_field_calendly_added_later"] = json!({ "nested": [1, 2, 3] });
+    let pages = [
+        (None, calendly::event_types_page(&[first.clone()], Some("page-2"))),
+        (Some("page-2"), calendly::event_types_page(&[second.clone()], Some("page-3"))),
+        (Some("page-3"), calendly::event_types_page(&[third.clone()], None)),
+    ];
+    for (page_token, body) in pages {
+        let mock = Mock::given(method("GET"))
+            .and(path("/event_types"))
+            .and(query_param("user", calendly::user_uri().as_str()))
+            .and(query_param("count", "100"))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()));
+        let mock = match page_token {
+            Some(page_token) => mock.and(query_param("page_token", page_token)),
+            None => mock.and(query_param_is_missing("page_token")),
+        };
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+
+    let event_types = client(&server, Duration::from_secs(5))
+        .event_types(&token(), &user_uri())
+        .await
+        .expect("event types");
+
+    let uris: Vec<&str> = event_types.iter().map(|e| e.uri.as_str()).collect();
+    assert_eq!(
+        uris,
+        [
+            "https://api.calendly.com/event_types/E1",
+            "https://api.calendly.com/event_types/E2",
+            "https://api.calendly.com/event_types/E3"
+        ]
+    );
+    let kept: Vec<Value> = event_types
+        .iter()
+        .map(|e| serde_json::from_str(e.json.get()).expect("json"))
+        .collect();
+    assert_eq!(kept, [first, second, third]);
+}
+
+#[tokio::test]
+async fn the_documented_example_page_is_read() {
+    let server = MockServer::start().await;
+    let mut example = calendly::event_types_example();
+    example["pagination"]["next_page_token"] = Value::Null;
+    Mock::given(method("GET"))
+        .and(path("/event_types"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&example))
+        .mount(&server)
+        .await;
+
+    let event_types = client(&server, Duration::from_secs(5))
+        .event_types(&token(), &user_uri())
+        .await
+        .expect("event types");
+
+    assert_eq!(event_types.len(), 1);
+    let kept: Value = serde_json::from_str(event_types[0].json.get()).expect("json");
+    assert_eq!(kept, example["collection"][0]);
+}
+
+#[tokio::test]
+async fn a_page_token_repeated_forever_is_a_failure_not_a_loop() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/event_types"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(calendly::event_types_page(
+            &[calendly::event_type("https://api.calendly.com/event_types/E1", "E")],
+            Some("same"),
+        )))
+        .mount(&server)
+        .await;
+
+    let error = client(&server, Duration::from_secs(5))
+        .event_types(&token(), &user_uri())
+        .await
+        .expect_err("loop detected");
+    assert!(matches!(error, ProviderError::Unavailable { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn available_times_are_asked_for_the_range_and_kept_as_written() {
+    let server = MockServer::start().await;
+    let example = calendly::available_times_example();
+    Mock::given(method("GET"))
+        .and(path("/event_type_available_times"))
+        .and(query_param("event_type", event_type_uri().as_str()))
+        .and(query_param("start_time", "2030-01-02T20:00:00.000000Z"))
+        .and(query_param("end_time", "2030-01-09T20:00:00.000000Z"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&example))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let times = client(&server, Duration::from_secs(5))
+        .available_times(
+            &token(),
+            &event_type_uri(),
+            range("2030-01-02T21:00:00+01:00", "2030-01-09T20:00:00Z"),
+        )
+        .await
+        .expect("times");
+
+    assert_eq!(times.len(), 3);
+    assert_eq!(times[0].start_time.to_rfc3339(), "2020-01-02T20:00:00+00:00");
+    let kept: Vec<Value> = times
+        .iter()
+        .map(|t| serde_json::from_str(t.json.get()).expect("json"))
+        .collect();
+    assert_eq!(Value::Array(kept), example["collection"]);
+}
+
+#[tokio::test]
+async fn each_refusal_maps_to_its_error_with_calendlys_body() {
+    for status in [400u16, 401, 403, 404, 409] {
+        let server = MockServer::start().await;
+        answer_users_me_with(
+            &server,
+            ResponseTemplate::new(status).set_body_json(calendly::error(status)),
+        )
+        .await;
+
+        let error = client(&server, Duration::from_secs(5))
+            .current_user(&token())
+            .await
+            .expect_err("refused");
+
+        let details = match (status, error) {
+            (401, ProviderError::CredentialRejected { details }) => details,
+            (400, ProviderError::Rejected { reason: Rejection::BadArgument, details })
+            | (403, ProviderError::Rejected { reason: Rejection::Forbidden, details })
+            | (404, ProviderError::Rejected { reason: Rejection::NotFound, details })
+            | (409, ProviderError::Rejected { reason: Rejection::Conflict, details }) => details,
+            (status, other) => panic!("{status} gave {other:?}"),
+        };
+        assert_eq!(details, calendly::error(status), "{status}");
+    }
+}
+
+#[tokio::test]
+async fn rate_limiting_carries_the_reset_time() {
+    let server = MockServer::start().await;
+    answer_users_me_with(
+        &server,
+        ResponseTemplate::new(429)
+            .insert_header("X-RateLimit-Limit", "500")
+            .insert_header("X-RateLimit-Remaining", "0")
+            .insert_header("X-RateLimit-Reset", "37")
+            .set_body_json(calendly::error(429)),
+    )
+    .await;
+
+    let error = client(&server, Duration::from_secs(5))
+        .current_user(&token())
+        .await
+        .expect_err("limited");
+
+    match error {
+        ProviderError::RateLimited { retry_after, details } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(37)));
+            assert_eq!(details, calendly::error(429));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn server_errors_and_bodies_that_are_not_calendlys_json_are_unavailable() {
+    let cases = [
+        ResponseTemplate::new(500).set_body_json(calendly::error(500)),
+        ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
+        ResponseTemplate::new(503),
+        ResponseTemplate::new(200).set_body_string("this is not JSON"),
+        ResponseTemplate::new(200).set_body_json(json!({ "resource": { "uri": 7 } })),
+        ResponseTemplate::new(403).set_body_string("<html>Forbidden by a proxy</html>"),
+        ResponseTemplate::new(401).set_body_string(""),
+    ];
+    for response in cases {
+        let server = MockServer::start().await;
+        answer_users_me_with(&server, response).await;
+        let error = client(&server, Duration::from_secs(5))
+            .current_user(&token())
+            .await
+            .expect_err("unavailable");
+        assert!(matches!(error, ProviderError::Unavailable { .. }), "{error:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_a_timeout() {
+    let server = MockServer::start().await;
+    answer_users_me_with(
+        &server,
+        ResponseTemplate::new(200)
+            .set_body_json(calendly::users_me())
+            .set_delay(Duration::from_secs(3)),
+    )
+    .await;
+
+    let started = std::time::Instant::now();
+    let error = client(&server, Duration::from_millis(200))
+        .current_user(&token())
+        .await
+        .expect_err("too slow");
+    assert!(matches!(error, ProviderError::Timeout), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unavailable() {
+    let server = MockServer::start().await;
+    let client = client(&server, Duration::from_secs(5));
+    drop(server);
+
+    let error = client.current_user(&token()).await.expect_err("refused");
+    assert!(matches!(error, ProviderError::Unavailable { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn errors_never_show_the_token() {
+    let server = MockServer::start().await;
+    answer_users_me_with(&server, ResponseTemplate::new(500)).await;
+    let error = client(&server, Duration::from_secs(5))
+        .current_user(&token())
+        .await
+        .expect_err("failed");
+    assert!(!format!("{error} {error:?}").contains(TOKEN));
+}
