@@ -1,1 +1,13 @@
-fn main() {}
+//! API tests: the real application on port 0, a wiremock Calendly, a real PostgreSQL
+//! (one database per test).
+
+mod helpers;
+
+mod auth;
+mod availability;
+mod binary;
+mod connection;
+mod errors;
+mod event_types;
+mod health;
+mod user;

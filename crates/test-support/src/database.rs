@@ -40,9 +40,16 @@ impl TestDatabase {
         &self.url
     }
 
-    /// The URL of the server's administrative database, for tests that inspect the server.
-    pub fn admin_url(&self) -> &str {
-        &self.admin_url
+    /// Drops the database now, closing every connection to it: the database is gone, as
+    /// when a server is lost.
+    pub async fn drop_now(&self) {
+        let mut admin = AsyncPgConnection::establish(&self.admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .await
+            .unwrap_or_else(|e| panic!("cannot drop test database {}: {e}", self.name));
     }
 }
 

@@ -34,6 +34,11 @@ pub struct CalendlyClientSettings {
     pub max_idle_connections: usize,
 }
 
+/// The HTTP client could not be set up (no TLS backend, for instance).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the Calendly HTTP client: {0}")]
+pub struct ClientBuildError(#[from] reqwest::Error);
+
 /// [`SchedulingProvider`] on Calendly.
 #[derive(Clone)]
 pub struct CalendlyClient {
@@ -50,7 +55,7 @@ impl fmt::Debug for CalendlyClient {
 }
 
 impl CalendlyClient {
-    pub fn new(settings: &CalendlyClientSettings) -> Result<Self, reqwest::Error> {
+    pub fn new(settings: &CalendlyClientSettings) -> Result<Self, ClientBuildError> {
         // reqwest is built without a crypto provider, to keep aws-lc out of the build;
         // ring is installed once for the process (a second install is a harmless no-op).
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -1,0 +1,108 @@
+//! `GET /calendly/check-availability?start_time=…&end_time=…[&event_type=URI]`.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use domain::{AvailabilityQuery, EventTypeUri};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::auth::AuthenticatedUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct AvailabilityParams {
+    start_time: Option<String>,
+    end_time: Option<String>,
+    event_type: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AvailabilityBody<'a> {
+    collection: Vec<&'a RawValue>,
+}
+
+pub async fn check_availability(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user_id): AuthenticatedUser,
+    params: web::Query<AvailabilityParams>,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let start = params.start_time.ok_or(ApiError::MissingParameter("start_time"))?;
+    let end = params.end_time.ok_or(ApiError::MissingParameter("end_time"))?;
+    let query = AvailabilityQuery {
+        start: parse_time("start_time", &start)?,
+        end: parse_time("end_time", &end)?,
+        event_type: params
+            .event_type
+            .map(|uri| {
+                EventTypeUri::parse(uri)
+                    .map_err(|e| ApiError::InvalidParameter(format!("event_type: {e}.")))
+            })
+            .transpose()?,
+    };
+    let times = state.service.check_availability(&user_id, query).await?;
+    Ok(HttpResponse::Ok().json(AvailabilityBody {
+        collection: times.iter().map(|t| t.json.as_ref()).collect(),
+    }))
+}
+
+/// An RFC 3339 time with any offset. Two lenient readings, because clients send them:
+/// a `+` offset that arrives as a space (an unencoded `+` in a query string decodes to one),
+/// and a time without offset, taken as UTC.
+fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    let value = value.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(value) {
+        return Ok(time.to_utc());
+    }
+    if value.len() > 6 && value.is_char_boundary(value.len() - 6) {
+        let (head, offset) = value.split_at(value.len() - 6);
+        if let Some(rest) = offset.strip_prefix(' ') {
+            if let Ok(time) = DateTime::parse_from_rfc3339(&format!("{head}+{rest}")) {
+                return Ok(time.to_utc());
+            }
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(time) = NaiveDateTime::parse_from_str(value, format) {
+            return Ok(time.and_utc());
+        }
+    }
+    Err(ApiError::InvalidParameter(format!(
+        "{name} is not an RFC 3339 time such as 2030-01-02T09:00:00Z or 2030-01-02T10:00:00+01:00."
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(value: &str) -> Option<String> {
+        parse_time("start_time", value).ok().map(|t| t.to_rfc3339())
+    }
+
+    #[test]
+    fn times_with_any_offset_are_read_as_instants() {
+        assert_eq!(parsed("2030-01-02T09:00:00Z").as_deref(), Some("2030-01-02T09:00:00+00:00"));
+        assert_eq!(parsed("2030-01-02T10:00:00+01:00").as_deref(), Some("2030-01-02T09:00:00+00:00"));
+        assert_eq!(parsed("2030-01-02T04:00:00-05:00").as_deref(), Some("2030-01-02T09:00:00+00:00"));
+        assert_eq!(parsed("2030-01-02T09:00:00.123456Z").as_deref(), Some("2030-01-02T09:00:00.123456+00:00"));
+    }
+
+    #[test]
+    fn an_offset_whose_plus_became_a_space_is_read() {
+        assert_eq!(parsed("2030-01-02T10:00:00 01:00").as_deref(), Some("2030-01-02T09:00:00+00:00"));
+    }
+
+    #[test]
+    fn a_time_without_offset_is_utc() {
+        assert_eq!(parsed("2030-01-02T09:00:00").as_deref(), Some("2030-01-02T09:00:00+00:00"));
+    }
+
+    #[test]
+    fn anything_else_is_invalid() {
+        for value in ["", "tomorrow", "2030-13-01T00:00:00Z", "2030-01-02", "1735689600", "2030-01-02T25:00:00Z", "2030-01-02T10:00:00 ab:cd"] {
+            assert!(parsed(value).is_none(), "{value}");
+        }
+    }
+}

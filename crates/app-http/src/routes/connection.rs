@@ -1,0 +1,119 @@
+//! Connecting a Calendly account: `PUT`, `GET` and `DELETE /calendly/connection`.
+
+use actix_web::{HttpResponse, web};
+use chrono::SecondsFormat;
+use domain::{CalendlyConnection, CalendlyToken};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::AuthenticatedUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A connection as the client sees it: never the token.
+#[derive(Debug, Serialize)]
+pub struct ConnectionBody {
+    pub connected: bool,
+    pub user_uri: String,
+    pub name: String,
+    pub email: String,
+    pub scheduling_url: String,
+    pub timezone: String,
+    pub connected_at: String,
+}
+
+impl From<CalendlyConnection> for ConnectionBody {
+    fn from(connection: CalendlyConnection) -> Self {
+        let user = connection.calendly_user;
+        Self {
+            connected: true,
+            user_uri: user.uri.as_str().to_owned(),
+            name: user.name,
+            email: user.email,
+            scheduling_url: user.scheduling_url,
+            timezone: user.timezone,
+            connected_at: connection
+                .connected_at
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
+        }
+    }
+}
+
+const FIELD: &str = "personal_access_token";
+
+/// The token from `{"personal_access_token": "…"}`: a missing field is 422, anything else
+/// wrong with the body is 400.
+fn token_from(body: &[u8]) -> Result<CalendlyToken, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MissingField(FIELD));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::InvalidParameter(format!("The request body is not valid JSON: {e}."))
+    })?;
+    let Value::Object(mut object) = value else {
+        return Err(ApiError::InvalidParameter(
+            "The request body must be a JSON object.".into(),
+        ));
+    };
+    match object.remove(FIELD) {
+        None | Some(Value::Null) => Err(ApiError::MissingField(FIELD)),
+        Some(Value::String(token)) => {
+            CalendlyToken::parse(&token).map_err(|e| ApiError::InvalidParameter(format!("{e}.")))
+        }
+        Some(_) => Err(ApiError::InvalidParameter(format!("{FIELD} must be a string."))),
+    }
+}
+
+pub async fn connect(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user_id): AuthenticatedUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let token = token_from(&body)?;
+    let connection = state.service.connect(user_id, token).await?;
+    Ok(HttpResponse::Ok().json(ConnectionBody::from(connection)))
+}
+
+pub async fn status(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user_id): AuthenticatedUser,
+) -> Result<HttpResponse, ApiError> {
+    let connection = state.service.connection(&user_id).await?;
+    Ok(HttpResponse::Ok().json(ConnectionBody::from(connection)))
+}
+
+pub async fn disconnect(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user_id): AuthenticatedUser,
+) -> Result<HttpResponse, ApiError> {
+    state.service.disconnect(&user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_errors_are_told_apart() {
+        assert!(matches!(token_from(b""), Err(ApiError::MissingField(_))));
+        assert!(matches!(token_from(b"{}"), Err(ApiError::MissingField(_))));
+        assert!(matches!(
+            token_from(br#"{"personal_access_token": null}"#),
+            Err(ApiError::MissingField(_))
+        ));
+        assert!(matches!(token_from(b"{not json"), Err(ApiError::InvalidParameter(_))));
+        assert!(matches!(token_from(b"[]"), Err(ApiError::InvalidParameter(_))));
+        assert!(matches!(
+            token_from(br#"{"personal_access_token": 12}"#),
+            Err(ApiError::InvalidParameter(_))
+        ));
+        assert!(matches!(
+            token_from(br#"{"personal_access_token": "  "}"#),
+            Err(ApiError::InvalidParameter(_))
+        ));
+        let token = token_from(br#"{"personal_access_token": " abc ", "other": 1}"#)
+            .expect("valid");
+        assert_eq!(token.expose(), "abc");
+    }
+}

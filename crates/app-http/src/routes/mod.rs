@@ -1,0 +1,98 @@
+//! The HTTP surface: which path and method reach which handler, and JSON for whatever the
+//! framework itself rejects.
+
+mod availability;
+mod connection;
+mod health;
+mod user;
+
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, web};
+
+use crate::error::{ApiError, status_error};
+
+/// Largest body accepted (`PUT /calendly/connection`); a token is far smaller.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            ApiError::InvalidParameter(format!("Query string not understood: {error}.")).into()
+        }))
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .service(
+            web::resource("/calendly/connection")
+                .route(web::put().to(connection::connect))
+                .route(web::get().to(connection::status))
+                .route(web::delete().to(connection::disconnect))
+                .default_service(web::to(|| method_not_allowed("GET, PUT, DELETE"))),
+        )
+        .service(
+            web::resource("/calendly/user")
+                .route(web::get().to(user::user_uri))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/calendly/user-event-types")
+                .route(web::get().to(user::event_types))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/calendly/check-availability")
+                .route(web::get().to(availability::check_availability))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/healthz")
+                .route(web::get().to(health::healthz))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/readyz")
+                .route(web::get().to(health::readyz))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> HttpResponse {
+    status_error(StatusCode::NOT_FOUND, "Not Found")
+}
+
+async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut response = status_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// Turns any error response that is not JSON already (a payload the framework refused, a
+/// panic caught by actix) into the JSON error body, keeping its status and headers.
+pub fn json_error_body<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+    }
+    let (request, original) = response.into_parts();
+    let status = original.status();
+    let detail = status.canonical_reason().unwrap_or("Error");
+    let mut replacement = status_error(status, detail);
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replacement.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, replacement).map_into_right_body(),
+    ))
+}

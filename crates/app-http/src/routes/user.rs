@@ -1,0 +1,27 @@
+//! Who the user is on Calendly, and their event types: the original wire format.
+
+use actix_web::{HttpResponse, web};
+use serde_json::value::RawValue;
+
+use crate::auth::AuthenticatedUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `GET /calendly/user`: the user's Calendly URI as a JSON string.
+pub async fn user_uri(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user_id): AuthenticatedUser,
+) -> Result<HttpResponse, ApiError> {
+    let uri = state.service.user_uri(&user_id).await?;
+    Ok(HttpResponse::Ok().json(uri.as_str()))
+}
+
+/// `GET /calendly/user-event-types`: every event type, each as Calendly wrote it.
+pub async fn event_types(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user_id): AuthenticatedUser,
+) -> Result<HttpResponse, ApiError> {
+    let event_types = state.service.event_types(&user_id).await?;
+    let objects: Vec<&RawValue> = event_types.iter().map(|e| e.json.as_ref()).collect();
+    Ok(HttpResponse::Ok().json(objects))
+}

@@ -1,0 +1,288 @@
+//! Configuration: `config/default.toml`, then `config/$APP_ENV.toml` (`APP_ENV` defaults to
+//! `local`), then `APP__SECTION__KEY` environment variables; later wins. Loaded once at start
+//! and passed in.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The development settings, compiled in so that production can recognise them wherever it runs.
+const LOCAL_TOML: &str = include_str!("../../../config/local.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub calendly: CalendlySettings,
+    pub auth: AuthSettings,
+    pub limits: LimitsSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    /// `0` picks a free port.
+    pub port: u16,
+    /// HTTP worker threads; `0` means one per CPU.
+    pub workers: usize,
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `postgres://…`. May hold a password, hence secret.
+    pub url: SecretString,
+    pub pool_max_size: usize,
+    pub pool_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CalendlySettings {
+    pub api_base_url: String,
+    pub token_encryption_key: SecretString,
+    pub timeout_ms: u64,
+    pub max_days_per_call: u32,
+    pub max_concurrent_calls_per_request: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitsSettings {
+    pub max_range_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// A `tracing` filter, e.g. `info` or `info,adapters=debug`; `RUST_LOG` overrides it.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration cannot be read: {0}")]
+    Unreadable(#[from] config::ConfigError),
+    #[error("{key} is not set: give it in config/{env}.toml or as {var}")]
+    MissingSecret {
+        key: &'static str,
+        var: &'static str,
+        env: String,
+    },
+    #[error("{key} still has its development value; set a real one ({var}) before running with APP_ENV=production")]
+    DevelopmentSecret { key: &'static str, var: &'static str },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The secrets, with the names an operator sets them by.
+const SECRETS: [(&str, &str); 2] = [
+    ("auth.jwt_secret", "APP__AUTH__JWT_SECRET"),
+    ("calendly.token_encryption_key", "APP__CALENDLY__TOKEN_ENCRYPTION_KEY"),
+];
+
+impl Settings {
+    /// Loads from `config/` (or `$APP_CONFIG_DIR`), `$APP_ENV` and the process environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        let dir = std::env::var_os("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        let env = std::env::var("APP_ENV").unwrap_or_else(|_| "local".into());
+        Self::load_from(&dir, &env, std::env::vars().collect())
+    }
+
+    /// Loads from `dir` for environment `env`, with `vars` as the environment variables.
+    pub fn load_from(
+        dir: &Path,
+        env: &str,
+        vars: HashMap<String, String>,
+    ) -> Result<Self, SettingsError> {
+        // Environment values stay strings until a typed field asks for a number: parsing them
+        // eagerly would turn an all-digit secret into a float and lose digits.
+        let config = Config::builder()
+            .add_source(File::from(dir.join("default.toml")))
+            .add_source(File::from(dir.join(format!("{env}.toml"))).required(false))
+            .add_source(
+                Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .source(Some(vars)),
+            )
+            .build()?;
+        for (key, var) in SECRETS {
+            if config.get_string(key).map_or(true, |v| v.trim().is_empty()) {
+                return Err(SettingsError::MissingSecret {
+                    key,
+                    var,
+                    env: env.to_owned(),
+                });
+            }
+        }
+        let settings: Settings = config.try_deserialize()?;
+        if env == "production" {
+            settings.refuse_development_secrets()?;
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn refuse_development_secrets(&self) -> Result<(), SettingsError> {
+        let local = Config::builder()
+            .add_source(File::from_str(LOCAL_TOML, FileFormat::Toml))
+            .build()?;
+        let values = [
+            self.auth.jwt_secret.expose_secret(),
+            self.calendly.token_encryption_key.expose_secret(),
+        ];
+        for ((key, var), value) in SECRETS.into_iter().zip(values) {
+            if local.get_string(key).is_ok_and(|dev| dev == value) {
+                return Err(SettingsError::DevelopmentSecret { key, var });
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |what: &str| Err(SettingsError::Invalid(what.to_owned()));
+        if self.calendly.max_days_per_call == 0 {
+            return invalid("calendly.max_days_per_call must be at least 1");
+        }
+        if self.limits.max_range_days == 0 {
+            return invalid("limits.max_range_days must be at least 1");
+        }
+        if self.calendly.max_concurrent_calls_per_request == 0 {
+            return invalid("calendly.max_concurrent_calls_per_request must be at least 1");
+        }
+        if self.database.pool_max_size == 0 {
+            return invalid("database.pool_max_size must be at least 1");
+        }
+        if self.calendly.timeout_ms == 0 {
+            return invalid("calendly.timeout_ms must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn calendly_timeout(&self) -> Duration {
+        Duration::from_millis(self.calendly.timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_those_of_the_contract() {
+        let settings = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
+        assert_eq!(settings.server.host, "127.0.0.1");
+        assert_eq!(settings.server.port, 8080);
+        assert_eq!(settings.calendly.api_base_url, "https://api.calendly.com");
+        assert_eq!(settings.calendly.timeout_ms, 10_000);
+        assert_eq!(settings.calendly.max_days_per_call, 31);
+        assert_eq!(settings.limits.max_range_days, 365);
+    }
+
+    #[test]
+    fn environment_variables_win() {
+        let settings = Settings::load_from(
+            &config_dir(),
+            "local",
+            vars(&[
+                ("APP__SERVER__PORT", "0"),
+                ("APP__SERVER__HOST", "0.0.0.0"),
+                ("APP__CALENDLY__API_BASE_URL", "http://127.0.0.1:9999"),
+                ("APP__CALENDLY__TIMEOUT_MS", "1500"),
+                ("APP__LIMITS__MAX_RANGE_DAYS", "90"),
+                ("APP__AUTH__JWT_SECRET", "12345678901234567890"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(settings.server.port, 0);
+        assert_eq!(settings.server.host, "0.0.0.0");
+        assert_eq!(settings.calendly.api_base_url, "http://127.0.0.1:9999");
+        assert_eq!(settings.calendly.timeout_ms, 1500);
+        assert_eq!(settings.limits.max_range_days, 90);
+        assert_eq!(settings.auth.jwt_secret.expose_secret(), "12345678901234567890");
+    }
+
+    #[test]
+    fn without_a_secret_an_environment_without_defaults_says_which() {
+        let error = Settings::load_from(&config_dir(), "staging", vars(&[]))
+            .expect_err("no secrets in default.toml");
+        let text = error.to_string();
+        assert!(text.contains("auth.jwt_secret") && text.contains("APP__AUTH__JWT_SECRET"), "{text}");
+    }
+
+    #[test]
+    fn production_refuses_missing_and_development_secrets() {
+        let error = Settings::load_from(
+            &config_dir(),
+            "production",
+            vars(&[("APP__AUTH__JWT_SECRET", "a-real-production-secret-of-some-length")]),
+        )
+        .expect_err("key missing");
+        assert!(error.to_string().contains("calendly.token_encryption_key"), "{error}");
+
+        let local = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
+        let error = Settings::load_from(
+            &config_dir(),
+            "production",
+            vars(&[
+                ("APP__AUTH__JWT_SECRET", "a-real-production-secret-of-some-length"),
+                (
+                    "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
+                    local.calendly.token_encryption_key.expose_secret(),
+                ),
+            ]),
+        )
+        .expect_err("development key");
+        assert!(
+            matches!(error, SettingsError::DevelopmentSecret { key: "calendly.token_encryption_key", .. }),
+            "{error}"
+        );
+
+        Settings::load_from(
+            &config_dir(),
+            "production",
+            vars(&[
+                ("APP__AUTH__JWT_SECRET", "a-real-production-secret-of-some-length"),
+                (
+                    "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
+                    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",
+                ),
+            ]),
+        )
+        .expect("real secrets are accepted");
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let settings = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains(settings.auth.jwt_secret.expose_secret()));
+        assert!(!shown.contains(settings.calendly.token_encryption_key.expose_secret()));
+    }
+}

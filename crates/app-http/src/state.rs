@@ -1,0 +1,22 @@
+//! What handlers share: the use cases and the ports they need directly.
+
+use std::fmt;
+use std::sync::Arc;
+
+use domain::{CalendlyService, TokenRepository, UserAuth};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: CalendlyService,
+    pub user_auth: Arc<dyn UserAuth>,
+    /// For readiness: whether the store answers.
+    pub tokens: Arc<dyn TokenRepository>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,160 @@
+//! A running gateway for one test, with its own database and its own Calendly stand-in.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use adapters::jwt::JwtIssuer;
+use app_http::{Application, Settings};
+use domain::UserId;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use test_support::{TestDatabase, calendly};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const JWT_SECRET: &str = "api-test-jwt-secret-with-enough-length-for-hs256";
+/// base64 of 32 bytes of 9.
+pub const ENCRYPTION_KEY: &str = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
+pub const CALENDLY_TOKEN: &str = "calendly-pat-of-the-test-user";
+pub const USER: &str = "42";
+
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub calendly: MockServer,
+    pub db: TestDatabase,
+    issuer: JwtIssuer,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A gateway on the project's own configuration files, pointed at this test's database
+    /// and Calendly stand-in; `customize` may change anything else.
+    pub async fn spawn_with(customize: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDatabase::create().await;
+        let calendly = MockServer::start().await;
+        let mut settings = Settings::load_from(&workspace_dir().join("config"), "local", HashMap::new())
+            .expect("configuration loads");
+        settings.server.port = 0;
+        settings.server.workers = 1;
+        settings.database.url = SecretString::from(db.url());
+        settings.database.pool_max_size = 4;
+        settings.calendly.api_base_url = calendly.uri();
+        settings.calendly.timeout_ms = 2000;
+        settings.calendly.token_encryption_key = SecretString::from(ENCRYPTION_KEY);
+        settings.auth.jwt_secret = SecretString::from(JWT_SECRET);
+        customize(&mut settings);
+
+        let application = Application::build(settings).await.expect("application builds");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped());
+        Self {
+            address,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            calendly,
+            db,
+            issuer: JwtIssuer::new(&SecretString::from(JWT_SECRET)),
+        }
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        self.issuer
+            .issue(&UserId::parse(user).expect("user id"), Duration::from_secs(600))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// GET `path` as `user`.
+    pub async fn get_as(&self, user: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.token(user))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_as(USER, path).await
+    }
+
+    pub async fn put_connection_as(&self, user: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url("/calendly/connection"))
+            .bearer_auth(self.token(user))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Calendly answers `/users/me` with its documented example.
+    pub async fn calendly_knows_the_user(&self) {
+        Mock::given(method("GET"))
+            .and(path("/users/me"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(calendly::users_me()))
+            .mount(&self.calendly)
+            .await;
+    }
+
+    /// Connects `USER`'s Calendly account, as the web client does.
+    pub async fn connect(&self) {
+        self.calendly_knows_the_user().await;
+        let response = self
+            .put_connection_as(USER, &json!({ "personal_access_token": CALENDLY_TOKEN }))
+            .await;
+        assert_eq!(response.status(), 200, "connect: {}", response.text().await.unwrap_or_default());
+    }
+
+    /// Calendly lists `event_types` for the documented user, in one page.
+    pub async fn calendly_has_event_types(&self, event_types: &[Value]) {
+        Mock::given(method("GET"))
+            .and(path("/event_types"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(calendly::event_types_page(event_types, None)),
+            )
+            .mount(&self.calendly)
+            .await;
+    }
+
+    /// The requests Calendly received at `path`.
+    pub async fn calendly_requests(&self, at: &str) -> Vec<wiremock::Request> {
+        self.calendly
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.url.path() == at)
+            .collect()
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
+    (status, body)
+}
+
+/// Asserts an error body of the contract: `{"detail": …, "code": code}`.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    let (actual, body) = json_of(response).await;
+    assert_eq!((actual, body["code"].as_str()), (status, Some(code)), "{body}");
+    assert!(body.get("detail").is_some(), "{body}");
+    body["detail"].clone()
+}
