@@ -34,7 +34,10 @@ fn query(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
 async fn connected_with_event_types(uris: &[&str]) -> TestApp {
     let app = TestApp::spawn().await;
     app.connect().await;
-    let event_types: Vec<Value> = uris.iter().map(|uri| calendly::event_type(uri, "Meeting")).collect();
+    let event_types: Vec<Value> = uris
+        .iter()
+        .map(|uri| calendly::event_type(uri, "Meeting"))
+        .collect();
     app.calendly_has_event_types(&event_types).await;
     app
 }
@@ -67,7 +70,10 @@ async fn the_first_event_types_times_are_returned_as_calendly_wrote_them() {
     let asked = app.calendly_requests("/event_type_available_times").await;
     assert_eq!(asked.len(), 1);
     let params: Vec<(String, String)> = asked[0].url.query_pairs().into_owned().collect();
-    assert!(params.contains(&("end_time".into(), calendly_time(end))), "{params:?}");
+    assert!(
+        params.contains(&("end_time".into(), calendly_time(end))),
+        "{params:?}"
+    );
 }
 
 #[tokio::test]
@@ -91,20 +97,37 @@ async fn an_event_type_that_is_not_the_users_is_404() {
         query(days_ahead(3), days_ahead(4))
     );
     assert_error(app.get(&path).await, 404, "event_type_not_found").await;
-    assert!(app.calendly_requests("/event_type_available_times").await.is_empty());
+    assert!(
+        app.calendly_requests("/event_type_available_times")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn a_user_without_event_types_is_404() {
     let app = connected_with_event_types(&[]).await;
-    assert_error(app.get(&query(days_ahead(3), days_ahead(4))).await, 404, "no_event_types").await;
+    assert_error(
+        app.get(&query(days_ahead(3), days_ahead(4))).await,
+        404,
+        "no_event_types",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_user_without_connection_is_404() {
     let app = TestApp::spawn().await;
-    let detail = assert_error(app.get(&query(days_ahead(3), days_ahead(4))).await, 404, "calendly_not_connected").await;
-    assert_eq!(detail, "No PAT token found. Please connect your Calendly account.");
+    let detail = assert_error(
+        app.get(&query(days_ahead(3), days_ahead(4))).await,
+        404,
+        "calendly_not_connected",
+    )
+    .await;
+    assert_eq!(
+        detail,
+        "No PAT token found. Please connect your Calendly account."
+    );
 }
 
 #[tokio::test]
@@ -115,28 +138,74 @@ async fn missing_parameters_are_422_and_bad_ones_400() {
         (format!("end_time={end}"), 422, "missing_parameter"),
         (format!("start_time={start}"), 422, "missing_parameter"),
         (String::new(), 422, "missing_parameter"),
-        (format!("start_time=tomorrow&end_time={end}"), 400, "invalid_parameter"),
-        (format!("start_time={start}&end_time=2031-02-30T00:00:00Z"), 400, "invalid_parameter"),
-        (format!("start_time=&end_time={end}"), 400, "invalid_parameter"),
-        (format!("start_time={end}&end_time={start}"), 400, "invalid_parameter"),
-        (format!("start_time={start}&end_time={start}"), 400, "invalid_parameter"),
-        ("start_time=2031-01-01T00:00:00Z&end_time=2032-01-01T00:00:01Z".to_owned(), 400, "invalid_parameter"),
-        (format!("start_time={start}&start_time={start}&end_time={end}"), 400, "invalid_parameter"),
-        (format!("start_time={start}&end_time={end}&event_type="), 400, "invalid_parameter"),
+        (
+            format!("start_time=tomorrow&end_time={end}"),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("start_time={start}&end_time=2031-02-30T00:00:00Z"),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("start_time=&end_time={end}"),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("start_time={end}&end_time={start}"),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("start_time={start}&end_time={start}"),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "start_time=2031-01-01T00:00:00Z&end_time=2032-01-01T00:00:01Z".to_owned(),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("start_time={start}&start_time={start}&end_time={end}"),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("start_time={start}&end_time={end}&event_type="),
+            400,
+            "invalid_parameter",
+        ),
     ];
     for (params, status, code) in cases {
-        let response = app.get(&format!("/calendly/check-availability?{params}")).await;
+        let response = app
+            .get(&format!("/calendly/check-availability?{params}"))
+            .await;
         assert_error(response, status, code).await;
     }
-    assert!(app.calendly_requests("/event_type_available_times").await.is_empty());
+    assert!(
+        app.calendly_requests("/event_type_available_times")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn a_range_over_the_configured_limit_is_400() {
     let app = TestApp::spawn_with(|s| s.limits.max_range_days = 10).await;
     app.connect().await;
-    let detail = assert_error(app.get(&query(days_ahead(3), days_ahead(14))).await, 400, "invalid_parameter").await;
-    assert!(detail.as_str().is_some_and(|d| d.contains("10 days")), "{detail}");
+    let detail = assert_error(
+        app.get(&query(days_ahead(3), days_ahead(14))).await,
+        400,
+        "invalid_parameter",
+    )
+    .await;
+    assert!(
+        detail.as_str().is_some_and(|d| d.contains("10 days")),
+        "{detail}"
+    );
 }
 
 #[tokio::test]
@@ -144,11 +213,33 @@ async fn a_long_range_is_split_into_calls_calendly_accepts_and_merged() {
     let app = connected_with_event_types(&[E1]).await;
     let start = days_ahead(2);
     let end = start + TimeDelta::days(70);
-    let pieces = [start, start + TimeDelta::days(31), start + TimeDelta::days(62)];
+    let pieces = [
+        start,
+        start + TimeDelta::days(31),
+        start + TimeDelta::days(62),
+    ];
     let at = |time: DateTime<Utc>| calendly::available_time(&calendly_time(time));
     // Each piece answers out of order, and the second repeats a time of the first.
-    calendly_offers(&app, E1, pieces[0], &[at(pieces[0] + TimeDelta::days(3)), at(pieces[0] + TimeDelta::hours(1))]).await;
-    calendly_offers(&app, E1, pieces[1], &[at(pieces[1] + TimeDelta::hours(2)), at(pieces[0] + TimeDelta::days(3))]).await;
+    calendly_offers(
+        &app,
+        E1,
+        pieces[0],
+        &[
+            at(pieces[0] + TimeDelta::days(3)),
+            at(pieces[0] + TimeDelta::hours(1)),
+        ],
+    )
+    .await;
+    calendly_offers(
+        &app,
+        E1,
+        pieces[1],
+        &[
+            at(pieces[1] + TimeDelta::hours(2)),
+            at(pieces[0] + TimeDelta::days(3)),
+        ],
+    )
+    .await;
     calendly_offers(&app, E1, pieces[2], &[at(pieces[2] + TimeDelta::days(7))]).await;
 
     let (status, body) = json_of(app.get(&query(start, end)).await).await;
@@ -160,7 +251,10 @@ async fn a_long_range_is_split_into_calls_calendly_accepts_and_merged() {
         pieces[1] + TimeDelta::hours(2),
         pieces[2] + TimeDelta::days(7),
     ];
-    assert_eq!(body, json!({ "collection": expected.iter().map(|t| at(*t)).collect::<Vec<_>>() }));
+    assert_eq!(
+        body,
+        json!({ "collection": expected.iter().map(|t| at(*t)).collect::<Vec<_>>() })
+    );
 
     let mut ranges: Vec<(String, String)> = app
         .calendly_requests("/event_type_available_times")
@@ -168,7 +262,11 @@ async fn a_long_range_is_split_into_calls_calendly_accepts_and_merged() {
         .iter()
         .map(|r| {
             let param = |name: &str| {
-                r.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).expect("param")
+                r.url
+                    .query_pairs()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+                    .expect("param")
             };
             (param("start_time"), param("end_time"))
         })
@@ -195,21 +293,46 @@ async fn a_start_in_the_past_is_moved_to_now() {
         .await;
     let before = Utc::now();
 
-    let (status, body) = json_of(app.get(&query(Utc::now() - TimeDelta::days(2), days_ahead(2))).await).await;
+    let (status, body) = json_of(
+        app.get(&query(Utc::now() - TimeDelta::days(2), days_ahead(2)))
+            .await,
+    )
+    .await;
 
     assert_eq!((status, body), (200, json!({ "collection": [] })));
     let asked = app.calendly_requests("/event_type_available_times").await;
-    let start = asked[0].url.query_pairs().find(|(k, _)| k == "start_time").map(|(_, v)| v.into_owned()).expect("start");
-    let start = DateTime::parse_from_rfc3339(&start).expect("RFC 3339").to_utc();
-    assert!(start >= before - TimeDelta::seconds(1) && start <= Utc::now(), "{start}");
+    let start = asked[0]
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "start_time")
+        .map(|(_, v)| v.into_owned())
+        .expect("start");
+    let start = DateTime::parse_from_rfc3339(&start)
+        .expect("RFC 3339")
+        .to_utc();
+    assert!(
+        start >= before - TimeDelta::seconds(1) && start <= Utc::now(),
+        "{start}"
+    );
 }
 
 #[tokio::test]
 async fn a_range_wholly_in_the_past_has_no_times_and_costs_no_call() {
     let app = connected_with_event_types(&[E1]).await;
-    let (status, body) = json_of(app.get(&query(Utc::now() - TimeDelta::days(5), Utc::now() - TimeDelta::days(1))).await).await;
+    let (status, body) = json_of(
+        app.get(&query(
+            Utc::now() - TimeDelta::days(5),
+            Utc::now() - TimeDelta::days(1),
+        ))
+        .await,
+    )
+    .await;
     assert_eq!((status, body), (200, json!({ "collection": [] })));
-    assert!(app.calendly_requests("/event_type_available_times").await.is_empty());
+    assert!(
+        app.calendly_requests("/event_type_available_times")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -222,7 +345,9 @@ async fn times_with_offsets_are_accepted_and_sent_to_calendly_in_utc() {
 
     // An encoded '+', and an unencoded one, which a query string decodes to a space.
     for plus in ["%2B", "+"] {
-        let path = format!("/calendly/check-availability?start_time={local}{plus}02:00&end_time={end}-05:00");
+        let path = format!(
+            "/calendly/check-availability?start_time={local}{plus}02:00&end_time={end}-05:00"
+        );
         let (status, body) = json_of(app.get(&path).await).await;
         assert_eq!((status, body), (200, json!({ "collection": [] })), "{plus}");
     }

@@ -32,18 +32,26 @@ fn token_prints_one_valid_token_and_nothing_else() {
     let output = gateway(&["token", "--user-id", "42", "--ttl-secs", "120"], &[])
         .output()
         .expect("runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
 
     let local_secret = SecretString::from("local-development-jwt-secret-do-not-use-in-production");
-    let user = JwtUserAuth::new(&local_secret).authenticate(stdout.trim()).expect("valid");
+    let user = JwtUserAuth::new(&local_secret)
+        .authenticate(stdout.trim())
+        .expect("valid");
     assert_eq!(user.as_str(), "42");
 }
 
 #[test]
 fn production_refuses_to_start_without_its_secrets_and_says_which() {
-    let output = gateway(&["migrate"], &[("APP_ENV", "production")]).output().expect("runs");
+    let output = gateway(&["migrate"], &[("APP_ENV", "production")])
+        .output()
+        .expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("APP__AUTH__JWT_SECRET"), "{stderr}");
@@ -52,7 +60,10 @@ fn production_refuses_to_start_without_its_secrets_and_says_which() {
         &["token", "--user-id", "1"],
         &[
             ("APP_ENV", "production"),
-            ("APP__AUTH__JWT_SECRET", "local-development-jwt-secret-do-not-use-in-production"),
+            (
+                "APP__AUTH__JWT_SECRET",
+                "local-development-jwt-secret-do-not-use-in-production",
+            ),
             ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
         ],
     )
@@ -61,7 +72,10 @@ fn production_refuses_to_start_without_its_secrets_and_says_which() {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("auth.jwt_secret") && stderr.contains("development"), "{stderr}");
+    assert!(
+        stderr.contains("auth.jwt_secret") && stderr.contains("development"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -83,7 +97,11 @@ fn bound_address(child: &mut Child) -> String {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                let address = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                let address = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 let _ = sender.send(address);
             }
         }
@@ -109,9 +127,17 @@ async fn serve_works_end_to_end_and_stops_gracefully_on_sigterm() {
         ("APP__AUTH__JWT_SECRET", JWT_SECRET),
         ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
     ];
-    let token = gateway(&["token", "--user-id", "7"], &env).output().expect("runs");
-    let token = String::from_utf8(token.stdout).expect("utf-8").trim().to_owned();
-    let mut server = gateway(&["serve"], &env).stdout(Stdio::piped()).spawn().expect("starts");
+    let token = gateway(&["token", "--user-id", "7"], &env)
+        .output()
+        .expect("runs");
+    let token = String::from_utf8(token.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    let mut server = gateway(&["serve"], &env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
     let address = bound_address(&mut server);
     let client = reqwest::Client::new();
 
@@ -129,10 +155,16 @@ async fn serve_works_end_to_end_and_stops_gracefully_on_sigterm() {
         .send()
         .await
         .expect("sent");
-    assert_eq!(user.json::<String>().await.expect("JSON string"), calendly::user_uri());
+    assert_eq!(
+        user.json::<String>().await.expect("JSON string"),
+        calendly::user_uri()
+    );
 
     let pid = server.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
     assert!(killed.success());
     let status = wait_with_timeout(&mut server, Duration::from_secs(30));
     assert!(status.success(), "{status:?}");

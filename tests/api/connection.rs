@@ -14,7 +14,10 @@ async fn connecting_checks_the_token_with_calendly_and_returns_the_connection() 
     let app = TestApp::spawn().await;
     Mock::given(method("GET"))
         .and(path("/users/me"))
-        .and(header("authorization", format!("Bearer {CALENDLY_TOKEN}").as_str()))
+        .and(header(
+            "authorization",
+            format!("Bearer {CALENDLY_TOKEN}").as_str(),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(calendly::users_me()))
         .expect(1)
         .mount(&app.calendly)
@@ -27,14 +30,23 @@ async fn connecting_checks_the_token_with_calendly_and_returns_the_connection() 
     let (status, body) = json_of(response).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["connected"], true);
-    assert_eq!(body["user_uri"], "https://api.calendly.com/users/AAAAAAAAAAAAAAAA");
+    assert_eq!(
+        body["user_uri"],
+        "https://api.calendly.com/users/AAAAAAAAAAAAAAAA"
+    );
     assert_eq!(body["name"], "John Doe");
     assert_eq!(body["email"], "user@example.com");
     assert_eq!(body["scheduling_url"], "https://calendly.com/acmesales");
     assert_eq!(body["timezone"], "America/New York");
     let connected_at = body["connected_at"].as_str().expect("a time");
-    assert!(chrono::DateTime::parse_from_rfc3339(connected_at).is_ok(), "{connected_at}");
-    assert!(!body.to_string().contains(CALENDLY_TOKEN), "the token is never returned");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(connected_at).is_ok(),
+        "{connected_at}"
+    );
+    assert!(
+        !body.to_string().contains(CALENDLY_TOKEN),
+        "the token is never returned"
+    );
 }
 
 #[tokio::test]
@@ -46,14 +58,22 @@ async fn the_connection_is_read_back_and_never_shows_the_token() {
 
     assert_eq!(status, 200);
     assert_eq!(body["connected"], true);
-    assert_eq!(body["user_uri"], "https://api.calendly.com/users/AAAAAAAAAAAAAAAA");
+    assert_eq!(
+        body["user_uri"],
+        "https://api.calendly.com/users/AAAAAAAAAAAAAAAA"
+    );
     assert!(!body.to_string().contains(CALENDLY_TOKEN));
 }
 
 #[tokio::test]
 async fn without_a_connection_the_status_is_not_connected() {
     let app = TestApp::spawn().await;
-    let detail = assert_error(app.get("/calendly/connection").await, 404, "calendly_not_connected").await;
+    let detail = assert_error(
+        app.get("/calendly/connection").await,
+        404,
+        "calendly_not_connected",
+    )
+    .await;
     assert_eq!(detail, NOT_CONNECTED);
 }
 
@@ -71,7 +91,12 @@ async fn disconnecting_forgets_the_connection_and_may_be_repeated() {
     let first = delete().await.expect("sent");
     assert_eq!(first.status(), 204);
     assert_eq!(first.text().await.expect("body"), "");
-    assert_error(app.get("/calendly/connection").await, 404, "calendly_not_connected").await;
+    assert_error(
+        app.get("/calendly/connection").await,
+        404,
+        "calendly_not_connected",
+    )
+    .await;
     assert_eq!(delete().await.expect("sent").status(), 204);
 }
 
@@ -79,8 +104,18 @@ async fn disconnecting_forgets_the_connection_and_may_be_repeated() {
 async fn connections_belong_to_their_user() {
     let app = TestApp::spawn().await;
     app.connect().await;
-    assert_error(app.get_as("someone-else", "/calendly/connection").await, 404, "calendly_not_connected").await;
-    assert_error(app.get_as("someone-else", "/calendly/user").await, 404, "calendly_not_connected").await;
+    assert_error(
+        app.get_as("someone-else", "/calendly/connection").await,
+        404,
+        "calendly_not_connected",
+    )
+    .await;
+    assert_error(
+        app.get_as("someone-else", "/calendly/user").await,
+        404,
+        "calendly_not_connected",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -98,7 +133,12 @@ async fn a_token_calendly_refuses_is_422_and_nothing_is_stored() {
             .await;
 
         assert_error(response, 422, "calendly_token_invalid").await;
-        assert_error(app.get("/calendly/connection").await, 404, "calendly_not_connected").await;
+        assert_error(
+            app.get("/calendly/connection").await,
+            404,
+            "calendly_not_connected",
+        )
+        .await;
     }
 }
 
@@ -152,12 +192,20 @@ async fn two_connects_at_once_leave_exactly_one_whole_connection() {
     // The stored token and user belong together: event types are asked for with the token
     // of the user whose URI is stored.
     let (_, uri) = json_of(app.get("/calendly/user").await).await;
-    let user = uri.as_str().expect("uri").rsplit('/').next().expect("id").to_owned();
+    let user = uri
+        .as_str()
+        .expect("uri")
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .to_owned();
     let token = if user == "AAAA" { "token-a" } else { "token-b" };
     Mock::given(method("GET"))
         .and(path("/event_types"))
         .and(header("authorization", format!("Bearer {token}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(calendly::event_types_page(&[], None)))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(calendly::event_types_page(&[], None)),
+        )
         .expect(1)
         .mount(&app.calendly)
         .await;
@@ -179,26 +227,59 @@ async fn bad_bodies_are_refused_clearly_before_calling_calendly() {
     let cases = [
         ("", "application/json", 422, "missing_parameter"),
         ("{}", "application/json", 422, "missing_parameter"),
-        (r#"{"personal_access_token": null}"#, "application/json", 422, "missing_parameter"),
+        (
+            r#"{"personal_access_token": null}"#,
+            "application/json",
+            422,
+            "missing_parameter",
+        ),
         ("{not json", "application/json", 400, "invalid_parameter"),
         ("[1, 2]", "application/json", 400, "invalid_parameter"),
-        (r#"{"personal_access_token": 12345}"#, "application/json", 400, "invalid_parameter"),
-        (r#"{"personal_access_token": ""}"#, "application/json", 400, "invalid_parameter"),
-        (r#"{"personal_access_token": "two words"}"#, "application/json", 400, "invalid_parameter"),
-        (r#"{"personal_access_token": "a\r\nX-Injected: yes"}"#, "application/json", 400, "invalid_parameter"),
+        (
+            r#"{"personal_access_token": 12345}"#,
+            "application/json",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            r#"{"personal_access_token": ""}"#,
+            "application/json",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            r#"{"personal_access_token": "two words"}"#,
+            "application/json",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            r#"{"personal_access_token": "a\r\nX-Injected: yes"}"#,
+            "application/json",
+            400,
+            "invalid_parameter",
+        ),
     ];
     for (body, content_type, status, code) in cases {
         let response = put(body, content_type).await.expect("sent");
         assert_error(response, status, code).await;
     }
     assert!(app.calendly_requests("/users/me").await.is_empty());
-    assert_error(app.get("/calendly/connection").await, 404, "calendly_not_connected").await;
+    assert_error(
+        app.get("/calendly/connection").await,
+        404,
+        "calendly_not_connected",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_oversized_body_is_413_json() {
     let app = TestApp::spawn().await;
-    let huge = format!(r#"{{"personal_access_token": "{}"}}"#, "a".repeat(64 * 1024));
+    let huge = format!(
+        r#"{{"personal_access_token": "{}"}}"#,
+        "a".repeat(64 * 1024)
+    );
     let response = app
         .client
         .put(app.url("/calendly/connection"))
@@ -225,5 +306,10 @@ async fn when_calendly_fails_during_connect_nothing_is_stored() {
         .await;
 
     assert_error(response, 502, "calendly_unavailable").await;
-    assert_error(app.get("/calendly/connection").await, 404, "calendly_not_connected").await;
+    assert_error(
+        app.get("/calendly/connection").await,
+        404,
+        "calendly_not_connected",
+    )
+    .await;
 }

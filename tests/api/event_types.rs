@@ -14,7 +14,12 @@ async fn every_page_is_returned_as_one_array_with_every_field_kept() {
     let app = TestApp::spawn().await;
     app.connect().await;
     let mut event_types: Vec<Value> = (1..=5)
-        .map(|i| calendly::event_type(&format!("https://api.calendly.com/event_types/E{i}"), &format!("Type {i}")))
+        .map(|i| {
+            calendly::event_type(
+                &format!("https://api.calendly.com/event_types/E{i}"),
+                &format!("Type {i}"),
+            )
+        })
         .collect();
     event_types[4]["field_calendly_added_later"] = json!({ "kept": true });
     let pages = [
@@ -26,15 +31,20 @@ async fn every_page_is_returned_as_one_array_with_every_field_kept() {
         let mock = Mock::given(method("GET"))
             .and(path("/event_types"))
             .and(query_param("user", calendly::user_uri().as_str()))
-            .and(header("authorization", format!("Bearer {CALENDLY_TOKEN}").as_str()));
+            .and(header(
+                "authorization",
+                format!("Bearer {CALENDLY_TOKEN}").as_str(),
+            ));
         let mock = match token {
             Some(token) => mock.and(query_param("page_token", token)),
             None => mock.and(query_param_is_missing("page_token")),
         };
-        mock.respond_with(ResponseTemplate::new(200).set_body_json(calendly::event_types_page(items, next)))
-            .expect(1)
-            .mount(&app.calendly)
-            .await;
+        mock.respond_with(
+            ResponseTemplate::new(200).set_body_json(calendly::event_types_page(items, next)),
+        )
+        .expect(1)
+        .mount(&app.calendly)
+        .await;
     }
 
     let (status, body) = json_of(app.get("/calendly/user-event-types").await).await;
@@ -55,7 +65,12 @@ async fn a_user_without_event_types_gets_an_empty_array() {
 #[tokio::test]
 async fn without_a_connection_it_is_not_connected() {
     let app = TestApp::spawn().await;
-    assert_error(app.get("/calendly/user-event-types").await, 404, "calendly_not_connected").await;
+    assert_error(
+        app.get("/calendly/user-event-types").await,
+        404,
+        "calendly_not_connected",
+    )
+    .await;
 }
 
 async fn calendly_answers_event_types_with(app: &TestApp, response: ResponseTemplate) {
@@ -70,9 +85,18 @@ async fn calendly_answers_event_types_with(app: &TestApp, response: ResponseTemp
 async fn a_token_calendly_no_longer_accepts_is_424_with_calendlys_body() {
     let app = TestApp::spawn().await;
     app.connect().await;
-    calendly_answers_event_types_with(&app, ResponseTemplate::new(401).set_body_json(calendly::error(401))).await;
+    calendly_answers_event_types_with(
+        &app,
+        ResponseTemplate::new(401).set_body_json(calendly::error(401)),
+    )
+    .await;
 
-    let detail = assert_error(app.get("/calendly/user-event-types").await, 424, "calendly_reauth_required").await;
+    let detail = assert_error(
+        app.get("/calendly/user-event-types").await,
+        424,
+        "calendly_reauth_required",
+    )
+    .await;
     assert_eq!(detail, calendly::error(401));
 }
 
@@ -81,9 +105,18 @@ async fn calendlys_refusals_keep_their_status_and_body() {
     for status in [400u16, 403, 404, 409] {
         let app = TestApp::spawn().await;
         app.connect().await;
-        calendly_answers_event_types_with(&app, ResponseTemplate::new(status).set_body_json(calendly::error(status))).await;
+        calendly_answers_event_types_with(
+            &app,
+            ResponseTemplate::new(status).set_body_json(calendly::error(status)),
+        )
+        .await;
 
-        let detail = assert_error(app.get("/calendly/user-event-types").await, status, "calendly_error").await;
+        let detail = assert_error(
+            app.get("/calendly/user-event-types").await,
+            status,
+            "calendly_error",
+        )
+        .await;
         assert_eq!(detail, calendly::error(status), "{status}");
     }
 }
@@ -104,7 +137,10 @@ async fn calendlys_rate_limit_is_429_with_retry_after() {
 
     let response = app.get("/calendly/user-event-types").await;
     assert_eq!(
-        response.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
         Some("42")
     );
     assert_error(response, 429, "calendly_rate_limited").await;
@@ -116,13 +152,19 @@ async fn calendly_failing_or_answering_nonsense_is_502() {
         ResponseTemplate::new(500).set_body_json(calendly::error(500)),
         ResponseTemplate::new(503).set_body_string("Service Unavailable"),
         ResponseTemplate::new(200).set_body_string("<html>not json</html>"),
-        ResponseTemplate::new(200).set_body_json(json!({ "collection": [{ "name": "no uri" }], "pagination": {} })),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "collection": [{ "name": "no uri" }], "pagination": {} })),
     ];
     for response in cases {
         let app = TestApp::spawn().await;
         app.connect().await;
         calendly_answers_event_types_with(&app, response).await;
-        let detail = assert_error(app.get("/calendly/user-event-types").await, 502, "calendly_unavailable").await;
+        let detail = assert_error(
+            app.get("/calendly/user-event-types").await,
+            502,
+            "calendly_unavailable",
+        )
+        .await;
         assert!(!detail.to_string().contains(CALENDLY_TOKEN));
     }
 }
@@ -140,6 +182,15 @@ async fn calendly_too_slow_is_504_within_the_deadline() {
     .await;
 
     let started = Instant::now();
-    assert_error(app.get("/calendly/user-event-types").await, 504, "calendly_timeout").await;
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_error(
+        app.get("/calendly/user-event-types").await,
+        504,
+        "calendly_timeout",
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }

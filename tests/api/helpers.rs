@@ -41,8 +41,9 @@ impl TestApp {
     pub async fn spawn_with(customize: impl FnOnce(&mut Settings)) -> Self {
         let db = TestDatabase::create().await;
         let calendly = MockServer::start().await;
-        let mut settings = Settings::load_from(&workspace_dir().join("config"), "local", HashMap::new())
-            .expect("configuration loads");
+        let mut settings =
+            Settings::load_from(&workspace_dir().join("config"), "local", HashMap::new())
+                .expect("configuration loads");
         settings.server.port = 0;
         settings.server.workers = 1;
         settings.database.url = SecretString::from(db.url());
@@ -53,7 +54,9 @@ impl TestApp {
         settings.auth.jwt_secret = SecretString::from(JWT_SECRET);
         customize(&mut settings);
 
-        let application = Application::build(settings).await.expect("application builds");
+        let application = Application::build(settings)
+            .await
+            .expect("application builds");
         let address = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
         Self {
@@ -69,8 +72,10 @@ impl TestApp {
     }
 
     pub fn token(&self, user: &str) -> String {
-        self.issuer
-            .issue(&UserId::parse(user).expect("user id"), Duration::from_secs(600))
+        self.issuer.issue(
+            &UserId::parse(user).expect("user id"),
+            Duration::from_secs(600),
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -116,7 +121,12 @@ impl TestApp {
         let response = self
             .put_connection_as(USER, &json!({ "personal_access_token": CALENDLY_TOKEN }))
             .await;
-        assert_eq!(response.status(), 200, "connect: {}", response.text().await.unwrap_or_default());
+        assert_eq!(
+            response.status(),
+            200,
+            "connect: {}",
+            response.text().await.unwrap_or_default()
+        );
     }
 
     /// Calendly lists `event_types` for the documented user, in one page.
@@ -147,14 +157,19 @@ impl TestApp {
 pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
     (status, body)
 }
 
 /// Asserts an error body of the contract: `{"detail": …, "code": code}`.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
     let (actual, body) = json_of(response).await;
-    assert_eq!((actual, body["code"].as_str()), (status, Some(code)), "{body}");
+    assert_eq!(
+        (actual, body["code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
     assert!(body.get("detail").is_some(), "{body}");
     body["detail"].clone()
 }

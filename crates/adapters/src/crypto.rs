@@ -77,7 +77,8 @@ impl TokenCipher {
         }
         Ok(Self {
             key_id: key_id.to_owned(),
-            cipher: Aes256Gcm::new_from_slice(&bytes).map_err(|_| KeyError::WrongLength(bytes.len()))?,
+            cipher: Aes256Gcm::new_from_slice(&bytes)
+                .map_err(|_| KeyError::WrongLength(bytes.len()))?,
         })
     }
 
@@ -102,7 +103,11 @@ impl TokenCipher {
         }
     }
 
-    pub fn open(&self, user_id: &UserId, sealed: &SealedToken) -> Result<CalendlyToken, UnsealError> {
+    pub fn open(
+        &self,
+        user_id: &UserId,
+        sealed: &SealedToken,
+    ) -> Result<CalendlyToken, UnsealError> {
         if sealed.key_id != self.key_id {
             return Err(UnsealError::UnknownKey(sealed.key_id.clone()));
         }
@@ -147,7 +152,10 @@ mod tests {
     fn seal_then_open_gives_the_token_back() {
         let cipher = TokenCipher::from_base64("k1", &key(7)).expect("key");
         let sealed = cipher.seal(&user("42"), &token());
-        assert_eq!(cipher.open(&user("42"), &sealed).expect("opens").expose(), token().expose());
+        assert_eq!(
+            cipher.open(&user("42"), &sealed).expect("opens").expose(),
+            token().expose()
+        );
     }
 
     #[test]
@@ -157,7 +165,11 @@ mod tests {
         let b = cipher.seal(&user("42"), &token());
         assert_ne!(a.bytes, b.bytes, "a fresh nonce per write");
         let needle = token().expose().as_bytes().to_vec();
-        assert!(!a.bytes.windows(needle.len()).any(|w| w == needle.as_slice()));
+        assert!(
+            !a.bytes
+                .windows(needle.len())
+                .any(|w| w == needle.as_slice())
+        );
     }
 
     #[test]
@@ -166,19 +178,40 @@ mod tests {
         let sealed = cipher.seal(&user("42"), &token());
 
         let other_key = TokenCipher::from_base64("k1", &key(8)).expect("key");
-        assert!(matches!(other_key.open(&user("42"), &sealed), Err(UnsealError::Tampered)));
-        assert!(matches!(cipher.open(&user("43"), &sealed), Err(UnsealError::Tampered)));
+        assert!(matches!(
+            other_key.open(&user("42"), &sealed),
+            Err(UnsealError::Tampered)
+        ));
+        assert!(matches!(
+            cipher.open(&user("43"), &sealed),
+            Err(UnsealError::Tampered)
+        ));
 
         let mut flipped = sealed.clone();
         let last = flipped.bytes.len() - 1;
         flipped.bytes[last] ^= 1;
-        assert!(matches!(cipher.open(&user("42"), &flipped), Err(UnsealError::Tampered)));
+        assert!(matches!(
+            cipher.open(&user("42"), &flipped),
+            Err(UnsealError::Tampered)
+        ));
 
-        let short = SealedToken { key_id: "k1".into(), bytes: vec![1, 2, 3] };
-        assert!(matches!(cipher.open(&user("42"), &short), Err(UnsealError::Tampered)));
+        let short = SealedToken {
+            key_id: "k1".into(),
+            bytes: vec![1, 2, 3],
+        };
+        assert!(matches!(
+            cipher.open(&user("42"), &short),
+            Err(UnsealError::Tampered)
+        ));
 
-        let other_id = SealedToken { key_id: "k0".into(), ..sealed };
-        assert!(matches!(cipher.open(&user("42"), &other_id), Err(UnsealError::UnknownKey(_))));
+        let other_id = SealedToken {
+            key_id: "k0".into(),
+            ..sealed
+        };
+        assert!(matches!(
+            cipher.open(&user("42"), &other_id),
+            Err(UnsealError::UnknownKey(_))
+        ));
     }
 
     #[test]

@@ -68,7 +68,10 @@ async fn current_user_reads_the_documented_user_with_the_bearer_token() {
         .await
         .expect("user");
 
-    assert_eq!(user.uri.as_str(), "https://api.calendly.com/users/AAAAAAAAAAAAAAAA");
+    assert_eq!(
+        user.uri.as_str(),
+        "https://api.calendly.com/users/AAAAAAAAAAAAAAAA"
+    );
     assert_eq!(user.name, "John Doe");
     assert_eq!(user.email, "user@example.com");
     assert_eq!(user.scheduling_url, "https://calendly.com/acmesales");
@@ -83,9 +86,18 @@ async fn event_types_follow_every_page_and_keep_every_field() {
     let mut third = calendly::event_type("https://api.calendly.com/event_types/E3", "Third");
     third["a_field_calendly_added_later"] = json!({ "nested": [1, 2, 3] });
     let pages = [
-        (None, calendly::event_types_page(&[first.clone()], Some("page-2"))),
-        (Some("page-2"), calendly::event_types_page(&[second.clone()], Some("page-3"))),
-        (Some("page-3"), calendly::event_types_page(&[third.clone()], None)),
+        (
+            None,
+            calendly::event_types_page(std::slice::from_ref(&first), Some("page-2")),
+        ),
+        (
+            Some("page-2"),
+            calendly::event_types_page(std::slice::from_ref(&second), Some("page-3")),
+        ),
+        (
+            Some("page-3"),
+            calendly::event_types_page(&[third.clone()], None),
+        ),
     ];
     for (page_token, body) in pages {
         let mock = Mock::given(method("GET"))
@@ -150,10 +162,15 @@ async fn a_page_token_repeated_forever_is_a_failure_not_a_loop() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/event_types"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(calendly::event_types_page(
-            &[calendly::event_type("https://api.calendly.com/event_types/E1", "E")],
-            Some("same"),
-        )))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(calendly::event_types_page(
+                &[calendly::event_type(
+                    "https://api.calendly.com/event_types/E1",
+                    "E",
+                )],
+                Some("same"),
+            )),
+        )
         .mount(&server)
         .await;
 
@@ -161,7 +178,10 @@ async fn a_page_token_repeated_forever_is_a_failure_not_a_loop() {
         .event_types(&token(), &user_uri())
         .await
         .expect_err("loop detected");
-    assert!(matches!(error, ProviderError::Unavailable { .. }), "{error:?}");
+    assert!(
+        matches!(error, ProviderError::Unavailable { .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -189,7 +209,10 @@ async fn available_times_are_asked_for_the_range_and_kept_as_written() {
         .expect("times");
 
     assert_eq!(times.len(), 3);
-    assert_eq!(times[0].start_time.to_rfc3339(), "2020-01-02T20:00:00+00:00");
+    assert_eq!(
+        times[0].start_time.to_rfc3339(),
+        "2020-01-02T20:00:00+00:00"
+    );
     let kept: Vec<Value> = times
         .iter()
         .map(|t| serde_json::from_str(t.json.get()).expect("json"))
@@ -214,10 +237,34 @@ async fn each_refusal_maps_to_its_error_with_calendlys_body() {
 
         let details = match (status, error) {
             (401, ProviderError::CredentialRejected { details }) => details,
-            (400, ProviderError::Rejected { reason: Rejection::BadArgument, details })
-            | (403, ProviderError::Rejected { reason: Rejection::Forbidden, details })
-            | (404, ProviderError::Rejected { reason: Rejection::NotFound, details })
-            | (409, ProviderError::Rejected { reason: Rejection::Conflict, details }) => details,
+            (
+                400,
+                ProviderError::Rejected {
+                    reason: Rejection::BadArgument,
+                    details,
+                },
+            )
+            | (
+                403,
+                ProviderError::Rejected {
+                    reason: Rejection::Forbidden,
+                    details,
+                },
+            )
+            | (
+                404,
+                ProviderError::Rejected {
+                    reason: Rejection::NotFound,
+                    details,
+                },
+            )
+            | (
+                409,
+                ProviderError::Rejected {
+                    reason: Rejection::Conflict,
+                    details,
+                },
+            ) => details,
             (status, other) => panic!("{status} gave {other:?}"),
         };
         assert_eq!(details, calendly::error(status), "{status}");
@@ -243,7 +290,10 @@ async fn rate_limiting_carries_the_reset_time() {
         .expect_err("limited");
 
     match error {
-        ProviderError::RateLimited { retry_after, details } => {
+        ProviderError::RateLimited {
+            retry_after,
+            details,
+        } => {
             assert_eq!(retry_after, Some(Duration::from_secs(37)));
             assert_eq!(details, calendly::error(429));
         }
@@ -269,7 +319,10 @@ async fn server_errors_and_bodies_that_are_not_calendlys_json_are_unavailable() 
             .current_user(&token())
             .await
             .expect_err("unavailable");
-        assert!(matches!(error, ProviderError::Unavailable { .. }), "{error:?}");
+        assert!(
+            matches!(error, ProviderError::Unavailable { .. }),
+            "{error:?}"
+        );
     }
 }
 
@@ -300,7 +353,10 @@ async fn a_refused_connection_is_unavailable() {
     drop(server);
 
     let error = client.current_user(&token()).await.expect_err("refused");
-    assert!(matches!(error, ProviderError::Unavailable { .. }), "{error:?}");
+    assert!(
+        matches!(error, ProviderError::Unavailable { .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

@@ -17,13 +17,22 @@ fn auth() -> JwtUserAuth {
 }
 
 fn now() -> i64 {
-    i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs())
-        .expect("fits")
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("fits")
 }
 
 fn signed(algorithm: Algorithm, secret: &str, claims: &Value) -> String {
-    jsonwebtoken::encode(&Header::new(algorithm), claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .expect("signed")
+    jsonwebtoken::encode(
+        &Header::new(algorithm),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("signed")
 }
 
 fn hs256(claims: &Value) -> String {
@@ -33,13 +42,19 @@ fn hs256(claims: &Value) -> String {
 #[test]
 fn a_valid_token_names_its_user() {
     let token = hs256(&json!({ "sub": "user-42", "exp": now() + 60 }));
-    assert_eq!(auth().authenticate(&token).map(|u| u.to_string()), Ok("user-42".into()));
+    assert_eq!(
+        auth().authenticate(&token).map(|u| u.to_string()),
+        Ok("user-42".into())
+    );
 }
 
 #[test]
 fn an_integer_subject_is_accepted_as_the_original_issued_them() {
     let token = hs256(&json!({ "sub": 42, "exp": now() + 60 }));
-    assert_eq!(auth().authenticate(&token).map(|u| u.to_string()), Ok("42".into()));
+    assert_eq!(
+        auth().authenticate(&token).map(|u| u.to_string()),
+        Ok("42".into())
+    );
 }
 
 #[test]
@@ -68,17 +83,53 @@ fn forged_and_malformed_tokens_are_invalid() {
     let valid = hs256(&json!({ "sub": "42", "exp": now() + 60 }));
     let (valid_head, _) = valid.rsplit_once('.').expect("three parts");
     let cases = [
-        ("alg none, no signature", format!("{header_none}.{payload}.")),
-        ("alg none, a signature", format!("{header_none}.{payload}.c2ln")),
-        ("HS512", signed(Algorithm::HS512, SECRET, &json!({ "sub": "42", "exp": now() + 60 }))),
-        ("HS384", signed(Algorithm::HS384, SECRET, &json!({ "sub": "42", "exp": now() + 60 }))),
-        ("wrong key", signed(Algorithm::HS256, "another-secret", &json!({ "sub": "42", "exp": now() + 60 }))),
+        (
+            "alg none, no signature",
+            format!("{header_none}.{payload}."),
+        ),
+        (
+            "alg none, a signature",
+            format!("{header_none}.{payload}.c2ln"),
+        ),
+        (
+            "HS512",
+            signed(
+                Algorithm::HS512,
+                SECRET,
+                &json!({ "sub": "42", "exp": now() + 60 }),
+            ),
+        ),
+        (
+            "HS384",
+            signed(
+                Algorithm::HS384,
+                SECRET,
+                &json!({ "sub": "42", "exp": now() + 60 }),
+            ),
+        ),
+        (
+            "wrong key",
+            signed(
+                Algorithm::HS256,
+                "another-secret",
+                &json!({ "sub": "42", "exp": now() + 60 }),
+            ),
+        ),
         ("no exp", hs256(&json!({ "sub": "42" }))),
         ("no sub", hs256(&json!({ "exp": now() + 60 }))),
         ("empty sub", hs256(&json!({ "sub": "", "exp": now() + 60 }))),
-        ("sub an object", hs256(&json!({ "sub": { "id": 1 }, "exp": now() + 60 }))),
-        ("exp a string", hs256(&json!({ "sub": "42", "exp": "tomorrow" }))),
-        ("nbf in the future", hs256(&json!({ "sub": "42", "exp": now() + 600, "nbf": now() + 300 }))),
+        (
+            "sub an object",
+            hs256(&json!({ "sub": { "id": 1 }, "exp": now() + 60 })),
+        ),
+        (
+            "exp a string",
+            hs256(&json!({ "sub": "42", "exp": "tomorrow" })),
+        ),
+        (
+            "nbf in the future",
+            hs256(&json!({ "sub": "42", "exp": now() + 600, "nbf": now() + 300 })),
+        ),
         ("signature stripped", format!("{valid_head}.")),
         ("signature altered", format!("{valid_head}.AAAA")),
         ("not a JWT", "not-a-jwt".to_string()),
@@ -86,6 +137,10 @@ fn forged_and_malformed_tokens_are_invalid() {
         ("garbage parts", "!!!.???.###".to_string()),
     ];
     for (case, token) in cases {
-        assert_eq!(auth().authenticate(&token), Err(AuthError::Invalid), "{case}");
+        assert_eq!(
+            auth().authenticate(&token),
+            Err(AuthError::Invalid),
+            "{case}"
+        );
     }
 }

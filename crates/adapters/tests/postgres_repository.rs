@@ -29,7 +29,9 @@ fn pool_settings(url: &str) -> PgPoolSettings {
 
 async fn repository_with_key(db: &TestDatabase, key_byte: u8) -> PgTokenRepository {
     let settings = pool_settings(db.url());
-    run_migrations(&settings.url).await.expect("migrations apply");
+    run_migrations(&settings.url)
+        .await
+        .expect("migrations apply");
     let cipher = TokenCipher::from_base64("default", &key(key_byte)).expect("key");
     PgTokenRepository::new(build_pool(&settings).expect("pool"), Arc::new(cipher))
 }
@@ -68,7 +70,9 @@ mod raw {
     use test_support::TestDatabase;
 
     async fn connect(db: &TestDatabase) -> AsyncPgConnection {
-        AsyncPgConnection::establish(db.url()).await.expect("connects")
+        AsyncPgConnection::establish(db.url())
+            .await
+            .expect("connects")
     }
 
     #[derive(QueryableByName)]
@@ -117,7 +121,11 @@ async fn a_saved_connection_loads_back_whole() {
     let saved = connection("42", "pat-secret-1", "AAAA");
 
     repository.save(&saved).await.expect("saved");
-    let loaded = repository.load(&user("42")).await.expect("loaded").expect("present");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
 
     assert_eq!(loaded.user_id, saved.user_id);
     assert_eq!(loaded.token.expose(), "pat-secret-1");
@@ -129,21 +137,47 @@ async fn a_saved_connection_loads_back_whole() {
 async fn an_unknown_user_has_no_connection() {
     let db = TestDatabase::create().await;
     let repository = repository(&db).await;
-    assert!(repository.load(&user("nobody")).await.expect("loaded").is_none());
+    assert!(
+        repository
+            .load(&user("nobody"))
+            .await
+            .expect("loaded")
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn saving_again_replaces_the_earlier_connection() {
     let db = TestDatabase::create().await;
     let repository = repository(&db).await;
-    repository.save(&connection("42", "old-token", "OLD")).await.expect("saved");
-    repository.save(&connection("42", "new-token", "NEW")).await.expect("saved");
-    repository.save(&connection("43", "other-token", "OTHER")).await.expect("saved");
+    repository
+        .save(&connection("42", "old-token", "OLD"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("42", "new-token", "NEW"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("43", "other-token", "OTHER"))
+        .await
+        .expect("saved");
 
-    let loaded = repository.load(&user("42")).await.expect("loaded").expect("present");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
     assert_eq!(loaded.token.expose(), "new-token");
-    assert_eq!(loaded.calendly_user.uri.as_str(), "https://api.calendly.com/users/NEW");
-    let other = repository.load(&user("43")).await.expect("loaded").expect("present");
+    assert_eq!(
+        loaded.calendly_user.uri.as_str(),
+        "https://api.calendly.com/users/NEW"
+    );
+    let other = repository
+        .load(&user("43"))
+        .await
+        .expect("loaded")
+        .expect("present");
     assert_eq!(other.token.expose(), "other-token");
 }
 
@@ -151,13 +185,36 @@ async fn saving_again_replaces_the_earlier_connection() {
 async fn delete_removes_only_that_users_connection() {
     let db = TestDatabase::create().await;
     let repository = repository(&db).await;
-    repository.save(&connection("42", "t42", "A")).await.expect("saved");
-    repository.save(&connection("43", "t43", "B")).await.expect("saved");
+    repository
+        .save(&connection("42", "t42", "A"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("43", "t43", "B"))
+        .await
+        .expect("saved");
 
     assert!(repository.delete(&user("42")).await.expect("deleted"));
-    assert!(!repository.delete(&user("42")).await.expect("nothing to delete"));
-    assert!(repository.load(&user("42")).await.expect("loaded").is_none());
-    assert!(repository.load(&user("43")).await.expect("loaded").is_some());
+    assert!(
+        !repository
+            .delete(&user("42"))
+            .await
+            .expect("nothing to delete")
+    );
+    assert!(
+        repository
+            .load(&user("42"))
+            .await
+            .expect("loaded")
+            .is_none()
+    );
+    assert!(
+        repository
+            .load(&user("43"))
+            .await
+            .expect("loaded")
+            .is_some()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,7 +233,11 @@ async fn concurrent_saves_for_one_user_leave_exactly_one_whole_connection() {
         save.expect("task").expect("saved");
     }
 
-    let loaded = repository.load(&user("42")).await.expect("loaded").expect("present");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
     // Whichever save won, its token and its Calendly user belong together.
     let i = loaded.token.expose().trim_start_matches("token-");
     assert_eq!(
@@ -191,7 +252,10 @@ async fn the_database_never_holds_a_token_in_plain_text() {
     let db = TestDatabase::create().await;
     let repository = repository(&db).await;
     let token = "eyJraWQiOiIxY2UxZTEzNjE3ZGNmNzY2YjNjZWJjY2Y4ZGM1YmFmYThhNjVlNjg0";
-    repository.save(&connection("42", token, "AAAA")).await.expect("saved");
+    repository
+        .save(&connection("42", token, "AAAA"))
+        .await
+        .expect("saved");
 
     // Every column of every row as text (bytea as hex); neither the token nor its hex appears.
     let rows = raw::rows_as_text(&db).await;
@@ -225,8 +289,14 @@ async fn a_token_sealed_with_another_key_is_undecryptable() {
 async fn a_sealed_token_copied_to_another_user_does_not_open() {
     let db = TestDatabase::create().await;
     let repository = repository(&db).await;
-    repository.save(&connection("42", "victim-token", "A")).await.expect("saved");
-    repository.save(&connection("43", "attacker-token", "B")).await.expect("saved");
+    repository
+        .save(&connection("42", "victim-token", "A"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("43", "attacker-token", "B"))
+        .await
+        .expect("saved");
 
     raw::execute(
         &db,
@@ -236,7 +306,10 @@ async fn a_sealed_token_copied_to_another_user_does_not_open() {
     )
     .await;
 
-    let error = repository.load(&user("43")).await.expect_err("bound to user 42");
+    let error = repository
+        .load(&user("43"))
+        .await
+        .expect_err("bound to user 42");
     assert!(matches!(error, RepositoryError::Undecryptable));
 }
 
@@ -255,13 +328,18 @@ async fn an_unreachable_database_is_unavailable_quickly() {
     // Port 1 on loopback: nothing listens, so connecting is refused at once.
     let settings = pool_settings("postgres://postgres@127.0.0.1:1/none");
     let cipher = TokenCipher::from_base64("default", &key(7)).expect("key");
-    let repository =
-        PgTokenRepository::new(build_pool(&settings).expect("pool"), Arc::new(cipher));
+    let repository = PgTokenRepository::new(build_pool(&settings).expect("pool"), Arc::new(cipher));
 
     let started = Instant::now();
     let error = repository.load(&user("42")).await.expect_err("unreachable");
-    assert!(matches!(error, RepositoryError::Unavailable(_)), "{error:?}");
-    assert!(matches!(repository.ping().await, Err(RepositoryError::Unavailable(_))));
+    assert!(
+        matches!(error, RepositoryError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert!(matches!(
+        repository.ping().await,
+        Err(RepositoryError::Unavailable(_))
+    ));
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 

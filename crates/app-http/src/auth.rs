@@ -38,7 +38,11 @@ fn authenticate(request: &HttpRequest) -> Result<AuthenticatedUser, ApiError> {
 /// The credentials of a `Bearer` authorization (scheme case-insensitive), as FastAPI's
 /// `HTTPBearer` read them: no header, another scheme or no credentials count as missing.
 fn bearer_token(request: &HttpRequest) -> Option<&str> {
-    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, credentials) = value.trim().split_once(' ')?;
     let credentials = credentials.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)

@@ -55,13 +55,9 @@ impl ApiError {
                 GatewayError::Provider(ProviderError::RateLimited { .. }) => {
                     "calendly_rate_limited"
                 }
-                GatewayError::Provider(ProviderError::Unavailable { .. }) => {
-                    "calendly_unavailable"
-                }
+                GatewayError::Provider(ProviderError::Unavailable { .. }) => "calendly_unavailable",
                 GatewayError::Provider(ProviderError::Timeout) => "calendly_timeout",
-                GatewayError::Repository(RepositoryError::Unavailable(_)) => {
-                    "database_unavailable"
-                }
+                GatewayError::Repository(RepositoryError::Unavailable(_)) => "database_unavailable",
                 GatewayError::Repository(RepositoryError::Unexpected(_)) => "internal_error",
             },
         }
@@ -153,9 +149,13 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         match self {
             Self::Unauthenticated(_) => {
-                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
-            Self::Gateway(GatewayError::Provider(ProviderError::RateLimited { retry_after, .. })) => {
+            Self::Gateway(GatewayError::Provider(ProviderError::RateLimited {
+                retry_after,
+                ..
+            })) => {
                 let secs = retry_after.map_or(DEFAULT_RETRY_AFTER_SECS, |d| d.as_secs());
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
             }

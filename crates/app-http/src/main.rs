@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use domain::UserId;
 
 #[derive(Debug, Parser)]
-#[command(name = "calendly-gateway", version, about = "Your users' Calendly accounts, behind one REST API")]
+#[command(
+    name = "calendly-gateway",
+    version,
+    about = "Your users' Calendly accounts, behind one REST API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -42,7 +46,9 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Token { user_id, ttl_secs } => token(&settings, user_id, ttl_secs),
         Command::Migrate => run(&settings, async {
-            let applied = startup::migrate(&settings).await.map_err(|e| e.to_string())?;
+            let applied = startup::migrate(&settings)
+                .await
+                .map_err(|e| e.to_string())?;
             tracing::info!(count = applied.len(), ?applied, "migrations applied");
             Ok(())
         }),
@@ -65,7 +71,8 @@ fn token(settings: &Settings, user_id: String, ttl_secs: u64) -> ExitCode {
         Ok(user_id) => user_id,
         Err(error) => return fail(&error),
     };
-    let token = JwtIssuer::new(&settings.auth.jwt_secret).issue(&user_id, Duration::from_secs(ttl_secs));
+    let token =
+        JwtIssuer::new(&settings.auth.jwt_secret).issue(&user_id, Duration::from_secs(ttl_secs));
     #[allow(clippy::print_stdout)]
     {
         println!("{token}");
@@ -75,7 +82,10 @@ fn token(settings: &Settings, user_id: String, ttl_secs: u64) -> ExitCode {
 
 fn run(settings: &Settings, work: impl Future<Output = Result<(), String>>) -> ExitCode {
     telemetry::init(&settings.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => return fail(&error),
     };

@@ -86,8 +86,13 @@ pub enum SettingsError {
         var: &'static str,
         env: String,
     },
-    #[error("{key} still has its development value; set a real one ({var}) before running with APP_ENV=production")]
-    DevelopmentSecret { key: &'static str, var: &'static str },
+    #[error(
+        "{key} still has its development value; set a real one ({var}) before running with APP_ENV=production"
+    )]
+    DevelopmentSecret {
+        key: &'static str,
+        var: &'static str,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -95,13 +100,17 @@ pub enum SettingsError {
 /// The secrets, with the names an operator sets them by.
 const SECRETS: [(&str, &str); 2] = [
     ("auth.jwt_secret", "APP__AUTH__JWT_SECRET"),
-    ("calendly.token_encryption_key", "APP__CALENDLY__TOKEN_ENCRYPTION_KEY"),
+    (
+        "calendly.token_encryption_key",
+        "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
+    ),
 ];
 
 impl Settings {
     /// Loads from `config/` (or `$APP_CONFIG_DIR`), `$APP_ENV` and the process environment.
     pub fn load() -> Result<Self, SettingsError> {
-        let dir = std::env::var_os("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        let dir = std::env::var_os("APP_CONFIG_DIR")
+            .map_or_else(|| PathBuf::from("config"), PathBuf::from);
         let env = std::env::var("APP_ENV").unwrap_or_else(|_| "local".into());
         Self::load_from(&dir, &env, std::env::vars().collect())
     }
@@ -191,7 +200,10 @@ mod tests {
     }
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -225,7 +237,10 @@ mod tests {
         assert_eq!(settings.calendly.api_base_url, "http://127.0.0.1:9999");
         assert_eq!(settings.calendly.timeout_ms, 1500);
         assert_eq!(settings.limits.max_range_days, 90);
-        assert_eq!(settings.auth.jwt_secret.expose_secret(), "12345678901234567890");
+        assert_eq!(
+            settings.auth.jwt_secret.expose_secret(),
+            "12345678901234567890"
+        );
     }
 
     #[test]
@@ -233,7 +248,10 @@ mod tests {
         let error = Settings::load_from(&config_dir(), "staging", vars(&[]))
             .expect_err("no secrets in default.toml");
         let text = error.to_string();
-        assert!(text.contains("auth.jwt_secret") && text.contains("APP__AUTH__JWT_SECRET"), "{text}");
+        assert!(
+            text.contains("auth.jwt_secret") && text.contains("APP__AUTH__JWT_SECRET"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -241,17 +259,26 @@ mod tests {
         let error = Settings::load_from(
             &config_dir(),
             "production",
-            vars(&[("APP__AUTH__JWT_SECRET", "a-real-production-secret-of-some-length")]),
+            vars(&[(
+                "APP__AUTH__JWT_SECRET",
+                "a-real-production-secret-of-some-length",
+            )]),
         )
         .expect_err("key missing");
-        assert!(error.to_string().contains("calendly.token_encryption_key"), "{error}");
+        assert!(
+            error.to_string().contains("calendly.token_encryption_key"),
+            "{error}"
+        );
 
         let local = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
         let error = Settings::load_from(
             &config_dir(),
             "production",
             vars(&[
-                ("APP__AUTH__JWT_SECRET", "a-real-production-secret-of-some-length"),
+                (
+                    "APP__AUTH__JWT_SECRET",
+                    "a-real-production-secret-of-some-length",
+                ),
                 (
                     "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
                     local.calendly.token_encryption_key.expose_secret(),
@@ -260,7 +287,13 @@ mod tests {
         )
         .expect_err("development key");
         assert!(
-            matches!(error, SettingsError::DevelopmentSecret { key: "calendly.token_encryption_key", .. }),
+            matches!(
+                error,
+                SettingsError::DevelopmentSecret {
+                    key: "calendly.token_encryption_key",
+                    ..
+                }
+            ),
             "{error}"
         );
 
@@ -268,7 +301,10 @@ mod tests {
             &config_dir(),
             "production",
             vars(&[
-                ("APP__AUTH__JWT_SECRET", "a-real-production-secret-of-some-length"),
+                (
+                    "APP__AUTH__JWT_SECRET",
+                    "a-real-production-secret-of-some-length",
+                ),
                 (
                     "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
                     "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",

@@ -13,8 +13,7 @@ use adapters::jwt::JwtUserAuth;
 use adapters::postgres::{PgPoolSettings, PgTokenRepository, build_pool, run_migrations};
 use chrono::TimeDelta;
 use domain::{
-    AvailabilityPolicy, CalendlyService, SchedulingProvider, SystemClock, TokenRepository,
-    UserAuth,
+    AvailabilityPolicy, CalendlyService, SchedulingProvider, SystemClock, TokenRepository, UserAuth,
 };
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
@@ -70,8 +69,7 @@ pub fn wire(settings: &Settings) -> Result<AppState, StartupError> {
         acquire_timeout: Duration::from_millis(settings.database.pool_timeout_ms),
         statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
     })?;
-    let tokens: Arc<dyn TokenRepository> =
-        Arc::new(PgTokenRepository::new(pool, Arc::new(cipher)));
+    let tokens: Arc<dyn TokenRepository> = Arc::new(PgTokenRepository::new(pool, Arc::new(cipher)));
     let scheduling: Arc<dyn SchedulingProvider> =
         Arc::new(CalendlyClient::new(&CalendlyClientSettings {
             api_base_url: settings.calendly.api_base_url.clone(),
@@ -85,7 +83,12 @@ pub fn wire(settings: &Settings) -> Result<AppState, StartupError> {
         max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
     };
     Ok(AppState {
-        service: CalendlyService::new(Arc::clone(&tokens), scheduling, Arc::new(SystemClock), policy),
+        service: CalendlyService::new(
+            Arc::clone(&tokens),
+            scheduling,
+            Arc::new(SystemClock),
+            policy,
+        ),
         user_auth,
         tokens,
     })
@@ -99,7 +102,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 

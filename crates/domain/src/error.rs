@@ -57,7 +57,10 @@ pub enum ProviderError {
     Rejected { reason: Rejection, details: Value },
     /// Too many requests; `retry_after` is when the provider says to try again.
     #[error("the scheduling provider's rate limit was reached")]
-    RateLimited { retry_after: Option<Duration>, details: Value },
+    RateLimited {
+        retry_after: Option<Duration>,
+        details: Value,
+    },
     /// The provider failed, could not be reached, or answered something that is not its
     /// documented format.
     #[error("the scheduling provider failed: {reason}")]

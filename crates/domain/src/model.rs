@@ -17,7 +17,9 @@ fn checked_text(value: &str, what: &str, max_len: usize) -> Result<(), InvalidVa
         return Err(InvalidValue(format!("{what} must not be empty")));
     }
     if value.len() > max_len {
-        return Err(InvalidValue(format!("{what} is longer than {max_len} bytes")));
+        return Err(InvalidValue(format!(
+            "{what} is longer than {max_len} bytes"
+        )));
     }
     if value.chars().any(char::is_control) {
         return Err(InvalidValue(format!("{what} contains control characters")));
@@ -100,7 +102,9 @@ impl CalendlyToken {
     pub fn parse(value: &str) -> Result<Self, InvalidValue> {
         let value = value.trim();
         if value.is_empty() {
-            return Err(InvalidValue("personal_access_token must not be empty".into()));
+            return Err(InvalidValue(
+                "personal_access_token must not be empty".into(),
+            ));
         }
         if value.len() > Self::MAX_LEN {
             return Err(InvalidValue(format!(
@@ -171,7 +175,10 @@ mod tests {
         assert!(UserId::parse("").is_err());
         assert!(UserId::parse("a".repeat(256)).is_err());
         assert!(UserId::parse("a\nb").is_err());
-        assert_eq!(UserId::parse("42").map(|u| u.to_string()), Ok("42".to_string()));
+        assert_eq!(
+            UserId::parse("42").map(|u| u.to_string()),
+            Ok("42".to_string())
+        );
     }
 
     #[test]

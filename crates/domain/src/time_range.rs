@@ -54,7 +54,9 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("valid time").to_utc()
+        DateTime::parse_from_rfc3339(s)
+            .expect("valid time")
+            .to_utc()
     }
 
     #[test]

@@ -44,9 +44,10 @@ pub fn event_types_page(event_types: &[Value], next_page_token: Option<&str>) ->
     page["collection"] = json!(event_types);
     page["pagination"]["count"] = json!(event_types.len());
     page["pagination"]["next_page_token"] = json!(next_page_token);
-    page["pagination"]["next_page"] = json!(next_page_token.map(|token| format!(
-        "https://api.calendly.com/event_types?count=100&page_token={token}"
-    )));
+    page["pagination"]["next_page"] =
+        json!(next_page_token.map(|token| format!(
+            "https://api.calendly.com/event_types?count=100&page_token={token}"
+        )));
     page
 }
 

@@ -47,7 +47,10 @@ impl TestDatabase {
             .await
             .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
         admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
             .await
             .unwrap_or_else(|e| panic!("cannot drop test database {}: {e}", self.name));
     }

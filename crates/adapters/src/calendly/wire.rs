@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use domain::{AvailableTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError};
+use domain::{
+    AvailableTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError,
+};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 

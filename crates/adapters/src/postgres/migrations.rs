@@ -28,8 +28,9 @@ pub async fn run_migrations(url: &SecretString) -> Result<Vec<String>, Migration
     // diesel_migrations is synchronous: it runs on a blocking thread through a wrapper that
     // drives the async connection.
     tokio::task::spawn_blocking(move || {
-        let mut connection = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
-            .map_err(|e| MigrationError::Connect(error_chain(&e)))?;
+        let mut connection =
+            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+                .map_err(|e| MigrationError::Connect(error_chain(&e)))?;
         connection
             .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .map_err(|e| MigrationError::Connect(error_chain(&e)))?;
@@ -38,7 +39,8 @@ pub async fn run_migrations(url: &SecretString) -> Result<Vec<String>, Migration
             .map(|versions| versions.iter().map(ToString::to_string).collect())
             .map_err(|e| MigrationError::Failed(error_chain(e.as_ref())));
         // Closing the connection releases the lock too; unlocking is just tidier.
-        let _ = connection.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+        let _ =
+            connection.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
         applied
     })
     .await

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::upsert::excluded;
+use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl;
 use diesel_async::pooled_connection::deadpool::{Object, PoolError};
-use diesel_async::AsyncPgConnection;
 use domain::{
     CalendlyConnection, CalendlyUser, CalendlyUserUri, RepositoryError, TokenRepository, UserId,
 };

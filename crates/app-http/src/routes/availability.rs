@@ -28,8 +28,12 @@ pub async fn check_availability(
     params: web::Query<AvailabilityParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    let start = params.start_time.ok_or(ApiError::MissingParameter("start_time"))?;
-    let end = params.end_time.ok_or(ApiError::MissingParameter("end_time"))?;
+    let start = params
+        .start_time
+        .ok_or(ApiError::MissingParameter("start_time"))?;
+    let end = params
+        .end_time
+        .ok_or(ApiError::MissingParameter("end_time"))?;
     let query = AvailabilityQuery {
         start: parse_time("start_time", &start)?,
         end: parse_time("end_time", &end)?,
@@ -57,10 +61,10 @@ fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     }
     if value.len() > 6 && value.is_char_boundary(value.len() - 6) {
         let (head, offset) = value.split_at(value.len() - 6);
-        if let Some(rest) = offset.strip_prefix(' ') {
-            if let Ok(time) = DateTime::parse_from_rfc3339(&format!("{head}+{rest}")) {
-                return Ok(time.to_utc());
-            }
+        if let Some(rest) = offset.strip_prefix(' ')
+            && let Ok(time) = DateTime::parse_from_rfc3339(&format!("{head}+{rest}"))
+        {
+            return Ok(time.to_utc());
         }
     }
     for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
@@ -83,25 +87,51 @@ mod tests {
 
     #[test]
     fn times_with_any_offset_are_read_as_instants() {
-        assert_eq!(parsed("2030-01-02T09:00:00Z").as_deref(), Some("2030-01-02T09:00:00+00:00"));
-        assert_eq!(parsed("2030-01-02T10:00:00+01:00").as_deref(), Some("2030-01-02T09:00:00+00:00"));
-        assert_eq!(parsed("2030-01-02T04:00:00-05:00").as_deref(), Some("2030-01-02T09:00:00+00:00"));
-        assert_eq!(parsed("2030-01-02T09:00:00.123456Z").as_deref(), Some("2030-01-02T09:00:00.123456+00:00"));
+        assert_eq!(
+            parsed("2030-01-02T09:00:00Z").as_deref(),
+            Some("2030-01-02T09:00:00+00:00")
+        );
+        assert_eq!(
+            parsed("2030-01-02T10:00:00+01:00").as_deref(),
+            Some("2030-01-02T09:00:00+00:00")
+        );
+        assert_eq!(
+            parsed("2030-01-02T04:00:00-05:00").as_deref(),
+            Some("2030-01-02T09:00:00+00:00")
+        );
+        assert_eq!(
+            parsed("2030-01-02T09:00:00.123456Z").as_deref(),
+            Some("2030-01-02T09:00:00.123456+00:00")
+        );
     }
 
     #[test]
     fn an_offset_whose_plus_became_a_space_is_read() {
-        assert_eq!(parsed("2030-01-02T10:00:00 01:00").as_deref(), Some("2030-01-02T09:00:00+00:00"));
+        assert_eq!(
+            parsed("2030-01-02T10:00:00 01:00").as_deref(),
+            Some("2030-01-02T09:00:00+00:00")
+        );
     }
 
     #[test]
     fn a_time_without_offset_is_utc() {
-        assert_eq!(parsed("2030-01-02T09:00:00").as_deref(), Some("2030-01-02T09:00:00+00:00"));
+        assert_eq!(
+            parsed("2030-01-02T09:00:00").as_deref(),
+            Some("2030-01-02T09:00:00+00:00")
+        );
     }
 
     #[test]
     fn anything_else_is_invalid() {
-        for value in ["", "tomorrow", "2030-13-01T00:00:00Z", "2030-01-02", "1735689600", "2030-01-02T25:00:00Z", "2030-01-02T10:00:00 ab:cd"] {
+        for value in [
+            "",
+            "tomorrow",
+            "2030-13-01T00:00:00Z",
+            "2030-01-02",
+            "1735689600",
+            "2030-01-02T25:00:00Z",
+            "2030-01-02T10:00:00 ab:cd",
+        ] {
             assert!(parsed(value).is_none(), "{value}");
         }
     }

@@ -60,7 +60,9 @@ fn token_from(body: &[u8]) -> Result<CalendlyToken, ApiError> {
         Some(Value::String(token)) => {
             CalendlyToken::parse(&token).map_err(|e| ApiError::InvalidParameter(format!("{e}.")))
         }
-        Some(_) => Err(ApiError::InvalidParameter(format!("{FIELD} must be a string."))),
+        Some(_) => Err(ApiError::InvalidParameter(format!(
+            "{FIELD} must be a string."
+        ))),
     }
 }
 
@@ -102,8 +104,14 @@ mod tests {
             token_from(br#"{"personal_access_token": null}"#),
             Err(ApiError::MissingField(_))
         ));
-        assert!(matches!(token_from(b"{not json"), Err(ApiError::InvalidParameter(_))));
-        assert!(matches!(token_from(b"[]"), Err(ApiError::InvalidParameter(_))));
+        assert!(matches!(
+            token_from(b"{not json"),
+            Err(ApiError::InvalidParameter(_))
+        ));
+        assert!(matches!(
+            token_from(b"[]"),
+            Err(ApiError::InvalidParameter(_))
+        ));
         assert!(matches!(
             token_from(br#"{"personal_access_token": 12}"#),
             Err(ApiError::InvalidParameter(_))
@@ -112,8 +120,8 @@ mod tests {
             token_from(br#"{"personal_access_token": "  "}"#),
             Err(ApiError::InvalidParameter(_))
         ));
-        let token = token_from(br#"{"personal_access_token": " abc ", "other": 1}"#)
-            .expect("valid");
+        let token =
+            token_from(br#"{"personal_access_token": " abc ", "other": 1}"#).expect("valid");
         assert_eq!(token.expose(), "abc");
     }
 }

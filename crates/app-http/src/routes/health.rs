@@ -23,9 +23,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         .unwrap_or_else(|_| Err(RepositoryError::Unavailable("no answer in time".into())));
     match answer {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
-        Err(RepositoryError::Unexpected(error)) => Err(ApiError::Gateway(GatewayError::Repository(
-            RepositoryError::Unavailable(error.to_string()),
-        ))),
+        Err(RepositoryError::Unexpected(error)) => Err(ApiError::Gateway(
+            GatewayError::Repository(RepositoryError::Unavailable(error.to_string())),
+        )),
         Err(error) => Err(ApiError::Gateway(GatewayError::Repository(error))),
     }
 }

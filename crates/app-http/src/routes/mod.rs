@@ -81,7 +81,9 @@ pub fn json_error_body<B>(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if is_json {
-        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
     }
     let (request, original) = response.into_parts();
     let status = original.status();
@@ -89,7 +91,9 @@ pub fn json_error_body<B>(
     let mut replacement = status_error(status, detail);
     for (name, value) in original.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            replacement.headers_mut().insert(name.clone(), value.clone());
+            replacement
+                .headers_mut()
+                .insert(name.clone(), value.clone());
         }
     }
     Ok(ErrorHandlerResponse::Response(

@@ -89,18 +89,18 @@ impl CalendlyService {
         user_id: UserId,
         token: CalendlyToken,
     ) -> Result<CalendlyConnection, GatewayError> {
-        let calendly_user = self
-            .scheduling
-            .current_user(&token)
-            .await
-            .map_err(|error| match error {
-                ProviderError::CredentialRejected { details }
-                | ProviderError::Rejected {
-                    reason: Rejection::Forbidden,
-                    details,
-                } => GatewayError::TokenRejected { details },
-                other => GatewayError::Provider(other),
-            })?;
+        let calendly_user =
+            self.scheduling
+                .current_user(&token)
+                .await
+                .map_err(|error| match error {
+                    ProviderError::CredentialRejected { details }
+                    | ProviderError::Rejected {
+                        reason: Rejection::Forbidden,
+                        details,
+                    } => GatewayError::TokenRejected { details },
+                    other => GatewayError::Provider(other),
+                })?;
         let connection = CalendlyConnection {
             user_id,
             token,

@@ -14,7 +14,9 @@ use crate::ports::{MockClock, MockSchedulingProvider, MockTokenRepository};
 const NOW: &str = "2030-01-01T00:00:00Z";
 
 fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("valid time").to_utc()
+    DateTime::parse_from_rfc3339(s)
+        .expect("valid time")
+        .to_utc()
 }
 
 fn user_id() -> UserId {
@@ -141,9 +143,9 @@ async fn connect_with_a_token_calendly_refuses_stores_nothing() {
     ] {
         let refusal = Mutex::new(Some(refusal));
         let mut scheduling = MockSchedulingProvider::new();
-        scheduling.expect_current_user().returning(move |_| {
-            Err(refusal.lock().expect("lock").take().expect("called once"))
-        });
+        scheduling
+            .expect_current_user()
+            .returning(move |_| Err(refusal.lock().expect("lock").take().expect("called once")));
         let mut tokens = MockTokenRepository::new();
         tokens.expect_save().never();
 
@@ -173,7 +175,10 @@ async fn connect_when_calendly_fails_passes_the_failure_on_and_stores_nothing() 
         .await
         .expect_err("timed out");
 
-    assert!(matches!(error, GatewayError::Provider(ProviderError::Timeout)));
+    assert!(matches!(
+        error,
+        GatewayError::Provider(ProviderError::Timeout)
+    ));
 }
 
 #[tokio::test]
@@ -306,9 +311,9 @@ async fn event_types_are_fetched_with_the_stored_token_and_user() {
 #[tokio::test]
 async fn event_types_pass_a_provider_error_on() {
     let mut scheduling = MockSchedulingProvider::new();
-    scheduling.expect_event_types().returning(|_, _| {
-        Err(ProviderError::CredentialRejected { details: details() })
-    });
+    scheduling
+        .expect_event_types()
+        .returning(|_, _| Err(ProviderError::CredentialRejected { details: details() }));
     let error = service(connected_repository(), scheduling)
         .event_types(&user_id())
         .await
@@ -367,7 +372,11 @@ async fn availability_uses_the_event_type_asked_for() {
     let times = service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),
-            query("2030-01-02T00:00:00Z", "2030-01-03T00:00:00Z", Some("https://e/2")),
+            query(
+                "2030-01-02T00:00:00Z",
+                "2030-01-03T00:00:00Z",
+                Some("https://e/2"),
+            ),
         )
         .await
         .expect("times");
@@ -381,7 +390,11 @@ async fn availability_for_an_event_type_of_someone_else_is_not_found() {
     let error = service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),
-            query("2030-01-02T00:00:00Z", "2030-01-03T00:00:00Z", Some("https://e/9")),
+            query(
+                "2030-01-02T00:00:00Z",
+                "2030-01-03T00:00:00Z",
+                Some("https://e/9"),
+            ),
         )
         .await
         .expect_err("not the user's");
@@ -428,7 +441,10 @@ async fn availability_rejects_bad_ranges_before_touching_anything() {
             .check_availability(&user_id(), query(start, end, None))
             .await
             .expect_err("bad range");
-        assert!(matches!(error, GatewayError::InvalidRange(_)), "{start} {end}");
+        assert!(
+            matches!(error, GatewayError::InvalidRange(_)),
+            "{start} {end}"
+        );
     }
 }
 
@@ -477,8 +493,14 @@ async fn a_long_range_is_split_and_merged_sorted_without_duplicates() {
 
     let mut ranges = calls.lock().expect("lock").clone();
     ranges.sort_by_key(|r| r.start());
-    assert_eq!(ranges.first().map(|r| r.start()), Some(at("2030-01-02T00:00:00Z")));
-    assert_eq!(ranges.last().map(|r| r.end()), Some(at("2030-03-15T00:00:00Z")));
+    assert_eq!(
+        ranges.first().map(|r| r.start()),
+        Some(at("2030-01-02T00:00:00Z"))
+    );
+    assert_eq!(
+        ranges.last().map(|r| r.end()),
+        Some(at("2030-03-15T00:00:00Z"))
+    );
     assert!(ranges.windows(2).all(|w| w[0].end() == w[1].start()));
     assert!(ranges.iter().all(|r| r.duration() <= TimeDelta::days(31)));
 
@@ -526,16 +548,18 @@ async fn a_range_wholly_in_the_past_has_no_available_times() {
 #[tokio::test]
 async fn a_failing_piece_fails_the_whole_check() {
     let mut scheduling = scheduling_with_event_types(&["https://e/1"]);
-    scheduling.expect_available_times().returning(|_, _, range| {
-        if range.start() == at("2030-01-02T00:00:00Z") {
-            Ok(vec![available("2030-01-02T10:00:00Z", 1)])
-        } else {
-            Err(ProviderError::RateLimited {
-                retry_after: Some(Duration::from_secs(30)),
-                details: json!({}),
-            })
-        }
-    });
+    scheduling
+        .expect_available_times()
+        .returning(|_, _, range| {
+            if range.start() == at("2030-01-02T00:00:00Z") {
+                Ok(vec![available("2030-01-02T10:00:00Z", 1)])
+            } else {
+                Err(ProviderError::RateLimited {
+                    retry_after: Some(Duration::from_secs(30)),
+                    details: json!({}),
+                })
+            }
+        });
     let error = service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),

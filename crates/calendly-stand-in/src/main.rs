@@ -1,0 +1,325 @@
+//! A stand-in for Calendly's API v2, for local development and benchmarks (never for tests of
+//! Calendly's own behaviour: those use the documented bodies through wiremock).
+//!
+//! Every bearer token is a user of its own (its URI derived from the token), except tokens
+//! starting with `invalid`, which get Calendly's 401. It serves:
+//! - `GET /users/me`;
+//! - `GET /event_types?user=URI[&count=N][&page_token=T]`: `--event-types` per user, paginated;
+//! - `GET /event_type_available_times?event_type=URI&start_time=…&end_time=…`: a slot every
+//!   `--slot-minutes` within 09:00–17:00 UTC, refusing ranges over 31 days and past starts;
+//! - `GET /stats`: calls received per endpoint (`DELETE /stats` resets them).
+//!
+//! `--latency-ms` delays every answer, as a distant Calendly would.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use clap::Parser;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const API: &str = "https://api.calendly.com";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "calendly-stand-in",
+    about = "A local stand-in for Calendly's API"
+)]
+struct Options {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// 0 picks a free port; the bound address is printed.
+    #[arg(long, default_value_t = 8090)]
+    port: u16,
+    /// Added to every answer.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Event types each user has.
+    #[arg(long, default_value_t = 3)]
+    event_types: usize,
+    /// Minutes between available slots.
+    #[arg(long, default_value_t = 60)]
+    slot_minutes: i64,
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    users_me: AtomicU64,
+    event_types: AtomicU64,
+    available_times: AtomicU64,
+}
+
+#[derive(Debug)]
+struct StandIn {
+    latency: Duration,
+    event_types: usize,
+    slot: TimeDelta,
+    calls: Counters,
+}
+
+fn error(status: u16, title: &str, message: &str) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status).json(json!({ "title": title, "message": message }))
+}
+
+fn invalid_argument(parameter: &str, message: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({
+        "title": "Invalid Argument",
+        "message": "The supplied parameters are invalid.",
+        "details": [{ "parameter": parameter, "message": message }]
+    }))
+}
+
+/// The user a request's token stands for, or Calendly's 401.
+fn user_of(request: &HttpRequest) -> Result<String, HttpResponse> {
+    let unauthenticated = || error(401, "Unauthenticated", "The access token is invalid");
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|t| !t.is_empty() && !t.starts_with("invalid"))
+        .ok_or_else(unauthenticated)?;
+    let mut hasher = DefaultHasher::new();
+    token.hash(&mut hasher);
+    Ok(format!("{:016X}", hasher.finish()))
+}
+
+async fn pause(state: &StandIn) {
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
+}
+
+async fn users_me(request: HttpRequest, state: web::Data<StandIn>) -> HttpResponse {
+    state.calls.users_me.fetch_add(1, Ordering::Relaxed);
+    pause(&state).await;
+    let user = match user_of(&request) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    HttpResponse::Ok().json(json!({
+        "resource": {
+            "uri": format!("{API}/users/{user}"),
+            "name": format!("Stand-in User {user}"),
+            "slug": user.to_lowercase(),
+            "email": format!("{}@example.com", user.to_lowercase()),
+            "scheduling_url": format!("https://calendly.com/{}", user.to_lowercase()),
+            "timezone": "Europe/Berlin",
+            "avatar_url": null,
+            "created_at": "2019-01-02T03:04:05.678123Z",
+            "updated_at": "2019-08-07T06:05:04.321123Z",
+            "current_organization": format!("{API}/organizations/{user}")
+        }
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct EventTypesQuery {
+    user: Option<String>,
+    count: Option<usize>,
+    page_token: Option<String>,
+}
+
+async fn event_types(
+    request: HttpRequest,
+    query: web::Query<EventTypesQuery>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    state.calls.event_types.fetch_add(1, Ordering::Relaxed);
+    pause(&state).await;
+    let user = match user_of(&request) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    if query.user.as_deref() != Some(format!("{API}/users/{user}").as_str()) {
+        return error(
+            403,
+            "Permission Denied",
+            "This user is not in your organization",
+        );
+    }
+    let count = query.count.unwrap_or(20);
+    if !(1..=100).contains(&count) {
+        return invalid_argument("count", "must be between 1 and 100");
+    }
+    let offset = match query.page_token.as_deref().map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(offset)) => offset,
+        Some(Err(_)) => return invalid_argument("page_token", "is invalid"),
+    };
+    let end = (offset + count).min(state.event_types);
+    let collection: Vec<Value> = (offset..end)
+        .map(|i| {
+            json!({
+                "uri": format!("{API}/event_types/{user}-{i}"),
+                "name": format!("{} Minute Meeting", 15 * (i + 1)),
+                "active": true,
+                "slug": format!("meeting-{i}"),
+                "scheduling_url": format!("https://calendly.com/{}/meeting-{i}", user.to_lowercase()),
+                "duration": 15 * (i + 1),
+                "kind": "solo",
+                "type": "StandardEventType",
+                "color": "#fff200",
+                "created_at": "2019-01-02T03:04:05.678123Z",
+                "updated_at": "2019-08-07T06:05:04.321123Z",
+                "profile": { "type": "User", "name": format!("Stand-in User {user}"), "owner": format!("{API}/users/{user}") },
+                "secret": false,
+                "deleted_at": null,
+                "admin_managed": false,
+                "custom_questions": []
+            })
+        })
+        .collect();
+    let next = (end < state.event_types).then(|| end.to_string());
+    HttpResponse::Ok().json(json!({
+        "collection": collection,
+        "pagination": {
+            "count": count,
+            "next_page": next.as_ref().map(|t| format!("{API}/event_types?count={count}&page_token={t}")),
+            "previous_page": null,
+            "next_page_token": next,
+            "previous_page_token": null
+        }
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct AvailableTimesQuery {
+    event_type: Option<String>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+}
+
+fn time(name: &str, value: Option<&str>) -> Result<DateTime<Utc>, HttpResponse> {
+    value
+        .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+        .map(|t| t.to_utc())
+        .ok_or_else(|| invalid_argument(name, "must be a valid ISO 8601 time"))
+}
+
+async fn available_times(
+    request: HttpRequest,
+    query: web::Query<AvailableTimesQuery>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    state.calls.available_times.fetch_add(1, Ordering::Relaxed);
+    pause(&state).await;
+    let user = match user_of(&request) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let Some(event_type) = query.event_type.as_deref() else {
+        return invalid_argument("event_type", "is required");
+    };
+    if !event_type.starts_with(&format!("{API}/event_types/{user}-")) {
+        return error(
+            404,
+            "Resource Not Found",
+            "The server could not find the requested resource.",
+        );
+    }
+    let (start, end) = match (
+        time("start_time", query.start_time.as_deref()),
+        time("end_time", query.end_time.as_deref()),
+    ) {
+        (Ok(start), Ok(end)) => (start, end),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    // A little leeway for the clock difference between caller and stand-in.
+    if start < Utc::now() - TimeDelta::seconds(5) {
+        return invalid_argument("start_time", "must be in the future");
+    }
+    if end <= start || end - start > TimeDelta::days(31) {
+        return invalid_argument(
+            "end_time",
+            "must be after start_time and within 31 days of it",
+        );
+    }
+    let slug = event_type.rsplit('/').next().unwrap_or_default();
+    let mut collection = Vec::new();
+    // The first slot boundary at or after start.
+    let minutes = state.slot.num_minutes().max(1);
+    let since_midnight = i64::from(start.num_seconds_from_midnight()) / 60;
+    let mut slot = start
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(start)
+        + TimeDelta::minutes((minutes - since_midnight % minutes) % minutes);
+    if slot < start {
+        slot += TimeDelta::minutes(minutes);
+    }
+    while slot < end {
+        if (9..17).contains(&slot.hour()) {
+            let at = slot.format("%Y-%m-%dT%H:%M:%S%.6fZ");
+            collection.push(json!({
+                "status": "available",
+                "invitees_remaining": 1,
+                "start_time": at.to_string(),
+                "scheduling_url": format!("https://calendly.com/{}/{slug}/{}", user.to_lowercase(), slot.format("%Y-%m-%dT%H:%M:%SZ"))
+            }));
+        }
+        slot += TimeDelta::minutes(minutes);
+    }
+    HttpResponse::Ok().json(json!({ "collection": collection }))
+}
+
+async fn stats(state: web::Data<StandIn>) -> HttpResponse {
+    let users_me = state.calls.users_me.load(Ordering::Relaxed);
+    let event_types = state.calls.event_types.load(Ordering::Relaxed);
+    let available_times = state.calls.available_times.load(Ordering::Relaxed);
+    HttpResponse::Ok().json(json!({
+        "users_me": users_me,
+        "event_types": event_types,
+        "event_type_available_times": available_times,
+        "total": users_me + event_types + available_times
+    }))
+}
+
+async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
+    state.calls.users_me.store(0, Ordering::Relaxed);
+    state.calls.event_types.store(0, Ordering::Relaxed);
+    state.calls.available_times.store(0, Ordering::Relaxed);
+    HttpResponse::NoContent().finish()
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let options = Options::parse();
+    let state = web::Data::from(Arc::new(StandIn {
+        latency: Duration::from_millis(options.latency_ms),
+        event_types: options.event_types,
+        slot: TimeDelta::minutes(options.slot_minutes),
+        calls: Counters::default(),
+    }));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/users/me", web::get().to(users_me))
+            .route("/event_types", web::get().to(event_types))
+            .route(
+                "/event_type_available_times",
+                web::get().to(available_times),
+            )
+            .route("/stats", web::get().to(stats))
+            .route("/stats", web::delete().to(reset_stats))
+    })
+    .workers(options.workers)
+    .bind((options.host.as_str(), options.port))?;
+    for address in server.addrs() {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("calendly-stand-in listening on http://{address}");
+        }
+    }
+    server.run().await
+}
