@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
-use crate::helpers::{JWT_SECRET, TestApp, assert_error};
+use crate::helpers::{JWT_SECRET, TestApp, assert_error, assert_not_connected};
 
 const PROTECTED: [(&str, &str); 6] = [
     ("PUT", "/calendly/connection"),
@@ -141,5 +141,5 @@ async fn the_scheme_is_case_insensitive() {
         Some(&format!("bearer {}", app.token("42"))),
     )
     .await;
-    assert_error(response, 404, "calendly_not_connected").await;
+    assert_not_connected(response).await;
 }

@@ -6,7 +6,7 @@ use test_support::calendly;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{TestApp, assert_error, json_of};
+use crate::helpers::{TestApp, assert_error, assert_not_connected, json_of};
 
 const E1: &str = "https://api.calendly.com/event_types/E1";
 const E2: &str = "https://api.calendly.com/event_types/E2";
@@ -118,16 +118,7 @@ async fn a_user_without_event_types_is_404() {
 #[tokio::test]
 async fn a_user_without_connection_is_404() {
     let app = TestApp::spawn().await;
-    let detail = assert_error(
-        app.get(&query(days_ahead(3), days_ahead(4))).await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
-    assert_eq!(
-        detail,
-        "No PAT token found. Please connect your Calendly account."
-    );
+    assert_not_connected(app.get(&query(days_ahead(3), days_ahead(4))).await).await;
 }
 
 #[tokio::test]

@@ -5,9 +5,7 @@ use test_support::calendly;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{CALENDLY_TOKEN, TestApp, USER, assert_error, json_of};
-
-const NOT_CONNECTED: &str = "No PAT token found. Please connect your Calendly account.";
+use crate::helpers::{CALENDLY_TOKEN, TestApp, USER, assert_error, assert_not_connected, json_of};
 
 #[tokio::test]
 async fn connecting_checks_the_token_with_calendly_and_returns_the_connection() {
@@ -68,13 +66,7 @@ async fn the_connection_is_read_back_and_never_shows_the_token() {
 #[tokio::test]
 async fn without_a_connection_the_status_is_not_connected() {
     let app = TestApp::spawn().await;
-    let detail = assert_error(
-        app.get("/calendly/connection").await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
-    assert_eq!(detail, NOT_CONNECTED);
+    assert_not_connected(app.get("/calendly/connection").await).await;
 }
 
 #[tokio::test]
@@ -91,12 +83,7 @@ async fn disconnecting_forgets_the_connection_and_may_be_repeated() {
     let first = delete().await.expect("sent");
     assert_eq!(first.status(), 204);
     assert_eq!(first.text().await.expect("body"), "");
-    assert_error(
-        app.get("/calendly/connection").await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
+    assert_not_connected(app.get("/calendly/connection").await).await;
     assert_eq!(delete().await.expect("sent").status(), 204);
 }
 
@@ -104,18 +91,8 @@ async fn disconnecting_forgets_the_connection_and_may_be_repeated() {
 async fn connections_belong_to_their_user() {
     let app = TestApp::spawn().await;
     app.connect().await;
-    assert_error(
-        app.get_as("someone-else", "/calendly/connection").await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
-    assert_error(
-        app.get_as("someone-else", "/calendly/user").await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
+    assert_not_connected(app.get_as("someone-else", "/calendly/connection").await).await;
+    assert_not_connected(app.get_as("someone-else", "/calendly/user").await).await;
 }
 
 #[tokio::test]
@@ -133,12 +110,7 @@ async fn a_token_calendly_refuses_is_422_and_nothing_is_stored() {
             .await;
 
         assert_error(response, 422, "calendly_token_invalid").await;
-        assert_error(
-            app.get("/calendly/connection").await,
-            404,
-            "calendly_not_connected",
-        )
-        .await;
+        assert_not_connected(app.get("/calendly/connection").await).await;
     }
 }
 
@@ -265,12 +237,7 @@ async fn bad_bodies_are_refused_clearly_before_calling_calendly() {
         assert_error(response, status, code).await;
     }
     assert!(app.calendly_requests("/users/me").await.is_empty());
-    assert_error(
-        app.get("/calendly/connection").await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
+    assert_not_connected(app.get("/calendly/connection").await).await;
 }
 
 #[tokio::test]
@@ -306,10 +273,5 @@ async fn when_calendly_fails_during_connect_nothing_is_stored() {
         .await;
 
     assert_error(response, 502, "calendly_unavailable").await;
-    assert_error(
-        app.get("/calendly/connection").await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
+    assert_not_connected(app.get("/calendly/connection").await).await;
 }

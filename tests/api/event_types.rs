@@ -7,7 +7,7 @@ use test_support::calendly;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{CALENDLY_TOKEN, TestApp, assert_error, json_of};
+use crate::helpers::{CALENDLY_TOKEN, TestApp, assert_error, assert_not_connected, json_of};
 
 #[tokio::test]
 async fn every_page_is_returned_as_one_array_with_every_field_kept() {
@@ -65,12 +65,7 @@ async fn a_user_without_event_types_gets_an_empty_array() {
 #[tokio::test]
 async fn without_a_connection_it_is_not_connected() {
     let app = TestApp::spawn().await;
-    assert_error(
-        app.get("/calendly/user-event-types").await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
+    assert_not_connected(app.get("/calendly/user-event-types").await).await;
 }
 
 async fn calendly_answers_event_types_with(app: &TestApp, response: ResponseTemplate) {

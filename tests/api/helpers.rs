@@ -153,6 +153,17 @@ impl TestApp {
     }
 }
 
+/// The detail of "no Calendly connection", as the original service worded it.
+pub const NOT_CONNECTED: &str = "No PAT token found. Please connect your Calendly account.";
+
+/// Asserts the contract's answer for a user without a Calendly connection.
+pub async fn assert_not_connected(response: reqwest::Response) {
+    assert_eq!(
+        assert_error(response, 404, "calendly_not_connected").await,
+        NOT_CONNECTED
+    );
+}
+
 /// Status and JSON body of a response.
 pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();

@@ -1,6 +1,6 @@
 //! `GET /calendly/user`: the user's Calendly URI as a JSON string, as the original gave it.
 
-use crate::helpers::{TestApp, assert_error, json_of};
+use crate::helpers::{TestApp, assert_not_connected, json_of};
 
 #[tokio::test]
 async fn the_user_uri_is_a_json_string_from_the_stored_connection() {
@@ -37,14 +37,5 @@ async fn the_user_uri_is_a_json_string_from_the_stored_connection() {
 #[tokio::test]
 async fn without_a_connection_it_is_404_with_the_original_detail() {
     let app = TestApp::spawn().await;
-    let detail = assert_error(
-        app.get("/calendly/user").await,
-        404,
-        "calendly_not_connected",
-    )
-    .await;
-    assert_eq!(
-        detail,
-        "No PAT token found. Please connect your Calendly account."
-    );
+    assert_not_connected(app.get("/calendly/user").await).await;
 }
