@@ -9,7 +9,7 @@ use adapters::jwt::JwtUserAuth;
 use domain::UserAuth;
 use secrecy::SecretString;
 use serde_json::json;
-use test_support::{TestDatabase, calendly};
+use test_support::{TestDatabase, TestSqliteFile, calendly};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -111,15 +111,74 @@ fn bound_address(child: &mut Child) -> String {
         .expect("the server logs its address")
 }
 
-#[tokio::test]
-async fn serve_works_end_to_end_and_stops_gracefully_on_sigterm() {
-    let db = TestDatabase::create().await;
-    let calendly_stand_in = MockServer::start().await;
+/// Starts `serve`, waits until it listens, and returns the process and its address.
+fn serve(env: &[(&str, &str)]) -> (Child, String) {
+    let mut server = gateway(&["serve"], env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let address = bound_address(&mut server);
+    (server, address)
+}
+
+/// SIGTERM, then the exit status.
+fn stop(mut server: Child) -> std::process::ExitStatus {
+    let pid = server.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    wait_with_timeout(&mut server, Duration::from_secs(30))
+}
+
+fn access_token(env: &[(&str, &str)], user: &str) -> String {
+    let output = gateway(&["token", "--user-id", user], env)
+        .output()
+        .expect("runs");
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+async fn calendly_stand_in() -> MockServer {
+    let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/users/me"))
         .respond_with(ResponseTemplate::new(200).set_body_json(calendly::users_me()))
-        .mount(&calendly_stand_in)
+        .mount(&server)
         .await;
+    server
+}
+
+async fn connect(address: &str, token: &str) {
+    let connected = reqwest::Client::new()
+        .put(format!("http://{address}/calendly/connection"))
+        .bearer_auth(token)
+        .json(&json!({ "personal_access_token": CALENDLY_TOKEN }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(connected.status(), 200);
+}
+
+async fn user_uri(address: &str, token: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("http://{address}/calendly/user"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sent")
+        .json::<String>()
+        .await
+        .expect("a JSON string")
+}
+
+#[tokio::test]
+async fn serve_works_end_to_end_on_postgres_and_stops_gracefully_on_sigterm() {
+    let db = TestDatabase::create().await;
+    let calendly_stand_in = calendly_stand_in().await;
     let env = [
         ("APP__SERVER__PORT", "0"),
         ("APP__DATABASE__URL", db.url()),
@@ -127,47 +186,37 @@ async fn serve_works_end_to_end_and_stops_gracefully_on_sigterm() {
         ("APP__AUTH__JWT_SECRET", JWT_SECRET),
         ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
     ];
-    let token = gateway(&["token", "--user-id", "7"], &env)
-        .output()
-        .expect("runs");
-    let token = String::from_utf8(token.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned();
-    let mut server = gateway(&["serve"], &env)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let address = bound_address(&mut server);
-    let client = reqwest::Client::new();
+    let token = access_token(&env, "7");
+    let (server, address) = serve(&env);
 
-    let connected = client
-        .put(format!("http://{address}/calendly/connection"))
-        .bearer_auth(&token)
-        .json(&json!({ "personal_access_token": CALENDLY_TOKEN }))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(connected.status(), 200);
-    let user = client
-        .get(format!("http://{address}/calendly/user"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(
-        user.json::<String>().await.expect("JSON string"),
-        calendly::user_uri()
-    );
+    connect(&address, &token).await;
+    assert_eq!(user_uri(&address, &token).await, calendly::user_uri());
 
-    let pid = server.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    let status = wait_with_timeout(&mut server, Duration::from_secs(30));
+    let status = stop(server);
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn the_embedded_database_keeps_connections_across_restarts() {
+    let file = TestSqliteFile::create();
+    let url = file.url();
+    let calendly_stand_in = calendly_stand_in().await;
+    // The development configuration, as `cargo run` uses it, on a file of this test's own.
+    let env = [
+        ("APP__SERVER__PORT", "0"),
+        ("APP__DATABASE__URL", url.as_str()),
+        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
+    ];
+    let token = access_token(&env, "7");
+
+    let (server, address) = serve(&env);
+    connect(&address, &token).await;
+    assert!(stop(server).success());
+    assert!(std::path::Path::new(file.path()).exists());
+
+    let (server, address) = serve(&env);
+    assert_eq!(user_uri(&address, &token).await, calendly::user_uri());
+    assert!(stop(server).success());
 }
 
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {

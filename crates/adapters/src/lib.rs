@@ -5,6 +5,10 @@ pub mod calendly;
 pub mod crypto;
 pub mod jwt;
 pub mod postgres;
+pub mod sqlite;
+mod token_store;
+
+pub use token_store::DieselTokenRepository;
 
 /// A whole error chain on one line, for logs and error reasons.
 pub fn error_chain(error: &dyn std::error::Error) -> String {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 const LOCAL_TOML: &str = include_str!("../../../config/local.toml");
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
@@ -24,6 +25,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub host: String,
     /// `0` picks a free port.
@@ -35,8 +37,10 @@ pub struct ServerSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `postgres://…`. May hold a password, hence secret.
+    /// `postgres://…` selects PostgreSQL; anything else is an SQLite file
+    /// (`sqlite://data/calendly-gateway.db`). May hold a password, hence secret.
     pub url: SecretString,
     pub pool_max_size: usize,
     pub pool_timeout_ms: u64,
@@ -44,6 +48,7 @@ pub struct DatabaseSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CalendlySettings {
     pub api_base_url: String,
     pub token_encryption_key: SecretString,
@@ -53,11 +58,13 @@ pub struct CalendlySettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     pub jwt_secret: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LimitsSettings {
     pub max_range_days: u32,
 }
@@ -70,6 +77,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// A `tracing` filter, e.g. `info` or `info,adapters=debug`; `RUST_LOG` overrides it.
     pub level: String,
@@ -312,6 +320,17 @@ mod tests {
             ]),
         )
         .expect("real secrets are accepted");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_by_name() {
+        let error = Settings::load_from(
+            &config_dir(),
+            "local",
+            vars(&[("APP__SERVER__PROT", "8081")]),
+        )
+        .expect_err("a typo");
+        assert!(error.to_string().contains("prot"), "{error}");
     }
 
     #[test]

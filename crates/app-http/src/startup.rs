@@ -10,7 +10,8 @@ use actix_web::{App, HttpServer, web};
 use adapters::calendly::{CalendlyClient, CalendlyClientSettings};
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
-use adapters::postgres::{PgPoolSettings, PgTokenRepository, build_pool, run_migrations};
+use adapters::postgres::{PgPoolSettings, PgTokenRepository};
+use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
 use chrono::TimeDelta;
 use domain::{
     AvailabilityPolicy, CalendlyService, SchedulingProvider, SystemClock, TokenRepository, UserAuth,
@@ -24,8 +25,6 @@ use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("database.url must be a postgres:// URL")]
-    UnsupportedDatabase,
     #[error(transparent)]
     Key(#[from] adapters::crypto::KeyError),
     #[error(transparent)]
@@ -41,40 +40,71 @@ pub enum StartupError {
     },
 }
 
-/// Applies pending migrations to the configured database.
-pub async fn migrate(settings: &Settings) -> Result<Vec<String>, StartupError> {
-    require_postgres(settings)?;
-    Ok(run_migrations(&settings.database.url).await?)
+/// Keep-alive connections to Calendly kept open between requests.
+const CALENDLY_IDLE_CONNECTIONS: usize = 64;
+
+/// Which storage adapter `database.url` selects.
+enum Database<'a> {
+    Postgres,
+    /// The file of the embedded database.
+    Sqlite(&'a str),
 }
 
-fn require_postgres(settings: &Settings) -> Result<(), StartupError> {
+fn database(settings: &Settings) -> Database<'_> {
     let url = settings.database.url.expose_secret();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(())
+        Database::Postgres
     } else {
-        Err(StartupError::UnsupportedDatabase)
+        Database::Sqlite(adapters::sqlite::sqlite_path(url))
     }
+}
+
+/// Applies pending migrations to the configured database (creating an SQLite file and its
+/// folder when missing).
+pub async fn migrate(settings: &Settings) -> Result<Vec<String>, StartupError> {
+    Ok(match database(settings) {
+        Database::Postgres => adapters::postgres::run_migrations(&settings.database.url).await?,
+        Database::Sqlite(path) => adapters::sqlite::run_migrations(path).await?,
+    })
+}
+
+fn token_repository(settings: &Settings) -> Result<Arc<dyn TokenRepository>, StartupError> {
+    let cipher = Arc::new(TokenCipher::from_base64(
+        TokenCipher::DEFAULT_KEY_ID,
+        &settings.calendly.token_encryption_key,
+    )?);
+    let acquire_timeout = Duration::from_millis(settings.database.pool_timeout_ms);
+    let statement_timeout = Duration::from_millis(settings.database.statement_timeout_ms);
+    Ok(match database(settings) {
+        Database::Postgres => {
+            let pool = adapters::postgres::build_pool(&PgPoolSettings {
+                url: settings.database.url.clone(),
+                max_size: settings.database.pool_max_size,
+                acquire_timeout,
+                statement_timeout,
+            })?;
+            Arc::new(PgTokenRepository::new(pool, cipher))
+        }
+        Database::Sqlite(path) => {
+            let pool = adapters::sqlite::build_pool(&SqlitePoolSettings {
+                path: path.to_owned(),
+                max_size: settings.database.pool_max_size,
+                acquire_timeout,
+                busy_timeout: statement_timeout,
+            })?;
+            Arc::new(SqliteTokenRepository::new(pool, cipher))
+        }
+    })
 }
 
 /// The adapters chosen by configuration, wired into the use cases.
 pub fn wire(settings: &Settings) -> Result<AppState, StartupError> {
-    require_postgres(settings)?;
-    let cipher = TokenCipher::from_base64(
-        TokenCipher::DEFAULT_KEY_ID,
-        &settings.calendly.token_encryption_key,
-    )?;
-    let pool = build_pool(&PgPoolSettings {
-        url: settings.database.url.clone(),
-        max_size: settings.database.pool_max_size,
-        acquire_timeout: Duration::from_millis(settings.database.pool_timeout_ms),
-        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
-    })?;
-    let tokens: Arc<dyn TokenRepository> = Arc::new(PgTokenRepository::new(pool, Arc::new(cipher)));
+    let tokens = token_repository(settings)?;
     let scheduling: Arc<dyn SchedulingProvider> =
         Arc::new(CalendlyClient::new(&CalendlyClientSettings {
             api_base_url: settings.calendly.api_base_url.clone(),
             timeout: settings.calendly_timeout(),
-            max_idle_connections: settings.database.pool_max_size.max(32),
+            max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
         })?);
     let user_auth: Arc<dyn UserAuth> = Arc::new(JwtUserAuth::new(&settings.auth.jwt_secret));
     let policy = AvailabilityPolicy {

@@ -1,0 +1,16 @@
+// The tables, as Diesel sees them on SQLite. Kept in step with migrations/sqlite by hand.
+
+diesel::table! {
+    calendly_connections (user_id) {
+        user_id -> Text,
+        token_ciphertext -> Binary,
+        token_key_id -> Text,
+        calendly_user_uri -> Text,
+        name -> Text,
+        email -> Text,
+        scheduling_url -> Text,
+        timezone -> Text,
+        connected_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+    }
+}

@@ -1,0 +1,275 @@
+//! What the SQL backends share: the repository type, how a connection becomes a stored row
+//! (its token sealed) and back, and the queries, written once for every backend.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use deadpool::managed::Manager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, PoolError as ConnectError, PoolableConnection,
+};
+use domain::{CalendlyConnection, CalendlyUser, CalendlyUserUri, RepositoryError, UserId};
+
+use crate::crypto::{SealedToken, TokenCipher};
+use crate::error_chain;
+
+/// A Diesel connection type the pool can manage: PostgreSQL's or SQLite's.
+pub trait PooledConnection: PoolableConnection + 'static
+where
+    AsyncDieselConnectionManager<Self>: Manager<Type = Self, Error = ConnectError>,
+{
+}
+
+impl<C> PooledConnection for C
+where
+    C: PoolableConnection + 'static,
+    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
+{
+}
+
+/// [`domain::TokenRepository`] over a Diesel connection pool: PostgreSQL or SQLite.
+pub struct DieselTokenRepository<C: PooledConnection>
+where
+    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
+{
+    pool: Pool<C>,
+    cipher: Arc<TokenCipher>,
+}
+
+impl<C: PooledConnection> fmt::Debug for DieselTokenRepository<C>
+where
+    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DieselTokenRepository")
+            .field("pool", &self.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One row of `calendly_connections`, whichever the backend.
+pub(crate) struct StoredConnection {
+    pub user_id: String,
+    pub token_ciphertext: Vec<u8>,
+    pub token_key_id: String,
+    pub calendly_user_uri: String,
+    pub name: String,
+    pub email: String,
+    pub scheduling_url: String,
+    pub timezone: String,
+    pub connected_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl<C: PooledConnection> DieselTokenRepository<C>
+where
+    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
+{
+    pub fn new(pool: Pool<C>, cipher: Arc<TokenCipher>) -> Self {
+        Self { pool, cipher }
+    }
+
+    pub(crate) async fn connection(&self) -> Result<Object<C>, RepositoryError> {
+        self.pool.get().await.map_err(|error| match error {
+            PoolError::Timeout(_) | PoolError::Backend(_) | PoolError::Closed => {
+                RepositoryError::Unavailable(error_chain(&error))
+            }
+            other => RepositoryError::Unexpected(Box::new(other)),
+        })
+    }
+
+    pub(crate) fn stored(&self, connection: &CalendlyConnection) -> StoredConnection {
+        let sealed = self.cipher.seal(&connection.user_id, &connection.token);
+        let user = &connection.calendly_user;
+        StoredConnection {
+            user_id: connection.user_id.as_str().to_owned(),
+            token_ciphertext: sealed.bytes,
+            token_key_id: sealed.key_id,
+            calendly_user_uri: user.uri.as_str().to_owned(),
+            name: user.name.clone(),
+            email: user.email.clone(),
+            scheduling_url: user.scheduling_url.clone(),
+            timezone: user.timezone.clone(),
+            connected_at: connection.connected_at,
+            updated_at: Utc::now(),
+        }
+    }
+
+    pub(crate) fn restored(
+        &self,
+        row: StoredConnection,
+    ) -> Result<CalendlyConnection, RepositoryError> {
+        let unexpected = |e: domain::InvalidValue| RepositoryError::Unexpected(Box::new(e));
+        let user_id = UserId::parse(row.user_id).map_err(unexpected)?;
+        let sealed = SealedToken {
+            key_id: row.token_key_id,
+            bytes: row.token_ciphertext,
+        };
+        let token = self.cipher.open(&user_id, &sealed).map_err(|error| {
+            tracing::error!(
+                user_id = %user_id,
+                key_id = %sealed.key_id,
+                error = %error,
+                "a stored Calendly token cannot be decrypted; the user must reconnect"
+            );
+            RepositoryError::Undecryptable
+        })?;
+        Ok(CalendlyConnection {
+            user_id,
+            token,
+            calendly_user: CalendlyUser {
+                uri: CalendlyUserUri::parse(row.calendly_user_uri).map_err(unexpected)?,
+                name: row.name,
+                email: row.email,
+                scheduling_url: row.scheduling_url,
+                timezone: row.timezone,
+            },
+            connected_at: row.connected_at,
+        })
+    }
+}
+
+/// Implements [`domain::TokenRepository`] for `DieselTokenRepository<$connection>`, with the
+/// `schema` module of the calling backend and its `$query_error` translation. The queries are
+/// the same text for every backend, so they are written here once.
+macro_rules! diesel_token_repository {
+    ($connection:ty, $query_error:path) => {
+        #[derive(diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+        #[diesel(table_name = schema::calendly_connections)]
+        struct ConnectionRow {
+            user_id: String,
+            token_ciphertext: Vec<u8>,
+            token_key_id: String,
+            calendly_user_uri: String,
+            name: String,
+            email: String,
+            scheduling_url: String,
+            timezone: String,
+            connected_at: chrono::DateTime<chrono::Utc>,
+            updated_at: chrono::DateTime<chrono::Utc>,
+        }
+
+        impl From<$crate::token_store::StoredConnection> for ConnectionRow {
+            fn from(row: $crate::token_store::StoredConnection) -> Self {
+                Self {
+                    user_id: row.user_id,
+                    token_ciphertext: row.token_ciphertext,
+                    token_key_id: row.token_key_id,
+                    calendly_user_uri: row.calendly_user_uri,
+                    name: row.name,
+                    email: row.email,
+                    scheduling_url: row.scheduling_url,
+                    timezone: row.timezone,
+                    connected_at: row.connected_at,
+                    updated_at: row.updated_at,
+                }
+            }
+        }
+
+        impl From<ConnectionRow> for $crate::token_store::StoredConnection {
+            fn from(row: ConnectionRow) -> Self {
+                Self {
+                    user_id: row.user_id,
+                    token_ciphertext: row.token_ciphertext,
+                    token_key_id: row.token_key_id,
+                    calendly_user_uri: row.calendly_user_uri,
+                    name: row.name,
+                    email: row.email,
+                    scheduling_url: row.scheduling_url,
+                    timezone: row.timezone,
+                    connected_at: row.connected_at,
+                    updated_at: row.updated_at,
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl domain::TokenRepository for $crate::token_store::DieselTokenRepository<$connection> {
+            #[tracing::instrument(skip_all, fields(user_id = %connection.user_id), err(Display))]
+            async fn save(
+                &self,
+                connection: &domain::CalendlyConnection,
+            ) -> Result<(), domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel::upsert::excluded;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let row = ConnectionRow::from(self.stored(connection));
+                let mut db = self.connection().await?;
+                diesel::insert_into(dsl::calendly_connections)
+                    .values(&row)
+                    .on_conflict(dsl::user_id)
+                    .do_update()
+                    .set((
+                        dsl::token_ciphertext.eq(excluded(dsl::token_ciphertext)),
+                        dsl::token_key_id.eq(excluded(dsl::token_key_id)),
+                        dsl::calendly_user_uri.eq(excluded(dsl::calendly_user_uri)),
+                        dsl::name.eq(excluded(dsl::name)),
+                        dsl::email.eq(excluded(dsl::email)),
+                        dsl::scheduling_url.eq(excluded(dsl::scheduling_url)),
+                        dsl::timezone.eq(excluded(dsl::timezone)),
+                        dsl::connected_at.eq(excluded(dsl::connected_at)),
+                        dsl::updated_at.eq(excluded(dsl::updated_at)),
+                    ))
+                    .execute(&mut db)
+                    .await
+                    .map_err($query_error)?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]
+            async fn load(
+                &self,
+                user_id: &domain::UserId,
+            ) -> Result<Option<domain::CalendlyConnection>, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let mut db = self.connection().await?;
+                let row = dsl::calendly_connections
+                    .find(user_id.as_str())
+                    .select(ConnectionRow::as_select())
+                    .first(&mut db)
+                    .await
+                    .optional()
+                    .map_err($query_error)?;
+                drop(db);
+                row.map(|row| self.restored(row.into())).transpose()
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]
+            async fn delete(
+                &self,
+                user_id: &domain::UserId,
+            ) -> Result<bool, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let mut db = self.connection().await?;
+                let deleted = diesel::delete(dsl::calendly_connections.find(user_id.as_str()))
+                    .execute(&mut db)
+                    .await
+                    .map_err($query_error)?;
+                Ok(deleted > 0)
+            }
+
+            async fn ping(&self) -> Result<(), domain::RepositoryError> {
+                use diesel_async::RunQueryDsl;
+
+                let mut db = self.connection().await?;
+                diesel::sql_query("SELECT 1")
+                    .execute(&mut db)
+                    .await
+                    .map_err($query_error)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use diesel_token_repository;

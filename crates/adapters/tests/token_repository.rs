@@ -1,0 +1,590 @@
+//! The token repository, one suite for both backends: every test below runs on a real
+//! PostgreSQL database and on a SQLite file, so the two cannot drift apart.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use chrono::DateTime;
+use domain::{
+    CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, RepositoryError,
+    TokenRepository, UserId,
+};
+use secrecy::SecretString;
+
+/// A backend under test: a fresh, empty database, and plain SQL beside the repository to see
+/// and change what it stored.
+#[async_trait]
+trait Store: Send + Sync {
+    /// A repository on this store, migrated, sealing with a key made of `key_byte`.
+    async fn repository(&self, key_byte: u8) -> Arc<dyn TokenRepository>;
+    /// A repository whose database cannot be reached.
+    fn unreachable_repository() -> Arc<dyn TokenRepository>
+    where
+        Self: Sized;
+    /// Every stored row as text, binary columns in hex.
+    async fn rows_as_text(&self) -> Vec<String>;
+    async fn row_count(&self) -> i64;
+    /// Copies the sealed token of `from` into the row of `to`, as an attacker with write
+    /// access to the database would.
+    async fn copy_sealed_token(&self, from: &str, to: &str);
+}
+
+fn key(byte: u8) -> SecretString {
+    SecretString::from(base64::engine::general_purpose::STANDARD.encode([byte; 32]))
+}
+
+fn cipher(byte: u8) -> Arc<adapters::crypto::TokenCipher> {
+    Arc::new(adapters::crypto::TokenCipher::from_base64("default", &key(byte)).expect("key"))
+}
+
+const POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+mod pg {
+    use super::*;
+    use adapters::postgres::{PgPoolSettings, PgTokenRepository, build_pool, run_migrations};
+    use diesel::QueryableByName;
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use test_support::TestDatabase;
+
+    pub struct PgStore(TestDatabase);
+
+    fn settings(url: &str) -> PgPoolSettings {
+        PgPoolSettings {
+            url: SecretString::from(url),
+            max_size: 8,
+            acquire_timeout: POOL_TIMEOUT,
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+
+    impl PgStore {
+        pub async fn create() -> Self {
+            Self(TestDatabase::create().await)
+        }
+
+        async fn sql(&self) -> AsyncPgConnection {
+            AsyncPgConnection::establish(self.0.url())
+                .await
+                .expect("connects")
+        }
+    }
+
+    #[derive(QueryableByName)]
+    struct RowText {
+        #[diesel(sql_type = Text)]
+        row: String,
+    }
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+
+    #[async_trait]
+    impl Store for PgStore {
+        async fn repository(&self, key_byte: u8) -> Arc<dyn TokenRepository> {
+            let settings = settings(self.0.url());
+            run_migrations(&settings.url)
+                .await
+                .expect("migrations apply");
+            Arc::new(PgTokenRepository::new(
+                build_pool(&settings).expect("pool"),
+                cipher(key_byte),
+            ))
+        }
+
+        fn unreachable_repository() -> Arc<dyn TokenRepository> {
+            // Port 1 on loopback: nothing listens, so connecting is refused at once.
+            let pool = build_pool(&settings("postgres://postgres@127.0.0.1:1/none")).expect("pool");
+            Arc::new(PgTokenRepository::new(pool, cipher(7)))
+        }
+
+        async fn rows_as_text(&self) -> Vec<String> {
+            let rows: Vec<RowText> =
+                diesel::sql_query("SELECT t::text AS row FROM calendly_connections t")
+                    .load(&mut self.sql().await)
+                    .await
+                    .expect("read");
+            rows.into_iter().map(|r| r.row).collect()
+        }
+
+        async fn row_count(&self) -> i64 {
+            let counts: Vec<Count> =
+                diesel::sql_query("SELECT count(*) AS count FROM calendly_connections")
+                    .load(&mut self.sql().await)
+                    .await
+                    .expect("counted");
+            counts[0].count
+        }
+
+        async fn copy_sealed_token(&self, from: &str, to: &str) {
+            diesel::sql_query(
+                "UPDATE calendly_connections SET token_ciphertext = \
+                 (SELECT token_ciphertext FROM calendly_connections WHERE user_id = $1) \
+                 WHERE user_id = $2",
+            )
+            .bind::<Text, _>(from)
+            .bind::<Text, _>(to)
+            .execute(&mut self.sql().await)
+            .await
+            .expect("copied");
+        }
+    }
+}
+
+mod lite {
+    use super::*;
+    use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository, build_pool, run_migrations};
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::sqlite::SqliteConnection;
+    use diesel::{Connection, QueryableByName, RunQueryDsl};
+    use test_support::TestSqliteFile;
+
+    pub struct SqliteStore(TestSqliteFile);
+
+    fn settings(path: &str) -> SqlitePoolSettings {
+        SqlitePoolSettings {
+            path: path.to_owned(),
+            max_size: 8,
+            acquire_timeout: POOL_TIMEOUT,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    impl SqliteStore {
+        pub async fn create() -> Self {
+            Self(TestSqliteFile::create())
+        }
+
+        fn sql(&self) -> SqliteConnection {
+            SqliteConnection::establish(self.0.path()).expect("opens")
+        }
+    }
+
+    #[derive(QueryableByName)]
+    struct RowText {
+        #[diesel(sql_type = Text)]
+        row: String,
+    }
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+
+    #[async_trait]
+    impl Store for SqliteStore {
+        async fn repository(&self, key_byte: u8) -> Arc<dyn TokenRepository> {
+            let settings = settings(self.0.path());
+            run_migrations(&settings.path)
+                .await
+                .expect("migrations apply");
+            Arc::new(SqliteTokenRepository::new(
+                build_pool(&settings).expect("pool"),
+                cipher(key_byte),
+            ))
+        }
+
+        fn unreachable_repository() -> Arc<dyn TokenRepository> {
+            // A file in a folder that does not exist and cannot be made.
+            let pool = build_pool(&settings("/proc/no-such-folder/gateway.db")).expect("pool");
+            Arc::new(SqliteTokenRepository::new(pool, cipher(7)))
+        }
+
+        async fn rows_as_text(&self) -> Vec<String> {
+            let rows: Vec<RowText> = diesel::sql_query(
+                "SELECT user_id || '|' || hex(token_ciphertext) || '|' || token_key_id || '|' || \
+                 calendly_user_uri || '|' || name || '|' || email || '|' || scheduling_url || '|' || \
+                 timezone || '|' || connected_at || '|' || updated_at AS row \
+                 FROM calendly_connections",
+            )
+            .load(&mut self.sql())
+            .expect("read");
+            rows.into_iter().map(|r| r.row).collect()
+        }
+
+        async fn row_count(&self) -> i64 {
+            let counts: Vec<Count> =
+                diesel::sql_query("SELECT count(*) AS count FROM calendly_connections")
+                    .load(&mut self.sql())
+                    .expect("counted");
+            counts[0].count
+        }
+
+        async fn copy_sealed_token(&self, from: &str, to: &str) {
+            diesel::sql_query(
+                "UPDATE calendly_connections SET token_ciphertext = \
+                 (SELECT token_ciphertext FROM calendly_connections WHERE user_id = ?) \
+                 WHERE user_id = ?",
+            )
+            .bind::<Text, _>(from)
+            .bind::<Text, _>(to)
+            .execute(&mut self.sql())
+            .expect("copied");
+        }
+    }
+}
+
+/// Runs each named test on both backends: `postgres::NAME` and `sqlite::NAME`.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::pg::PgStore::create().await).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::lite::SqliteStore::create().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    a_saved_connection_loads_back_whole,
+    an_unknown_user_has_no_connection,
+    saving_again_replaces_the_earlier_connection,
+    delete_removes_only_that_users_connection,
+    concurrent_saves_for_one_user_leave_exactly_one_whole_connection,
+    concurrent_saves_for_many_users_all_succeed,
+    the_database_never_holds_a_token_in_plain_text,
+    a_token_sealed_with_another_key_is_undecryptable,
+    a_sealed_token_copied_to_another_user_does_not_open,
+    an_unreachable_database_is_unavailable_quickly,
+    ping_succeeds_on_a_live_database,
+);
+
+fn connection(user: &str, token: &str, calendly_user: &str) -> CalendlyConnection {
+    CalendlyConnection {
+        user_id: UserId::parse(user).expect("user id"),
+        token: CalendlyToken::parse(token).expect("token"),
+        calendly_user: CalendlyUser {
+            uri: CalendlyUserUri::parse(format!("https://api.calendly.com/users/{calendly_user}"))
+                .expect("uri"),
+            name: format!("Name of {calendly_user}"),
+            email: format!("{calendly_user}@example.com"),
+            scheduling_url: format!("https://calendly.com/{calendly_user}"),
+            timezone: "Europe/Berlin".into(),
+        },
+        connected_at: DateTime::parse_from_rfc3339("2030-01-01T12:34:56.123456Z")
+            .expect("time")
+            .to_utc(),
+    }
+}
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).expect("user id")
+}
+
+async fn a_saved_connection_loads_back_whole(store: impl Store) {
+    let repository = store.repository(7).await;
+    let saved = connection("42", "pat-secret-1", "AAAA");
+
+    repository.save(&saved).await.expect("saved");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
+
+    assert_eq!(loaded.user_id, saved.user_id);
+    assert_eq!(loaded.token.expose(), "pat-secret-1");
+    assert_eq!(loaded.calendly_user, saved.calendly_user);
+    assert_eq!(loaded.connected_at, saved.connected_at);
+}
+
+async fn an_unknown_user_has_no_connection(store: impl Store) {
+    let repository = store.repository(7).await;
+    assert!(
+        repository
+            .load(&user("nobody"))
+            .await
+            .expect("loaded")
+            .is_none()
+    );
+}
+
+async fn saving_again_replaces_the_earlier_connection(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&connection("42", "old-token", "OLD"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("42", "new-token", "NEW"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("43", "other-token", "OTHER"))
+        .await
+        .expect("saved");
+
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
+    assert_eq!(loaded.token.expose(), "new-token");
+    assert_eq!(
+        loaded.calendly_user.uri.as_str(),
+        "https://api.calendly.com/users/NEW"
+    );
+    let other = repository
+        .load(&user("43"))
+        .await
+        .expect("loaded")
+        .expect("present");
+    assert_eq!(other.token.expose(), "other-token");
+    assert_eq!(store.row_count().await, 2);
+}
+
+async fn delete_removes_only_that_users_connection(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&connection("42", "t42", "A"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("43", "t43", "B"))
+        .await
+        .expect("saved");
+
+    assert!(repository.delete(&user("42")).await.expect("deleted"));
+    assert!(
+        !repository
+            .delete(&user("42"))
+            .await
+            .expect("nothing to delete")
+    );
+    assert!(
+        repository
+            .load(&user("42"))
+            .await
+            .expect("loaded")
+            .is_none()
+    );
+    assert!(
+        repository
+            .load(&user("43"))
+            .await
+            .expect("loaded")
+            .is_some()
+    );
+}
+
+async fn concurrent_saves_for_one_user_leave_exactly_one_whole_connection(store: impl Store) {
+    let repository = store.repository(7).await;
+    let saves = (0..24).map(|i| {
+        let repository = Arc::clone(&repository);
+        tokio::spawn(async move {
+            repository
+                .save(&connection("42", &format!("token-{i}"), &format!("U{i}")))
+                .await
+        })
+    });
+    for save in futures::future::join_all(saves).await {
+        save.expect("task").expect("saved");
+    }
+
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
+    // Whichever save won, its token and its Calendly user belong together.
+    let i = loaded.token.expose().trim_start_matches("token-");
+    assert_eq!(
+        loaded.calendly_user.uri.as_str(),
+        format!("https://api.calendly.com/users/U{i}")
+    );
+    assert_eq!(store.row_count().await, 1);
+}
+
+async fn concurrent_saves_for_many_users_all_succeed(store: impl Store) {
+    let repository = store.repository(7).await;
+    let saves = (0..64).map(|i| {
+        let repository = Arc::clone(&repository);
+        tokio::spawn(async move {
+            repository
+                .save(&connection(
+                    &format!("user-{i}"),
+                    &format!("token-{i}"),
+                    &format!("U{i}"),
+                ))
+                .await
+        })
+    });
+    for save in futures::future::join_all(saves).await {
+        save.expect("task")
+            .expect("saved, never 'database is locked'");
+    }
+    assert_eq!(store.row_count().await, 64);
+}
+
+async fn the_database_never_holds_a_token_in_plain_text(store: impl Store) {
+    let repository = store.repository(7).await;
+    let token = "eyJraWQiOiIxY2UxZTEzNjE3ZGNmNzY2YjNjZWJjY2Y4ZGM1YmFmYThhNjVlNjg0";
+    repository
+        .save(&connection("42", token, "AAAA"))
+        .await
+        .expect("saved");
+
+    let rows = store.rows_as_text().await;
+    assert_eq!(rows.len(), 1);
+    let token_hex: String = token.bytes().map(|b| format!("{b:02x}")).collect();
+    for row in &rows {
+        assert!(!row.contains(token), "plain token stored: {row}");
+        assert!(
+            !row.to_lowercase().contains(&token_hex),
+            "token stored as bytes: {row}"
+        );
+        assert!(row.contains("https://api.calendly.com/users/AAAA"), "{row}");
+    }
+}
+
+async fn a_token_sealed_with_another_key_is_undecryptable(store: impl Store) {
+    store
+        .repository(7)
+        .await
+        .save(&connection("42", "pat", "A"))
+        .await
+        .expect("saved");
+
+    let error = store
+        .repository(8)
+        .await
+        .load(&user("42"))
+        .await
+        .expect_err("other key");
+    assert!(matches!(error, RepositoryError::Undecryptable));
+}
+
+async fn a_sealed_token_copied_to_another_user_does_not_open(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&connection("42", "victim-token", "A"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("43", "attacker-token", "B"))
+        .await
+        .expect("saved");
+
+    store.copy_sealed_token("42", "43").await;
+
+    let error = repository
+        .load(&user("43"))
+        .await
+        .expect_err("bound to user 42");
+    assert!(matches!(error, RepositoryError::Undecryptable));
+    assert_eq!(
+        repository
+            .load(&user("42"))
+            .await
+            .expect("loaded")
+            .expect("present")
+            .token
+            .expose(),
+        "victim-token"
+    );
+}
+
+async fn an_unreachable_database_is_unavailable_quickly<S: Store>(_store: S) {
+    let repository = S::unreachable_repository();
+    let started = Instant::now();
+    let error = repository.load(&user("42")).await.expect_err("unreachable");
+    assert!(
+        matches!(error, RepositoryError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert!(matches!(
+        repository.ping().await,
+        Err(RepositoryError::Unavailable(_))
+    ));
+    assert!(matches!(
+        repository.save(&connection("42", "t", "A")).await,
+        Err(RepositoryError::Unavailable(_))
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+async fn ping_succeeds_on_a_live_database(store: impl Store) {
+    store.repository(7).await.ping().await.expect("answers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrations_can_run_again() {
+    let db = test_support::TestDatabase::create().await;
+    let url = SecretString::from(db.url());
+    assert!(
+        !adapters::postgres::run_migrations(&url)
+            .await
+            .expect("first run")
+            .is_empty()
+    );
+    assert!(
+        adapters::postgres::run_migrations(&url)
+            .await
+            .expect("second run")
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrations_create_the_file_and_its_folder_and_can_run_again() {
+    let file = test_support::TestSqliteFile::create();
+    let nested = format!("{}.d/deeper/gateway.db", file.path());
+    assert!(
+        !adapters::sqlite::run_migrations(&nested)
+            .await
+            .expect("first run")
+            .is_empty()
+    );
+    assert!(std::path::Path::new(&nested).exists());
+    assert!(
+        adapters::sqlite::run_migrations(&nested)
+            .await
+            .expect("second run")
+            .is_empty()
+    );
+    let _ = std::fs::remove_dir_all(format!("{}.d", file.path()));
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let names = |backend: &str| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names("postgres"), names("sqlite"));
+}
