@@ -7,6 +7,7 @@ mod auth;
 mod availability;
 mod binary;
 mod connection;
+mod deployment;
 mod errors;
 mod event_types;
 mod health;
