@@ -8,7 +8,7 @@ pub mod postgres;
 pub mod sqlite;
 mod token_store;
 
-pub use token_store::DieselTokenRepository;
+pub use token_store::{DieselTokenRepository, PoolSetupError};
 
 /// A whole error chain on one line, for logs and error reasons.
 pub fn error_chain(error: &dyn std::error::Error) -> String {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool::managed::Manager;
@@ -49,7 +50,9 @@ where
     }
 }
 
-/// One row of `calendly_connections`, whichever the backend.
+/// One row of `calendly_connections`, whichever the backend. The fields are in the order of
+/// the table's columns (each backend's `schema.rs`), which is how Diesel reads a whole row.
+#[derive(diesel::Queryable)]
 pub(crate) struct StoredConnection {
     pub user_id: String,
     pub token_ciphertext: Vec<u8>,
@@ -62,6 +65,30 @@ pub(crate) struct StoredConnection {
     pub connected_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A pool that opens connections lazily, at most `max_size`, and gives up waiting for one
+/// (or for a new one to be opened) after `acquire_timeout`.
+pub(crate) fn bounded_pool<C: PooledConnection>(
+    manager: AsyncDieselConnectionManager<C>,
+    max_size: usize,
+    acquire_timeout: Duration,
+) -> Result<Pool<C>, PoolSetupError>
+where
+    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
+{
+    Ok(Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(acquire_timeout))
+        .create_timeout(Some(acquire_timeout))
+        .recycle_timeout(Some(acquire_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()?)
+}
+
+/// The pool cannot be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the database pool: {0}")]
+pub struct PoolSetupError(#[from] diesel_async::pooled_connection::deadpool::BuildError);
 
 impl<C: PooledConnection> DieselTokenRepository<C>
 where
@@ -136,55 +163,6 @@ where
 /// the same text for every backend, so they are written here once.
 macro_rules! diesel_token_repository {
     ($connection:ty, $query_error:path) => {
-        #[derive(diesel::Queryable, diesel::Selectable, diesel::Insertable)]
-        #[diesel(table_name = schema::calendly_connections)]
-        struct ConnectionRow {
-            user_id: String,
-            token_ciphertext: Vec<u8>,
-            token_key_id: String,
-            calendly_user_uri: String,
-            name: String,
-            email: String,
-            scheduling_url: String,
-            timezone: String,
-            connected_at: chrono::DateTime<chrono::Utc>,
-            updated_at: chrono::DateTime<chrono::Utc>,
-        }
-
-        impl From<$crate::token_store::StoredConnection> for ConnectionRow {
-            fn from(row: $crate::token_store::StoredConnection) -> Self {
-                Self {
-                    user_id: row.user_id,
-                    token_ciphertext: row.token_ciphertext,
-                    token_key_id: row.token_key_id,
-                    calendly_user_uri: row.calendly_user_uri,
-                    name: row.name,
-                    email: row.email,
-                    scheduling_url: row.scheduling_url,
-                    timezone: row.timezone,
-                    connected_at: row.connected_at,
-                    updated_at: row.updated_at,
-                }
-            }
-        }
-
-        impl From<ConnectionRow> for $crate::token_store::StoredConnection {
-            fn from(row: ConnectionRow) -> Self {
-                Self {
-                    user_id: row.user_id,
-                    token_ciphertext: row.token_ciphertext,
-                    token_key_id: row.token_key_id,
-                    calendly_user_uri: row.calendly_user_uri,
-                    name: row.name,
-                    email: row.email,
-                    scheduling_url: row.scheduling_url,
-                    timezone: row.timezone,
-                    connected_at: row.connected_at,
-                    updated_at: row.updated_at,
-                }
-            }
-        }
-
         #[async_trait::async_trait]
         impl domain::TokenRepository for $crate::token_store::DieselTokenRepository<$connection> {
             #[tracing::instrument(skip_all, fields(user_id = %connection.user_id), err(Display))]
@@ -197,10 +175,21 @@ macro_rules! diesel_token_repository {
                 use diesel_async::RunQueryDsl;
                 use schema::calendly_connections::dsl;
 
-                let row = ConnectionRow::from(self.stored(connection));
+                let row = self.stored(connection);
                 let mut db = self.connection().await?;
                 diesel::insert_into(dsl::calendly_connections)
-                    .values(&row)
+                    .values((
+                        dsl::user_id.eq(&row.user_id),
+                        dsl::token_ciphertext.eq(&row.token_ciphertext),
+                        dsl::token_key_id.eq(&row.token_key_id),
+                        dsl::calendly_user_uri.eq(&row.calendly_user_uri),
+                        dsl::name.eq(&row.name),
+                        dsl::email.eq(&row.email),
+                        dsl::scheduling_url.eq(&row.scheduling_url),
+                        dsl::timezone.eq(&row.timezone),
+                        dsl::connected_at.eq(row.connected_at),
+                        dsl::updated_at.eq(row.updated_at),
+                    ))
                     .on_conflict(dsl::user_id)
                     .do_update()
                     .set((
@@ -230,15 +219,14 @@ macro_rules! diesel_token_repository {
                 use schema::calendly_connections::dsl;
 
                 let mut db = self.connection().await?;
-                let row = dsl::calendly_connections
+                let row: Option<$crate::token_store::StoredConnection> = dsl::calendly_connections
                     .find(user_id.as_str())
-                    .select(ConnectionRow::as_select())
                     .first(&mut db)
                     .await
                     .optional()
                     .map_err($query_error)?;
                 drop(db);
-                row.map(|row| self.restored(row.into())).transpose()
+                row.map(|row| self.restored(row)).transpose()
             }
 
             #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]

@@ -41,11 +41,23 @@ fn cipher(byte: u8) -> Arc<adapters::crypto::TokenCipher> {
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// What the stores' plain SQL reads back.
+#[derive(diesel::QueryableByName)]
+struct RowText {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    row: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
 mod pg {
     use super::*;
     use adapters::postgres::{PgPoolSettings, PgTokenRepository, build_pool, run_migrations};
-    use diesel::QueryableByName;
-    use diesel::sql_types::{BigInt, Text};
+    use diesel::sql_types::Text;
     use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
     use test_support::TestDatabase;
 
@@ -70,18 +82,6 @@ mod pg {
                 .await
                 .expect("connects")
         }
-    }
-
-    #[derive(QueryableByName)]
-    struct RowText {
-        #[diesel(sql_type = Text)]
-        row: String,
-    }
-
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
     }
 
     #[async_trait]
@@ -139,9 +139,9 @@ mod pg {
 mod lite {
     use super::*;
     use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository, build_pool, run_migrations};
-    use diesel::sql_types::{BigInt, Text};
+    use diesel::sql_types::Text;
     use diesel::sqlite::SqliteConnection;
-    use diesel::{Connection, QueryableByName, RunQueryDsl};
+    use diesel::{Connection, RunQueryDsl};
     use test_support::TestSqliteFile;
 
     pub struct SqliteStore(TestSqliteFile);
@@ -163,18 +163,6 @@ mod lite {
         fn sql(&self) -> SqliteConnection {
             SqliteConnection::establish(self.0.path()).expect("opens")
         }
-    }
-
-    #[derive(QueryableByName)]
-    struct RowText {
-        #[diesel(sql_type = Text)]
-        row: String,
-    }
-
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
     }
 
     #[async_trait]

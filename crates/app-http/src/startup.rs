@@ -28,7 +28,7 @@ pub enum StartupError {
     #[error(transparent)]
     Key(#[from] adapters::crypto::KeyError),
     #[error(transparent)]
-    Pool(#[from] adapters::postgres::PoolSetupError),
+    Pool(#[from] adapters::PoolSetupError),
     #[error(transparent)]
     Migration(#[from] adapters::postgres::MigrationError),
     #[error("cannot build the Calendly client: {0}")]

@@ -8,5 +8,5 @@ mod repository;
 mod schema;
 
 pub use migrations::{MigrationError, run_migrations};
-pub use pool::{PgPool, PgPoolSettings, PoolSetupError, build_pool};
+pub use pool::{PgPool, PgPoolSettings, build_pool};
 pub use repository::PgTokenRepository;

@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use diesel::ConnectionError;
-use diesel_async::pooled_connection::deadpool::{BuildError, Pool};
+use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, SimpleAsyncConnection};
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::token_store::{PoolSetupError, bounded_pool};
 
 pub type PgPool = Pool<AsyncPgConnection>;
 
@@ -21,10 +23,6 @@ pub struct PgPoolSettings {
     /// The server aborts any statement running longer.
     pub statement_timeout: Duration,
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("cannot set up the database pool: {0}")]
-pub struct PoolSetupError(#[from] BuildError);
 
 /// A pool that makes connections lazily: building it does not touch the database.
 pub fn build_pool(settings: &PgPoolSettings) -> Result<PgPool, PoolSetupError> {
@@ -54,11 +52,5 @@ pub fn build_pool(settings: &PgPoolSettings) -> Result<PgPool, PoolSetupError> {
         settings.url.expose_secret(),
         config,
     );
-    Ok(Pool::builder(manager)
-        .max_size(settings.max_size)
-        .wait_timeout(Some(settings.acquire_timeout))
-        .create_timeout(Some(settings.acquire_timeout))
-        .recycle_timeout(Some(settings.acquire_timeout))
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()?)
+    bounded_pool(manager, settings.max_size, settings.acquire_timeout)
 }

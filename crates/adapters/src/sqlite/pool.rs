@@ -11,7 +11,7 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection as _, SimpleAsyncConnection};
 
-use crate::postgres::PoolSetupError;
+use crate::token_store::{PoolSetupError, bounded_pool};
 
 pub type SqliteConnectionAsync = SyncConnectionWrapper<SqliteConnection>;
 pub type SqlitePool = Pool<SqliteConnectionAsync>;
@@ -74,13 +74,7 @@ pub fn build_pool(settings: &SqlitePoolSettings) -> Result<SqlitePool, PoolSetup
         &settings.path,
         config,
     );
-    Ok(Pool::builder(manager)
-        .max_size(settings.max_size)
-        .wait_timeout(Some(settings.acquire_timeout))
-        .create_timeout(Some(settings.acquire_timeout))
-        .recycle_timeout(Some(settings.acquire_timeout))
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()?)
+    bounded_pool(manager, settings.max_size, settings.acquire_timeout)
 }
 
 #[cfg(test)]
