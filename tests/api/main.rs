@@ -10,5 +10,6 @@ mod connection;
 mod deployment;
 mod errors;
 mod event_types;
+mod fast_path;
 mod health;
 mod user;

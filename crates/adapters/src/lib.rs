@@ -1,6 +1,7 @@
 //! Adapters: the domain's ports implemented on real things. Each module is one outside
 //! thing, and each translates its driver's errors into the port's error contract.
 
+pub mod cache;
 pub mod calendly;
 pub mod crypto;
 pub mod jwt;

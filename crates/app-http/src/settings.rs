@@ -21,6 +21,7 @@ pub struct Settings {
     pub calendly: CalendlySettings,
     pub auth: AuthSettings,
     pub limits: LimitsSettings,
+    pub cache: CacheSettings,
     pub log: LogSettings,
 }
 
@@ -67,6 +68,15 @@ pub struct AuthSettings {
 #[serde(deny_unknown_fields)]
 pub struct LimitsSettings {
     pub max_range_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// How long a user's event types are remembered; `0` remembers nothing.
+    pub event_types_ttl_secs: u64,
+    /// At most this many users' event types are remembered (least recently used go first).
+    pub event_types_max_users: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

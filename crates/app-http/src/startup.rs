@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
 use actix_web::{App, HttpServer, web};
+use adapters::cache::MokaEventTypesCache;
 use adapters::calendly::{CalendlyClient, CalendlyClientSettings};
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
@@ -14,7 +15,8 @@ use adapters::postgres::{PgPoolSettings, PgTokenRepository};
 use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
 use chrono::TimeDelta;
 use domain::{
-    AvailabilityPolicy, CalendlyService, SchedulingProvider, SystemClock, TokenRepository, UserAuth,
+    AvailabilityPolicy, CalendlyService, Ports, SchedulingProvider, SystemClock, TokenRepository,
+    UserAuth,
 };
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
@@ -112,13 +114,18 @@ pub fn wire(settings: &Settings) -> Result<AppState, StartupError> {
         max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
         max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
     };
+    let event_types_cache = Arc::new(MokaEventTypesCache::new(
+        Duration::from_secs(settings.cache.event_types_ttl_secs),
+        settings.cache.event_types_max_users,
+    ));
+    let ports = Ports {
+        tokens: Arc::clone(&tokens),
+        scheduling,
+        event_types_cache,
+        clock: Arc::new(SystemClock),
+    };
     Ok(AppState {
-        service: CalendlyService::new(
-            Arc::clone(&tokens),
-            scheduling,
-            Arc::new(SystemClock),
-            policy,
-        ),
+        service: CalendlyService::new(ports, policy),
         user_auth,
         tokens,
     })

@@ -47,7 +47,7 @@ pub enum Rejection {
 
 /// Why the scheduling provider (Calendly) did not answer as hoped.
 /// `details` is the provider's own error body, passed on to the client as it was.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {
     /// The provider no longer accepts the stored credential; the user must reconnect.
     #[error("the scheduling provider rejected the credential")]

@@ -14,6 +14,9 @@ pub use model::{
     AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
     EventTypeUri, InvalidValue, UserId,
 };
-pub use ports::{Clock, SchedulingProvider, SystemClock, TokenRepository, UserAuth};
+pub use ports::{
+    Clock, EventTypesCache, EventTypesLoad, SchedulingProvider, SystemClock, TokenRepository,
+    UserAuth,
+};
 pub use time_range::TimeRange;
-pub use use_cases::{AvailabilityPolicy, AvailabilityQuery, CalendlyService};
+pub use use_cases::{AvailabilityPolicy, AvailabilityQuery, CalendlyService, Ports};

@@ -1,8 +1,11 @@
 //! What the use cases need from the outside world. Each port states when an adapter must
 //! return which error; nothing above an adapter sees a driver's own error type.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
@@ -80,6 +83,32 @@ pub trait SchedulingProvider: Send + Sync {
         event_type: &EventTypeUri,
         range: TimeRange,
     ) -> Result<Vec<AvailableTime>, ProviderError>;
+}
+
+/// A fetch of one user's event types from the provider, for [`EventTypesCache`] to run on a
+/// miss.
+pub type EventTypesLoad = BoxFuture<'static, Result<Vec<EventType>, ProviderError>>;
+
+/// Remembers each user's event types for a while, so that most requests cost no provider call.
+///
+/// Errors: only those of `load`. A failed load is returned to every caller waiting on it and is
+/// not remembered.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait EventTypesCache: Send + Sync {
+    /// The event types remembered for `user` while connected to `calendly_user`; otherwise those
+    /// `load` fetches, which are then remembered. Concurrent callers for one user while nothing
+    /// is remembered share a single `load`. Event types remembered for another Calendly user
+    /// (the user has since connected another account) are never returned.
+    async fn get_or_load(
+        &self,
+        user: &UserId,
+        calendly_user: &CalendlyUserUri,
+        load: EventTypesLoad,
+    ) -> Result<Arc<[EventType]>, ProviderError>;
+
+    /// Forgets what is remembered for `user`.
+    async fn forget(&self, user: &UserId);
 }
 
 /// The current time, so that use cases that depend on it can be tested.

@@ -13,7 +13,7 @@ use crate::model::{
     AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUserUri, EventType, EventTypeUri,
     UserId,
 };
-use crate::ports::{Clock, SchedulingProvider, TokenRepository};
+use crate::ports::{Clock, EventTypesCache, SchedulingProvider, TokenRepository};
 use crate::time_range::TimeRange;
 
 #[cfg(test)]
@@ -48,12 +48,25 @@ pub struct AvailabilityQuery {
     pub event_type: Option<EventTypeUri>,
 }
 
+/// The adapters the use cases run on.
+#[derive(Clone)]
+pub struct Ports {
+    pub tokens: Arc<dyn TokenRepository>,
+    pub scheduling: Arc<dyn SchedulingProvider>,
+    pub event_types_cache: Arc<dyn EventTypesCache>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Ports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
 /// The gateway's use cases, over the ports the application wires in.
 #[derive(Clone)]
 pub struct CalendlyService {
-    tokens: Arc<dyn TokenRepository>,
-    scheduling: Arc<dyn SchedulingProvider>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
     policy: AvailabilityPolicy,
 }
 
@@ -66,56 +79,52 @@ impl fmt::Debug for CalendlyService {
 }
 
 impl CalendlyService {
-    pub fn new(
-        tokens: Arc<dyn TokenRepository>,
-        scheduling: Arc<dyn SchedulingProvider>,
-        clock: Arc<dyn Clock>,
-        policy: AvailabilityPolicy,
-    ) -> Self {
-        Self {
-            tokens,
-            scheduling,
-            clock,
-            policy,
-        }
+    pub fn new(ports: Ports, policy: AvailabilityPolicy) -> Self {
+        Self { ports, policy }
     }
 
     /// Checks `token` with the provider, then stores it as the user's connection, replacing
-    /// any earlier one. A token the provider refuses is [`GatewayError::TokenRejected`] and
-    /// nothing is stored.
+    /// any earlier one, and forgets the event types remembered for the user. A token the
+    /// provider refuses is [`GatewayError::TokenRejected`] and nothing is stored.
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn connect(
         &self,
         user_id: UserId,
         token: CalendlyToken,
     ) -> Result<CalendlyConnection, GatewayError> {
-        let calendly_user =
-            self.scheduling
-                .current_user(&token)
-                .await
-                .map_err(|error| match error {
-                    ProviderError::CredentialRejected { details }
-                    | ProviderError::Rejected {
-                        reason: Rejection::Forbidden,
-                        details,
-                    } => GatewayError::TokenRejected { details },
-                    other => GatewayError::Provider(other),
-                })?;
+        let calendly_user = self
+            .ports
+            .scheduling
+            .current_user(&token)
+            .await
+            .map_err(|error| match error {
+                ProviderError::CredentialRejected { details }
+                | ProviderError::Rejected {
+                    reason: Rejection::Forbidden,
+                    details,
+                } => GatewayError::TokenRejected { details },
+                other => GatewayError::Provider(other),
+            })?;
         let connection = CalendlyConnection {
             user_id,
             token,
             calendly_user,
-            connected_at: self.clock.now(),
+            connected_at: self.ports.clock.now(),
         };
-        self.tokens.save(&connection).await?;
+        self.ports.tokens.save(&connection).await?;
+        self.ports
+            .event_types_cache
+            .forget(&connection.user_id)
+            .await;
         tracing::info!(calendly_user = %connection.calendly_user.uri, "Calendly account connected");
         Ok(connection)
     }
 
-    /// Forgets the user's connection; succeeds also when there was none.
+    /// Forgets the user's connection and event types; succeeds also when there was none.
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn disconnect(&self, user_id: &UserId) -> Result<(), GatewayError> {
-        let existed = self.tokens.delete(user_id).await?;
+        let existed = self.ports.tokens.delete(user_id).await?;
+        self.ports.event_types_cache.forget(user_id).await;
         tracing::info!(existed, "Calendly account disconnected");
         Ok(())
     }
@@ -123,7 +132,8 @@ impl CalendlyService {
     /// The user's connection, or [`GatewayError::NotConnected`].
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn connection(&self, user_id: &UserId) -> Result<CalendlyConnection, GatewayError> {
-        self.tokens
+        self.ports
+            .tokens
             .load(user_id)
             .await?
             .ok_or(GatewayError::NotConnected)
@@ -134,8 +144,9 @@ impl CalendlyService {
         Ok(self.connection(user_id).await?.calendly_user.uri)
     }
 
-    /// Every event type of the user, in the provider's order.
-    pub async fn event_types(&self, user_id: &UserId) -> Result<Vec<EventType>, GatewayError> {
+    /// Every event type of the user, in the provider's order: remembered for a while, so that
+    /// repeated requests cost no provider call.
+    pub async fn event_types(&self, user_id: &UserId) -> Result<Arc<[EventType]>, GatewayError> {
         let connection = self.connection(user_id).await?;
         self.event_types_of(&connection).await
     }
@@ -157,14 +168,18 @@ impl CalendlyService {
         let event_type = self
             .chosen_event_type(&connection, query.event_type)
             .await?;
-        let Some(range) = requested.not_before(self.clock.now()) else {
+        let Some(range) = requested.not_before(self.ports.clock.now()) else {
             return Ok(Vec::new());
         };
 
         let token = &connection.token;
         let event_type = &event_type;
         let pieces: Vec<Vec<AvailableTime>> = stream::iter(range.split(self.policy.max_call_span))
-            .map(|piece| self.scheduling.available_times(token, event_type, piece))
+            .map(|piece| {
+                self.ports
+                    .scheduling
+                    .available_times(token, event_type, piece)
+            })
             .buffered(self.policy.max_concurrent_calls.max(1))
             .try_collect()
             .await?;
@@ -187,10 +202,15 @@ impl CalendlyService {
     async fn event_types_of(
         &self,
         connection: &CalendlyConnection,
-    ) -> Result<Vec<EventType>, GatewayError> {
+    ) -> Result<Arc<[EventType]>, GatewayError> {
+        let scheduling = Arc::clone(&self.ports.scheduling);
+        let token = connection.token.clone();
+        let calendly_user = connection.calendly_user.uri.clone();
+        let load = Box::pin(async move { scheduling.event_types(&token, &calendly_user).await });
         Ok(self
-            .scheduling
-            .event_types(&connection.token, &connection.calendly_user.uri)
+            .ports
+            .event_types_cache
+            .get_or_load(&connection.user_id, &connection.calendly_user.uri, load)
             .await?)
     }
 
@@ -202,9 +222,8 @@ impl CalendlyService {
         let event_types = self.event_types_of(connection).await?;
         match requested {
             None => event_types
-                .into_iter()
-                .next()
-                .map(|first| first.uri)
+                .first()
+                .map(|first| first.uri.clone())
                 .ok_or(GatewayError::NoEventTypes),
             Some(wanted) if event_types.iter().any(|e| e.uri == wanted) => Ok(wanted),
             Some(wanted) => Err(GatewayError::EventTypeNotFound(wanted)),

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::*;
 use crate::error::RepositoryError;
 use crate::model::CalendlyUser;
-use crate::ports::{MockClock, MockSchedulingProvider, MockTokenRepository};
+use crate::ports::{MockClock, MockEventTypesCache, MockSchedulingProvider, MockTokenRepository};
 
 const NOW: &str = "2030-01-01T00:00:00Z";
 
@@ -84,13 +84,34 @@ fn connected_repository() -> MockTokenRepository {
     tokens
 }
 
-fn service(tokens: MockTokenRepository, scheduling: MockSchedulingProvider) -> CalendlyService {
+/// A cache that remembers nothing: every lookup runs its load.
+fn pass_through_cache() -> MockEventTypesCache {
+    let mut cache = MockEventTypesCache::new();
+    cache
+        .expect_get_or_load()
+        .returning(|_, _, load| futures::executor::block_on(load).map(Arc::from));
+    cache.expect_forget().returning(|_| ());
+    cache
+}
+
+fn service_with_cache(
+    tokens: MockTokenRepository,
+    scheduling: MockSchedulingProvider,
+    cache: MockEventTypesCache,
+) -> CalendlyService {
     CalendlyService::new(
-        Arc::new(tokens),
-        Arc::new(scheduling),
-        Arc::new(clock()),
+        Ports {
+            tokens: Arc::new(tokens),
+            scheduling: Arc::new(scheduling),
+            event_types_cache: Arc::new(cache),
+            clock: Arc::new(clock()),
+        },
         AvailabilityPolicy::default(),
     )
+}
+
+fn service(tokens: MockTokenRepository, scheduling: MockSchedulingProvider) -> CalendlyService {
+    service_with_cache(tokens, scheduling, pass_through_cache())
 }
 
 fn query(start: &str, end: &str, event_type: Option<&str>) -> AvailabilityQuery {
@@ -321,6 +342,127 @@ async fn event_types_pass_a_provider_error_on() {
     assert!(matches!(
         error,
         GatewayError::Provider(ProviderError::CredentialRejected { .. })
+    ));
+}
+
+// --- the event types cache -----------------------------------------------------------------
+
+/// A cache that holds `uris` for the connected user and expects to be asked, not to load.
+fn warm_cache(uris: &'static [&'static str]) -> MockEventTypesCache {
+    let mut cache = MockEventTypesCache::new();
+    cache
+        .expect_get_or_load()
+        .withf(|user, uri, _| *user == user_id() && *uri == calendly_user().uri)
+        .returning(move |_, _, _| Ok(uris.iter().map(|uri| event_type(uri)).collect()));
+    cache
+}
+
+#[tokio::test]
+async fn event_types_remembered_cost_no_provider_call() {
+    // A provider mock without expectations fails the test if it is called.
+    let event_types = service_with_cache(
+        connected_repository(),
+        MockSchedulingProvider::new(),
+        warm_cache(&["https://e/1"]),
+    )
+    .event_types(&user_id())
+    .await
+    .expect("event types");
+    assert_eq!(event_types.len(), 1);
+}
+
+#[tokio::test]
+async fn availability_with_event_types_remembered_makes_one_provider_call_per_piece() {
+    let mut scheduling = MockSchedulingProvider::new();
+    scheduling.expect_event_types().never();
+    scheduling
+        .expect_available_times()
+        .times(1)
+        .returning(|_, _, _| Ok(vec![]));
+    service_with_cache(
+        connected_repository(),
+        scheduling,
+        warm_cache(&["https://e/1"]),
+    )
+    .check_availability(
+        &user_id(),
+        query("2030-01-02T00:00:00Z", "2030-01-09T00:00:00Z", None),
+    )
+    .await
+    .expect("times");
+}
+
+#[tokio::test]
+async fn connecting_forgets_the_event_types_remembered_after_storing() {
+    let mut sequence = mockall::Sequence::new();
+    let mut scheduling = MockSchedulingProvider::new();
+    scheduling
+        .expect_current_user()
+        .returning(|_| Ok(calendly_user()));
+    let mut tokens = MockTokenRepository::new();
+    tokens
+        .expect_save()
+        .times(1)
+        .in_sequence(&mut sequence)
+        .returning(|_| Ok(()));
+    let mut cache = MockEventTypesCache::new();
+    cache
+        .expect_forget()
+        .with(eq(user_id()))
+        .times(1)
+        .in_sequence(&mut sequence)
+        .returning(|_| ());
+
+    service_with_cache(tokens, scheduling, cache)
+        .connect(user_id(), token())
+        .await
+        .expect("connected");
+}
+
+#[tokio::test]
+async fn a_refused_connect_forgets_nothing() {
+    let mut scheduling = MockSchedulingProvider::new();
+    scheduling
+        .expect_current_user()
+        .returning(|_| Err(ProviderError::CredentialRejected { details: details() }));
+    let mut cache = MockEventTypesCache::new();
+    cache.expect_forget().never();
+    let error = service_with_cache(MockTokenRepository::new(), scheduling, cache)
+        .connect(user_id(), token())
+        .await
+        .expect_err("refused");
+    assert!(matches!(error, GatewayError::TokenRejected { .. }));
+}
+
+#[tokio::test]
+async fn disconnecting_forgets_the_event_types_remembered() {
+    let mut tokens = MockTokenRepository::new();
+    tokens.expect_delete().returning(|_| Ok(true));
+    let mut cache = MockEventTypesCache::new();
+    cache
+        .expect_forget()
+        .with(eq(user_id()))
+        .times(1)
+        .returning(|_| ());
+    service_with_cache(tokens, MockSchedulingProvider::new(), cache)
+        .disconnect(&user_id())
+        .await
+        .expect("disconnected");
+}
+
+#[tokio::test]
+async fn a_failed_load_is_passed_on() {
+    let mut cache = MockEventTypesCache::new();
+    cache
+        .expect_get_or_load()
+        .returning(|_, _, _| Err(ProviderError::Timeout));
+    let error = service_with_cache(connected_repository(), MockSchedulingProvider::new(), cache)
+        .event_types(&user_id())
+        .await
+        .expect_err("timed out");
+    assert!(matches!(
+        error,
+        GatewayError::Provider(ProviderError::Timeout)
     ));
 }
 
