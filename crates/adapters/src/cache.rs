@@ -84,10 +84,8 @@ impl EventTypesCache for MokaEventTypesCache {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use serde_json::value::RawValue;
-
     use super::*;
-    use domain::EventTypeUri;
+    use domain::{EventTypeUri, RawJson};
 
     fn user(id: &str) -> UserId {
         UserId::parse(id).expect("user id")
@@ -100,7 +98,7 @@ mod tests {
     fn event_type(uri: &str) -> EventType {
         EventType {
             uri: EventTypeUri::parse(uri).expect("uri"),
-            json: RawValue::from_string(format!(r#"{{"uri":"{uri}"}}"#)).expect("json"),
+            json: RawJson::parse(format!(r#"{{"uri":"{uri}"}}"#)).expect("json"),
         }
     }
 

@@ -209,7 +209,7 @@ macro_rules! diesel_token_repository {
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]
+            #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user_id), err(Display))]
             async fn load(
                 &self,
                 user_id: &domain::UserId,

@@ -12,7 +12,7 @@ pub mod use_cases;
 pub use error::{AuthError, GatewayError, ProviderError, Rejection, RepositoryError};
 pub use model::{
     AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
-    EventTypeUri, InvalidValue, UserId,
+    EventTypeUri, InvalidValue, RawJson, UserId,
 };
 pub use ports::{
     Clock, EventTypesCache, EventTypesLoad, SchedulingProvider, SystemClock, TokenRepository,

@@ -1,10 +1,11 @@
 //! The gateway's vocabulary: users, their Calendly credential and the objects Calendly returns.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::value::RawValue;
 
 /// A value from outside that does not have the shape the domain needs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -151,19 +152,53 @@ pub struct CalendlyConnection {
     pub connected_at: DateTime<Utc>,
 }
 
-/// One of a user's event types. `json` is the object exactly as Calendly wrote it, fields this
-/// gateway does not model included, so clients see everything Calendly says.
+/// One JSON value exactly as the provider wrote it, fields the gateway does not model included,
+/// so that clients see everything the provider says. It is a slice of the provider's answer,
+/// shared rather than copied.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawJson(Bytes);
+
+impl RawJson {
+    /// `json`, which the adapter has just parsed as one complete JSON value.
+    pub fn parsed(json: Bytes) -> Self {
+        Self(json)
+    }
+
+    /// `text` if it is one complete JSON value.
+    pub fn parse(text: impl Into<Bytes>) -> Result<Self, InvalidValue> {
+        let bytes = text.into();
+        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+            .map_err(|e| InvalidValue(format!("not JSON: {e}")))?;
+        Ok(Self(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+/// One of a user's event types.
 #[derive(Debug, Clone)]
 pub struct EventType {
     pub uri: EventTypeUri,
-    pub json: Box<RawValue>,
+    pub json: RawJson,
 }
 
-/// A time an event type can be booked. `json` is Calendly's object as written.
+/// A time an event type can be booked.
 #[derive(Debug, Clone)]
 pub struct AvailableTime {
     pub start_time: DateTime<Utc>,
-    pub json: Box<RawValue>,
+    pub json: RawJson,
 }
 
 #[cfg(test)]
@@ -190,6 +225,16 @@ mod tests {
         assert!(CalendlyToken::parse("abc\r\nX-Injected: 1").is_err());
         assert!(CalendlyToken::parse("é").is_err());
         assert!(CalendlyToken::parse(&"a".repeat(4097)).is_err());
+    }
+
+    #[test]
+    fn raw_json_must_be_one_json_value() {
+        assert_eq!(
+            RawJson::parse(r#"{"a": [1, 2]}"#).map(|j| j.text().into_owned()),
+            Ok(r#"{"a": [1, 2]}"#.to_owned())
+        );
+        assert!(RawJson::parse("{").is_err());
+        assert!(RawJson::parse("1 2").is_err());
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl SchedulingProvider for CalendlyClient {
         wire::current_user(&body)
     }
 
-    #[instrument(skip_all, fields(user = %user), err(Display))]
+    #[instrument(level = "debug", skip_all, fields(user = %user), err(Display))]
     async fn event_types(
         &self,
         token: &CalendlyToken,
@@ -138,7 +138,7 @@ impl SchedulingProvider for CalendlyClient {
         })
     }
 
-    #[instrument(skip_all, fields(event_type = %event_type, start = %range.start(), end = %range.end()), err(Display))]
+    #[instrument(level = "debug", skip_all, fields(event_type = %event_type, start = %range.start(), end = %range.end()), err(Display))]
     async fn available_times(
         &self,
         token: &CalendlyToken,

@@ -3,9 +3,10 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{
-    AvailableTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError,
+    AvailableTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError, RawJson,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -80,7 +81,12 @@ pub(super) fn current_user(body: &[u8]) -> Result<CalendlyUser, ProviderError> {
     })
 }
 
-pub(super) fn event_types_page(body: &[u8]) -> Result<EventTypesPage, ProviderError> {
+/// `part`, a value that serde borrowed from `body`, as a shared slice of it: no copy.
+fn kept(body: &Bytes, part: &RawValue) -> RawJson {
+    RawJson::parsed(body.slice_ref(part.get().as_bytes()))
+}
+
+pub(super) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderError> {
     let page: Collection<'_> =
         serde_json::from_slice(body).map_err(|e| malformed("event type list", e))?;
     let event_types = page
@@ -91,7 +97,7 @@ pub(super) fn event_types_page(body: &[u8]) -> Result<EventTypesPage, ProviderEr
                 serde_json::from_str(raw.get()).map_err(|e| malformed("event type", e))?;
             Ok(EventType {
                 uri: EventTypeUri::parse(uri).map_err(|e| malformed("event type", e))?,
-                json: raw.to_owned(),
+                json: kept(body, raw),
             })
         })
         .collect::<Result<_, ProviderError>>()?;
@@ -104,7 +110,7 @@ pub(super) fn event_types_page(body: &[u8]) -> Result<EventTypesPage, ProviderEr
     })
 }
 
-pub(super) fn available_times(body: &[u8]) -> Result<Vec<AvailableTime>, ProviderError> {
+pub(super) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
     let list: Collection<'_> =
         serde_json::from_slice(body).map_err(|e| malformed("available time list", e))?;
     list.collection
@@ -117,7 +123,7 @@ pub(super) fn available_times(body: &[u8]) -> Result<Vec<AvailableTime>, Provide
                 .to_utc();
             Ok(AvailableTime {
                 start_time,
-                json: raw.to_owned(),
+                json: kept(body, raw),
             })
         })
         .collect()
@@ -137,10 +143,10 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_kept_verbatim() {
-        let body = br#"{"collection":[{"start_time":"2030-01-02T20:00:00.000000Z","new_field":{"a":[1,2]},"status":"available"}]}"#;
-        let times = available_times(body).expect("parsed");
+        let body = Bytes::from_static(br#"{"collection":[{"start_time":"2030-01-02T20:00:00.000000Z","new_field":{"a":[1,2]},"status":"available"}]}"#);
+        let times = available_times(&body).expect("parsed");
         assert_eq!(
-            times[0].json.get(),
+            times[0].json.text(),
             r#"{"start_time":"2030-01-02T20:00:00.000000Z","new_field":{"a":[1,2]},"status":"available"}"#
         );
     }
@@ -156,12 +162,14 @@ mod tests {
             b"<html>",
         ] {
             assert!(matches!(
-                available_times(body),
+                available_times(&Bytes::from_static(body)),
                 Err(ProviderError::Unavailable { .. })
             ));
         }
         assert!(matches!(
-            event_types_page(br#"{"collection":[{"name":"no uri"}],"pagination":{}}"#),
+            event_types_page(&Bytes::from_static(
+                br#"{"collection":[{"name":"no uri"}],"pagination":{}}"#
+            )),
             Err(ProviderError::Unavailable { .. })
         ));
         assert!(matches!(

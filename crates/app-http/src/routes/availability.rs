@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::{AvailabilityQuery, EventTypeUri};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Deserialize;
 
+use super::raw_json::json_list;
 use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -15,11 +15,6 @@ pub struct AvailabilityParams {
     start_time: Option<String>,
     end_time: Option<String>,
     event_type: Option<String>,
-}
-
-#[derive(Serialize)]
-struct AvailabilityBody<'a> {
-    collection: Vec<&'a RawValue>,
 }
 
 pub async fn check_availability(
@@ -46,9 +41,11 @@ pub async fn check_availability(
             .transpose()?,
     };
     let times = state.service.check_availability(&user_id, query).await?;
-    Ok(HttpResponse::Ok().json(AvailabilityBody {
-        collection: times.iter().map(|t| t.json.as_ref()).collect(),
-    }))
+    Ok(json_list(
+        r#"{"collection":"#,
+        times.iter().map(|t| &t.json),
+        "}",
+    ))
 }
 
 /// An RFC 3339 time with any offset. Two lenient readings, because clients send them:

@@ -4,6 +4,7 @@
 mod availability;
 mod connection;
 mod health;
+mod raw_json;
 mod user;
 
 use actix_web::dev::ServiceResponse;

@@ -1,8 +1,8 @@
 //! Who the user is on Calendly, and their event types: the original wire format.
 
 use actix_web::{HttpResponse, web};
-use serde_json::value::RawValue;
 
+use super::raw_json::json_list;
 use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,6 +22,5 @@ pub async fn event_types(
     AuthenticatedUser(user_id): AuthenticatedUser,
 ) -> Result<HttpResponse, ApiError> {
     let event_types = state.service.event_types(&user_id).await?;
-    let objects: Vec<&RawValue> = event_types.iter().map(|e| e.json.as_ref()).collect();
-    Ok(HttpResponse::Ok().json(objects))
+    Ok(json_list("", event_types.iter().map(|e| &e.json), ""))
 }

@@ -130,7 +130,7 @@ impl CalendlyService {
     }
 
     /// The user's connection, or [`GatewayError::NotConnected`].
-    #[instrument(skip_all, fields(user_id = %user_id))]
+    #[instrument(level = "debug", skip_all, fields(user_id = %user_id))]
     pub async fn connection(&self, user_id: &UserId) -> Result<CalendlyConnection, GatewayError> {
         self.ports
             .tokens
@@ -157,7 +157,7 @@ impl CalendlyService {
     /// A range longer than the provider takes in one call is fetched in pieces, at most
     /// `max_concurrent_calls` at a time. The part of the range already past is dropped, since
     /// nothing can be booked there; a range wholly past has no available times.
-    #[instrument(skip_all, fields(user_id = %user_id))]
+    #[instrument(level = "debug", skip_all, fields(user_id = %user_id))]
     pub async fn check_availability(
         &self,
         user_id: &UserId,

@@ -4,11 +4,10 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use mockall::predicate::eq;
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use super::*;
 use crate::error::RepositoryError;
-use crate::model::CalendlyUser;
+use crate::model::{CalendlyUser, RawJson};
 use crate::ports::{MockClock, MockEventTypesCache, MockSchedulingProvider, MockTokenRepository};
 
 const NOW: &str = "2030-01-01T00:00:00Z";
@@ -49,15 +48,14 @@ fn connection() -> CalendlyConnection {
 fn event_type(uri: &str) -> EventType {
     EventType {
         uri: EventTypeUri::parse(uri).expect("uri"),
-        json: RawValue::from_string(json!({ "uri": uri, "name": "Meeting" }).to_string())
-            .expect("json"),
+        json: RawJson::parse(json!({ "uri": uri, "name": "Meeting" }).to_string()).expect("json"),
     }
 }
 
 fn available(start: &str, remaining: u32) -> AvailableTime {
     AvailableTime {
         start_time: at(start),
-        json: RawValue::from_string(
+        json: RawJson::parse(
             json!({ "status": "available", "start_time": start, "invitees_remaining": remaining })
                 .to_string(),
         )

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""The benchmark's helper: connects users through the gateway, writes the request files wrk
+replays, reads the process figures from /proc, and prints the table. Standard library only.
+
+    driver.py setup GATEWAY STAND_IN JWT_SECRET USERS OUT_DIR
+    driver.py proc PID                    # {"cpu_ticks": …, "peak_rss_kb": …}
+    driver.py calls STAND_IN [reset]      # Calendly calls the stand-in received (then zeroed)
+    driver.py table RESULTS.jsonl         # the table of every run
+"""
+
+import base64
+import concurrent.futures
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+
+def jwt(secret: str, sub: str, ttl: int = 86400) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64(json.dumps({"sub": sub, "exp": int(time.time()) + ttl}).encode())
+    signature = hmac.new(secret.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest()
+    return f"{header}.{claims}.{b64(signature)}"
+
+
+def call(method: str, url: str, token: str, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+def setup(gateway: str, stand_in: str, secret: str, users: int, out_dir: str) -> None:
+    """Connects USERS users, warms the gateway up with one check each, and writes
+    gateway.tsv (access token, check-availability path) and stand_in.tsv (Calendly token,
+    event_type_available_times path) for the same 7-day range."""
+    start = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    end = start + datetime.timedelta(days=7)
+    start_s, end_s = start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    check = f"/calendly/check-availability?start_time={start_s}&end_time={end_s}"
+
+    def one(i: int):
+        access = jwt(secret, f"bench-user-{i}")
+        pat = f"bench-pat-{i}"
+        status, _ = call("PUT", f"{gateway}/calendly/connection", access, {"personal_access_token": pat})
+        assert status == 200, status
+        # The first check fills the gateway's event types cache, as steady state has it.
+        status, body = call("GET", f"{gateway}{check}", access)
+        assert status == 200 and body["collection"], (status, body)
+        user_uri = call("GET", f"{gateway}/calendly/user", access)[1]
+        _, page = call("GET", f"{stand_in}/event_types?user={urllib.parse.quote(user_uri)}&count=1", pat)
+        event_type = page["collection"][0]["uri"]
+        direct = "/event_type_available_times?" + urllib.parse.urlencode(
+            {"event_type": event_type, "start_time": start_s, "end_time": end_s}
+        )
+        return f"{access}\t{check}", f"{pat}\t{direct}"
+
+    started = time.time()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        lines = list(pool.map(one, range(users)))
+    with open(os.path.join(out_dir, "gateway.tsv"), "w") as gateway_file:
+        gateway_file.write("".join(g + "\n" for g, _ in lines))
+    with open(os.path.join(out_dir, "stand_in.tsv"), "w") as stand_in_file:
+        stand_in_file.write("".join(s + "\n" for _, s in lines))
+    print(f"connected and warmed up {users} users in {time.time() - started:.1f}s", file=sys.stderr)
+
+
+def proc(pid: str) -> None:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat; the split starts at field 3.
+    ticks = int(fields[11]) + int(fields[12])
+    peak = 0
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1])
+    print(json.dumps({"cpu_ticks": ticks, "peak_rss_kb": peak, "ticks_per_s": os.sysconf("SC_CLK_TCK")}))
+
+
+def calls(stand_in: str, reset: bool) -> None:
+    with urllib.request.urlopen(f"{stand_in}/stats", timeout=10) as response:
+        print(json.loads(response.read())["total"])
+    if reset:
+        urllib.request.urlopen(urllib.request.Request(f"{stand_in}/stats", method="DELETE"), timeout=10)
+
+
+def table(results_path: str) -> None:
+    rows = [json.loads(line) for line in open(results_path) if line.strip()]
+    header = (
+        "| users | stand-in latency | gateway req/s | gateway p50 | gateway p99 | direct req/s | direct p50 "
+        "| direct p99 | req/s ratio | p99 added | Calendly calls / request | gateway CPU / request | peak RSS | errors |"
+    )
+    print(header)
+    print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
+    for r in rows:
+        g, d = r["gateway"], r["direct"]
+        g_rps = g["requests"] / (g["duration_us"] / 1e6)
+        d_rps = d["requests"] / (d["duration_us"] / 1e6)
+        cpu_us = r["cpu_ticks"] / r["ticks_per_s"] / g["requests"] * 1e6
+        calls = r["calendly_calls"] / g["requests"]
+        errors = g["socket_errors"] + g["non_2xx"] + d["socket_errors"] + d["non_2xx"]
+        print(
+            f"| {r['users']} | {r['latency_ms']} ms | {g_rps:,.0f} | {g['p50_us'] / 1000:.2f} ms | "
+            f"{g['p99_us'] / 1000:.2f} ms | {d_rps:,.0f} | {d['p50_us'] / 1000:.2f} ms | {d['p99_us'] / 1000:.2f} ms | "
+            f"{g_rps / d_rps:.2f} | {(g['p99_us'] - d['p99_us']) / 1000:+.2f} ms | {calls:.2f} | {cpu_us:.0f} µs | "
+            f"{r['peak_rss_kb'] / 1024:.1f} MB | {errors} |"
+        )
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    if command == "setup":
+        setup(args[0], args[1], args[2], int(args[3]), args[4])
+    elif command == "proc":
+        proc(args[0])
+    elif command == "calls":
+        calls(args[0], args[1:] == ["reset"])
+    elif command == "table":
+        table(args[0])
+    else:
+        sys.exit(f"unknown command {command}")

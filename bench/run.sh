@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The fast-path benchmark: the gateway (release build) on PostgreSQL, in front of the Calendly
+# stand-in, under wrk. For every number of users and every stand-in latency it connects the
+# users, warms the gateway up with one check each, then drives check-availability for a 7-day
+# range over all of them at BENCH_CONNECTIONS connections, and the same requests straight to the
+# stand-in; then prints one table.
+#
+#   bench/run.sh
+#   BENCH_USERS="1000" BENCH_LATENCIES="0" BENCH_DURATION=10 bench/run.sh
+#   BENCH_PERF=1 bench/run.sh      # also a CPU profile of the gateway (perf, cpu-clock)
+#
+# Needs wrk (Debian: apt-get install wrk), python3, and PostgreSQL's server programs (a
+# throwaway cluster is started, as for the tests) or BENCH_DATABASE_URL. Everything runs on
+# this machine, on loopback. Not part of the test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+USERS_LIST=${BENCH_USERS:-"10 1000 10000"}
+LATENCIES=${BENCH_LATENCIES:-"0 20"}
+DURATION=${BENCH_DURATION:-15}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+JWT_SECRET="bench-jwt-secret-$(date +%s)-0123456789abcdef"
+ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
+
+command -v wrk >/dev/null || { echo "bench/run.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
+cargo build --release --locked -p app-http -p calendly-stand-in
+
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/calendly-gateway-bench.XXXXXX")
+RESULTS="$OUT/results.jsonl"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  stop_throwaway_cluster
+}
+# shellcheck source=scripts/pg.sh
+source scripts/pg.sh
+trap cleanup EXIT
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+  PG_URL=$BENCH_DATABASE_URL
+else
+  start_throwaway_cluster
+fi
+PSQL=$(command -v psql || echo "$(find_pg_bin)/psql")
+
+# Waits for "listening on http://ADDRESS" in a log; prints the address.
+address_in() {
+  local log=$1
+  for _ in $(seq 1 200); do
+    if grep -q "listening on http://" "$log" 2>/dev/null; then
+      grep -o "listening on http://[^ ]*" "$log" | head -n 1 | sed 's|listening on http://||'
+      return
+    fi
+    sleep 0.1
+  done
+  echo "nothing listens: $log" >&2; cat "$log" >&2; exit 1
+}
+
+wrk_run() {  # URL FILE -> one JSON line
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/rotate.lua "$1" -- "$2" | tail -n 1
+}
+
+for users in $USERS_LIST; do
+  for latency in $LATENCIES; do
+    run="u${users}_l${latency}"
+    echo "== $users users, stand-in latency $latency ms" >&2
+    target/release/calendly-stand-in --port 0 --latency-ms "$latency" >"$OUT/$run.stand-in.log" 2>&1 &
+    PIDS+=($!)
+    stand_in="http://$(address_in "$OUT/$run.stand-in.log")"
+
+    database="bench_${run}_$$"
+    "$PSQL" -q "$PG_URL" -c "CREATE DATABASE $database" >/dev/null
+    APP__SERVER__PORT=0 \
+    APP__DATABASE__URL="${PG_URL%/*}/$database" \
+    APP__CALENDLY__API_BASE_URL="$stand_in" \
+    APP__AUTH__JWT_SECRET="$JWT_SECRET" \
+    APP__CALENDLY__TOKEN_ENCRYPTION_KEY="$ENCRYPTION_KEY" \
+      target/release/calendly-gateway serve >"$OUT/$run.gateway.log" 2>&1 &
+    gateway_pid=$!
+    PIDS+=("$gateway_pid")
+    gateway="http://$(address_in "$OUT/$run.gateway.log")"
+
+    python3 bench/driver.py setup "$gateway" "$stand_in" "$JWT_SECRET" "$users" "$OUT"
+    python3 bench/driver.py calls "$stand_in" reset >/dev/null
+
+    if [ -n "${BENCH_PERF:-}" ]; then
+      perf record -e cpu-clock -F 2000 -g -o "$OUT/$run.perf.data" -p "$gateway_pid" \
+        -- sleep "$DURATION" >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
+    before=$(python3 bench/driver.py proc "$gateway_pid")
+    through=$(wrk_run "$gateway" "$OUT/gateway.tsv")
+    after=$(python3 bench/driver.py proc "$gateway_pid")
+    if [ -n "${BENCH_PERF:-}" ]; then
+      wait "$perf_pid" || true
+      perf report -i "$OUT/$run.perf.data" --no-children --sort symbol --stdio 2>/dev/null \
+        | grep -v '^#' | grep -v '^$' | head -n 40 >"$OUT/$run.profile.txt" || true
+      echo "profile: $OUT/$run.profile.txt" >&2
+    fi
+    calendly_calls=$(python3 bench/driver.py calls "$stand_in")
+    direct=$(wrk_run "$stand_in" "$OUT/stand_in.tsv")
+
+    python3 - "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" >>"$RESULTS" <<'PY'
+import json, sys
+users, latency, before, after, through, direct, calls = sys.argv[1:]
+before, after = json.loads(before), json.loads(after)
+print(json.dumps({
+    "users": int(users), "latency_ms": int(latency),
+    "gateway": json.loads(through), "direct": json.loads(direct),
+    "cpu_ticks": after["cpu_ticks"] - before["cpu_ticks"], "ticks_per_s": after["ticks_per_s"],
+    "peak_rss_kb": after["peak_rss_kb"], "calendly_calls": int(calls),
+}))
+PY
+    tail -n 1 "$RESULTS" >&2
+    kill -TERM "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+    kill "${PIDS[-2]}" 2>/dev/null || true
+    "$PSQL" -q "$PG_URL" -c "DROP DATABASE $database WITH (FORCE)" >/dev/null
+  done
+done
+
+echo
+echo "$CONNECTIONS connections, ${DURATION}s per run, $(nproc) CPUs ($(uname -m)); gateway CPU from /proc, over the run through the gateway"
+python3 bench/driver.py table "$RESULTS"
