@@ -15,8 +15,8 @@ use adapters::postgres::{PgPoolSettings, PgTokenRepository};
 use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
 use chrono::TimeDelta;
 use domain::{
-    AvailabilityPolicy, CalendlyService, Ports, SchedulingProvider, SystemClock, TokenRepository,
-    UserAuth,
+    AvailabilityPolicy, CalendlyService, EventTypesCache, Ports, SchedulingProvider, SystemClock,
+    TokenRepository, UserAuth,
 };
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
@@ -70,18 +70,18 @@ pub async fn migrate(settings: &Settings) -> Result<Vec<String>, StartupError> {
     })
 }
 
-fn token_repository(settings: &Settings) -> Result<Arc<dyn TokenRepository>, StartupError> {
-    let cipher = Arc::new(TokenCipher::from_base64(
-        TokenCipher::DEFAULT_KEY_ID,
-        &settings.calendly.token_encryption_key,
-    )?);
+fn token_repository(
+    settings: &Settings,
+    cipher: Arc<TokenCipher>,
+    pool_size: usize,
+) -> Result<Arc<dyn TokenRepository>, StartupError> {
     let acquire_timeout = Duration::from_millis(settings.database.pool_timeout_ms);
     let statement_timeout = Duration::from_millis(settings.database.statement_timeout_ms);
     Ok(match database(settings) {
         Database::Postgres => {
             let pool = adapters::postgres::build_pool(&PgPoolSettings {
                 url: settings.database.url.clone(),
-                max_size: settings.database.pool_max_size,
+                max_size: pool_size,
                 acquire_timeout,
                 statement_timeout,
             })?;
@@ -90,7 +90,7 @@ fn token_repository(settings: &Settings) -> Result<Arc<dyn TokenRepository>, Sta
         Database::Sqlite(path) => {
             let pool = adapters::sqlite::build_pool(&SqlitePoolSettings {
                 path: path.to_owned(),
-                max_size: settings.database.pool_max_size,
+                max_size: pool_size,
                 acquire_timeout,
                 busy_timeout: statement_timeout,
             })?;
@@ -99,36 +99,69 @@ fn token_repository(settings: &Settings) -> Result<Arc<dyn TokenRepository>, Sta
     })
 }
 
-/// The adapters chosen by configuration, wired into the use cases.
-pub fn wire(settings: &Settings) -> Result<AppState, StartupError> {
-    let tokens = token_repository(settings)?;
-    let scheduling: Arc<dyn SchedulingProvider> =
-        Arc::new(CalendlyClient::new(&CalendlyClientSettings {
-            api_base_url: settings.calendly.api_base_url.clone(),
-            timeout: settings.calendly_timeout(),
-            max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
-        })?);
-    let user_auth: Arc<dyn UserAuth> = Arc::new(JwtUserAuth::new(&settings.auth.jwt_secret));
-    let policy = AvailabilityPolicy {
-        max_range: TimeDelta::days(i64::from(settings.limits.max_range_days)),
-        max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
-        max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
-    };
-    let event_types_cache = Arc::new(MokaEventTypesCache::new(
-        Duration::from_secs(settings.cache.event_types_ttl_secs),
-        settings.cache.event_types_max_users,
-    ));
-    let ports = Ports {
-        tokens: Arc::clone(&tokens),
-        scheduling,
-        event_types_cache,
-        clock: Arc::new(SystemClock),
-    };
-    Ok(AppState {
-        service: CalendlyService::new(ports, policy),
-        user_auth,
-        tokens,
-    })
+/// What every HTTP worker shares: the configuration, the access-token check, the token cipher
+/// and the event types cache.
+#[derive(Clone)]
+struct Shared {
+    settings: Settings,
+    workers: usize,
+    cipher: Arc<TokenCipher>,
+    user_auth: Arc<dyn UserAuth>,
+    event_types_cache: Arc<MokaEventTypesCache>,
+}
+
+impl Shared {
+    fn new(settings: &Settings) -> Result<Self, StartupError> {
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        Ok(Self {
+            settings: settings.clone(),
+            workers,
+            cipher: Arc::new(TokenCipher::from_base64(
+                TokenCipher::DEFAULT_KEY_ID,
+                &settings.calendly.token_encryption_key,
+            )?),
+            user_auth: Arc::new(JwtUserAuth::new(&settings.auth.jwt_secret)),
+            event_types_cache: Arc::new(MokaEventTypesCache::new(
+                Duration::from_secs(settings.cache.event_types_ttl_secs),
+                settings.cache.event_types_max_users,
+            )),
+        })
+    }
+
+    /// The use cases wired for one HTTP worker thread. Its database pool (its share of
+    /// `database.pool_max_size`) and its Calendly client are its own: a connection is served by
+    /// the thread that opened it, so sharing them across workers would make every query and
+    /// Calendly call hop between threads.
+    fn worker_state(&self) -> Result<AppState, StartupError> {
+        let settings = &self.settings;
+        let pool_size = settings.database.pool_max_size.div_ceil(self.workers);
+        let tokens = token_repository(settings, Arc::clone(&self.cipher), pool_size)?;
+        let scheduling: Arc<dyn SchedulingProvider> =
+            Arc::new(CalendlyClient::new(&CalendlyClientSettings {
+                api_base_url: settings.calendly.api_base_url.clone(),
+                timeout: settings.calendly_timeout(),
+                max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
+            })?);
+        let policy = AvailabilityPolicy {
+            max_range: TimeDelta::days(i64::from(settings.limits.max_range_days)),
+            max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
+            max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
+        };
+        let ports = Ports {
+            tokens: Arc::clone(&tokens),
+            scheduling,
+            event_types_cache: Arc::clone(&self.event_types_cache) as Arc<dyn EventTypesCache>,
+            clock: Arc::new(SystemClock),
+        };
+        Ok(AppState {
+            service: CalendlyService::new(ports, policy),
+            user_auth: Arc::clone(&self.user_auth),
+            tokens,
+        })
+    }
 }
 
 /// A built, bound application, ready to serve.
@@ -153,7 +186,9 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
-        let state = wire(&settings)?;
+        let shared = Shared::new(&settings)?;
+        // Building one worker's state here surfaces a configuration error before serving.
+        shared.worker_state()?;
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
@@ -166,19 +201,20 @@ impl Application {
         })?;
         tracing::info!(address = %bound, "listening on http://{bound}");
 
-        let state = web::Data::new(state);
-        let mut server = HttpServer::new(move || {
+        let workers = shared.workers;
+        let server = HttpServer::new(move || {
+            let state = shared
+                .worker_state()
+                .expect("the same wiring succeeded before serving");
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::json_error_body))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(TracingLogger::default())
-                .app_data(state.clone())
+                .app_data(web::Data::new(state))
                 .configure(routes::configure)
         })
+        .workers(workers)
         .shutdown_timeout(settings.server.shutdown_timeout_secs);
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
         let server = server
             .listen(listener)
             .map_err(|source| StartupError::Bind { address, source })?
