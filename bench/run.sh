@@ -82,6 +82,9 @@ for users in $USERS_LIST; do
     python3 bench/driver.py setup "$gateway" "$stand_in" "$JWT_SECRET" "$users" "$OUT"
     python3 bench/driver.py calls "$stand_in" reset >/dev/null
 
+    if [ -n "${BENCH_STRACE:-}" ]; then
+      (sleep 2; timeout -s INT 5 strace -c -f -p "$gateway_pid" -o "$OUT/$run.strace.txt") >/dev/null 2>&1 &
+    fi
     if [ -n "${BENCH_PERF:-}" ]; then
       perf record -e cpu-clock -F 2000 -g -o "$OUT/$run.perf.data" -p "$gateway_pid" \
         -- sleep "$DURATION" >/dev/null 2>&1 &

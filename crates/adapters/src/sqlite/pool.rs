@@ -7,7 +7,9 @@ use std::time::Duration;
 use diesel::ConnectionError;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection as _, SimpleAsyncConnection};
 
@@ -58,6 +60,8 @@ pub(super) fn pragmas(busy_timeout: Duration) -> String {
 pub fn build_pool(settings: &SqlitePoolSettings) -> Result<SqlitePool, PoolSetupError> {
     let pragmas = pragmas(settings.busy_timeout);
     let mut config = ManagerConfig::default();
+    // No test query on every checkout, which would double the round trips of a request; a local file has nothing to verify.
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |path| {
         let path = path.to_owned();
         let pragmas = pragmas.clone();
