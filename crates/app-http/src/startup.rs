@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
 use adapters::cache::MokaEventTypesCache;
 use adapters::calendly::{CalendlyClient, CalendlyClientSettings};
@@ -208,7 +208,6 @@ impl Application {
                 .expect("the same wiring succeeded before serving");
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::json_error_body))
-                .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(TracingLogger::default())
                 .app_data(web::Data::new(state))
                 .configure(routes::configure)

@@ -18,6 +18,7 @@ use crate::error::{ApiError, status_error};
 /// Largest body accepted (`PUT /calendly/connection`); a token is far smaller.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// Each resource answers with or without a trailing slash, as FastAPI's router did.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
@@ -25,34 +26,37 @@ pub fn configure(config: &mut web::ServiceConfig) {
         }))
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .service(
-            web::resource("/calendly/connection")
+            web::resource(["/calendly/connection", "/calendly/connection/"])
                 .route(web::put().to(connection::connect))
                 .route(web::get().to(connection::status))
                 .route(web::delete().to(connection::disconnect))
                 .default_service(web::to(|| method_not_allowed("GET, PUT, DELETE"))),
         )
         .service(
-            web::resource("/calendly/user")
+            web::resource(["/calendly/user", "/calendly/user/"])
                 .route(web::get().to(user::user_uri))
                 .default_service(web::to(|| method_not_allowed("GET"))),
         )
         .service(
-            web::resource("/calendly/user-event-types")
+            web::resource(["/calendly/user-event-types", "/calendly/user-event-types/"])
                 .route(web::get().to(user::event_types))
                 .default_service(web::to(|| method_not_allowed("GET"))),
         )
         .service(
-            web::resource("/calendly/check-availability")
-                .route(web::get().to(availability::check_availability))
-                .default_service(web::to(|| method_not_allowed("GET"))),
+            web::resource([
+                "/calendly/check-availability",
+                "/calendly/check-availability/",
+            ])
+            .route(web::get().to(availability::check_availability))
+            .default_service(web::to(|| method_not_allowed("GET"))),
         )
         .service(
-            web::resource("/healthz")
+            web::resource(["/healthz", "/healthz/"])
                 .route(web::get().to(health::healthz))
                 .default_service(web::to(|| method_not_allowed("GET"))),
         )
         .service(
-            web::resource("/readyz")
+            web::resource(["/readyz", "/readyz/"])
                 .route(web::get().to(health::readyz))
                 .default_service(web::to(|| method_not_allowed("GET"))),
         )
