@@ -43,8 +43,9 @@ def call(method: str, url: str, token: str, body=None):
 
 def setup(gateway: str, stand_in: str, secret: str, users: int, out_dir: str) -> None:
     """Connects USERS users, warms the gateway up with one check each, and writes
-    gateway.tsv (access token, check-availability path) and stand_in.tsv (Calendly token,
-    event_type_available_times path) for the same 7-day range."""
+    gateway.tsv (access token, check-availability path), stand_in.tsv (Calendly token,
+    event_type_available_times path) for the same 7-day range, and event_types.tsv (access
+    token, user-event-types path)."""
     start = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
@@ -66,15 +67,14 @@ def setup(gateway: str, stand_in: str, secret: str, users: int, out_dir: str) ->
         direct = "/event_type_available_times?" + urllib.parse.urlencode(
             {"event_type": event_type, "start_time": start_s, "end_time": end_s}
         )
-        return f"{access}\t{check}", f"{pat}\t{direct}"
+        return f"{access}\t{check}", f"{pat}\t{direct}", f"{access}\t/calendly/user-event-types"
 
     started = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
         lines = list(pool.map(one, range(users)))
-    with open(os.path.join(out_dir, "gateway.tsv"), "w") as gateway_file:
-        gateway_file.write("".join(g + "\n" for g, _ in lines))
-    with open(os.path.join(out_dir, "stand_in.tsv"), "w") as stand_in_file:
-        stand_in_file.write("".join(s + "\n" for _, s in lines))
+    for index, name in enumerate(["gateway.tsv", "stand_in.tsv", "event_types.tsv"]):
+        with open(os.path.join(out_dir, name), "w") as out:
+            out.write("".join(line[index] + "\n" for line in lines))
     print(f"connected and warmed up {users} users in {time.time() - started:.1f}s", file=sys.stderr)
 
 
@@ -102,7 +102,8 @@ def table(results_path: str) -> None:
     rows = [json.loads(line) for line in open(results_path) if line.strip()]
     header = (
         "| users | stand-in latency | gateway req/s | gateway p50 | gateway p99 | direct req/s | direct p50 "
-        "| direct p99 | req/s ratio | p99 added | Calendly calls / request | gateway CPU / request | peak RSS | errors |"
+        "| direct p99 | req/s ratio | p99 added | Calendly calls / check | Calendly calls / event-types request "
+        "| gateway CPU / check | peak RSS | errors |"
     )
     print(header)
     print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
@@ -112,11 +113,13 @@ def table(results_path: str) -> None:
         d_rps = d["requests"] / (d["duration_us"] / 1e6)
         cpu_us = r["cpu_ticks"] / r["ticks_per_s"] / g["requests"] * 1e6
         calls = r["calendly_calls"] / g["requests"]
-        errors = g["socket_errors"] + g["non_2xx"] + d["socket_errors"] + d["non_2xx"]
+        e = r["event_types"]
+        event_type_calls = r["event_types_calendly_calls"] / e["requests"]
+        errors = sum(x["socket_errors"] + x["non_2xx"] for x in (g, d, e))
         print(
             f"| {r['users']} | {r['latency_ms']} ms | {g_rps:,.0f} | {g['p50_us'] / 1000:.2f} ms | "
             f"{g['p99_us'] / 1000:.2f} ms | {d_rps:,.0f} | {d['p50_us'] / 1000:.2f} ms | {d['p99_us'] / 1000:.2f} ms | "
-            f"{g_rps / d_rps:.2f} | {(g['p99_us'] - d['p99_us']) / 1000:+.2f} ms | {calls:.2f} | {cpu_us:.0f} µs | "
+            f"{g_rps / d_rps:.2f} | {(g['p99_us'] - d['p99_us']) / 1000:+.2f} ms | {calls:.2f} | {event_type_calls:.2f} | {cpu_us:.0f} µs | "
             f"{r['peak_rss_kb'] / 1024:.1f} MB | {errors} |"
         )
 

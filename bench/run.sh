@@ -55,8 +55,8 @@ address_in() {
   echo "nothing listens: $log" >&2; cat "$log" >&2; exit 1
 }
 
-wrk_run() {  # URL FILE -> one JSON line
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/rotate.lua "$1" -- "$2" | tail -n 1
+wrk_run() {  # URL FILE [SECONDS] -> one JSON line
+  wrk -t2 -c"$CONNECTIONS" -d"${3:-$DURATION}s" --timeout 10s -s bench/rotate.lua "$1" -- "$2" | tail -n 1
 }
 
 for users in $USERS_LIST; do
@@ -99,18 +99,23 @@ for users in $USERS_LIST; do
         | grep -v '^#' | grep -v '^$' | head -n 40 >"$OUT/$run.profile.txt" || true
       echo "profile: $OUT/$run.profile.txt" >&2
     fi
-    calendly_calls=$(python3 bench/driver.py calls "$stand_in")
+    calendly_calls=$(python3 bench/driver.py calls "$stand_in" reset)
+    # Listing event types, every user's remembered since the warm-up: no Calendly call.
+    event_types=$(wrk_run "$gateway" "$OUT/event_types.tsv" 5)
+    event_types_calls=$(python3 bench/driver.py calls "$stand_in")
     direct=$(wrk_run "$stand_in" "$OUT/stand_in.tsv")
 
-    python3 - "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" >>"$RESULTS" <<'PY'
+    python3 - "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" \
+      "$event_types" "$event_types_calls" >>"$RESULTS" <<'PY'
 import json, sys
-users, latency, before, after, through, direct, calls = sys.argv[1:]
+users, latency, before, after, through, direct, calls, event_types, event_types_calls = sys.argv[1:]
 before, after = json.loads(before), json.loads(after)
 print(json.dumps({
     "users": int(users), "latency_ms": int(latency),
     "gateway": json.loads(through), "direct": json.loads(direct),
     "cpu_ticks": after["cpu_ticks"] - before["cpu_ticks"], "ticks_per_s": after["ticks_per_s"],
     "peak_rss_kb": after["peak_rss_kb"], "calendly_calls": int(calls),
+    "event_types": json.loads(event_types), "event_types_calendly_calls": int(event_types_calls),
 }))
 PY
     tail -n 1 "$RESULTS" >&2

@@ -121,7 +121,10 @@ impl SchedulingProvider for CalendlyClient {
                 query.push(("page_token", page_token));
             }
             let body = self.get(token, "/event_types", &query).await?;
-            let page = wire::event_types_page(&body)?;
+            // Event types are remembered for a while, and they are slices of their page: a page
+            // of its own, rather than part of whatever larger buffer it arrived in, keeps only
+            // itself alive.
+            let page = wire::event_types_page(&bytes::Bytes::copy_from_slice(&body))?;
             event_types.extend(page.event_types);
             match page.next_page_token {
                 Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
