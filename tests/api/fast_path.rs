@@ -146,22 +146,31 @@ impl Respond for SlowAvailability {
     }
 }
 
-#[tokio::test]
-async fn the_pieces_of_a_long_range_are_asked_for_at_once() {
-    let app = TestApp::spawn().await;
+const SLOW: Duration = Duration::from_millis(400);
+
+/// A connected gateway, allowed `max_concurrent` pieces in flight, whose Calendly answers
+/// availability after `SLOW`; and when each of those requests arrived.
+async fn slow_availability(max_concurrent: usize) -> (TestApp, Arc<Mutex<Vec<Instant>>>) {
+    let app =
+        TestApp::spawn_with(|s| s.calendly.max_concurrent_calls_per_request = max_concurrent).await;
     app.connect().await;
     app.calendly_has_event_types(&[calendly::event_type(E1, "Meeting")])
         .await;
     let arrivals = Arc::new(Mutex::new(Vec::new()));
-    let delay = Duration::from_millis(400);
     Mock::given(method("GET"))
         .and(path("/event_type_available_times"))
         .respond_with(SlowAvailability {
-            delay,
+            delay: SLOW,
             arrivals: Arc::clone(&arrivals),
         })
         .mount(&app.calendly)
         .await;
+    (app, arrivals)
+}
+
+#[tokio::test]
+async fn the_pieces_of_a_long_range_are_asked_for_at_once() {
+    let (app, arrivals) = slow_availability(4).await;
 
     assert_eq!(app.get(&check(90)).await.status(), 200);
 
@@ -173,25 +182,12 @@ async fn the_pieces_of_a_long_range_are_asked_for_at_once() {
         .expect("some")
         .duration_since(*arrivals.iter().min().expect("some"));
     // One after another, each piece would arrive only once the previous had been answered.
-    assert!(spread < delay / 2, "pieces asked for {spread:?} apart");
+    assert!(spread < SLOW / 2, "pieces asked for {spread:?} apart");
 }
 
 #[tokio::test]
 async fn no_more_pieces_are_in_flight_than_configured() {
-    let app = TestApp::spawn_with(|s| s.calendly.max_concurrent_calls_per_request = 2).await;
-    app.connect().await;
-    app.calendly_has_event_types(&[calendly::event_type(E1, "Meeting")])
-        .await;
-    let arrivals = Arc::new(Mutex::new(Vec::new()));
-    let delay = Duration::from_millis(400);
-    Mock::given(method("GET"))
-        .and(path("/event_type_available_times"))
-        .respond_with(SlowAvailability {
-            delay,
-            arrivals: Arc::clone(&arrivals),
-        })
-        .mount(&app.calendly)
-        .await;
+    let (app, arrivals) = slow_availability(2).await;
 
     assert_eq!(app.get(&check(120)).await.status(), 200);
 
@@ -199,6 +195,6 @@ async fn no_more_pieces_are_in_flight_than_configured() {
     arrivals.sort();
     assert_eq!(arrivals.len(), 4, "120 days are four pieces");
     // Two at once, then the next two once those were answered.
-    assert!(arrivals[1].duration_since(arrivals[0]) < delay / 2);
-    assert!(arrivals[2].duration_since(arrivals[0]) >= delay / 2);
+    assert!(arrivals[1].duration_since(arrivals[0]) < SLOW / 2);
+    assert!(arrivals[2].duration_since(arrivals[0]) >= SLOW / 2);
 }
