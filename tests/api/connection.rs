@@ -275,3 +275,16 @@ async fn when_calendly_fails_during_connect_nothing_is_stored() {
     assert_error(response, 502, "calendly_unavailable").await;
     assert_not_connected(app.get("/calendly/connection").await).await;
 }
+
+#[tokio::test]
+async fn calendly_unreachable_during_connect_is_502_and_nothing_is_stored() {
+    // Port 1 on loopback: nothing listens there, so every connection is refused.
+    let app = TestApp::spawn_with(|s| s.calendly.api_base_url = "http://127.0.0.1:1".into()).await;
+
+    let response = app
+        .put_connection_as(USER, &json!({ "personal_access_token": CALENDLY_TOKEN }))
+        .await;
+
+    assert_error(response, 502, "calendly_unavailable").await;
+    assert_not_connected(app.get("/calendly/connection").await).await;
+}
