@@ -90,35 +90,49 @@ async fn migrate_applies_the_migrations_and_exits_0() {
     }
 }
 
-/// Waits for the line that says where the server listens.
-fn bound_address(child: &mut Child) -> String {
+/// The server's log, line by line, from a thread that reads its stdout.
+fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
     let stdout = child.stdout.take().expect("stdout piped");
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let address = rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                let _ = sender.send(address);
+            if sender.send(line).is_err() {
+                break;
             }
         }
     });
     receiver
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server logs its address")
 }
 
-/// Starts `serve`, waits until it listens, and returns the process and its address.
-fn serve(env: &[(&str, &str)]) -> (Child, String) {
+/// The first log line that contains every one of `needles`, within 30 seconds.
+fn log_line_with(log: &mpsc::Receiver<String>, needles: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no log line with {needles:?}"));
+        if needles.iter().all(|needle| line.contains(needle)) {
+            return line;
+        }
+    }
+}
+
+/// Starts `serve`, waits until it listens, and returns the process, its address and its log.
+fn serve(env: &[(&str, &str)]) -> (Child, String, mpsc::Receiver<String>) {
     let mut server = gateway(&["serve"], env)
         .stdout(Stdio::piped())
         .spawn()
         .expect("starts");
-    let address = bound_address(&mut server);
-    (server, address)
+    let log = log_lines(&mut server);
+    let line = log_line_with(&log, &["listening on http://"]);
+    let address = line
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("an address")
+        .to_owned();
+    (server, address, log)
 }
 
 /// SIGTERM, then the exit status.
@@ -156,6 +170,7 @@ async fn connect(address: &str, token: &str) {
     let connected = reqwest::Client::new()
         .put(format!("http://{address}/calendly/connection"))
         .bearer_auth(token)
+        .header("x-request-id", "e2e-connect-request")
         .json(&json!({ "personal_access_token": CALENDLY_TOKEN }))
         .send()
         .await
@@ -187,10 +202,14 @@ async fn serve_works_end_to_end_on_postgres_and_stops_gracefully_on_sigterm() {
         ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
     ];
     let token = access_token(&env, "7");
-    let (server, address) = serve(&env);
+    let (server, address, log) = serve(&env);
 
     connect(&address, &token).await;
     assert_eq!(user_uri(&address, &token).await, calendly::user_uri());
+    // The use case's log line carries the request's id, and never the Calendly token.
+    let line = log_line_with(&log, &["Calendly account connected"]);
+    assert!(line.contains("e2e-connect-request"), "{line}");
+    assert!(!line.contains(CALENDLY_TOKEN), "{line}");
 
     let status = stop(server);
     assert!(status.success(), "{status:?}");
@@ -209,12 +228,12 @@ async fn the_embedded_database_keeps_connections_across_restarts() {
     ];
     let token = access_token(&env, "7");
 
-    let (server, address) = serve(&env);
+    let (server, address, _log) = serve(&env);
     connect(&address, &token).await;
     assert!(stop(server).success());
     assert!(std::path::Path::new(file.path()).exists());
 
-    let (server, address) = serve(&env);
+    let (server, address, _log) = serve(&env);
     assert_eq!(user_uri(&address, &token).await, calendly::user_uri());
     assert!(stop(server).success());
 }

@@ -12,4 +12,5 @@ mod errors;
 mod event_types;
 mod fast_path;
 mod health;
+mod request_id;
 mod user;

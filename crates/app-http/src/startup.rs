@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::ErrorHandlers;
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use adapters::cache::MokaEventTypesCache;
 use adapters::calendly::{CalendlyClient, CalendlyClientSettings};
@@ -21,6 +21,7 @@ use domain::{
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
+use crate::request_id::{self, GatewayRootSpan};
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -208,7 +209,8 @@ impl Application {
                 .expect("the same wiring succeeded before serving");
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::json_error_body))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<GatewayRootSpan>::new())
+                .wrap(from_fn(request_id::assign))
                 .app_data(web::Data::new(state))
                 .configure(routes::configure)
         })
