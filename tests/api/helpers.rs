@@ -19,6 +19,15 @@ pub const ENCRYPTION_KEY: &str = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
 pub const CALENDLY_TOKEN: &str = "calendly-pat-of-the-test-user";
 pub const USER: &str = "42";
 
+/// An HTTP client for the tests themselves.
+pub fn http_client() -> reqwest::Client {
+    adapters::calendly::install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
 pub fn workspace_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -61,10 +70,7 @@ impl TestApp {
         tokio::spawn(application.run_until_stopped());
         Self {
             address,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("client"),
+            client: http_client(),
             calendly,
             db,
             issuer: JwtIssuer::new(&SecretString::from(JWT_SECRET)),

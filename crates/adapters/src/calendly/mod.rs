@@ -34,6 +34,13 @@ pub struct CalendlyClientSettings {
     pub max_idle_connections: usize,
 }
 
+/// Makes ring the process's TLS crypto provider. reqwest is built without one (which keeps
+/// aws-lc's C build out) and refuses to build a client until one is installed; every process
+/// that builds a reqwest client calls this first. A second call changes nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The HTTP client could not be set up (no TLS backend, for instance).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the Calendly HTTP client: {0}")]
@@ -56,9 +63,7 @@ impl fmt::Debug for CalendlyClient {
 
 impl CalendlyClient {
     pub fn new(settings: &CalendlyClientSettings) -> Result<Self, ClientBuildError> {
-        // reqwest is built without a crypto provider, to keep aws-lc out of the build;
-        // ring is installed once for the process (a second install is a harmless no-op).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
