@@ -13,7 +13,7 @@ use test_support::{TestDatabase, TestSqliteFile, calendly};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{CALENDLY_TOKEN, ENCRYPTION_KEY, JWT_SECRET, workspace_dir};
+use crate::helpers::{CALENDLY_TOKEN, ENCRYPTION_KEY, JWT_SECRET, http_client, workspace_dir};
 
 /// The binary, run from the workspace (where `config/` is) with only the given environment.
 fn gateway(args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -118,13 +118,27 @@ fn log_line_with(log: &mpsc::Receiver<String>, needles: &[&str]) -> String {
     }
 }
 
+/// A running server, killed if the test ends without stopping it (a failed assertion, say), so
+/// that no server outlives its test.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `serve`, waits until it listens, and returns the process, its address and its log.
-fn serve(env: &[(&str, &str)]) -> (Child, String, mpsc::Receiver<String>) {
-    let mut server = gateway(&["serve"], env)
+fn serve(env: &[(&str, &str)]) -> (Server, String, mpsc::Receiver<String>) {
+    let mut child = gateway(&["serve"], env)
         .stdout(Stdio::piped())
         .spawn()
         .expect("starts");
-    let log = log_lines(&mut server);
+    let log = log_lines(&mut child);
+    let server = Server(Some(child));
     let line = log_line_with(&log, &["listening on http://"]);
     let address = line
         .split("listening on http://")
@@ -136,7 +150,8 @@ fn serve(env: &[(&str, &str)]) -> (Child, String, mpsc::Receiver<String>) {
 }
 
 /// SIGTERM, then the exit status.
-fn stop(mut server: Child) -> std::process::ExitStatus {
+fn stop(mut server: Server) -> std::process::ExitStatus {
+    let mut server = server.0.take().expect("running");
     let pid = server.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
@@ -167,7 +182,7 @@ async fn calendly_stand_in() -> MockServer {
 }
 
 async fn connect(address: &str, token: &str) {
-    let connected = reqwest::Client::new()
+    let connected = http_client()
         .put(format!("http://{address}/calendly/connection"))
         .bearer_auth(token)
         .header("x-request-id", "e2e-connect-request")
@@ -179,7 +194,7 @@ async fn connect(address: &str, token: &str) {
 }
 
 async fn user_uri(address: &str, token: &str) -> String {
-    reqwest::Client::new()
+    http_client()
         .get(format!("http://{address}/calendly/user"))
         .bearer_auth(token)
         .send()
