@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool::managed::Manager;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, PoolError as ConnectError, PoolableConnection,
@@ -16,22 +17,8 @@ use domain::{CalendlyConnection, CalendlyUser, CalendlyUserUri, RepositoryError,
 use crate::crypto::{SealedToken, TokenCipher};
 use crate::error_chain;
 
-/// A Diesel connection type the pool can manage: PostgreSQL's or SQLite's.
-pub trait PooledConnection: PoolableConnection + 'static
-where
-    AsyncDieselConnectionManager<Self>: Manager<Type = Self, Error = ConnectError>,
-{
-}
-
-impl<C> PooledConnection for C
-where
-    C: PoolableConnection + 'static,
-    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
-{
-}
-
 /// [`domain::TokenRepository`] over a Diesel connection pool: PostgreSQL or SQLite.
-pub struct DieselTokenRepository<C: PooledConnection>
+pub struct DieselTokenRepository<C: PoolableConnection + 'static>
 where
     AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
 {
@@ -39,7 +26,7 @@ where
     cipher: Arc<TokenCipher>,
 }
 
-impl<C: PooledConnection> fmt::Debug for DieselTokenRepository<C>
+impl<C: PoolableConnection + 'static> fmt::Debug for DieselTokenRepository<C>
 where
     AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
 {
@@ -68,7 +55,7 @@ pub(crate) struct StoredConnection {
 
 /// A pool that opens connections lazily, at most `max_size`, and gives up waiting for one
 /// (or for a new one to be opened) after `acquire_timeout`.
-pub(crate) fn bounded_pool<C: PooledConnection>(
+pub(crate) fn bounded_pool<C: PoolableConnection + 'static>(
     manager: AsyncDieselConnectionManager<C>,
     max_size: usize,
     acquire_timeout: Duration,
@@ -85,12 +72,28 @@ where
         .build()?)
 }
 
+/// A failed query in the port's terms: a closed connection, a broken transaction, or an error
+/// whose message the backend says means "try later" (`busy`) is [`RepositoryError::Unavailable`];
+/// anything else is unexpected.
+pub(crate) fn query_error(error: DieselError, busy: fn(&str) -> bool) -> RepositoryError {
+    match &error {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | DieselError::BrokenTransactionManager => {
+            RepositoryError::Unavailable(error_chain(&error))
+        }
+        DieselError::DatabaseError(_, info) if busy(info.message()) => {
+            RepositoryError::Unavailable(error_chain(&error))
+        }
+        _ => RepositoryError::Unexpected(Box::new(error)),
+    }
+}
+
 /// The pool cannot be set up.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the database pool: {0}")]
 pub struct PoolSetupError(#[from] diesel_async::pooled_connection::deadpool::BuildError);
 
-impl<C: PooledConnection> DieselTokenRepository<C>
+impl<C: PoolableConnection + 'static> DieselTokenRepository<C>
 where
     AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
 {
@@ -159,10 +162,11 @@ where
 }
 
 /// Implements [`domain::TokenRepository`] for `DieselTokenRepository<$connection>`, with the
-/// `schema` module of the calling backend and its `$query_error` translation. The queries are
-/// the same text for every backend, so they are written here once.
+/// `schema` module of the calling backend and its `$busy` test of error messages (see
+/// [`query_error`]). The queries are the same text for every backend, so they are written here
+/// once.
 macro_rules! diesel_token_repository {
-    ($connection:ty, $query_error:path) => {
+    ($connection:ty, $busy:path) => {
         #[async_trait::async_trait]
         impl domain::TokenRepository for $crate::token_store::DieselTokenRepository<$connection> {
             #[tracing::instrument(skip_all, fields(user_id = %connection.user_id), err(Display))]
@@ -205,7 +209,7 @@ macro_rules! diesel_token_repository {
                     ))
                     .execute(&mut db)
                     .await
-                    .map_err($query_error)?;
+                    .map_err(|e| $crate::token_store::query_error(e, $busy))?;
                 Ok(())
             }
 
@@ -224,7 +228,7 @@ macro_rules! diesel_token_repository {
                     .first(&mut db)
                     .await
                     .optional()
-                    .map_err($query_error)?;
+                    .map_err(|e| $crate::token_store::query_error(e, $busy))?;
                 drop(db);
                 row.map(|row| self.restored(row)).transpose()
             }
@@ -242,7 +246,7 @@ macro_rules! diesel_token_repository {
                 let deleted = diesel::delete(dsl::calendly_connections.find(user_id.as_str()))
                     .execute(&mut db)
                     .await
-                    .map_err($query_error)?;
+                    .map_err(|e| $crate::token_store::query_error(e, $busy))?;
                 Ok(deleted > 0)
             }
 
@@ -253,7 +257,7 @@ macro_rules! diesel_token_repository {
                 diesel::sql_query("SELECT 1")
                     .execute(&mut db)
                     .await
-                    .map_err($query_error)?;
+                    .map_err(|e| $crate::token_store::query_error(e, $busy))?;
                 Ok(())
             }
         }
