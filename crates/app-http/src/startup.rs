@@ -100,12 +100,13 @@ fn token_repository(
     })
 }
 
-/// What every HTTP worker shares: the configuration, the access-token check, the token cipher
-/// and the event types cache.
+/// What every HTTP worker shares: the configuration, the availability policy, the access-token
+/// check, the token cipher and the event types cache.
 #[derive(Clone)]
 struct Shared {
     settings: Settings,
     workers: usize,
+    policy: AvailabilityPolicy,
     cipher: Arc<TokenCipher>,
     user_auth: Arc<dyn UserAuth>,
     event_types_cache: Arc<MokaEventTypesCache>,
@@ -120,6 +121,11 @@ impl Shared {
         Ok(Self {
             settings: settings.clone(),
             workers,
+            policy: AvailabilityPolicy {
+                max_range: TimeDelta::days(i64::from(settings.limits.max_range_days)),
+                max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
+                max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
+            },
             cipher: Arc::new(TokenCipher::from_base64(
                 TokenCipher::DEFAULT_KEY_ID,
                 &settings.calendly.token_encryption_key,
@@ -146,11 +152,6 @@ impl Shared {
                 timeout: settings.calendly_timeout(),
                 max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
             })?);
-        let policy = AvailabilityPolicy {
-            max_range: TimeDelta::days(i64::from(settings.limits.max_range_days)),
-            max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
-            max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
-        };
         let ports = Ports {
             tokens: Arc::clone(&tokens),
             scheduling,
@@ -158,7 +159,7 @@ impl Shared {
             clock: Arc::new(SystemClock),
         };
         Ok(AppState {
-            service: CalendlyService::new(ports, policy),
+            service: CalendlyService::new(ports, self.policy),
             user_auth: Arc::clone(&self.user_auth),
             tokens,
         })
