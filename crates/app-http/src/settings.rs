@@ -272,37 +272,30 @@ mod tests {
         );
     }
 
+    const PRODUCTION_JWT_SECRET: &str = "a-real-production-secret-of-some-length";
+
+    /// Loads the production configuration with these secrets in the environment.
+    fn production_with(secrets: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        Settings::load_from(&config_dir(), "production", vars(secrets))
+    }
+
     #[test]
     fn production_refuses_missing_and_development_secrets() {
-        let error = Settings::load_from(
-            &config_dir(),
-            "production",
-            vars(&[(
-                "APP__AUTH__JWT_SECRET",
-                "a-real-production-secret-of-some-length",
-            )]),
-        )
-        .expect_err("key missing");
+        let error = production_with(&[("APP__AUTH__JWT_SECRET", PRODUCTION_JWT_SECRET)])
+            .expect_err("key missing");
         assert!(
             error.to_string().contains("calendly.token_encryption_key"),
             "{error}"
         );
 
         let local = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
-        let error = Settings::load_from(
-            &config_dir(),
-            "production",
-            vars(&[
-                (
-                    "APP__AUTH__JWT_SECRET",
-                    "a-real-production-secret-of-some-length",
-                ),
-                (
-                    "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
-                    local.calendly.token_encryption_key.expose_secret(),
-                ),
-            ]),
-        )
+        let error = production_with(&[
+            ("APP__AUTH__JWT_SECRET", PRODUCTION_JWT_SECRET),
+            (
+                "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
+                local.calendly.token_encryption_key.expose_secret(),
+            ),
+        ])
         .expect_err("development key");
         assert!(
             matches!(
@@ -315,20 +308,13 @@ mod tests {
             "{error}"
         );
 
-        Settings::load_from(
-            &config_dir(),
-            "production",
-            vars(&[
-                (
-                    "APP__AUTH__JWT_SECRET",
-                    "a-real-production-secret-of-some-length",
-                ),
-                (
-                    "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
-                    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",
-                ),
-            ]),
-        )
+        production_with(&[
+            ("APP__AUTH__JWT_SECRET", PRODUCTION_JWT_SECRET),
+            (
+                "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
+                "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",
+            ),
+        ])
         .expect("real secrets are accepted");
     }
 
