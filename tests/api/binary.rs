@@ -230,6 +230,85 @@ async fn serve_works_end_to_end_on_postgres_and_stops_gracefully_on_sigterm() {
     assert!(status.success(), "{status:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_slow_request_lets_it_finish_and_refuses_new_ones() {
+    let file = TestSqliteFile::create();
+    let url = file.url();
+    let calendly_stand_in = calendly_stand_in().await;
+    Mock::given(method("GET"))
+        .and(path("/event_types"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(calendly::event_types_page(
+                    &[calendly::event_type(
+                        "https://api.calendly.com/event_types/SLOW",
+                        "Slow",
+                    )],
+                    None,
+                ))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&calendly_stand_in)
+        .await;
+    let env = [
+        ("APP__SERVER__PORT", "0"),
+        ("APP__DATABASE__URL", url.as_str()),
+        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
+    ];
+    let token = access_token(&env, "7");
+    let (mut server, address, _log) = serve(&env);
+    connect(&address, &token).await;
+
+    let slow = tokio::spawn({
+        let (address, token) = (address.clone(), token.clone());
+        async move {
+            http_client()
+                .get(format!("http://{address}/calendly/user-event-types"))
+                .bearer_auth(token)
+                .send()
+                .await
+        }
+    });
+    // The slow request is waiting for Calendly when SIGTERM arrives.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut child = server.0.take().expect("running");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+
+    // New requests are refused while the slow one is still in flight.
+    let mut refused = false;
+    for _ in 0..20 {
+        let attempt = http_client()
+            .get(format!("http://{address}/healthz"))
+            .send()
+            .await;
+        if attempt.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "new requests were still served after SIGTERM");
+    assert!(
+        !slow.is_finished(),
+        "the slow request ended before the check"
+    );
+
+    let finished = slow.await.expect("joins").expect("answered");
+    assert_eq!(finished.status(), 200);
+    let event_types: serde_json::Value = finished.json().await.expect("JSON");
+    assert_eq!(event_types.as_array().map(Vec::len), Some(1));
+
+    let status =
+        tokio::task::spawn_blocking(move || wait_with_timeout(&mut child, Duration::from_secs(30)))
+            .await
+            .expect("joins");
+    assert!(status.success(), "{status:?}");
+}
+
 #[tokio::test]
 async fn the_embedded_database_keeps_connections_across_restarts() {
     let file = TestSqliteFile::create();

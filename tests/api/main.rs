@@ -12,5 +12,6 @@ mod errors;
 mod event_types;
 mod fast_path;
 mod health;
+mod operations;
 mod request_id;
 mod user;

@@ -11,6 +11,9 @@ mod token_store;
 
 pub use token_store::{DieselTokenRepository, PoolSetupError};
 
+/// A database pool's figures at one moment: its size, idle connections and waiting requests.
+pub use deadpool::Status as PoolStatus;
+
 /// A whole error chain on one line, for logs and error reasons.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();

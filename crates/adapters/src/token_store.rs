@@ -101,6 +101,11 @@ where
         Self { pool, cipher }
     }
 
+    /// The pool's size, idle connections and waiting requests now.
+    pub fn pool_status(&self) -> crate::PoolStatus {
+        self.pool.status()
+    }
+
     pub(crate) async fn connection(&self) -> Result<Object<C>, RepositoryError> {
         self.pool.get().await.map_err(|error| match error {
             PoolError::Timeout(_) | PoolError::Backend(_) | PoolError::Closed => {

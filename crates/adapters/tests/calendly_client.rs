@@ -20,6 +20,7 @@ fn client(server: &MockServer, timeout: Duration) -> CalendlyClient {
         api_base_url: format!("{}/", server.uri()),
         timeout,
         max_idle_connections: 8,
+        observer: None,
     })
     .expect("client")
 }

@@ -12,9 +12,15 @@ use serde_json::Value;
 const DEFAULT_RETRY_AFTER_SECS: u64 = 60;
 
 /// An error body as the client sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
+    /// A message, or Calendly's own JSON error (`{"title", "message", "details"}`) when Calendly
+    /// refused the call.
+    #[schema(value_type = Value)]
     pub detail: Value,
+    /// What went wrong, in snake_case, such as `calendly_not_connected`.
+    #[schema(example = "calendly_not_connected")]
     pub code: &'static str,
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod metrics;
 pub mod request_id;
 pub mod routes;
 pub mod settings;

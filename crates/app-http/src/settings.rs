@@ -17,6 +17,7 @@ const LOCAL_TOML: &str = include_str!("../../../config/local.toml");
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub http: HttpSettings,
     pub database: DatabaseSettings,
     pub calendly: CalendlySettings,
     pub auth: AuthSettings,
@@ -35,6 +36,38 @@ pub struct ServerSettings {
     pub workers: usize,
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Origins whose pages may call the gateway from a browser (CORS), such as
+    /// `https://app.example.com`; `*` allows any. None by default. In the environment, a
+    /// comma-separated list.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// A list given as a TOML array, or as one comma-separated string (an environment variable).
+fn list_or_comma_separated<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Items(Vec<String>),
+        Text(String),
+    }
+    let items = match List::deserialize(deserializer)? {
+        List::Items(items) => items,
+        List::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,6 +234,19 @@ impl Settings {
         if self.calendly.timeout_ms == 0 {
             return invalid("calendly.timeout_ms must be at least 1");
         }
+        for origin in &self.http.cors_allowed_origins {
+            let is_origin = origin == "*"
+                || ["http://", "https://"].iter().any(|scheme| {
+                    origin
+                        .strip_prefix(scheme)
+                        .is_some_and(|host| !host.is_empty() && !host.contains('/'))
+                });
+            if !is_origin {
+                return Err(SettingsError::Invalid(format!(
+                    "http.cors_allowed_origins: {origin:?} is not an origin such as https://app.example.com (scheme and host, no path), nor *"
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -316,6 +362,37 @@ mod tests {
             ),
         ])
         .expect("real secrets are accepted");
+    }
+
+    #[test]
+    fn cors_origins_are_none_by_default_and_a_list_from_the_environment() {
+        let settings = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
+        assert!(settings.http.cors_allowed_origins.is_empty());
+
+        let settings = Settings::load_from(
+            &config_dir(),
+            "local",
+            vars(&[(
+                "APP__HTTP__CORS_ALLOWED_ORIGINS",
+                "https://app.example.com, http://localhost:3000",
+            )]),
+        )
+        .expect("loads");
+        assert_eq!(
+            settings.http.cors_allowed_origins,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+
+        let error = Settings::load_from(
+            &config_dir(),
+            "local",
+            vars(&[("APP__HTTP__CORS_ALLOWED_ORIGINS", "app.example.com/path")]),
+        )
+        .expect_err("not an origin");
+        assert!(
+            error.to_string().contains("cors_allowed_origins"),
+            "{error}"
+        );
     }
 
     #[test]

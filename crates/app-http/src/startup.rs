@@ -4,11 +4,13 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::http::header;
+use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use adapters::cache::MokaEventTypesCache;
-use adapters::calendly::{CalendlyClient, CalendlyClientSettings};
+use adapters::calendly::{CalendlyClient, CalendlyClientSettings, CallObserver};
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
 use adapters::postgres::{PgPoolSettings, PgTokenRepository};
@@ -21,6 +23,7 @@ use domain::{
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
+use crate::metrics::{self, Metrics};
 use crate::request_id::{self, GatewayRootSpan};
 use crate::routes;
 use crate::settings::Settings;
@@ -71,10 +74,12 @@ pub async fn migrate(settings: &Settings) -> Result<Vec<String>, StartupError> {
     })
 }
 
+/// The repository on the configured database, its pool watched by `metrics`.
 fn token_repository(
     settings: &Settings,
     cipher: Arc<TokenCipher>,
     pool_size: usize,
+    metrics: &Metrics,
 ) -> Result<Arc<dyn TokenRepository>, StartupError> {
     let acquire_timeout = Duration::from_millis(settings.database.pool_timeout_ms);
     let statement_timeout = Duration::from_millis(settings.database.statement_timeout_ms);
@@ -86,7 +91,10 @@ fn token_repository(
                 acquire_timeout,
                 statement_timeout,
             })?;
-            Arc::new(PgTokenRepository::new(pool, cipher))
+            let repository = Arc::new(PgTokenRepository::new(pool, cipher));
+            let watched = Arc::clone(&repository);
+            metrics.watch_pool(move || watched.pool_status());
+            repository
         }
         Database::Sqlite(path) => {
             let pool = adapters::sqlite::build_pool(&SqlitePoolSettings {
@@ -95,13 +103,16 @@ fn token_repository(
                 acquire_timeout,
                 busy_timeout: statement_timeout,
             })?;
-            Arc::new(SqliteTokenRepository::new(pool, cipher))
+            let repository = Arc::new(SqliteTokenRepository::new(pool, cipher));
+            let watched = Arc::clone(&repository);
+            metrics.watch_pool(move || watched.pool_status());
+            repository
         }
     })
 }
 
 /// What every HTTP worker shares: the configuration, the availability policy, the access-token
-/// check, the token cipher and the event types cache.
+/// check, the token cipher, the event types cache and the metrics.
 #[derive(Clone)]
 struct Shared {
     settings: Settings,
@@ -110,6 +121,7 @@ struct Shared {
     cipher: Arc<TokenCipher>,
     user_auth: Arc<dyn UserAuth>,
     event_types_cache: Arc<MokaEventTypesCache>,
+    metrics: Arc<Metrics>,
 }
 
 impl Shared {
@@ -135,6 +147,7 @@ impl Shared {
                 Duration::from_secs(settings.cache.event_types_ttl_secs),
                 settings.cache.event_types_max_users,
             )),
+            metrics: Arc::new(Metrics::new()),
         })
     }
 
@@ -145,12 +158,14 @@ impl Shared {
     fn worker_state(&self) -> Result<AppState, StartupError> {
         let settings = &self.settings;
         let pool_size = settings.database.pool_max_size.div_ceil(self.workers);
-        let tokens = token_repository(settings, Arc::clone(&self.cipher), pool_size)?;
+        let tokens =
+            token_repository(settings, Arc::clone(&self.cipher), pool_size, &self.metrics)?;
         let scheduling: Arc<dyn SchedulingProvider> =
             Arc::new(CalendlyClient::new(&CalendlyClientSettings {
                 api_base_url: settings.calendly.api_base_url.clone(),
                 timeout: settings.calendly_timeout(),
                 max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
+                observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
             })?);
         let ports = Ports {
             tokens: Arc::clone(&tokens),
@@ -164,6 +179,30 @@ impl Shared {
             tokens,
         })
     }
+}
+
+/// CORS for the configured origins: preflights answered, the gateway's methods and headers
+/// allowed, the request id and `Retry-After` readable by the page. A request from another
+/// origin is served without CORS headers, so the browser keeps the answer from the page.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "PUT", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            request_id::X_REQUEST_ID,
+        ])
+        .expose_headers([request_id::X_REQUEST_ID, header::RETRY_AFTER])
+        .max_age(3600)
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
 }
 
 /// A built, bound application, ready to serve.
@@ -190,7 +229,12 @@ impl Application {
         }
         let shared = Shared::new(&settings)?;
         // Building one worker's state here surfaces a configuration error before serving.
-        shared.worker_state()?;
+        // (Its pool is never used, so it is not watched.)
+        Shared {
+            metrics: Arc::new(Metrics::new()),
+            ..shared.clone()
+        }
+        .worker_state()?;
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
@@ -204,15 +248,23 @@ impl Application {
         tracing::info!(address = %bound, "listening on http://{bound}");
 
         let workers = shared.workers;
+        let cors_origins = settings.http.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             let state = shared
                 .worker_state()
                 .expect("the same wiring succeeded before serving");
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::json_error_body))
+                .wrap(from_fn(routes::limit_request_head))
+                .wrap(from_fn(metrics::record))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
                 .wrap(TracingLogger::<GatewayRootSpan>::new())
                 .wrap(from_fn(request_id::assign))
                 .app_data(web::Data::new(state))
+                .app_data(web::Data::new(Arc::clone(&shared.metrics)))
                 .configure(routes::configure)
         })
         .workers(workers)

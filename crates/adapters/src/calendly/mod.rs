@@ -4,7 +4,8 @@
 mod wire;
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use domain::{
@@ -32,6 +33,25 @@ pub struct CalendlyClientSettings {
     pub timeout: Duration,
     /// Idle keep-alive connections kept per host.
     pub max_idle_connections: usize,
+    /// Told of every call, when given (metrics).
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+/// How a call to Calendly ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// Calendly answered with this status (and its whole body arrived).
+    Status(u16),
+    /// No complete answer within the deadline.
+    Timeout,
+    /// No complete answer: connection refused or reset, a body cut short.
+    Failed,
+}
+
+/// Is told of every call to Calendly: which endpoint (its path, such as `/users/me`), how it
+/// ended and how long it took.
+pub trait CallObserver: Send + Sync + fmt::Debug {
+    fn observe(&self, endpoint: &'static str, outcome: CallOutcome, elapsed: Duration);
 }
 
 /// Makes ring the process's TLS crypto provider. reqwest is built without one (which keeps
@@ -51,6 +71,7 @@ pub struct ClientBuildError(#[from] reqwest::Error);
 pub struct CalendlyClient {
     http: reqwest::Client,
     base_url: String,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl fmt::Debug for CalendlyClient {
@@ -75,6 +96,7 @@ impl CalendlyClient {
         Ok(Self {
             http,
             base_url: settings.api_base_url.trim_end_matches('/').to_owned(),
+            observer: settings.observer.clone(),
         })
     }
 
@@ -82,25 +104,44 @@ impl CalendlyClient {
     async fn get(
         &self,
         token: &CalendlyToken,
-        path: &str,
+        path: &'static str,
         query: &[(&str, &str)],
     ) -> Result<bytes::Bytes, ProviderError> {
+        let started = Instant::now();
+        let answer = self.exchange(token, path, query).await;
+        if let Some(observer) = &self.observer {
+            let outcome = match &answer {
+                Ok((status, ..)) => CallOutcome::Status(status.as_u16()),
+                Err(error) if error.is_timeout() => CallOutcome::Timeout,
+                Err(_) => CallOutcome::Failed,
+            };
+            observer.observe(path, outcome, started.elapsed());
+        }
+        let (status, retry_after, body) = answer.map_err(transport_error)?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(refusal(status, retry_after, &body))
+        }
+    }
+
+    /// One request and its whole answer.
+    async fn exchange(
+        &self,
+        token: &CalendlyToken,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(StatusCode, Option<Duration>, bytes::Bytes), reqwest::Error> {
         let response = self
             .http
             .get(format!("{}{path}", self.base_url))
             .query(query)
             .bearer_auth(token.expose())
             .send()
-            .await
-            .map_err(transport_error)?;
+            .await?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(transport_error)?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(refusal(status, retry_after, &body))
-        }
+        Ok((status, retry_after, response.bytes().await?))
     }
 }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::{AvailabilityQuery, EventTypeUri};
 use serde::Deserialize;
 
+use super::docs::AvailableTime;
 use super::raw_json::json_list;
 use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
@@ -17,6 +18,32 @@ pub struct AvailabilityParams {
     event_type: Option<String>,
 }
 
+// Describes the body for the OpenAPI document; `json_list` writes it.
+/// The available times.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the body in the OpenAPI document only; it is written by json_list"
+)]
+pub struct Availability {
+    /// Calendly's available times, sorted by `start_time`, without duplicates.
+    collection: Vec<AvailableTime>,
+}
+
+/// When the user is available between two times, for their first event type or `event_type`.
+#[utoipa::path(
+    get,
+    path = "/calendly/check-availability",
+    operation_id = "check_availability",
+    tag = "calendly",
+    security(("bearer" = [])),
+    params(
+        ("start_time" = DateTime<Utc>, Query, description = "RFC 3339, any offset; a time in the past is moved to now.", example = "2030-01-02T09:00:00Z"),
+        ("end_time" = DateTime<Utc>, Query, description = "RFC 3339, after `start_time`, at most `limits.max_range_days` (365) later.", example = "2030-01-09T09:00:00Z"),
+        ("event_type" = Option<String>, Query, description = "The URI of one of the user's event types; by default their first.", format = "uri"),
+    ),
+    responses((status = 200, description = "The available times; longer ranges than Calendly allows in one call are split and merged.", body = Availability))
+)]
 pub async fn check_availability(
     state: web::Data<AppState>,
     AuthenticatedUser(user_id): AuthenticatedUser,

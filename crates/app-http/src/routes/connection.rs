@@ -5,21 +5,44 @@ use chrono::SecondsFormat;
 use domain::{CalendlyConnection, CalendlyToken};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// A connection as the client sees it: never the token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Connection)]
 pub struct ConnectionBody {
+    /// Always `true`.
     pub connected: bool,
+    /// The user's Calendly URI.
+    #[schema(
+        format = "uri",
+        example = "https://api.calendly.com/users/AAAAAAAAAAAAAAAA"
+    )]
     pub user_uri: String,
     pub name: String,
     pub email: String,
+    #[schema(format = "uri")]
     pub scheduling_url: String,
+    /// The user's time zone on Calendly, such as `America/New_York`.
     pub timezone: String,
+    /// When this connection was made.
+    #[schema(format = DateTime)]
     pub connected_at: String,
+}
+
+// Describes the body for the OpenAPI document; `token_from` reads it, telling a missing field
+// (422) from a malformed body (400).
+/// The Calendly account to connect.
+#[derive(ToSchema)]
+#[schema(as = ConnectRequest)]
+#[expect(dead_code, reason = "describes the body in the OpenAPI document only")]
+pub struct ConnectRequest {
+    /// A Calendly personal access token; it is checked against Calendly, then stored encrypted.
+    personal_access_token: String,
 }
 
 impl From<CalendlyConnection> for ConnectionBody {
@@ -66,6 +89,16 @@ fn token_from(body: &[u8]) -> Result<CalendlyToken, ApiError> {
     }
 }
 
+/// Connects the user's Calendly account, replacing an earlier connection.
+#[utoipa::path(
+    put,
+    path = "/calendly/connection",
+    operation_id = "connect",
+    tag = "calendly",
+    security(("bearer" = [])),
+    request_body(content = ConnectRequest, content_type = "application/json"),
+    responses((status = 200, description = "Connected: the token was accepted by Calendly and stored.", body = ConnectionBody))
+)]
 pub async fn connect(
     state: web::Data<AppState>,
     AuthenticatedUser(user_id): AuthenticatedUser,
@@ -76,6 +109,15 @@ pub async fn connect(
     Ok(HttpResponse::Ok().json(ConnectionBody::from(connection)))
 }
 
+/// The user's Calendly connection.
+#[utoipa::path(
+    get,
+    path = "/calendly/connection",
+    operation_id = "connection",
+    tag = "calendly",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The connection.", body = ConnectionBody))
+)]
 pub async fn status(
     state: web::Data<AppState>,
     AuthenticatedUser(user_id): AuthenticatedUser,
@@ -84,6 +126,15 @@ pub async fn status(
     Ok(HttpResponse::Ok().json(ConnectionBody::from(connection)))
 }
 
+/// Forgets the user's Calendly token.
+#[utoipa::path(
+    delete,
+    path = "/calendly/connection",
+    operation_id = "disconnect",
+    tag = "calendly",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Disconnected, or nothing was connected."))
+)]
 pub async fn disconnect(
     state: web::Data<AppState>,
     AuthenticatedUser(user_id): AuthenticatedUser,

@@ -3,20 +3,28 @@
 
 mod availability;
 mod connection;
+pub mod docs;
 mod health;
+mod metrics;
 mod raw_json;
 mod user;
 
-use actix_web::dev::ServiceResponse;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::{HttpResponse, web};
+use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::{Error, HttpResponse, web};
 
 use crate::error::{ApiError, status_error};
 
 /// Largest body accepted (`PUT /calendly/connection`); a token is far smaller.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Longest path and query accepted.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Most header bytes (names and values) accepted. Both limits are well under actix's own
+/// (a 128 KiB request head, 96 headers), which answers without a body.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Each resource answers with or without a trailing slash, as FastAPI's router did.
 pub fn configure(config: &mut web::ServiceConfig) {
@@ -60,7 +68,61 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(health::readyz))
                 .default_service(web::to(|| method_not_allowed("GET"))),
         )
+        .service(
+            web::resource(["/metrics", "/metrics/"])
+                .route(web::get().to(metrics::metrics))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/openapi.json")
+                .route(web::get().to(docs::openapi_json))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/docs")
+                .route(web::get().to(docs::docs_page))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/docs/{file:.*}")
+                .route(web::get().to(docs::docs_asset))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
         .default_service(web::to(not_found));
+}
+
+/// Middleware: refuses an over-long path and query (414) or over-large headers (431) with the
+/// JSON error body, before any routing.
+pub async fn limit_request_head(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let uri_bytes = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let refusal = if uri_bytes > MAX_URI_BYTES {
+        Some(status_error(
+            StatusCode::URI_TOO_LONG,
+            &format!("The path and query string are over {MAX_URI_BYTES} bytes."),
+        ))
+    } else if header_bytes > MAX_HEADER_BYTES {
+        Some(status_error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &format!("The request headers are over {MAX_HEADER_BYTES} bytes."),
+        ))
+    } else {
+        None
+    };
+    match refusal {
+        Some(response) => Ok(request.into_response(response).map_into_right_body()),
+        None => Ok(next.call(request).await?.map_into_left_body()),
+    }
 }
 
 async fn not_found() -> HttpResponse {

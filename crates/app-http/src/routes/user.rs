@@ -2,12 +2,21 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::docs::EventType;
 use super::raw_json::json_list;
 use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `GET /calendly/user`: the user's Calendly URI as a JSON string.
+#[utoipa::path(
+    get,
+    path = "/calendly/user",
+    operation_id = "user",
+    tag = "calendly",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The user's Calendly URI, as a JSON string.", body = String, example = json!("https://api.calendly.com/users/AAAAAAAAAAAAAAAA")))
+)]
 pub async fn user_uri(
     state: web::Data<AppState>,
     AuthenticatedUser(user_id): AuthenticatedUser,
@@ -17,6 +26,14 @@ pub async fn user_uri(
 }
 
 /// `GET /calendly/user-event-types`: every event type, each as Calendly wrote it.
+#[utoipa::path(
+    get,
+    path = "/calendly/user-event-types",
+    operation_id = "user_event_types",
+    tag = "calendly",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Every event type of the user, every page, each as Calendly returned it.", body = [EventType]))
+)]
 pub async fn event_types(
     state: web::Data<AppState>,
     AuthenticatedUser(user_id): AuthenticatedUser,
