@@ -34,6 +34,8 @@ cleanup() {
 }
 # shellcheck source=scripts/pg.sh
 source scripts/pg.sh
+# shellcheck source=scripts/listening.sh
+source scripts/listening.sh
 trap cleanup EXIT
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
   PG_URL=$BENCH_DATABASE_URL
@@ -43,18 +45,6 @@ fi
 PSQL=$(command -v psql || echo "$(find_pg_bin)/psql")
 
 # Waits for "listening on http://ADDRESS" in a log; prints the address.
-address_in() {
-  local log=$1
-  for _ in $(seq 1 200); do
-    if grep -q "listening on http://" "$log" 2>/dev/null; then
-      grep -o "listening on http://[^ ]*" "$log" | head -n 1 | sed 's|listening on http://||'
-      return
-    fi
-    sleep 0.1
-  done
-  echo "nothing listens: $log" >&2; cat "$log" >&2; exit 1
-}
-
 wrk_run() {  # URL FILE [SECONDS] -> one JSON line
   wrk -t2 -c"$CONNECTIONS" -d"${3:-$DURATION}s" --timeout 10s -s bench/rotate.lua "$1" -- "$2" | tail -n 1
 }

@@ -41,7 +41,9 @@ pub struct ConnectionBody {
 #[schema(as = ConnectRequest)]
 #[expect(dead_code, reason = "describes the body in the OpenAPI document only")]
 pub struct ConnectRequest {
-    /// A Calendly personal access token; it is checked against Calendly, then stored encrypted.
+    /// A Calendly personal access token: visible ASCII, up to 4096 characters, surrounding
+    /// white space ignored. It is checked against Calendly, then stored encrypted.
+    #[schema(pattern = r"^\s*[!-~]{1,4096}\s*$")]
     personal_access_token: String,
 }
 

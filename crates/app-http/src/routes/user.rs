@@ -15,7 +15,7 @@ use crate::state::AppState;
     operation_id = "user",
     tag = "calendly",
     security(("bearer" = [])),
-    responses((status = 200, description = "The user's Calendly URI, as a JSON string.", body = String, example = json!("https://api.calendly.com/users/AAAAAAAAAAAAAAAA")))
+    responses((status = 200, description = "The user's Calendly URI, as a JSON string.", content_type = "application/json", body = String, example = json!("https://api.calendly.com/users/AAAAAAAAAAAAAAAA")))
 )]
 pub async fn user_uri(
     state: web::Data<AppState>,
