@@ -67,6 +67,7 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     get,
     path = "/openapi.json",
     operation_id = "openapi",
+    summary = "This OpenAPI document",
     tag = "operations",
     responses((status = 200, description = "This OpenAPI 3 document.", content_type = "application/json", body = Object))
 )]
@@ -106,6 +107,7 @@ static DOCS_PAGE: LazyLock<String> = LazyLock::new(|| {
     get,
     path = "/docs",
     operation_id = "docs",
+    summary = "This interactive documentation",
     tag = "operations",
     responses((status = 200, description = "Swagger UI over `/openapi.json`; every asset is served by the gateway itself.", content_type = "text/html"))
 )]

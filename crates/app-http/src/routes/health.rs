@@ -24,6 +24,7 @@ pub struct Status {
     get,
     path = "/healthz",
     operation_id = "healthz",
+    summary = "Liveness: 200 while the process runs",
     tag = "operations",
     responses((status = 200, description = "The process runs.", body = Status, example = json!({"status": "ok"})))
 )]
@@ -36,6 +37,7 @@ pub async fn healthz() -> HttpResponse {
     get,
     path = "/readyz",
     operation_id = "readyz",
+    summary = "Readiness: 200 when the database answers, else 503",
     tag = "operations",
     responses((status = 200, description = "The database answers.", body = Status, example = json!({"status": "ready"})))
 )]

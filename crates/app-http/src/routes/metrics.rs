@@ -15,6 +15,7 @@ const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; cha
     get,
     path = "/metrics",
     operation_id = "metrics",
+    summary = "Metrics for Prometheus (OpenMetrics text)",
     tag = "operations",
     responses((status = 200, description = "Requests by route and status, Calendly calls by endpoint and status, database pool figures.", content_type = "application/openmetrics-text", body = String))
 )]

@@ -13,6 +13,7 @@ use crate::state::AppState;
     get,
     path = "/calendly/user",
     operation_id = "user",
+    summary = "Who the user is on Calendly: their Calendly URI, as a JSON string",
     tag = "calendly",
     security(("bearer" = [])),
     responses((status = 200, description = "The user's Calendly URI, as a JSON string.", content_type = "application/json", body = String, example = json!("https://api.calendly.com/users/AAAAAAAAAAAAAAAA")))
@@ -30,6 +31,7 @@ pub async fn user_uri(
     get,
     path = "/calendly/user-event-types",
     operation_id = "user_event_types",
+    summary = "The user's event types, each as Calendly returned it",
     tag = "calendly",
     security(("bearer" = [])),
     responses((status = 200, description = "Every event type of the user, every page, each as Calendly returned it.", body = [EventType]))
