@@ -143,9 +143,13 @@ fn serve(env: &[(&str, &str)]) -> (Server, String, mpsc::Receiver<String>) {
     let address = line
         .split("listening on http://")
         .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("an address")
-        .to_owned();
+        .map(|rest| {
+            // The host and port, whether the line is text or JSON.
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']'))
+                .collect::<String>()
+        })
+        .expect("an address");
     (server, address, log)
 }
 
@@ -228,6 +232,34 @@ async fn serve_works_end_to_end_on_postgres_and_stops_gracefully_on_sigterm() {
 
     let status = stop(server);
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_on_the_request_s_lines() {
+    let file = TestSqliteFile::create();
+    let url = file.url();
+    let calendly_stand_in = calendly_stand_in().await;
+    let env = [
+        ("APP__SERVER__PORT", "0"),
+        ("APP__DATABASE__URL", url.as_str()),
+        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
+        ("APP__LOG__FORMAT", "json"),
+    ];
+    let token = access_token(&env, "7");
+    let (server, address, log) = serve(&env);
+    connect(&address, &token).await;
+
+    let line = log_line_with(&log, &["Calendly account connected"]);
+    let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    let spans = entry["spans"].as_array().expect("the line's spans");
+    assert!(
+        spans
+            .iter()
+            .any(|span| span["request_id"] == "e2e-connect-request"),
+        "{line}"
+    );
+    assert!(!line.contains(CALENDLY_TOKEN), "{line}");
+    assert!(stop(server).success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
