@@ -27,15 +27,14 @@ cargo build --release --locked -p app-http -p calendly-stand-in
 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/calendly-gateway-bench.XXXXXX")
 RESULTS="$OUT/results.jsonl"
-PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   stop_throwaway_cluster
 }
 # shellcheck source=scripts/pg.sh
 source scripts/pg.sh
-# shellcheck source=scripts/listening.sh
-source scripts/listening.sh
+# shellcheck source=scripts/processes.sh
+source scripts/processes.sh
 trap cleanup EXIT
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
   PG_URL=$BENCH_DATABASE_URL

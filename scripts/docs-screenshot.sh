@@ -15,16 +15,9 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || command -v goog
 
 cargo build --locked --workspace --all-targets
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/calendly-gateway-docs.XXXXXX")
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-# shellcheck source=scripts/listening.sh
-source scripts/listening.sh
+# shellcheck source=scripts/processes.sh
+source scripts/processes.sh
+use_work_dir docs
 
 APP__SERVER__PORT=0 APP__DATABASE__URL="sqlite://$WORK/gateway.db" \
   target/debug/calendly-gateway serve >"$WORK/gateway.log" 2>&1 &

@@ -24,16 +24,9 @@ fi
 # The same build as the tests (their features), so that after them this builds nothing.
 cargo build --locked --workspace --all-targets
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/calendly-gateway-schemathesis.XXXXXX")
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-# shellcheck source=scripts/listening.sh
-source scripts/listening.sh
+# shellcheck source=scripts/processes.sh
+source scripts/processes.sh
+use_work_dir schemathesis
 
 target/debug/calendly-stand-in --port 0 >"$WORK/stand-in.log" 2>&1 &
 PIDS+=($!)

@@ -20,16 +20,9 @@ const PROTECTED: [(&str, &str); 6] = [
 ];
 
 fn jwt(secret: &str, algorithm: Algorithm, exp_offset: i64) -> String {
-    let now = i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock")
-            .as_secs(),
-    )
-    .expect("fits");
     jsonwebtoken::encode(
         &Header::new(algorithm),
-        &json!({ "sub": "42", "exp": now + exp_offset }),
+        &json!({ "sub": "42", "exp": now() + exp_offset }),
         &EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("signed")
@@ -87,32 +80,125 @@ async fn without_credentials_every_endpoint_is_401_not_authenticated() {
     );
 }
 
+/// Asserts that every protected endpoint refuses `token` as invalid credentials.
+async fn assert_refused_everywhere(app: &TestApp, token: &str) {
+    let authorization = format!("Bearer {token}");
+    for (method, path) in PROTECTED {
+        let response = send(app, method, path, Some(&authorization)).await;
+        assert_unauthenticated(
+            response,
+            "Invalid authentication credentials",
+            "invalid_credentials",
+        )
+        .await;
+    }
+}
+
+fn now() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("fits")
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A token signed with the configured secret, with these claims.
+fn hs256_with(claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("signed")
+}
+
 #[tokio::test]
-async fn bad_credentials_are_401_invalid() {
+async fn a_token_signed_with_another_key_is_401() {
     let app = TestApp::spawn().await;
-    let wrong_key = format!(
-        "Bearer {}",
-        jwt(
+    assert_refused_everywhere(
+        &app,
+        &jwt(
             "another-secret-entirely-of-some-length",
             Algorithm::HS256,
-            600
-        )
+            600,
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_of_another_algorithm_is_401_even_with_the_right_secret() {
+    let app = TestApp::spawn().await;
+    for algorithm in [Algorithm::HS384, Algorithm::HS512] {
+        assert_refused_everywhere(&app, &jwt(JWT_SECRET, algorithm, 600)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unsigned_alg_none_token_is_401() {
+    let app = TestApp::spawn().await;
+    let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
+    let claims = base64url(
+        json!({ "sub": "42", "exp": now() + 600 })
+            .to_string()
+            .as_bytes(),
     );
-    let other_algorithm = format!("Bearer {}", jwt(JWT_SECRET, Algorithm::HS512, 600));
-    for (method, path) in PROTECTED {
-        for authorization in [
-            "Bearer not-a-jwt",
-            wrong_key.as_str(),
-            other_algorithm.as_str(),
-        ] {
-            let response = send(&app, method, path, Some(authorization)).await;
-            assert_unauthenticated(
-                response,
-                "Invalid authentication credentials",
-                "invalid_credentials",
-            )
-            .await;
-        }
+    assert_refused_everywhere(&app, &format!("{header}.{claims}.")).await;
+}
+
+#[tokio::test]
+async fn an_alg_none_header_on_a_valid_signature_is_401() {
+    let app = TestApp::spawn().await;
+    // A valid HS256 token whose header is swapped for `alg: none`.
+    let valid = jwt(JWT_SECRET, Algorithm::HS256, 600);
+    let mut parts = valid.split('.');
+    let (_, claims, signature) = (parts.next(), parts.next(), parts.next());
+    let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
+    assert_refused_everywhere(
+        &app,
+        &format!(
+            "{header}.{}.{}",
+            claims.expect("claims"),
+            signature.expect("signature")
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_without_exp_is_401() {
+    let app = TestApp::spawn().await;
+    assert_refused_everywhere(&app, &hs256_with(&json!({ "sub": "42" }))).await;
+}
+
+#[tokio::test]
+async fn a_token_whose_nbf_is_in_the_future_is_401() {
+    let app = TestApp::spawn().await;
+    assert_refused_everywhere(
+        &app,
+        &hs256_with(&json!({ "sub": "42", "exp": now() + 600, "nbf": now() + 300 })),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_tokens_are_401() {
+    let app = TestApp::spawn().await;
+    for token in [
+        "not-a-jwt",
+        "a.b.c",
+        "eyJhbGciOiJIUzI1NiJ9.e30",
+        "....",
+        "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln",
+    ] {
+        assert_refused_everywhere(&app, token).await;
     }
 }
 

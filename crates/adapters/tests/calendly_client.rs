@@ -1,8 +1,11 @@
 //! The Calendly adapter against a wiremock Calendly serving the documented example bodies.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use adapters::calendly::{CalendlyClient, CalendlyClientSettings};
+use adapters::calendly::{
+    CalendlyClient, CalendlyClientSettings, CallObserver, CallOutcome, CircuitBreaker,
+};
 use chrono::DateTime;
 use domain::{
     CalendlyToken, CalendlyUserUri, EventTypeUri, ProviderError, Rejection, SchedulingProvider,
@@ -15,12 +18,29 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "calendly-personal-access-token";
 
+/// A client with a circuit that never opens.
 fn client(server: &MockServer, timeout: Duration) -> CalendlyClient {
-    CalendlyClient::new(&CalendlyClientSettings {
-        api_base_url: format!("{}/", server.uri()),
+    client_with(
+        &server.uri(),
         timeout,
+        Arc::new(CircuitBreaker::new(0, Duration::ZERO)),
+        None,
+    )
+}
+
+fn client_with(
+    base_url: &str,
+    timeout: Duration,
+    circuit: Arc<CircuitBreaker>,
+    observer: Option<Arc<dyn CallObserver>>,
+) -> CalendlyClient {
+    CalendlyClient::new(&CalendlyClientSettings {
+        api_base_url: format!("{base_url}/"),
+        timeout,
+        connect_timeout: Duration::from_secs(1),
         max_idle_connections: 8,
-        observer: None,
+        observer,
+        circuit,
     })
     .expect("client")
 }
@@ -289,6 +309,7 @@ async fn rate_limiting_carries_the_reset_time() {
         .current_user(&token())
         .await
         .expect_err("limited");
+    assert_eq!(calls(&server).await, 1, "a 429 is not retried");
 
     match error {
         ProviderError::RateLimited {
@@ -369,4 +390,196 @@ async fn errors_never_show_the_token() {
         .await
         .expect_err("failed");
     assert!(!format!("{error} {error:?}").contains(TOKEN));
+}
+
+async fn calls(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+#[tokio::test]
+async fn a_502_503_or_504_is_tried_once_more_and_may_then_succeed() {
+    for status in [502, 503, 504] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/users/me"))
+            .respond_with(ResponseTemplate::new(status))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        answer_users_me_with(
+            &server,
+            ResponseTemplate::new(200).set_body_json(calendly::users_me()),
+        )
+        .await;
+        let user = client(&server, Duration::from_secs(5))
+            .current_user(&token())
+            .await
+            .expect("the retry succeeds");
+        assert_eq!(user.uri, user_uri());
+        assert_eq!(calls(&server).await, 2, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_call_is_retried_once_at_most_and_a_500_not_at_all() {
+    let server = MockServer::start().await;
+    answer_users_me_with(&server, ResponseTemplate::new(503)).await;
+    let error = client(&server, Duration::from_secs(5))
+        .current_user(&token())
+        .await
+        .expect_err("still failing");
+    assert!(
+        matches!(error, ProviderError::Unavailable { .. }),
+        "{error:?}"
+    );
+    assert_eq!(calls(&server).await, 2);
+
+    let server = MockServer::start().await;
+    answer_users_me_with(&server, ResponseTemplate::new(500)).await;
+    client(&server, Duration::from_secs(5))
+        .current_user(&token())
+        .await
+        .expect_err("failing");
+    assert_eq!(calls(&server).await, 1);
+}
+
+#[tokio::test]
+async fn no_retry_is_made_when_the_deadline_leaves_no_time_for_it() {
+    let server = MockServer::start().await;
+    answer_users_me_with(
+        &server,
+        ResponseTemplate::new(503).set_delay(Duration::from_millis(700)),
+    )
+    .await;
+    let started = Instant::now();
+    let error = client(&server, Duration::from_millis(1000))
+        .current_user(&token())
+        .await
+        .expect_err("failing");
+    assert!(
+        matches!(error, ProviderError::Unavailable { .. }),
+        "{error:?}"
+    );
+    assert_eq!(calls(&server).await, 1);
+    assert!(started.elapsed() < Duration::from_millis(1000));
+}
+
+/// A server that answers every connection with the head of a 200 and half its body, then
+/// hangs up; it counts the connections.
+async fn half_body_server() -> (String, Arc<Mutex<usize>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let connections = Arc::new(Mutex::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            *counted.lock().expect("lock") += 1;
+            let mut request = [0_u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{\"resource\": {\"uri\": ",
+                )
+                .await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (address, connections)
+}
+
+#[tokio::test]
+async fn a_body_that_stops_half_way_is_unavailable_after_one_retry() {
+    let (address, connections) = half_body_server().await;
+    let client = client_with(
+        &address,
+        Duration::from_secs(5),
+        Arc::new(CircuitBreaker::new(0, Duration::ZERO)),
+        None,
+    );
+    let error = client.current_user(&token()).await.expect_err("cut short");
+    assert!(
+        matches!(error, ProviderError::Unavailable { .. }),
+        "{error:?}"
+    );
+    assert_eq!(*connections.lock().expect("lock"), 2);
+}
+
+#[tokio::test]
+async fn while_calendly_keeps_failing_calls_are_refused_at_once_then_tried_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(3)
+        .mount(&server)
+        .await;
+    answer_users_me_with(
+        &server,
+        ResponseTemplate::new(200).set_body_json(calendly::users_me()),
+    )
+    .await;
+    let circuit = Arc::new(CircuitBreaker::new(3, Duration::from_millis(300)));
+    let client = client_with(&server.uri(), Duration::from_secs(5), circuit, None);
+    for _ in 0..3 {
+        client.current_user(&token()).await.expect_err("500");
+    }
+    let started = Instant::now();
+    let error = client.current_user(&token()).await.expect_err("open");
+    assert!(
+        matches!(error, ProviderError::Unavailable { .. }),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(50));
+    assert_eq!(calls(&server).await, 3, "no call while open");
+
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    client
+        .current_user(&token())
+        .await
+        .expect("the trial call succeeds");
+    client.current_user(&token()).await.expect("closed again");
+    assert_eq!(calls(&server).await, 5);
+}
+
+#[derive(Debug, Default)]
+struct Recorded(Mutex<Vec<(&'static str, CallOutcome)>>);
+
+impl CallObserver for Recorded {
+    fn observe(&self, endpoint: &'static str, outcome: CallOutcome, _elapsed: Duration) {
+        self.0.lock().expect("lock").push((endpoint, outcome));
+    }
+}
+
+#[tokio::test]
+async fn every_call_and_retry_is_reported_to_the_observer() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    answer_users_me_with(
+        &server,
+        ResponseTemplate::new(200).set_body_json(calendly::users_me()),
+    )
+    .await;
+    let recorded = Arc::new(Recorded::default());
+    let client = client_with(
+        &server.uri(),
+        Duration::from_secs(5),
+        Arc::new(CircuitBreaker::new(0, Duration::ZERO)),
+        Some(Arc::clone(&recorded) as Arc<dyn CallObserver>),
+    );
+    client.current_user(&token()).await.expect("user");
+    assert_eq!(
+        *recorded.0.lock().expect("lock"),
+        [
+            ("/users/me", CallOutcome::Status(502)),
+            ("/users/me", CallOutcome::Status(200))
+        ]
+    );
 }

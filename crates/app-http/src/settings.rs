@@ -87,6 +87,11 @@ pub struct CalendlySettings {
     pub api_base_url: String,
     pub token_encryption_key: SecretString,
     pub timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// Calls in a row that fail (transport error, timeout, 5xx) before calls are refused at
+    /// once for `circuit_breaker_open_ms`; `0` never refuses.
+    pub circuit_breaker_failures: u32,
+    pub circuit_breaker_open_ms: u64,
     pub max_days_per_call: u32,
     pub max_concurrent_calls_per_request: usize,
 }
@@ -234,6 +239,9 @@ impl Settings {
         if self.calendly.timeout_ms == 0 {
             return invalid("calendly.timeout_ms must be at least 1");
         }
+        if self.calendly.connect_timeout_ms == 0 {
+            return invalid("calendly.connect_timeout_ms must be at least 1");
+        }
         for origin in &self.http.cors_allowed_origins {
             let is_origin = origin == "*"
                 || ["http://", "https://"].iter().any(|scheme| {
@@ -252,6 +260,10 @@ impl Settings {
 
     pub fn calendly_timeout(&self) -> Duration {
         Duration::from_millis(self.calendly.timeout_ms)
+    }
+
+    pub fn calendly_connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.calendly.connect_timeout_ms)
     }
 }
 

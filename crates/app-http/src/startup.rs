@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use adapters::cache::MokaEventTypesCache;
-use adapters::calendly::{CalendlyClient, CalendlyClientSettings, CallObserver};
+use adapters::calendly::{CalendlyClient, CalendlyClientSettings, CallObserver, CircuitBreaker};
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
 use adapters::postgres::{PgPoolSettings, PgTokenRepository};
@@ -122,6 +122,7 @@ struct Shared {
     user_auth: Arc<dyn UserAuth>,
     event_types_cache: Arc<MokaEventTypesCache>,
     metrics: Arc<Metrics>,
+    circuit: Arc<CircuitBreaker>,
 }
 
 impl Shared {
@@ -148,6 +149,10 @@ impl Shared {
                 settings.cache.event_types_max_users,
             )),
             metrics: Arc::new(Metrics::new()),
+            circuit: Arc::new(CircuitBreaker::new(
+                settings.calendly.circuit_breaker_failures,
+                Duration::from_millis(settings.calendly.circuit_breaker_open_ms),
+            )),
         })
     }
 
@@ -164,8 +169,10 @@ impl Shared {
             Arc::new(CalendlyClient::new(&CalendlyClientSettings {
                 api_base_url: settings.calendly.api_base_url.clone(),
                 timeout: settings.calendly_timeout(),
+                connect_timeout: settings.calendly_connect_timeout(),
                 max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
                 observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
+                circuit: Arc::clone(&self.circuit),
             })?);
         let ports = Ports {
             tokens: Arc::clone(&tokens),

@@ -1,6 +1,7 @@
 //! Calendly's API v2 as a [`SchedulingProvider`], over one shared `reqwest` client
 //! (keep-alive, rustls with ring, a deadline per call).
 
+mod circuit;
 mod wire;
 
 use std::fmt;
@@ -19,22 +20,33 @@ use tracing::instrument;
 
 use crate::error_chain;
 
+pub use circuit::CircuitBreaker;
+
 /// Calendly's page size limit.
 const PAGE_SIZE: &str = "100";
 /// A bound on pages followed, so that a provider repeating its tokens cannot loop us forever.
 const MAX_PAGES: usize = 1000;
+/// The pause before the one retry: this, plus up to as much again at random.
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// A retry is made only if at least this much of the deadline would be left for it.
+const MIN_RETRY_TIME: Duration = Duration::from_millis(250);
 
 /// How to reach Calendly.
 #[derive(Debug, Clone)]
 pub struct CalendlyClientSettings {
     /// e.g. `https://api.calendly.com`, without a trailing slash.
     pub api_base_url: String,
-    /// The deadline of one call, from sending the request to the end of the body.
+    /// The deadline of one call, from sending the request to the end of the body, its retry
+    /// included.
     pub timeout: Duration,
+    /// The longest wait for a TCP (and TLS) connection to Calendly.
+    pub connect_timeout: Duration,
     /// Idle keep-alive connections kept per host.
     pub max_idle_connections: usize,
     /// Told of every call, when given (metrics).
     pub observer: Option<Arc<dyn CallObserver>>,
+    /// Shared by every client of the process, so that all stop calling a failing Calendly.
+    pub circuit: Arc<CircuitBreaker>,
 }
 
 /// How a call to Calendly ended.
@@ -71,7 +83,9 @@ pub struct ClientBuildError(#[from] reqwest::Error);
 pub struct CalendlyClient {
     http: reqwest::Client,
     base_url: String,
+    timeout: Duration,
     observer: Option<Arc<dyn CallObserver>>,
+    circuit: Arc<CircuitBreaker>,
 }
 
 impl fmt::Debug for CalendlyClient {
@@ -86,8 +100,7 @@ impl CalendlyClient {
     pub fn new(settings: &CalendlyClientSettings) -> Result<Self, ClientBuildError> {
         install_tls_provider();
         let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            .connect_timeout(settings.connect_timeout.min(settings.timeout))
             .pool_max_idle_per_host(settings.max_idle_connections)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
@@ -96,32 +109,78 @@ impl CalendlyClient {
         Ok(Self {
             http,
             base_url: settings.api_base_url.trim_end_matches('/').to_owned(),
+            timeout: settings.timeout,
             observer: settings.observer.clone(),
+            circuit: Arc::clone(&settings.circuit),
         })
     }
 
-    /// GET `path` with `query`; the body of a 2xx answer, or the port's error for anything else.
+    /// GET `path` with `query`, within the call's deadline; the body of a 2xx answer, or the
+    /// port's error for anything else. A connection failure or a 502/503/504 is tried once more
+    /// after a short random pause, when enough of the deadline is left; a timeout or a 429 is
+    /// not. While the circuit is open, no call goes out.
     async fn get(
         &self,
         token: &CalendlyToken,
         path: &'static str,
         query: &[(&str, &str)],
     ) -> Result<bytes::Bytes, ProviderError> {
-        let started = Instant::now();
-        let answer = self.exchange(token, path, query).await;
-        if let Some(observer) = &self.observer {
+        let deadline = Instant::now() + self.timeout;
+        let mut retried = false;
+        loop {
+            self.circuit
+                .admit()
+                .map_err(|wait| ProviderError::Unavailable {
+                    reason: format!(
+                        "Calendly keeps failing; calls are refused for another {} ms",
+                        wait.as_millis()
+                    ),
+                })?;
+            let started = Instant::now();
+            let left = deadline.saturating_duration_since(started);
+            let answer = self.exchange(token, path, query, left).await;
             let outcome = match &answer {
                 Ok((status, ..)) => CallOutcome::Status(status.as_u16()),
                 Err(error) if error.is_timeout() => CallOutcome::Timeout,
                 Err(_) => CallOutcome::Failed,
             };
-            observer.observe(path, outcome, started.elapsed());
-        }
-        let (status, retry_after, body) = answer.map_err(transport_error)?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(refusal(status, retry_after, &body))
+            if let Some(observer) = &self.observer {
+                observer.observe(path, outcome, started.elapsed());
+            }
+            let retryable = match outcome {
+                CallOutcome::Status(status) => {
+                    if status >= 500 {
+                        self.circuit.failed();
+                    } else {
+                        self.circuit.succeeded();
+                    }
+                    matches!(status, 502..=504)
+                }
+                CallOutcome::Timeout => {
+                    self.circuit.failed();
+                    false
+                }
+                CallOutcome::Failed => {
+                    self.circuit.failed();
+                    true
+                }
+            };
+            if retryable && !retried {
+                let pause = jittered(RETRY_BACKOFF);
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left > pause + MIN_RETRY_TIME {
+                    tracing::debug!(path, ?outcome, "retrying a failed Calendly call once");
+                    tokio::time::sleep(pause).await;
+                    retried = true;
+                    continue;
+                }
+            }
+            let (status, retry_after, body) = answer.map_err(transport_error)?;
+            return if status.is_success() {
+                Ok(body)
+            } else {
+                Err(refusal(status, retry_after, &body))
+            };
         }
     }
 
@@ -131,10 +190,12 @@ impl CalendlyClient {
         token: &CalendlyToken,
         path: &str,
         query: &[(&str, &str)],
+        timeout: Duration,
     ) -> Result<(StatusCode, Option<Duration>, bytes::Bytes), reqwest::Error> {
         let response = self
             .http
             .get(format!("{}{path}", self.base_url))
+            .timeout(timeout)
             .query(query)
             .bearer_auth(token.expose())
             .send()
@@ -206,6 +267,15 @@ impl SchedulingProvider for CalendlyClient {
             .await?;
         wire::available_times(&body)
     }
+}
+
+/// `base` plus up to as much again: retries from many requests do not arrive together. The
+/// randomness need not be good, so it comes from the clock.
+fn jittered(base: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base + base.mul_f64(f64::from(nanos % 1000) / 1000.0)
 }
 
 fn transport_error(error: reqwest::Error) -> ProviderError {
