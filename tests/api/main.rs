@@ -11,6 +11,7 @@ mod deployment;
 mod errors;
 mod event_types;
 mod fast_path;
+mod faults;
 mod health;
 mod operations;
 mod request_id;
