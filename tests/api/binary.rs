@@ -377,3 +377,80 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::Exit
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+fn env_with<'a>(
+    base: &[(&'a str, &'a str)],
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    base.iter().chain(extra).copied().collect()
+}
+
+/// `rotate-keys` with these settings: its exit status.
+fn rotate_keys(env: &[(&str, &str)]) -> std::process::ExitStatus {
+    gateway(&["rotate-keys"], env)
+        .stdout(Stdio::null())
+        .status()
+        .expect("runs")
+}
+
+#[tokio::test]
+async fn rotate_keys_reencrypts_stored_tokens_so_the_old_key_can_go() {
+    const OLD: &str = "T0xELWtleS1PTEQta2V5LU9MRC1rZXktT0xELWtleSE=";
+    const NEW: &str = "TkVXLWtleS1ORVcta2V5LU5FVy1rZXktTkVXLWtleSE=";
+    let file = TestSqliteFile::create();
+    let url = file.url();
+    let calendly_stand_in = calendly_stand_in().await;
+    let base = [
+        ("APP__SERVER__PORT", "0"),
+        ("APP__DATABASE__URL", url.as_str()),
+        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
+    ];
+    let new_key = format!("2026-11:{NEW}");
+    let old_only = env_with(&base, &[("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", OLD)]);
+    let new_first = env_with(
+        &base,
+        &[
+            ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", OLD),
+            ("APP__CALENDLY__TOKEN_ENCRYPTION_KEYS", &new_key),
+        ],
+    );
+    // An empty single key is no key: only the new one is configured.
+    let new_only = env_with(
+        &base,
+        &[
+            ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", ""),
+            ("APP__CALENDLY__TOKEN_ENCRYPTION_KEYS", &new_key),
+        ],
+    );
+    let token = access_token(&old_only, "7");
+
+    let (server, address, _log) = serve(&old_only);
+    connect(&address, &token).await;
+    assert!(stop(server).success());
+
+    // Without the key that sealed it, the stored token is refused clearly: reconnect.
+    let (server, address, log) = serve(&new_only);
+    let response = http_client()
+        .get(format!("http://{address}/calendly/user"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 424);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["code"], "calendly_reauth_required");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("connect your Calendly account again")),
+        "{body}"
+    );
+    log_line_with(&log, &["cannot be decrypted", "key_id"]);
+    assert!(stop(server).success());
+
+    assert!(rotate_keys(&new_first).success());
+
+    let (server, address, _log) = serve(&new_only);
+    assert_eq!(user_uri(&address, &token).await, calendly::user_uri());
+    assert!(stop(server).success());
+}

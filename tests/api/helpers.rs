@@ -59,7 +59,7 @@ impl TestApp {
         settings.database.pool_max_size = 4;
         settings.calendly.api_base_url = calendly.uri();
         settings.calendly.timeout_ms = 2000;
-        settings.calendly.token_encryption_key = SecretString::from(ENCRYPTION_KEY);
+        settings.calendly.token_encryption_key = Some(SecretString::from(ENCRYPTION_KEY));
         settings.auth.jwt_secret = SecretString::from(JWT_SECRET);
         customize(&mut settings);
 

@@ -1,5 +1,7 @@
 //! Calendly tokens at rest: AES-256-GCM with a fresh random nonce for every write, and the
 //! user id as associated data, so a sealed token moved to another user's row does not open.
+//! Several keys may be configured, each with an id stored beside what it sealed: the first
+//! seals, every one opens, so keys can be rotated.
 
 use std::fmt;
 
@@ -12,13 +14,19 @@ use secrecy::{ExposeSecret, SecretString};
 
 const NONCE_LEN: usize = 12;
 
-/// Why a configured key cannot be used.
+/// Why the configured keys cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("the token encryption key is not valid base64")]
-    NotBase64,
-    #[error("the token encryption key must be 32 bytes (base64 of 32 bytes), not {0}")]
-    WrongLength(usize),
+    #[error("the token encryption key {0:?} is not valid base64")]
+    NotBase64(String),
+    #[error("the token encryption key {0:?} must be 32 bytes (base64 of 32 bytes), not {1}")]
+    WrongLength(String, usize),
+    #[error("no token encryption key is configured")]
+    NoKey,
+    #[error("the token encryption key id {0:?} is given twice")]
+    DuplicateId(String),
+    #[error("the token encryption key id {0:?} is not 1 to 64 letters, digits, '-', '_' or '.'")]
+    BadId(String),
 }
 
 /// Why a sealed token did not open.
@@ -48,44 +56,73 @@ impl fmt::Debug for SealedToken {
     }
 }
 
-/// Seals and opens Calendly tokens with a configured key.
+/// Seals Calendly tokens with the first configured key and opens them with whichever key
+/// sealed them.
 #[derive(Clone)]
 pub struct TokenCipher {
-    key_id: String,
-    cipher: Aes256Gcm,
+    /// The first seals.
+    keys: Vec<(String, Aes256Gcm)>,
 }
 
 impl fmt::Debug for TokenCipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCipher")
-            .field("key_id", &self.key_id)
+            .field(
+                "key_ids",
+                &self.keys.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
 
+fn aes_key(key_id: &str, key: &SecretString) -> Result<Aes256Gcm, KeyError> {
+    let bytes = BASE64
+        .decode(key.expose_secret().trim())
+        .map_err(|_| KeyError::NotBase64(key_id.to_owned()))?;
+    Aes256Gcm::new_from_slice(&bytes)
+        .map_err(|_| KeyError::WrongLength(key_id.to_owned(), bytes.len()))
+}
+
 impl TokenCipher {
-    /// The id under which the single `calendly.token_encryption_key` seals.
+    /// The id of the single `calendly.token_encryption_key`.
     pub const DEFAULT_KEY_ID: &'static str = "default";
 
-    /// A cipher over `key`, the base64 of 32 random bytes.
+    /// A cipher over one key, the base64 of 32 random bytes.
     pub fn from_base64(key_id: &str, key: &SecretString) -> Result<Self, KeyError> {
-        let bytes = BASE64
-            .decode(key.expose_secret().trim())
-            .map_err(|_| KeyError::NotBase64)?;
-        if bytes.len() != 32 {
-            return Err(KeyError::WrongLength(bytes.len()));
+        Self::from_keys(&[(key_id.to_owned(), key.clone())])
+    }
+
+    /// A cipher over several `(id, base64 key)`: the first seals, all open.
+    pub fn from_keys(keys: &[(String, SecretString)]) -> Result<Self, KeyError> {
+        if keys.is_empty() {
+            return Err(KeyError::NoKey);
         }
-        Ok(Self {
-            key_id: key_id.to_owned(),
-            cipher: Aes256Gcm::new_from_slice(&bytes)
-                .map_err(|_| KeyError::WrongLength(bytes.len()))?,
-        })
+        let mut ring: Vec<(String, Aes256Gcm)> = Vec::with_capacity(keys.len());
+        for (id, key) in keys {
+            let valid_id = (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            if !valid_id {
+                return Err(KeyError::BadId(id.clone()));
+            }
+            if ring.iter().any(|(known, _)| known == id) {
+                return Err(KeyError::DuplicateId(id.clone()));
+            }
+            ring.push((id.clone(), aes_key(id, key)?));
+        }
+        Ok(Self { keys: ring })
+    }
+
+    /// The id of the key that seals.
+    pub fn current_key_id(&self) -> &str {
+        &self.keys[0].0
     }
 
     pub fn seal(&self, user_id: &UserId, token: &CalendlyToken) -> SealedToken {
+        let (key_id, cipher) = &self.keys[0];
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let ciphertext = self
-            .cipher
+        let ciphertext = cipher
             .encrypt(
                 &nonce,
                 Payload {
@@ -98,7 +135,7 @@ impl TokenCipher {
         bytes.extend_from_slice(&nonce);
         bytes.extend_from_slice(&ciphertext);
         SealedToken {
-            key_id: self.key_id.clone(),
+            key_id: key_id.clone(),
             bytes,
         }
     }
@@ -108,16 +145,15 @@ impl TokenCipher {
         user_id: &UserId,
         sealed: &SealedToken,
     ) -> Result<CalendlyToken, UnsealError> {
-        if sealed.key_id != self.key_id {
+        let Some((_, cipher)) = self.keys.iter().find(|(id, _)| *id == sealed.key_id) else {
             return Err(UnsealError::UnknownKey(sealed.key_id.clone()));
-        }
+        };
         if sealed.bytes.len() <= NONCE_LEN {
             return Err(UnsealError::Tampered);
         }
         let (nonce, ciphertext) = sealed.bytes.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| UnsealError::Tampered)?;
-        let plaintext = self
-            .cipher
+        let plaintext = cipher
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -218,12 +254,47 @@ mod tests {
     fn keys_must_be_base64_of_32_bytes() {
         assert!(matches!(
             TokenCipher::from_base64("k", &SecretString::from("not base64!")),
-            Err(KeyError::NotBase64)
+            Err(KeyError::NotBase64(_))
         ));
         assert!(matches!(
             TokenCipher::from_base64("k", &SecretString::from(BASE64.encode([1u8; 16]))),
-            Err(KeyError::WrongLength(16))
+            Err(KeyError::WrongLength(_, 16))
         ));
+    }
+
+    #[test]
+    fn the_first_key_seals_and_every_key_opens() {
+        let old = TokenCipher::from_base64("2025", &key(1)).expect("key");
+        let sealed_before = old.seal(&user("42"), &token());
+
+        let ring = TokenCipher::from_keys(&[("2026".into(), key(2)), ("2025".into(), key(1))])
+            .expect("keys");
+        assert_eq!(ring.current_key_id(), "2026");
+        assert_eq!(
+            ring.open(&user("42"), &sealed_before)
+                .expect("old key opens")
+                .expose(),
+            token().expose()
+        );
+        let sealed_now = ring.seal(&user("42"), &token());
+        assert_eq!(sealed_now.key_id, "2026");
+        assert!(matches!(
+            old.open(&user("42"), &sealed_now),
+            Err(UnsealError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn key_ids_must_be_distinct_and_plain() {
+        assert!(matches!(
+            TokenCipher::from_keys(&[("a".into(), key(1)), ("a".into(), key(2))]),
+            Err(KeyError::DuplicateId(_))
+        ));
+        assert!(matches!(
+            TokenCipher::from_keys(&[("has space".into(), key(1))]),
+            Err(KeyError::BadId(_))
+        ));
+        assert!(matches!(TokenCipher::from_keys(&[]), Err(KeyError::NoKey)));
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod postgres;
 pub mod sqlite;
 mod token_store;
 
-pub use token_store::{DieselTokenRepository, PoolSetupError};
+pub use token_store::{DieselTokenRepository, KeyRotation, PoolSetupError};
 
 /// A database pool's figures at one moment: its size, idle connections and waiting requests.
 pub use deadpool::Status as PoolStatus;

@@ -101,6 +101,11 @@ where
         Self { pool, cipher }
     }
 
+    /// The id of the key new tokens are sealed with.
+    pub fn current_key_id(&self) -> &str {
+        self.cipher.current_key_id()
+    }
+
     /// The pool's size, idle connections and waiting requests now.
     pub fn pool_status(&self) -> crate::PoolStatus {
         self.pool.status()
@@ -129,6 +134,31 @@ where
             timezone: user.timezone.clone(),
             connected_at: connection.connected_at,
             updated_at: Utc::now(),
+        }
+    }
+
+    /// A stored token sealed again with the current key; `None` (logged) when it does not open.
+    pub(crate) fn resealed(&self, user_id: &str, sealed: SealedToken) -> Option<SealedToken> {
+        let opened = UserId::parse(user_id)
+            .map_err(|e| e.to_string())
+            .and_then(|user| {
+                let token = self
+                    .cipher
+                    .open(&user, &sealed)
+                    .map_err(|e| e.to_string())?;
+                Ok(self.cipher.seal(&user, &token))
+            });
+        match opened {
+            Ok(resealed) => Some(resealed),
+            Err(error) => {
+                tracing::error!(
+                    user_id,
+                    key_id = %sealed.key_id,
+                    %error,
+                    "a stored Calendly token cannot be decrypted, so it is left as it is; the user must reconnect"
+                );
+                None
+            }
         }
     }
 
@@ -165,6 +195,21 @@ where
         })
     }
 }
+
+/// What `rotate_keys` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRotation {
+    /// Tokens now sealed with the current key.
+    pub rotated: u64,
+    /// Tokens that did not open (tampered, or sealed with a key no longer configured): left as
+    /// they are, each logged; their users must reconnect.
+    pub undecryptable: u64,
+    /// Tokens replaced by a connect or removed by a disconnect while they were rotated.
+    pub changed_meanwhile: u64,
+}
+
+/// Rows read at a time by `rotate_keys`.
+pub(crate) const ROTATION_BATCH: i64 = 100;
 
 /// Implements [`domain::TokenRepository`] for `DieselTokenRepository<$connection>`, with the
 /// `schema` module of the calling backend and its `$busy` test of error messages (see
@@ -264,6 +309,67 @@ macro_rules! diesel_token_repository {
                     .await
                     .map_err(|e| $crate::token_store::query_error(e, $busy))?;
                 Ok(())
+            }
+        }
+
+        impl $crate::token_store::DieselTokenRepository<$connection> {
+            /// Seals every stored token that another key sealed with the current key. Each row
+            /// is rewritten only if it is still what was read, so a connect or disconnect made
+            /// meanwhile is never undone.
+            pub async fn rotate_keys(
+                &self,
+            ) -> Result<$crate::token_store::KeyRotation, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let current = self.current_key_id().to_owned();
+                let mut done = $crate::token_store::KeyRotation::default();
+                let mut after = String::new();
+                loop {
+                    let mut db = self.connection().await?;
+                    let rows: Vec<(String, String, Vec<u8>)> = dsl::calendly_connections
+                        .select((dsl::user_id, dsl::token_key_id, dsl::token_ciphertext))
+                        .filter(dsl::token_key_id.ne(&current))
+                        .filter(dsl::user_id.gt(&after))
+                        .order(dsl::user_id)
+                        .limit($crate::token_store::ROTATION_BATCH)
+                        .load(&mut db)
+                        .await
+                        .map_err(|e| $crate::token_store::query_error(e, $busy))?;
+                    let Some((last, ..)) = rows.last() else {
+                        return Ok(done);
+                    };
+                    after = last.clone();
+                    for (user_id, key_id, bytes) in rows {
+                        let sealed = $crate::crypto::SealedToken {
+                            key_id: key_id.clone(),
+                            bytes: bytes.clone(),
+                        };
+                        let Some(resealed) = self.resealed(&user_id, sealed) else {
+                            done.undecryptable += 1;
+                            continue;
+                        };
+                        let updated = diesel::update(
+                            dsl::calendly_connections
+                                .filter(dsl::user_id.eq(&user_id))
+                                .filter(dsl::token_key_id.eq(&key_id))
+                                .filter(dsl::token_ciphertext.eq(&bytes)),
+                        )
+                        .set((
+                            dsl::token_ciphertext.eq(&resealed.bytes),
+                            dsl::token_key_id.eq(&resealed.key_id),
+                        ))
+                        .execute(&mut db)
+                        .await
+                        .map_err(|e| $crate::token_store::query_error(e, $busy))?;
+                        if updated == 1 {
+                            done.rotated += 1;
+                        } else {
+                            done.changed_meanwhile += 1;
+                        }
+                    }
+                }
             }
         }
     };

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adapters::KeyRotation;
 use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::DateTime;
@@ -18,7 +19,13 @@ use secrecy::SecretString;
 #[async_trait]
 trait Store: Send + Sync {
     /// A repository on this store, migrated, sealing with a key made of `key_byte`.
-    async fn repository(&self, key_byte: u8) -> Arc<dyn TokenRepository>;
+    async fn repository(&self, key_byte: u8) -> Arc<dyn TokenRepository> {
+        self.keyed_repository(&[("default", key_byte)]).await
+    }
+    /// A repository on this store, migrated, with keys `(id, byte)`: the first seals.
+    async fn keyed_repository(&self, keys: &[(&str, u8)]) -> Arc<dyn TokenRepository>;
+    /// `rotate_keys` with keys `(id, byte)`.
+    async fn rotate(&self, keys: &[(&str, u8)]) -> KeyRotation;
     /// A repository whose database cannot be reached.
     fn unreachable_repository() -> Arc<dyn TokenRepository>
     where
@@ -36,7 +43,15 @@ fn key(byte: u8) -> SecretString {
 }
 
 fn cipher(byte: u8) -> Arc<adapters::crypto::TokenCipher> {
-    Arc::new(adapters::crypto::TokenCipher::from_base64("default", &key(byte)).expect("key"))
+    keyed_cipher(&[("default", byte)])
+}
+
+fn keyed_cipher(keys: &[(&str, u8)]) -> Arc<adapters::crypto::TokenCipher> {
+    let keys: Vec<(String, SecretString)> = keys
+        .iter()
+        .map(|(id, byte)| ((*id).to_owned(), key(*byte)))
+        .collect();
+    Arc::new(adapters::crypto::TokenCipher::from_keys(&keys).expect("keys"))
 }
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -77,6 +92,14 @@ mod pg {
             Self(TestDatabase::create().await)
         }
 
+        async fn concrete(&self, keys: &[(&str, u8)]) -> PgTokenRepository {
+            let settings = settings(self.0.url());
+            run_migrations(&settings.url)
+                .await
+                .expect("migrations apply");
+            PgTokenRepository::new(build_pool(&settings).expect("pool"), keyed_cipher(keys))
+        }
+
         async fn sql(&self) -> AsyncPgConnection {
             AsyncPgConnection::establish(self.0.url())
                 .await
@@ -86,15 +109,16 @@ mod pg {
 
     #[async_trait]
     impl Store for PgStore {
-        async fn repository(&self, key_byte: u8) -> Arc<dyn TokenRepository> {
-            let settings = settings(self.0.url());
-            run_migrations(&settings.url)
+        async fn keyed_repository(&self, keys: &[(&str, u8)]) -> Arc<dyn TokenRepository> {
+            Arc::new(self.concrete(keys).await)
+        }
+
+        async fn rotate(&self, keys: &[(&str, u8)]) -> KeyRotation {
+            self.concrete(keys)
                 .await
-                .expect("migrations apply");
-            Arc::new(PgTokenRepository::new(
-                build_pool(&settings).expect("pool"),
-                cipher(key_byte),
-            ))
+                .rotate_keys()
+                .await
+                .expect("rotates")
         }
 
         fn unreachable_repository() -> Arc<dyn TokenRepository> {
@@ -160,6 +184,14 @@ mod lite {
             Self(TestSqliteFile::create())
         }
 
+        async fn concrete(&self, keys: &[(&str, u8)]) -> SqliteTokenRepository {
+            let settings = settings(self.0.path());
+            run_migrations(&settings.path)
+                .await
+                .expect("migrations apply");
+            SqliteTokenRepository::new(build_pool(&settings).expect("pool"), keyed_cipher(keys))
+        }
+
         fn sql(&self) -> SqliteConnection {
             SqliteConnection::establish(self.0.path()).expect("opens")
         }
@@ -167,15 +199,16 @@ mod lite {
 
     #[async_trait]
     impl Store for SqliteStore {
-        async fn repository(&self, key_byte: u8) -> Arc<dyn TokenRepository> {
-            let settings = settings(self.0.path());
-            run_migrations(&settings.path)
+        async fn keyed_repository(&self, keys: &[(&str, u8)]) -> Arc<dyn TokenRepository> {
+            Arc::new(self.concrete(keys).await)
+        }
+
+        async fn rotate(&self, keys: &[(&str, u8)]) -> KeyRotation {
+            self.concrete(keys)
                 .await
-                .expect("migrations apply");
-            Arc::new(SqliteTokenRepository::new(
-                build_pool(&settings).expect("pool"),
-                cipher(key_byte),
-            ))
+                .rotate_keys()
+                .await
+                .expect("rotates")
         }
 
         fn unreachable_repository() -> Arc<dyn TokenRepository> {
@@ -252,6 +285,7 @@ on_every_backend!(
     a_sealed_token_copied_to_another_user_does_not_open,
     an_unreachable_database_is_unavailable_quickly,
     ping_succeeds_on_a_live_database,
+    rotating_keys_reseals_every_token_with_the_current_key,
 );
 
 fn connection(user: &str, token: &str, calendly_user: &str) -> CalendlyConnection {
@@ -575,4 +609,47 @@ fn both_backends_have_the_same_migrations() {
         names
     };
     assert_eq!(names("postgres"), names("sqlite"));
+}
+
+async fn rotating_keys_reseals_every_token_with_the_current_key(store: impl Store) {
+    let old = store.repository(7).await;
+    // More users than one batch of the rotation.
+    let users: Vec<String> = (1..=205).map(|n| format!("user-{n:03}")).collect();
+    for user_id in &users {
+        old.save(&connection(user_id, &format!("pat-of-{user_id}"), "A"))
+            .await
+            .expect("saved");
+    }
+    // One row an attacker tampered with: it opens under no key.
+    store.copy_sealed_token("user-001", "user-002").await;
+
+    let keys = [("2026-11", 9), ("default", 7)];
+    let done = store.rotate(&keys).await;
+    assert_eq!(
+        done,
+        KeyRotation {
+            rotated: 204,
+            undecryptable: 1,
+            changed_meanwhile: 0
+        }
+    );
+
+    // The new key alone opens every rotated token.
+    let new_only = store.keyed_repository(&[("2026-11", 9)]).await;
+    for user_id in ["user-001", "user-150", "user-205"] {
+        let loaded = new_only
+            .load(&user(user_id))
+            .await
+            .expect("opens with the new key")
+            .expect("stored");
+        assert_eq!(loaded.token.expose(), format!("pat-of-{user_id}"));
+    }
+    let error = new_only
+        .load(&user("user-002"))
+        .await
+        .expect_err("still tampered");
+    assert!(matches!(error, RepositoryError::Undecryptable));
+
+    let again = store.rotate(&keys).await;
+    assert_eq!((again.rotated, again.undecryptable), (0, 1));
 }

@@ -1,4 +1,5 @@
-//! `calendly-gateway`: serve (the default), migrate, or print an access token.
+//! `calendly-gateway`: serve (the default), migrate, rotate the token encryption key, or print
+//! an access token.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -31,6 +32,9 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Re-encrypt every stored Calendly token with the current key (the first of
+    /// calendly.token_encryption_keys), then exit.
+    RotateKeys,
     /// Print one signed access token for a user (local development and tests).
     Token {
         /// The user id, the token's `sub`.
@@ -55,6 +59,24 @@ fn main() -> ExitCode {
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!(count = applied.len(), ?applied, "migrations applied");
+            Ok(())
+        }),
+        Command::RotateKeys => run(&settings, async {
+            let done = startup::rotate_keys(&settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                rotated = done.rotated,
+                undecryptable = done.undecryptable,
+                changed_meanwhile = done.changed_meanwhile,
+                "stored Calendly tokens re-encrypted with the current key"
+            );
+            if done.undecryptable > 0 {
+                return Err(format!(
+                    "{} stored token(s) could not be decrypted with any configured key and were left as they are; their users must reconnect",
+                    done.undecryptable
+                ));
+            }
             Ok(())
         }),
         Command::Serve => run(&settings, async {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use adapters::crypto::TokenCipher;
 use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -85,7 +86,14 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct CalendlySettings {
     pub api_base_url: String,
-    pub token_encryption_key: SecretString,
+    /// The single key of the contract, id `default`; optional once `token_encryption_keys`
+    /// holds keys.
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub token_encryption_key: Option<SecretString>,
+    /// Keys with ids: the first encrypts, every one (and `token_encryption_key`) decrypts. In
+    /// the environment, `id:base64,id:base64`.
+    #[serde(deserialize_with = "keys_or_text")]
+    pub token_encryption_keys: Vec<EncryptionKey>,
     pub timeout_ms: u64,
     pub connect_timeout_ms: u64,
     /// Calls in a row that fail (transport error, timeout, 5xx) before calls are refused at
@@ -94,6 +102,58 @@ pub struct CalendlySettings {
     pub circuit_breaker_open_ms: u64,
     pub max_days_per_call: u32,
     pub max_concurrent_calls_per_request: usize,
+}
+
+/// A token encryption key and its id (stored beside every token it encrypts).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionKey {
+    pub id: String,
+    /// base64 of 32 bytes.
+    pub key: SecretString,
+}
+
+/// An empty string is no secret at all (an environment variable set to nothing).
+fn optional_secret<'de, D>(deserializer: D) -> Result<Option<SecretString>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value
+        .filter(|v| !v.trim().is_empty())
+        .map(SecretString::from))
+}
+
+/// Keys as a TOML array of `{ id, key }`, or as `id:base64,id:base64` (an environment variable).
+fn keys_or_text<'de, D>(deserializer: D) -> Result<Vec<EncryptionKey>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Keys {
+        Items(Vec<EncryptionKey>),
+        Text(String),
+    }
+    match Keys::deserialize(deserializer)? {
+        Keys::Items(items) => Ok(items),
+        Keys::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                let (id, key) = item.split_once(':').ok_or_else(|| {
+                    serde::de::Error::custom(
+                        "calendly.token_encryption_keys: each key is id:base64, separated by commas",
+                    )
+                })?;
+                Ok(EncryptionKey {
+                    id: id.trim().to_owned(),
+                    key: SecretString::from(key.trim()),
+                })
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,14 +213,15 @@ pub enum SettingsError {
     Invalid(String),
 }
 
-/// The secrets, with the names an operator sets them by.
-const SECRETS: [(&str, &str); 2] = [
-    ("auth.jwt_secret", "APP__AUTH__JWT_SECRET"),
-    (
-        "calendly.token_encryption_key",
-        "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
-    ),
-];
+const JWT_SECRET: (&str, &str) = ("auth.jwt_secret", "APP__AUTH__JWT_SECRET");
+const ENCRYPTION_KEY: (&str, &str) = (
+    "calendly.token_encryption_key",
+    "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
+);
+const ENCRYPTION_KEYS: (&str, &str) = (
+    "calendly.token_encryption_keys",
+    "APP__CALENDLY__TOKEN_ENCRYPTION_KEYS",
+);
 
 impl Settings {
     /// Loads from `config/` (or `$APP_CONFIG_DIR`), `$APP_ENV` and the process environment.
@@ -189,16 +250,21 @@ impl Settings {
                     .source(Some(vars)),
             )
             .build()?;
-        for (key, var) in SECRETS {
-            if config.get_string(key).map_or(true, |v| v.trim().is_empty()) {
-                return Err(SettingsError::MissingSecret {
-                    key,
-                    var,
-                    env: env.to_owned(),
-                });
-            }
+        let missing = |(key, var): (&'static str, &'static str)| SettingsError::MissingSecret {
+            key,
+            var,
+            env: env.to_owned(),
+        };
+        if config
+            .get_string(JWT_SECRET.0)
+            .map_or(true, |v| v.trim().is_empty())
+        {
+            return Err(missing(JWT_SECRET));
         }
         let settings: Settings = config.try_deserialize()?;
+        if settings.token_encryption_keys().is_empty() {
+            return Err(missing(ENCRYPTION_KEY));
+        }
         if env == "production" {
             settings.refuse_development_secrets()?;
         }
@@ -210,16 +276,44 @@ impl Settings {
         let local = Config::builder()
             .add_source(File::from_str(LOCAL_TOML, FileFormat::Toml))
             .build()?;
-        let values = [
-            self.auth.jwt_secret.expose_secret(),
-            self.calendly.token_encryption_key.expose_secret(),
-        ];
-        for ((key, var), value) in SECRETS.into_iter().zip(values) {
-            if local.get_string(key).is_ok_and(|dev| dev == value) {
-                return Err(SettingsError::DevelopmentSecret { key, var });
+        let development = |(key, var): (&'static str, &'static str)| {
+            SettingsError::DevelopmentSecret { key, var }
+        };
+        if local
+            .get_string(JWT_SECRET.0)
+            .is_ok_and(|dev| dev == self.auth.jwt_secret.expose_secret())
+        {
+            return Err(development(JWT_SECRET));
+        }
+        let dev_key = local.get_string(ENCRYPTION_KEY.0).unwrap_or_default();
+        for (id, key) in self.token_encryption_keys() {
+            if key.expose_secret().trim() == dev_key.trim() {
+                return Err(development(if id == TokenCipher::DEFAULT_KEY_ID {
+                    ENCRYPTION_KEY
+                } else {
+                    ENCRYPTION_KEYS
+                }));
             }
         }
         Ok(())
+    }
+
+    /// Every token encryption key with its id, the one that encrypts first:
+    /// `calendly.token_encryption_keys` in order, then `calendly.token_encryption_key` as
+    /// `default` (unless the list has a `default` of its own).
+    pub fn token_encryption_keys(&self) -> Vec<(String, SecretString)> {
+        let mut keys: Vec<(String, SecretString)> = self
+            .calendly
+            .token_encryption_keys
+            .iter()
+            .map(|k| (k.id.clone(), k.key.clone()))
+            .collect();
+        if let Some(single) = &self.calendly.token_encryption_key
+            && !keys.iter().any(|(id, _)| id == TokenCipher::DEFAULT_KEY_ID)
+        {
+            keys.push((TokenCipher::DEFAULT_KEY_ID.to_owned(), single.clone()));
+        }
+        keys
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
@@ -351,7 +445,12 @@ mod tests {
             ("APP__AUTH__JWT_SECRET", PRODUCTION_JWT_SECRET),
             (
                 "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
-                local.calendly.token_encryption_key.expose_secret(),
+                local
+                    .calendly
+                    .token_encryption_key
+                    .as_ref()
+                    .expect("a development key")
+                    .expose_secret(),
             ),
         ])
         .expect_err("development key");
@@ -408,6 +507,52 @@ mod tests {
     }
 
     #[test]
+    fn several_encryption_keys_come_first_and_the_single_key_keeps_working() {
+        let settings = Settings::load_from(
+            &config_dir(),
+            "local",
+            vars(&[(
+                "APP__CALENDLY__TOKEN_ENCRYPTION_KEYS",
+                "2026-11:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=, 2026-05:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            )]),
+        )
+        .expect("loads");
+        let ids: Vec<String> = settings
+            .token_encryption_keys()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, ["2026-11", "2026-05", "default"]);
+
+        let error = production_with(&[
+            ("APP__AUTH__JWT_SECRET", PRODUCTION_JWT_SECRET),
+            (
+                "APP__CALENDLY__TOKEN_ENCRYPTION_KEYS",
+                "new:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=,old:bG9jYWwtZGV2ZWxvcG1lbnQta2V5LTMyLWJ5dGVzISE=",
+            ),
+        ])
+        .expect_err("a development key in the list");
+        assert!(
+            matches!(
+                error,
+                SettingsError::DevelopmentSecret {
+                    key: "calendly.token_encryption_keys",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        production_with(&[
+            ("APP__AUTH__JWT_SECRET", PRODUCTION_JWT_SECRET),
+            (
+                "APP__CALENDLY__TOKEN_ENCRYPTION_KEYS",
+                "new:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",
+            ),
+        ])
+        .expect("the list alone is enough");
+    }
+
+    #[test]
     fn an_unknown_key_is_refused_by_name() {
         let error = Settings::load_from(
             &config_dir(),
@@ -423,6 +568,8 @@ mod tests {
         let settings = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
         let shown = format!("{settings:?}");
         assert!(!shown.contains(settings.auth.jwt_secret.expose_secret()));
-        assert!(!shown.contains(settings.calendly.token_encryption_key.expose_secret()));
+        for (_, key) in settings.token_encryption_keys() {
+            assert!(!shown.contains(key.expose_secret()));
+        }
     }
 }

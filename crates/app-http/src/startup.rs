@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
+use adapters::KeyRotation;
 use adapters::cache::MokaEventTypesCache;
 use adapters::calendly::{CalendlyClient, CalendlyClientSettings, CallObserver, CircuitBreaker};
 use adapters::crypto::TokenCipher;
@@ -39,6 +40,8 @@ pub enum StartupError {
     Migration(#[from] adapters::postgres::MigrationError),
     #[error("cannot build the Calendly client: {0}")]
     HttpClient(#[from] adapters::calendly::ClientBuildError),
+    #[error("database: {0}")]
+    Repository(domain::RepositoryError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -74,6 +77,35 @@ pub async fn migrate(settings: &Settings) -> Result<Vec<String>, StartupError> {
     })
 }
 
+fn pg_repository(
+    settings: &Settings,
+    cipher: Arc<TokenCipher>,
+    pool_size: usize,
+) -> Result<Arc<PgTokenRepository>, StartupError> {
+    let pool = adapters::postgres::build_pool(&PgPoolSettings {
+        url: settings.database.url.clone(),
+        max_size: pool_size,
+        acquire_timeout: Duration::from_millis(settings.database.pool_timeout_ms),
+        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
+    })?;
+    Ok(Arc::new(PgTokenRepository::new(pool, cipher)))
+}
+
+fn sqlite_repository(
+    settings: &Settings,
+    path: &str,
+    cipher: Arc<TokenCipher>,
+    pool_size: usize,
+) -> Result<Arc<SqliteTokenRepository>, StartupError> {
+    let pool = adapters::sqlite::build_pool(&SqlitePoolSettings {
+        path: path.to_owned(),
+        max_size: pool_size,
+        acquire_timeout: Duration::from_millis(settings.database.pool_timeout_ms),
+        busy_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
+    })?;
+    Ok(Arc::new(SqliteTokenRepository::new(pool, cipher)))
+}
+
 /// The repository on the configured database, its pool watched by `metrics`.
 fn token_repository(
     settings: &Settings,
@@ -81,34 +113,36 @@ fn token_repository(
     pool_size: usize,
     metrics: &Metrics,
 ) -> Result<Arc<dyn TokenRepository>, StartupError> {
-    let acquire_timeout = Duration::from_millis(settings.database.pool_timeout_ms);
-    let statement_timeout = Duration::from_millis(settings.database.statement_timeout_ms);
     Ok(match database(settings) {
         Database::Postgres => {
-            let pool = adapters::postgres::build_pool(&PgPoolSettings {
-                url: settings.database.url.clone(),
-                max_size: pool_size,
-                acquire_timeout,
-                statement_timeout,
-            })?;
-            let repository = Arc::new(PgTokenRepository::new(pool, cipher));
+            let repository = pg_repository(settings, cipher, pool_size)?;
             let watched = Arc::clone(&repository);
             metrics.watch_pool(move || watched.pool_status());
             repository
         }
         Database::Sqlite(path) => {
-            let pool = adapters::sqlite::build_pool(&SqlitePoolSettings {
-                path: path.to_owned(),
-                max_size: pool_size,
-                acquire_timeout,
-                busy_timeout: statement_timeout,
-            })?;
-            let repository = Arc::new(SqliteTokenRepository::new(pool, cipher));
+            let repository = sqlite_repository(settings, path, cipher, pool_size)?;
             let watched = Arc::clone(&repository);
             metrics.watch_pool(move || watched.pool_status());
             repository
         }
     })
+}
+
+/// `calendly-gateway rotate-keys`: applies pending migrations, then seals every stored token
+/// with the current key (the first of `calendly.token_encryption_keys`).
+pub async fn rotate_keys(settings: &Settings) -> Result<KeyRotation, StartupError> {
+    migrate(settings).await?;
+    let cipher = Arc::new(TokenCipher::from_keys(&settings.token_encryption_keys())?);
+    let rotated = match database(settings) {
+        Database::Postgres => pg_repository(settings, cipher, 2)?.rotate_keys().await,
+        Database::Sqlite(path) => {
+            sqlite_repository(settings, path, cipher, 2)?
+                .rotate_keys()
+                .await
+        }
+    };
+    rotated.map_err(StartupError::Repository)
 }
 
 /// What every HTTP worker shares: the configuration, the availability policy, the access-token
@@ -139,10 +173,7 @@ impl Shared {
                 max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
                 max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
             },
-            cipher: Arc::new(TokenCipher::from_base64(
-                TokenCipher::DEFAULT_KEY_ID,
-                &settings.calendly.token_encryption_key,
-            )?),
+            cipher: Arc::new(TokenCipher::from_keys(&settings.token_encryption_keys())?),
             user_auth: Arc::new(JwtUserAuth::new(&settings.auth.jwt_secret)),
             event_types_cache: Arc::new(MokaEventTypesCache::new(
                 Duration::from_secs(settings.cache.event_types_ttl_secs),
