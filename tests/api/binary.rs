@@ -454,3 +454,117 @@ async fn rotate_keys_reencrypts_stored_tokens_so_the_old_key_can_go() {
     assert_eq!(user_uri(&address, &token).await, calendly::user_uri());
     assert!(stop(server).success());
 }
+
+/// The Authorization headers of every call Calendly received.
+async fn bearers_seen(calendly: &MockServer) -> Vec<String> {
+    calendly
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.headers.get("authorization"))
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_see_each_others_connects_and_disconnects() {
+    let db = TestDatabase::create().await;
+    let calendly_stand_in = calendly_stand_in().await;
+    Mock::given(method("GET"))
+        .and(path("/event_types"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(calendly::event_types_page(
+                &[calendly::event_type(
+                    "https://api.calendly.com/event_types/SHARED",
+                    "Shared",
+                )],
+                None,
+            )),
+        )
+        .mount(&calendly_stand_in)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/event_type_available_times"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(calendly::available_times(&[
+                calendly::available_time("2031-03-03T10:00:00.000000Z"),
+            ])),
+        )
+        .mount(&calendly_stand_in)
+        .await;
+    let env = [
+        ("APP__SERVER__PORT", "0"),
+        ("APP__DATABASE__URL", db.url()),
+        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
+        ("APP__AUTH__JWT_SECRET", JWT_SECRET),
+        ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
+    ];
+    let token = access_token(&env, "7");
+    let (first, a, _log_a) = serve(&env);
+    let (second, b, _log_b) = serve(&env);
+    let client = http_client();
+    let get = |address: &str, path: &str| {
+        client
+            .get(format!("http://{address}{path}"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let check = "/calendly/check-availability?start_time=2031-03-03T00:00:00Z&end_time=2031-03-04T00:00:00Z";
+
+    // Connected through A, used through B.
+    connect(&a, &token).await;
+    assert_eq!(user_uri(&b, &token).await, calendly::user_uri());
+    assert_eq!(
+        get(&b, "/calendly/user-event-types")
+            .await
+            .expect("sent")
+            .status(),
+        200
+    );
+    assert_eq!(get(&b, check).await.expect("sent").status(), 200);
+
+    // Disconnected through B: A refuses at once, and the token is never sent again.
+    let disconnected = client
+        .delete(format!("http://{b}/calendly/connection"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(disconnected.status(), 204);
+    let calls_before = bearers_seen(&calendly_stand_in).await.len();
+    for path in [
+        "/calendly/user",
+        "/calendly/user-event-types",
+        check,
+        "/calendly/connection",
+    ] {
+        assert_eq!(get(&a, path).await.expect("sent").status(), 404, "{path}");
+    }
+    assert_eq!(bearers_seen(&calendly_stand_in).await.len(), calls_before);
+
+    // Reconnected through A with another token: B uses the new one, never the old.
+    let replaced = client
+        .put(format!("http://{a}/calendly/connection"))
+        .bearer_auth(&token)
+        .json(&json!({ "personal_access_token": "the-replacement-token" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(replaced.status(), 200);
+    let calls_before = bearers_seen(&calendly_stand_in).await.len();
+    assert_eq!(get(&b, check).await.expect("sent").status(), 200);
+    let new_calls = bearers_seen(&calendly_stand_in)
+        .await
+        .split_off(calls_before);
+    assert!(!new_calls.is_empty());
+    assert!(
+        new_calls
+            .iter()
+            .all(|h| h == "Bearer the-replacement-token"),
+        "{new_calls:?}"
+    );
+
+    assert!(stop(first).success());
+    assert!(stop(second).success());
+}
