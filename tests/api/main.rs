@@ -14,5 +14,6 @@ mod fast_path;
 mod faults;
 mod health;
 mod operations;
+mod outage;
 mod request_id;
 mod user;

@@ -2,8 +2,10 @@
 //! Calendly's documented example bodies.
 
 pub mod calendly;
+mod cluster;
 mod database;
 mod sqlite;
 
+pub use cluster::PgCluster;
 pub use database::TestDatabase;
 pub use sqlite::TestSqliteFile;
