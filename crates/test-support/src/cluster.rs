@@ -28,13 +28,12 @@ fn server_programs() -> PathBuf {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
     };
-    if let Some(initdb) = output("which", &["initdb"]) {
-        if let Some(real) = std::fs::canonicalize(&initdb)
+    if let Some(initdb) = output("which", &["initdb"])
+        && let Some(real) = std::fs::canonicalize(&initdb)
             .ok()
             .and_then(|p| p.parent().map(Path::to_path_buf))
-        {
-            return real;
-        }
+    {
+        return real;
     }
     if let Some(dir) = output("pg_config", &["--bindir"]).map(PathBuf::from)
         && dir.join("initdb").exists()
