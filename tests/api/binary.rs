@@ -14,6 +14,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{CALENDLY_TOKEN, ENCRYPTION_KEY, JWT_SECRET, http_client, workspace_dir};
+use crate::secrets_in_logs;
 
 /// The binary, run from the workspace (where `config/` is) with only the given environment.
 fn gateway(args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -96,9 +97,9 @@ fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
+            secrets_in_logs::check_line(&line);
+            // The test may have stopped reading; the rest is still checked.
+            let _ = sender.send(line);
         }
     });
     receiver
@@ -128,11 +129,20 @@ impl Drop for Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if !std::thread::panicking() {
+            secrets_in_logs::assert_no_secret_logged();
+        }
     }
 }
 
 /// Starts `serve`, waits until it listens, and returns the process, its address and its log.
 fn serve(env: &[(&str, &str)]) -> (Server, String, mpsc::Receiver<String>) {
+    secrets_in_logs::install();
+    for (name, value) in env {
+        if name.contains("SECRET") || name.contains("KEY") {
+            secrets_in_logs::register_secret(value);
+        }
+    }
     let mut child = gateway(&["serve"], env)
         .stdout(Stdio::piped())
         .spawn()
@@ -169,10 +179,12 @@ fn access_token(env: &[(&str, &str)], user: &str) -> String {
     let output = gateway(&["token", "--user-id", user], env)
         .output()
         .expect("runs");
-    String::from_utf8(output.stdout)
+    let token = String::from_utf8(output.stdout)
         .expect("utf-8")
         .trim()
-        .to_owned()
+        .to_owned();
+    secrets_in_logs::register_secret(&token);
+    token
 }
 
 async fn calendly_stand_in() -> MockServer {
@@ -467,6 +479,8 @@ async fn bearers_seen(calendly: &MockServer) -> Vec<String> {
         .collect()
 }
 
+const REPLACEMENT_TOKEN: &str = "the-replacement-token";
+
 #[tokio::test]
 async fn two_instances_on_one_database_see_each_others_connects_and_disconnects() {
     let db = TestDatabase::create().await;
@@ -501,6 +515,7 @@ async fn two_instances_on_one_database_see_each_others_connects_and_disconnects(
         ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
     ];
     let token = access_token(&env, "7");
+    secrets_in_logs::register_secret(REPLACEMENT_TOKEN);
     let (first, a, _log_a) = serve(&env);
     let (second, b, _log_b) = serve(&env);
     let client = http_client();
@@ -547,7 +562,7 @@ async fn two_instances_on_one_database_see_each_others_connects_and_disconnects(
     let replaced = client
         .put(format!("http://{a}/calendly/connection"))
         .bearer_auth(&token)
-        .json(&json!({ "personal_access_token": "the-replacement-token" }))
+        .json(&json!({ "personal_access_token": REPLACEMENT_TOKEN }))
         .send()
         .await
         .expect("sent");
@@ -561,7 +576,7 @@ async fn two_instances_on_one_database_see_each_others_connects_and_disconnects(
     assert!(
         new_calls
             .iter()
-            .all(|h| h == "Bearer the-replacement-token"),
+            .all(|h| *h == format!("Bearer {REPLACEMENT_TOKEN}")),
         "{new_calls:?}"
     );
 

@@ -13,6 +13,8 @@ use test_support::{TestDatabase, calendly};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::secrets_in_logs;
+
 pub const JWT_SECRET: &str = "api-test-jwt-secret-with-enough-length-for-hs256";
 /// base64 of 32 bytes of 9.
 pub const ENCRYPTION_KEY: &str = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
@@ -48,6 +50,7 @@ impl TestApp {
     /// A gateway on the project's own configuration files, pointed at this test's database
     /// and Calendly stand-in; `customize` may change anything else.
     pub async fn spawn_with(customize: impl FnOnce(&mut Settings)) -> Self {
+        secrets_in_logs::install();
         let db = TestDatabase::create().await;
         let calendly = MockServer::start().await;
         let mut settings =
@@ -78,10 +81,12 @@ impl TestApp {
     }
 
     pub fn token(&self, user: &str) -> String {
-        self.issuer.issue(
+        let token = self.issuer.issue(
             &UserId::parse(user).expect("user id"),
             Duration::from_secs(600),
-        )
+        );
+        secrets_in_logs::register_secret(&token);
+        token
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -103,6 +108,9 @@ impl TestApp {
     }
 
     pub async fn put_connection_as(&self, user: &str, body: &Value) -> reqwest::Response {
+        if let Some(token) = body["personal_access_token"].as_str() {
+            secrets_in_logs::register_secret(token.trim());
+        }
         self.client
             .put(self.url("/calendly/connection"))
             .bearer_auth(self.token(user))
@@ -156,6 +164,15 @@ impl TestApp {
             .into_iter()
             .filter(|r| r.url.path() == at)
             .collect()
+    }
+}
+
+impl Drop for TestApp {
+    /// Whatever the test did, no log line may have held a secret.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            secrets_in_logs::assert_no_secret_logged();
+        }
     }
 }
 

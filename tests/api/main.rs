@@ -16,4 +16,5 @@ mod health;
 mod operations;
 mod outage;
 mod request_id;
+mod secrets_in_logs;
 mod user;

@@ -77,7 +77,12 @@ where
 /// anything else is unexpected.
 pub(crate) fn query_error(error: DieselError, busy: fn(&str) -> bool) -> RepositoryError {
     match &error {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        // A closed connection, or one the query could not travel on (diesel-async reports
+        // every error of the connection itself, such as a reset, as "unable to send").
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
         | DieselError::BrokenTransactionManager => {
             RepositoryError::Unavailable(error_chain(&error))
         }
@@ -376,3 +381,40 @@ macro_rules! diesel_token_repository {
 }
 
 pub(crate) use diesel_token_repository;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_failed_connection_or_a_busy_server_is_unavailable_and_a_bad_query_unexpected() {
+        let never_busy: fn(&str) -> bool = |_| false;
+        for kind in [
+            DatabaseErrorKind::UnableToSendCommand,
+            DatabaseErrorKind::ClosedConnection,
+        ] {
+            assert!(matches!(
+                query_error(database_error(kind, "connection reset by peer"), never_busy),
+                RepositoryError::Unavailable(_)
+            ));
+        }
+        assert!(matches!(
+            query_error(
+                database_error(DatabaseErrorKind::Unknown, "statement timeout"),
+                |m| m.contains("timeout")
+            ),
+            RepositoryError::Unavailable(_)
+        ));
+        assert!(matches!(
+            query_error(
+                database_error(DatabaseErrorKind::UniqueViolation, "duplicate key"),
+                never_busy
+            ),
+            RepositoryError::Unexpected(_)
+        ));
+    }
+}
