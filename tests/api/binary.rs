@@ -91,6 +91,23 @@ async fn migrate_applies_the_migrations_and_exits_0() {
     }
 }
 
+#[tokio::test]
+async fn instances_migrating_at_once_all_succeed() {
+    let db = TestDatabase::create().await;
+    let mut children: Vec<Child> = (0..4)
+        .map(|_| {
+            gateway(&["migrate"], &[("APP__DATABASE__URL", db.url())])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("starts")
+        })
+        .collect();
+    for child in &mut children {
+        let status = wait_with_timeout(child, Duration::from_secs(60));
+        assert!(status.success(), "{status:?}");
+    }
+}
+
 /// The server's log, line by line, from a thread that reads its stdout.
 fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
     let stdout = child.stdout.take().expect("stdout piped");
