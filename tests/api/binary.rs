@@ -268,12 +268,11 @@ async fn json_logs_carry_the_request_id_on_the_request_s_lines() {
     let file = TestSqliteFile::create();
     let url = file.url();
     let calendly_stand_in = calendly_stand_in().await;
-    let env = [
-        ("APP__SERVER__PORT", "0"),
-        ("APP__DATABASE__URL", url.as_str()),
-        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
-        ("APP__LOG__FORMAT", "json"),
-    ];
+    let stand_in_uri = calendly_stand_in.uri();
+    let env = env_with(
+        &development_env(&url, &stand_in_uri),
+        &[("APP__LOG__FORMAT", "json")],
+    );
     let token = access_token(&env, "7");
     let (server, address, log) = serve(&env);
     connect(&address, &token).await;
@@ -311,11 +310,8 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_refuses_new_ones() {
         )
         .mount(&calendly_stand_in)
         .await;
-    let env = [
-        ("APP__SERVER__PORT", "0"),
-        ("APP__DATABASE__URL", url.as_str()),
-        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
-    ];
+    let stand_in_uri = calendly_stand_in.uri();
+    let env = development_env(&url, &stand_in_uri);
     let token = access_token(&env, "7");
     let (mut server, address, _log) = serve(&env);
     connect(&address, &token).await;
@@ -376,11 +372,8 @@ async fn the_embedded_database_keeps_connections_across_restarts() {
     let url = file.url();
     let calendly_stand_in = calendly_stand_in().await;
     // The development configuration, as `cargo run` uses it, on a file of this test's own.
-    let env = [
-        ("APP__SERVER__PORT", "0"),
-        ("APP__DATABASE__URL", url.as_str()),
-        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
-    ];
+    let stand_in_uri = calendly_stand_in.uri();
+    let env = development_env(&url, &stand_in_uri);
     let token = access_token(&env, "7");
 
     let (server, address, _log) = serve(&env);
@@ -407,6 +400,16 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::Exit
     }
 }
 
+/// The development configuration (as `cargo run` has it) on the SQLite database at
+/// `database_url`, with Calendly at `calendly`, on a free port.
+fn development_env<'a>(database_url: &'a str, calendly: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("APP__SERVER__PORT", "0"),
+        ("APP__DATABASE__URL", database_url),
+        ("APP__CALENDLY__API_BASE_URL", calendly),
+    ]
+}
+
 fn env_with<'a>(
     base: &[(&'a str, &'a str)],
     extra: &[(&'a str, &'a str)],
@@ -429,11 +432,8 @@ async fn rotate_keys_reencrypts_stored_tokens_so_the_old_key_can_go() {
     let file = TestSqliteFile::create();
     let url = file.url();
     let calendly_stand_in = calendly_stand_in().await;
-    let base = [
-        ("APP__SERVER__PORT", "0"),
-        ("APP__DATABASE__URL", url.as_str()),
-        ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
-    ];
+    let stand_in_uri = calendly_stand_in.uri();
+    let base = development_env(&url, &stand_in_uri);
     let new_key = format!("2026-11:{NEW}");
     let old_only = env_with(&base, &[("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", OLD)]);
     let new_first = env_with(

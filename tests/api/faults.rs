@@ -1,13 +1,11 @@
 //! Calendly failing in every way we know of: each fault gives the contract's status within the
 //! call's deadline, never a 500.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use test_support::calendly;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -140,39 +138,19 @@ async fn an_answer_slower_than_the_timeout_is_504_within_the_deadline() {
     );
 }
 
-/// A Calendly that sends the head of a 200 and half its body, then hangs up; it counts the
-/// connections it was asked for.
-async fn calendly_cutting_answers_short() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let address = format!("http://{}", listener.local_addr().expect("address"));
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&connections);
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let mut request = [0_u8; 8192];
-            let _ = stream.read(&mut request).await;
-            let _ = stream
-                .write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"resource\": {\"uri\": \"https://api.calendly.com/users/",
-                )
-                .await;
-            let _ = stream.shutdown().await;
-        }
-    });
-    (address, connections)
+/// The gateway, with Calendly at `address`.
+async fn app_with_calendly_at(address: String) -> TestApp {
+    TestApp::spawn_with(|settings| {
+        settings.calendly.api_base_url = address;
+        settings.calendly.timeout_ms = TIMEOUT_MS;
+    })
+    .await
 }
 
 #[tokio::test]
 async fn a_body_that_stops_half_way_is_502_and_nothing_is_stored() {
-    let (address, connections) = calendly_cutting_answers_short().await;
-    let app = TestApp::spawn_with(|settings| {
-        settings.calendly.api_base_url = address;
-        settings.calendly.timeout_ms = TIMEOUT_MS;
-    })
-    .await;
+    let (address, connections) = calendly::cutting_answers_short().await;
+    let app = app_with_calendly_at(address).await;
     let started = Instant::now();
     let response = app
         .put_connection_as(USER, &json!({ "personal_access_token": CALENDLY_TOKEN }))
@@ -189,11 +167,7 @@ async fn a_refused_connection_is_502_at_once() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         format!("http://{}", listener.local_addr().expect("address"))
     };
-    let app = TestApp::spawn_with(|settings| {
-        settings.calendly.api_base_url = refused;
-        settings.calendly.timeout_ms = TIMEOUT_MS;
-    })
-    .await;
+    let app = app_with_calendly_at(refused).await;
     let started = Instant::now();
     let response = app
         .put_connection_as(USER, &json!({ "personal_access_token": CALENDLY_TOKEN }))

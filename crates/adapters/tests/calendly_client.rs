@@ -392,6 +392,21 @@ async fn errors_never_show_the_token() {
     assert!(!format!("{error} {error:?}").contains(TOKEN));
 }
 
+/// `/users/me` answers `status` the first `times` times, then the documented user.
+async fn failing_then_answering(server: &MockServer, status: u16, times: u64) {
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .respond_with(ResponseTemplate::new(status))
+        .up_to_n_times(times)
+        .mount(server)
+        .await;
+    answer_users_me_with(
+        server,
+        ResponseTemplate::new(200).set_body_json(calendly::users_me()),
+    )
+    .await;
+}
+
 async fn calls(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
@@ -400,17 +415,7 @@ async fn calls(server: &MockServer) -> usize {
 async fn a_502_503_or_504_is_tried_once_more_and_may_then_succeed() {
     for status in [502, 503, 504] {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/users/me"))
-            .respond_with(ResponseTemplate::new(status))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        answer_users_me_with(
-            &server,
-            ResponseTemplate::new(200).set_body_json(calendly::users_me()),
-        )
-        .await;
+        failing_then_answering(&server, status, 1).await;
         let user = client(&server, Duration::from_secs(5))
             .current_user(&token())
             .await
@@ -464,35 +469,9 @@ async fn no_retry_is_made_when_the_deadline_leaves_no_time_for_it() {
     assert!(started.elapsed() < Duration::from_millis(1000));
 }
 
-/// A server that answers every connection with the head of a 200 and half its body, then
-/// hangs up; it counts the connections.
-async fn half_body_server() -> (String, Arc<Mutex<usize>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let address = format!("http://{}", listener.local_addr().expect("address"));
-    let connections = Arc::new(Mutex::new(0));
-    let counted = Arc::clone(&connections);
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            *counted.lock().expect("lock") += 1;
-            let mut request = [0_u8; 4096];
-            let _ = stream.read(&mut request).await;
-            let _ = stream
-                .write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{\"resource\": {\"uri\": ",
-                )
-                .await;
-            let _ = stream.shutdown().await;
-        }
-    });
-    (address, connections)
-}
-
 #[tokio::test]
 async fn a_body_that_stops_half_way_is_unavailable_after_one_retry() {
-    let (address, connections) = half_body_server().await;
+    let (address, connections) = calendly::cutting_answers_short().await;
     let client = client_with(
         &address,
         Duration::from_secs(5),
@@ -504,23 +483,13 @@ async fn a_body_that_stops_half_way_is_unavailable_after_one_retry() {
         matches!(error, ProviderError::Unavailable { .. }),
         "{error:?}"
     );
-    assert_eq!(*connections.lock().expect("lock"), 2);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn while_calendly_keeps_failing_calls_are_refused_at_once_then_tried_again() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/users/me"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(3)
-        .mount(&server)
-        .await;
-    answer_users_me_with(
-        &server,
-        ResponseTemplate::new(200).set_body_json(calendly::users_me()),
-    )
-    .await;
+    failing_then_answering(&server, 500, 3).await;
     let circuit = Arc::new(CircuitBreaker::new(3, Duration::from_millis(300)));
     let client = client_with(&server.uri(), Duration::from_secs(5), circuit, None);
     for _ in 0..3 {
@@ -556,17 +525,7 @@ impl CallObserver for Recorded {
 #[tokio::test]
 async fn every_call_and_retry_is_reported_to_the_observer() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/users/me"))
-        .respond_with(ResponseTemplate::new(502))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    answer_users_me_with(
-        &server,
-        ResponseTemplate::new(200).set_body_json(calendly::users_me()),
-    )
-    .await;
+    failing_then_answering(&server, 502, 1).await;
     let recorded = Arc::new(Recorded::default());
     let client = client_with(
         &server.uri(),

@@ -1,4 +1,5 @@
-//! Calendly's example bodies from its OpenAPI description, and pages built from them.
+//! Calendly's example bodies from its OpenAPI description, pages built from them, and a
+//! Calendly that misbehaves at the HTTP level.
 
 use serde_json::{Value, json};
 
@@ -71,4 +72,33 @@ pub fn available_times(times: &[Value]) -> Value {
 /// Calendly's documented error body for `status` (400, 401, 403, 404, 409, 429 or 500).
 pub fn error(status: u16) -> Value {
     parsed(ERRORS)[status.to_string()].clone()
+}
+
+/// A Calendly that answers every request with the head of a 200 and only the start of its
+/// body, then hangs up: its address, and how many connections it was asked for.
+pub async fn cutting_answers_short() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut request = [0_u8; 8192];
+            let _ = stream.read(&mut request).await;
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"resource\": {\"uri\": \"https://api.calendly.com/users/",
+                )
+                .await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (address, connections)
 }
