@@ -12,7 +12,9 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, PoolError as ConnectError, PoolableConnection,
 };
-use domain::{CalendlyConnection, CalendlyUser, CalendlyUserUri, RepositoryError, UserId};
+use domain::{
+    CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, RepositoryError, UserId,
+};
 
 use crate::crypto::{SealedToken, TokenCipher};
 use crate::error_chain;
@@ -107,7 +109,7 @@ where
     }
 
     /// The id of the key new tokens are sealed with.
-    pub fn current_key_id(&self) -> &str {
+    pub(crate) fn current_key_id(&self) -> &str {
         self.cipher.current_key_id()
     }
 
@@ -142,29 +144,36 @@ where
         }
     }
 
-    /// A stored token sealed again with the current key; `None` (logged) when it does not open.
-    pub(crate) fn resealed(&self, user_id: &str, sealed: SealedToken) -> Option<SealedToken> {
-        let opened = UserId::parse(user_id)
-            .map_err(|e| e.to_string())
-            .and_then(|user| {
-                let token = self
-                    .cipher
-                    .open(&user, &sealed)
-                    .map_err(|e| e.to_string())?;
-                Ok(self.cipher.seal(&user, &token))
-            });
-        match opened {
-            Ok(resealed) => Some(resealed),
+    /// The token `sealed` holds for `user_id`; one that does not open is logged, and
+    /// [`RepositoryError::Undecryptable`].
+    fn opened(
+        &self,
+        user_id: &UserId,
+        sealed: &SealedToken,
+    ) -> Result<CalendlyToken, RepositoryError> {
+        self.cipher.open(user_id, sealed).map_err(|error| {
+            tracing::error!(
+                user_id = %user_id,
+                key_id = %sealed.key_id,
+                error = %error,
+                "a stored Calendly token cannot be decrypted; the user must reconnect"
+            );
+            RepositoryError::Undecryptable
+        })
+    }
+
+    /// A stored token sealed again with the current key; `None` (logged) when it cannot be
+    /// opened, and then it is left as it is.
+    pub(crate) fn resealed(&self, user_id: &str, sealed: &SealedToken) -> Option<SealedToken> {
+        let user = match UserId::parse(user_id) {
+            Ok(user) => user,
             Err(error) => {
-                tracing::error!(
-                    user_id,
-                    key_id = %sealed.key_id,
-                    %error,
-                    "a stored Calendly token cannot be decrypted, so it is left as it is; the user must reconnect"
-                );
-                None
+                tracing::error!(user_id, %error, "a stored connection has an unreadable user id; its token is left as it is");
+                return None;
             }
-        }
+        };
+        let token = self.opened(&user, sealed).ok()?;
+        Some(self.cipher.seal(&user, &token))
     }
 
     pub(crate) fn restored(
@@ -177,15 +186,7 @@ where
             key_id: row.token_key_id,
             bytes: row.token_ciphertext,
         };
-        let token = self.cipher.open(&user_id, &sealed).map_err(|error| {
-            tracing::error!(
-                user_id = %user_id,
-                key_id = %sealed.key_id,
-                error = %error,
-                "a stored Calendly token cannot be decrypted; the user must reconnect"
-            );
-            RepositoryError::Undecryptable
-        })?;
+        let token = self.opened(&user_id, &sealed)?;
         Ok(CalendlyConnection {
             user_id,
             token,
@@ -347,19 +348,16 @@ macro_rules! diesel_token_repository {
                     };
                     after = last.clone();
                     for (user_id, key_id, bytes) in rows {
-                        let sealed = $crate::crypto::SealedToken {
-                            key_id: key_id.clone(),
-                            bytes: bytes.clone(),
-                        };
-                        let Some(resealed) = self.resealed(&user_id, sealed) else {
+                        let sealed = $crate::crypto::SealedToken { key_id, bytes };
+                        let Some(resealed) = self.resealed(&user_id, &sealed) else {
                             done.undecryptable += 1;
                             continue;
                         };
                         let updated = diesel::update(
                             dsl::calendly_connections
                                 .filter(dsl::user_id.eq(&user_id))
-                                .filter(dsl::token_key_id.eq(&key_id))
-                                .filter(dsl::token_ciphertext.eq(&bytes)),
+                                .filter(dsl::token_key_id.eq(&sealed.key_id))
+                                .filter(dsl::token_ciphertext.eq(&sealed.bytes)),
                         )
                         .set((
                             dsl::token_ciphertext.eq(&resealed.bytes),

@@ -49,6 +49,14 @@ pub struct HttpSettings {
     pub cors_allowed_origins: Vec<String>,
 }
 
+/// The items of a list given as one string (an environment variable): separated by commas,
+/// trimmed, empty ones dropped.
+fn comma_separated(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+}
+
 /// A list given as a TOML array, or as one comma-separated string (an environment variable).
 fn list_or_comma_separated<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
 where
@@ -62,7 +70,7 @@ where
     }
     let items = match List::deserialize(deserializer)? {
         List::Items(items) => items,
-        List::Text(text) => text.split(',').map(str::to_owned).collect(),
+        List::Text(text) => comma_separated(&text).map(str::to_owned).collect(),
     };
     Ok(items
         .into_iter()
@@ -137,10 +145,7 @@ where
     }
     match Keys::deserialize(deserializer)? {
         Keys::Items(items) => Ok(items),
-        Keys::Text(text) => text
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
+        Keys::Text(text) => comma_separated(&text)
             .map(|item| {
                 let (id, key) = item.split_once(':').ok_or_else(|| {
                     serde::de::Error::custom(

@@ -147,24 +147,15 @@ impl CalendlyClient {
             if let Some(observer) = &self.observer {
                 observer.observe(path, outcome, started.elapsed());
             }
-            let retryable = match outcome {
-                CallOutcome::Status(status) => {
-                    if status >= 500 {
-                        self.circuit.failed();
-                    } else {
-                        self.circuit.succeeded();
-                    }
-                    matches!(status, 502..=504)
-                }
-                CallOutcome::Timeout => {
-                    self.circuit.failed();
-                    false
-                }
-                CallOutcome::Failed => {
-                    self.circuit.failed();
-                    true
-                }
-            };
+            if matches!(outcome, CallOutcome::Status(status) if status < 500) {
+                self.circuit.succeeded();
+            } else {
+                self.circuit.failed();
+            }
+            let retryable = matches!(
+                outcome,
+                CallOutcome::Failed | CallOutcome::Status(502..=504)
+            );
             if retryable && !retried {
                 let pause = jittered(RETRY_BACKOFF);
                 let left = deadline.saturating_duration_since(Instant::now());
