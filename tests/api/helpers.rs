@@ -53,6 +53,7 @@ impl TestApp {
         secrets_in_logs::install();
         let db = TestDatabase::create().await;
         let calendly = MockServer::start().await;
+        calendly::refuse_past_starts(&calendly).await;
         let mut settings =
             Settings::load_from(&workspace_dir().join("config"), "local", HashMap::new())
                 .expect("configuration loads");

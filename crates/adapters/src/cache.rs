@@ -1,82 +1,114 @@
-//! Event types remembered in process, per user, for a while ([`EventTypesCache`] on `moka`).
+//! Calendly's answers remembered in process, by the Calendly account they belong to: a
+//! decorator of [`SchedulingProvider`] ([`CachedScheduling`]) over a store that every HTTP
+//! worker shares ([`ProviderCache`], on `moka`), which is also the [`AccountCache`] the use
+//! cases tell when an account's answers are stale.
+//!
+//! The key of each answer holds everything the answer depends on: the account. A load in
+//! flight for one account can therefore never be joined by a question about another, whatever
+//! the gateway user behind either; the token is only the credential the load is made with.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::{CalendlyUserUri, EventType, EventTypesCache, EventTypesLoad, ProviderError, UserId};
+use domain::{
+    AccountCache, AvailableTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
+    EventTypeUri, ProviderError, SchedulingProvider, TimeRange,
+};
 use moka::future::Cache;
 
+/// The store: each account's event types for `ttl`, for at most `max_accounts` accounts (the
+/// least recently used go first). A `ttl` of zero remembers nothing. Clones share one store.
 #[derive(Clone)]
-struct Remembered {
-    calendly_user: CalendlyUserUri,
-    event_types: Arc<[EventType]>,
+pub struct ProviderCache {
+    event_types: Option<Cache<CalendlyUserUri, Arc<[EventType]>>>,
 }
 
-/// Remembers each user's event types for `ttl`, for at most `max_users` users (the least
-/// recently used go first). A `ttl` of zero remembers nothing.
-#[derive(Clone)]
-pub struct MokaEventTypesCache {
-    cache: Option<Cache<UserId, Remembered>>,
-}
-
-impl fmt::Debug for MokaEventTypesCache {
+impl fmt::Debug for ProviderCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MokaEventTypesCache")
-            .field("entries", &self.cache.as_ref().map(Cache::entry_count))
+        f.debug_struct("ProviderCache")
+            .field(
+                "event_types",
+                &self.event_types.as_ref().map(Cache::entry_count),
+            )
             .finish()
     }
 }
 
-impl MokaEventTypesCache {
-    pub fn new(ttl: Duration, max_users: u64) -> Self {
-        let cache = (!ttl.is_zero()).then(|| {
+impl ProviderCache {
+    pub fn new(ttl: Duration, max_accounts: u64) -> Self {
+        let event_types = (!ttl.is_zero()).then(|| {
             Cache::builder()
                 .time_to_live(ttl)
-                .max_capacity(max_users)
+                .max_capacity(max_accounts)
                 .build()
         });
-        Self { cache }
+        Self { event_types }
+    }
+
+    /// `provider`, answering from this store where it can.
+    pub fn wrap<P: SchedulingProvider>(&self, provider: P) -> CachedScheduling<P> {
+        CachedScheduling {
+            inner: provider,
+            cache: self.clone(),
+        }
     }
 }
 
 #[async_trait]
-impl EventTypesCache for MokaEventTypesCache {
-    async fn get_or_load(
-        &self,
-        user: &UserId,
-        calendly_user: &CalendlyUserUri,
-        load: EventTypesLoad,
-    ) -> Result<Arc<[EventType]>, ProviderError> {
-        let Some(cache) = &self.cache else {
-            return load.await.map(Arc::from);
-        };
-        match cache.get(user).await {
-            Some(remembered) if remembered.calendly_user == *calendly_user => {
-                return Ok(remembered.event_types);
-            }
-            // Remembered for the account the user had before: of no use.
-            Some(_) => cache.invalidate(user).await,
-            None => {}
+impl AccountCache for ProviderCache {
+    async fn forget(&self, account: &CalendlyUserUri) {
+        if let Some(event_types) = &self.event_types {
+            event_types.invalidate(account).await;
         }
-        let calendly_user = calendly_user.clone();
+    }
+}
+
+/// [`SchedulingProvider`] answering event types from a [`ProviderCache`]: a miss asks `P`,
+/// concurrent misses for one account share that one call, and a failure is passed to each of
+/// them and not remembered. Everything else goes to `P` as asked.
+pub struct CachedScheduling<P> {
+    inner: P,
+    cache: ProviderCache,
+}
+
+impl<P: fmt::Debug> fmt::Debug for CachedScheduling<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedScheduling")
+            .field("inner", &self.inner)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
+    async fn current_user(&self, token: &CalendlyToken) -> Result<CalendlyUser, ProviderError> {
+        self.inner.current_user(token).await
+    }
+
+    async fn event_types(
+        &self,
+        token: &CalendlyToken,
+        account: &CalendlyUserUri,
+    ) -> Result<Arc<[EventType]>, ProviderError> {
+        let Some(cache) = &self.cache.event_types else {
+            return self.inner.event_types(token, account).await;
+        };
         cache
-            .try_get_with(user.clone(), async move {
-                load.await.map(|event_types| Remembered {
-                    calendly_user,
-                    event_types: Arc::from(event_types),
-                })
-            })
+            .try_get_with_by_ref(account, self.inner.event_types(token, account))
             .await
-            .map(|remembered| remembered.event_types)
             .map_err(Arc::unwrap_or_clone)
     }
 
-    async fn forget(&self, user: &UserId) {
-        if let Some(cache) = &self.cache {
-            cache.invalidate(user).await;
-        }
+    async fn available_times(
+        &self,
+        token: &CalendlyToken,
+        event_type: &EventTypeUri,
+        range: TimeRange,
+    ) -> Result<Vec<AvailableTime>, ProviderError> {
+        self.inner.available_times(token, event_type, range).await
     }
 }
 
@@ -85,164 +117,166 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use domain::{EventTypeUri, RawJson};
+    use domain::RawJson;
 
-    fn user(id: &str) -> UserId {
-        UserId::parse(id).expect("user id")
-    }
-
-    fn calendly_user(id: &str) -> CalendlyUserUri {
+    fn account(id: &str) -> CalendlyUserUri {
         CalendlyUserUri::parse(format!("https://api.calendly.com/users/{id}")).expect("uri")
     }
 
-    fn event_type(uri: &str) -> EventType {
-        EventType {
-            uri: EventTypeUri::parse(uri).expect("uri"),
-            json: RawJson::parse(format!(r#"{{"uri":"{uri}"}}"#)).expect("json"),
-        }
+    fn token() -> CalendlyToken {
+        CalendlyToken::parse("token").expect("token")
     }
 
-    /// A load that counts its runs, takes `delay`, and answers `uri`'s event type.
-    fn counted_load(
-        calls: &Arc<AtomicUsize>,
+    /// A provider whose event types are `<account>/event` after `delay`, counting its calls;
+    /// with `fail`, every call times out.
+    #[derive(Debug, Default)]
+    struct Counting {
+        calls: AtomicUsize,
         delay: Duration,
-        uri: &'static str,
-    ) -> EventTypesLoad {
-        let calls = Arc::clone(calls);
-        Box::pin(async move {
-            calls.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(delay).await;
-            Ok(vec![event_type(uri)])
-        })
+        fail: bool,
     }
 
-    /// User 1, connected to Calendly user `account`, looked up with a counted load of `uri`.
-    async fn lookup(
-        cache: &MokaEventTypesCache,
-        calls: &Arc<AtomicUsize>,
-        account: &str,
-        uri: &'static str,
-    ) -> Result<Arc<[EventType]>, ProviderError> {
-        let load = counted_load(calls, Duration::ZERO, uri);
-        cache
-            .get_or_load(&user("1"), &calendly_user(account), load)
+    #[async_trait]
+    impl SchedulingProvider for Counting {
+        async fn current_user(&self, _: &CalendlyToken) -> Result<CalendlyUser, ProviderError> {
+            Err(ProviderError::Timeout)
+        }
+
+        async fn event_types(
+            &self,
+            _: &CalendlyToken,
+            account: &CalendlyUserUri,
+        ) -> Result<Arc<[EventType]>, ProviderError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            if self.fail {
+                return Err(ProviderError::Timeout);
+            }
+            let uri = format!("{account}/event");
+            Ok(Arc::from(vec![EventType {
+                json: RawJson::parse(format!(r#"{{"uri":"{uri}"}}"#)).expect("json"),
+                uri: EventTypeUri::parse(uri).expect("uri"),
+            }]))
+        }
+
+        async fn available_times(
+            &self,
+            _: &CalendlyToken,
+            _: &EventTypeUri,
+            _: TimeRange,
+        ) -> Result<Vec<AvailableTime>, ProviderError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn cached(ttl: Duration, provider: Counting) -> (ProviderCache, CachedScheduling<Counting>) {
+        let cache = ProviderCache::new(ttl, 100);
+        let scheduling = cache.wrap(provider);
+        (cache, scheduling)
+    }
+
+    async fn first_uri(scheduling: &CachedScheduling<Counting>, id: &str) -> String {
+        scheduling
+            .event_types(&token(), &account(id))
             .await
+            .expect("event types")[0]
+            .uri
+            .to_string()
+    }
+
+    fn calls(scheduling: &CachedScheduling<Counting>) -> usize {
+        scheduling.inner.calls.load(Ordering::SeqCst)
     }
 
     #[tokio::test]
-    async fn a_second_lookup_is_answered_from_memory() {
-        let cache = MokaEventTypesCache::new(Duration::from_secs(60), 100);
-        let calls = Arc::new(AtomicUsize::new(0));
+    async fn a_second_question_is_answered_from_memory() {
+        let (_, scheduling) = cached(Duration::from_secs(60), Counting::default());
         for _ in 0..3 {
-            let event_types = lookup(&cache, &calls, "A", "https://e/1")
-                .await
-                .expect("loaded");
-            assert_eq!(event_types[0].uri.as_str(), "https://e/1");
+            assert_eq!(
+                first_uri(&scheduling, "A").await,
+                "https://api.calendly.com/users/A/event"
+            );
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls(&scheduling), 1);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_misses_share_one_load() {
-        let cache = MokaEventTypesCache::new(Duration::from_secs(60), 100);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let lookups = (0..32).map(|_| {
-            let cache = cache.clone();
-            let load = counted_load(&calls, Duration::from_millis(100), "https://e/1");
-            tokio::spawn(async move {
-                cache
-                    .get_or_load(&user("1"), &calendly_user("A"), load)
-                    .await
-            })
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_misses_for_one_account_share_one_call() {
+        let provider = Counting {
+            delay: Duration::from_millis(100),
+            ..Counting::default()
+        };
+        let (_, scheduling) = cached(Duration::from_secs(60), provider);
+        let scheduling = Arc::new(scheduling);
+        let questions = (0..32).map(|_| {
+            let scheduling = Arc::clone(&scheduling);
+            tokio::spawn(async move { first_uri(&scheduling, "A").await })
         });
-        for lookup in futures::future::join_all(lookups).await {
-            assert_eq!(lookup.expect("task").expect("loaded").len(), 1);
+        for answer in futures::future::join_all(questions).await {
+            assert_eq!(
+                answer.expect("task"),
+                "https://api.calendly.com/users/A/event"
+            );
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls(&scheduling), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_question_about_another_account_never_joins_a_load_in_flight() {
+        let provider = Counting {
+            delay: Duration::from_millis(100),
+            ..Counting::default()
+        };
+        let (_, scheduling) = cached(Duration::from_secs(60), provider);
+        let (a, b) = tokio::join!(first_uri(&scheduling, "A"), first_uri(&scheduling, "B"));
+        assert_eq!(a, "https://api.calendly.com/users/A/event");
+        assert_eq!(b, "https://api.calendly.com/users/B/event");
+        assert_eq!(calls(&scheduling), 2);
     }
 
     #[tokio::test]
-    async fn users_are_remembered_apart() {
-        let cache = MokaEventTypesCache::new(Duration::from_secs(60), 100);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let one = lookup(&cache, &calls, "A", "https://e/1")
-            .await
-            .expect("loaded");
-        let load = counted_load(&calls, Duration::ZERO, "https://e/2");
-        let two = cache
-            .get_or_load(&user("2"), &calendly_user("B"), load)
-            .await
-            .expect("loaded");
-        assert_eq!(
-            (one[0].uri.as_str(), two[0].uri.as_str()),
-            ("https://e/1", "https://e/2")
-        );
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn forgetting_or_another_account_loads_again() {
-        let cache = MokaEventTypesCache::new(Duration::from_secs(60), 100);
-        let calls = Arc::new(AtomicUsize::new(0));
-        lookup(&cache, &calls, "A", "https://e/a")
-            .await
-            .expect("loaded");
-        cache.forget(&user("1")).await;
-        lookup(&cache, &calls, "A", "https://e/a")
-            .await
-            .expect("loaded");
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
-
-        let other = lookup(&cache, &calls, "B", "https://e/b")
-            .await
-            .expect("loaded");
-        assert_eq!(
-            other[0].uri.as_str(),
-            "https://e/b",
-            "never the other account's"
-        );
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    async fn forgetting_an_account_asks_again_for_it_only() {
+        let (cache, scheduling) = cached(Duration::from_secs(60), Counting::default());
+        first_uri(&scheduling, "A").await;
+        first_uri(&scheduling, "B").await;
+        cache.forget(&account("A")).await;
+        first_uri(&scheduling, "A").await;
+        first_uri(&scheduling, "B").await;
+        assert_eq!(calls(&scheduling), 3);
     }
 
     #[tokio::test]
     async fn entries_expire_after_the_ttl() {
-        let cache = MokaEventTypesCache::new(Duration::from_millis(100), 100);
-        let calls = Arc::new(AtomicUsize::new(0));
-        lookup(&cache, &calls, "A", "https://e/1")
-            .await
-            .expect("loaded");
+        let (_, scheduling) = cached(Duration::from_millis(100), Counting::default());
+        first_uri(&scheduling, "A").await;
+        // moka reads its own clock, not tokio's: this one test waits in real time.
         tokio::time::sleep(Duration::from_millis(250)).await;
-        lookup(&cache, &calls, "A", "https://e/1")
-            .await
-            .expect("loaded");
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        first_uri(&scheduling, "A").await;
+        assert_eq!(calls(&scheduling), 2);
     }
 
     #[tokio::test]
-    async fn failures_are_not_remembered() {
-        let cache = MokaEventTypesCache::new(Duration::from_secs(60), 100);
-        let failing: EventTypesLoad = Box::pin(async { Err(ProviderError::Timeout) });
-        let error = cache
-            .get_or_load(&user("1"), &calendly_user("A"), failing)
-            .await
-            .expect_err("failed");
-        assert!(matches!(error, ProviderError::Timeout));
-        let calls = Arc::new(AtomicUsize::new(0));
-        lookup(&cache, &calls, "A", "https://e/1")
-            .await
-            .expect("loaded");
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    async fn failures_are_passed_on_and_not_remembered() {
+        let provider = Counting {
+            fail: true,
+            ..Counting::default()
+        };
+        let (_, scheduling) = cached(Duration::from_secs(60), provider);
+        for _ in 0..2 {
+            let error = scheduling
+                .event_types(&token(), &account("A"))
+                .await
+                .expect_err("failed");
+            assert!(matches!(error, ProviderError::Timeout));
+        }
+        assert_eq!(calls(&scheduling), 2);
     }
 
     #[tokio::test]
     async fn a_zero_ttl_remembers_nothing() {
-        let cache = MokaEventTypesCache::new(Duration::ZERO, 100);
-        let calls = Arc::new(AtomicUsize::new(0));
-        for _ in 0..2 {
-            lookup(&cache, &calls, "A", "https://e/1")
-                .await
-                .expect("loaded");
-        }
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let (_, scheduling) = cached(Duration::ZERO, Counting::default());
+        first_uri(&scheduling, "A").await;
+        first_uri(&scheduling, "A").await;
+        assert_eq!(calls(&scheduling), 2);
     }
 }

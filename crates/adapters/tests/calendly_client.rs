@@ -178,30 +178,75 @@ async fn the_documented_example_page_is_read() {
     assert_eq!(kept, example["collection"][0]);
 }
 
+/// A mock of Calendly's published description answers every page with the documented
+/// example, whose `next_page_token` is always the same.
 #[tokio::test]
-async fn a_page_token_repeated_forever_is_a_failure_not_a_loop() {
+async fn the_documented_example_served_for_every_page_is_its_event_type_once() {
     let server = MockServer::start().await;
+    let example = calendly::event_types_example();
+    assert!(example["pagination"]["next_page_token"].is_string());
     Mock::given(method("GET"))
         .and(path("/event_types"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(calendly::event_types_page(
-                &[calendly::event_type(
-                    "https://api.calendly.com/event_types/E1",
-                    "E",
-                )],
-                Some("same"),
-            )),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(&example))
         .mount(&server)
         .await;
 
-    let error = client(&server, Duration::from_secs(5))
+    let event_types = client(&server, Duration::from_secs(5))
         .event_types(&token(), &user_uri())
         .await
-        .expect_err("loop detected");
-    assert!(
-        matches!(error, ProviderError::Unavailable { .. }),
-        "{error:?}"
+        .expect("event types, not a failure");
+
+    assert_eq!(event_types.len(), 1);
+    let kept: Value = serde_json::from_slice(event_types[0].json.as_bytes()).expect("json");
+    assert_eq!(kept, example["collection"][0]);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(2));
+}
+
+#[tokio::test]
+async fn a_page_token_seen_before_ends_the_list_with_each_event_type_once() {
+    let server = MockServer::start().await;
+    let e = |n: u32| {
+        calendly::event_type(
+            &format!("https://api.calendly.com/event_types/E{n}"),
+            &format!("E{n}"),
+        )
+    };
+    for (asked, body) in [
+        (None, calendly::event_types_page(&[e(1), e(2)], Some("p2"))),
+        (
+            Some("p2"),
+            calendly::event_types_page(&[e(2), e(3)], Some("p3")),
+        ),
+        // Back to the second page: a loop.
+        (
+            Some("p3"),
+            calendly::event_types_page(&[e(3), e(1)], Some("p2")),
+        ),
+    ] {
+        let mock = Mock::given(method("GET")).and(path("/event_types"));
+        let mock = match asked {
+            Some(token) => mock.and(query_param("page_token", token)),
+            None => mock.and(query_param_is_missing("page_token")),
+        };
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+
+    let event_types = client(&server, Duration::from_secs(5))
+        .event_types(&token(), &user_uri())
+        .await
+        .expect("event types");
+
+    let uris: Vec<&str> = event_types.iter().map(|e| e.uri.as_str()).collect();
+    assert_eq!(
+        uris,
+        [
+            "https://api.calendly.com/event_types/E1",
+            "https://api.calendly.com/event_types/E2",
+            "https://api.calendly.com/event_types/E3",
+        ]
     );
 }
 

@@ -14,6 +14,9 @@ use serde::Deserialize;
 /// The development settings, compiled in so that production can recognise them wherever it runs.
 const LOCAL_TOML: &str = include_str!("../../../config/local.toml");
 
+/// The longest `calendly.timeout_ms` accepted: ten minutes.
+pub const MAX_CALENDLY_TIMEOUT_MS: u64 = 600_000;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -335,8 +338,8 @@ impl Settings {
         if self.database.pool_max_size == 0 {
             return invalid("database.pool_max_size must be at least 1");
         }
-        if self.calendly.timeout_ms == 0 {
-            return invalid("calendly.timeout_ms must be at least 1");
+        if !(1..=MAX_CALENDLY_TIMEOUT_MS).contains(&self.calendly.timeout_ms) {
+            return invalid("calendly.timeout_ms must be from 1 to 600000 (ten minutes)");
         }
         if self.calendly.connect_timeout_ms == 0 {
             return invalid("calendly.connect_timeout_ms must be at least 1");
@@ -357,6 +360,7 @@ impl Settings {
         Ok(())
     }
 
+    /// `calendly.timeout_ms`, at most [`MAX_CALENDLY_TIMEOUT_MS`] once validated.
     pub fn calendly_timeout(&self) -> Duration {
         Duration::from_millis(self.calendly.timeout_ms)
     }

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -10,7 +11,7 @@ use actix_web::http::header;
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use adapters::KeyRotation;
-use adapters::cache::MokaEventTypesCache;
+use adapters::cache::ProviderCache;
 use adapters::calendly::{CalendlyClient, CalendlyClientSettings, CallObserver, CircuitBreaker};
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
@@ -18,7 +19,7 @@ use adapters::postgres::{PgPoolSettings, PgTokenRepository};
 use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
 use chrono::TimeDelta;
 use domain::{
-    AvailabilityPolicy, CalendlyService, EventTypesCache, Ports, SchedulingProvider, SystemClock,
+    AccountCache, AvailabilityPolicy, CalendlyService, Ports, SchedulingProvider, SystemClock,
     TokenRepository, UserAuth,
 };
 use secrecy::ExposeSecret;
@@ -106,24 +107,28 @@ fn sqlite_repository(
     Ok(Arc::new(SqliteTokenRepository::new(pool, cipher)))
 }
 
-/// The repository on the configured database, its pool watched by `metrics`.
+/// The repository on the configured database, its pool watched by `metrics` when given.
 fn token_repository(
     settings: &Settings,
     cipher: Arc<TokenCipher>,
     pool_size: usize,
-    metrics: &Metrics,
+    metrics: Option<&Metrics>,
 ) -> Result<Arc<dyn TokenRepository>, StartupError> {
     Ok(match database(settings) {
         Database::Postgres => {
             let repository = pg_repository(settings, cipher, pool_size)?;
-            let watched = Arc::clone(&repository);
-            metrics.watch_pool(move || watched.pool_status());
+            if let Some(metrics) = metrics {
+                let watched = Arc::clone(&repository);
+                metrics.watch_pool(move || watched.pool_status());
+            }
             repository
         }
         Database::Sqlite(path) => {
             let repository = sqlite_repository(settings, path, cipher, pool_size)?;
-            let watched = Arc::clone(&repository);
-            metrics.watch_pool(move || watched.pool_status());
+            if let Some(metrics) = metrics {
+                let watched = Arc::clone(&repository);
+                metrics.watch_pool(move || watched.pool_status());
+            }
             repository
         }
     })
@@ -145,8 +150,31 @@ pub async fn rotate_keys(settings: &Settings) -> Result<KeyRotation, StartupErro
     rotated.map_err(StartupError::Repository)
 }
 
+/// How `database.pool_max_size` connections are shared by the HTTP workers, so that they
+/// add up to that size.
+#[derive(Clone)]
+enum PoolShares {
+    /// A pool per worker: each factory call takes the next of these sizes.
+    PerWorker {
+        sizes: Arc<[usize]>,
+        next: Arc<AtomicUsize>,
+    },
+    /// Fewer connections than workers: one pool for all of them.
+    One(Arc<dyn TokenRepository>),
+}
+
+impl PoolShares {
+    /// `total` connections as `workers` sizes differing by one at most, e.g. 10 for 4 workers
+    /// as 3, 3, 2, 2.
+    fn sizes(total: usize, workers: usize) -> Vec<usize> {
+        (0..workers)
+            .map(|i| total / workers + usize::from(i < total % workers))
+            .collect()
+    }
+}
+
 /// What every HTTP worker shares: the configuration, the availability policy, the access-token
-/// check, the token cipher, the event types cache and the metrics.
+/// check, the token cipher, what is remembered of Calendly's answers and the metrics.
 #[derive(Clone)]
 struct Shared {
     settings: Settings,
@@ -154,10 +182,17 @@ struct Shared {
     policy: AvailabilityPolicy,
     cipher: Arc<TokenCipher>,
     user_auth: Arc<dyn UserAuth>,
-    event_types_cache: Arc<MokaEventTypesCache>,
+    provider_cache: ProviderCache,
     metrics: Arc<Metrics>,
     circuit: Arc<CircuitBreaker>,
+    pools: PoolShares,
 }
+
+/// The shortest lead of the earliest start asked of Calendly over now (see
+/// [`AvailabilityPolicy::start_lead`]).
+const MIN_START_LEAD: TimeDelta = TimeDelta::minutes(1);
+/// Clock difference between the gateway and Calendly allowed for in the start lead.
+const CLOCK_SKEW: TimeDelta = TimeDelta::seconds(5);
 
 impl Shared {
     fn new(settings: &Settings) -> Result<Self, StartupError> {
@@ -165,6 +200,28 @@ impl Shared {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
+        let cipher = Arc::new(TokenCipher::from_keys(&settings.token_encryption_keys())?);
+        let metrics = Arc::new(Metrics::new());
+        let total = settings.database.pool_max_size;
+        let pools = if total >= workers {
+            PoolShares::PerWorker {
+                sizes: PoolShares::sizes(total, workers).into(),
+                next: Arc::new(AtomicUsize::new(0)),
+            }
+        } else {
+            PoolShares::One(token_repository(
+                settings,
+                Arc::clone(&cipher),
+                total,
+                Some(&metrics),
+            )?)
+        };
+        // A start sent to Calendly is read by it at most the call's deadline later.
+        // (`calendly.timeout_ms` is validated to at most ten minutes.)
+        let start_lead = (TimeDelta::milliseconds(
+            i64::try_from(settings.calendly.timeout_ms).unwrap_or(i64::MAX / 2),
+        ) + CLOCK_SKEW)
+            .max(MIN_START_LEAD);
         Ok(Self {
             settings: settings.clone(),
             workers,
@@ -172,43 +229,57 @@ impl Shared {
                 max_range: TimeDelta::days(i64::from(settings.limits.max_range_days)),
                 max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
                 max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
+                start_lead,
             },
-            cipher: Arc::new(TokenCipher::from_keys(&settings.token_encryption_keys())?),
+            cipher,
             user_auth: Arc::new(JwtUserAuth::new(&settings.auth.jwt_secret)),
-            event_types_cache: Arc::new(MokaEventTypesCache::new(
+            provider_cache: ProviderCache::new(
                 Duration::from_secs(settings.cache.event_types_ttl_secs),
                 settings.cache.event_types_max_users,
-            )),
-            metrics: Arc::new(Metrics::new()),
+            ),
+            metrics,
             circuit: Arc::new(CircuitBreaker::new(
                 settings.calendly.circuit_breaker_failures,
                 Duration::from_millis(settings.calendly.circuit_breaker_open_ms),
             )),
+            pools,
         })
     }
 
-    /// The use cases wired for one HTTP worker thread. Its database pool (its share of
+    /// The use cases wired for the next HTTP worker thread. Its database pool (its share of
     /// `database.pool_max_size`) and its Calendly client are its own: a connection is served by
     /// the thread that opened it, so sharing them across workers would make every query and
     /// Calendly call hop between threads.
-    fn worker_state(&self) -> Result<AppState, StartupError> {
+    fn next_worker_state(&self) -> Result<AppState, StartupError> {
+        let tokens = match &self.pools {
+            PoolShares::One(tokens) => Arc::clone(tokens),
+            PoolShares::PerWorker { sizes, next } => {
+                let size = sizes[next.fetch_add(1, Ordering::Relaxed) % sizes.len()];
+                token_repository(
+                    &self.settings,
+                    Arc::clone(&self.cipher),
+                    size,
+                    Some(&self.metrics),
+                )?
+            }
+        };
+        self.worker_state(tokens)
+    }
+
+    fn worker_state(&self, tokens: Arc<dyn TokenRepository>) -> Result<AppState, StartupError> {
         let settings = &self.settings;
-        let pool_size = settings.database.pool_max_size.div_ceil(self.workers);
-        let tokens =
-            token_repository(settings, Arc::clone(&self.cipher), pool_size, &self.metrics)?;
-        let scheduling: Arc<dyn SchedulingProvider> =
-            Arc::new(CalendlyClient::new(&CalendlyClientSettings {
-                api_base_url: settings.calendly.api_base_url.clone(),
-                timeout: settings.calendly_timeout(),
-                connect_timeout: settings.calendly_connect_timeout(),
-                max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
-                observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
-                circuit: Arc::clone(&self.circuit),
-            })?);
+        let client = CalendlyClient::new(&CalendlyClientSettings {
+            api_base_url: settings.calendly.api_base_url.clone(),
+            timeout: settings.calendly_timeout(),
+            connect_timeout: settings.calendly_connect_timeout(),
+            max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
+            observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
+            circuit: Arc::clone(&self.circuit),
+        })?;
         let ports = Ports {
             tokens: Arc::clone(&tokens),
-            scheduling,
-            event_types_cache: Arc::clone(&self.event_types_cache) as Arc<dyn EventTypesCache>,
+            scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
+            account_cache: Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
             clock: Arc::new(SystemClock),
         };
         Ok(AppState {
@@ -216,6 +287,13 @@ impl Shared {
             user_auth: Arc::clone(&self.user_auth),
             tokens,
         })
+    }
+
+    /// Surfaces a configuration error of the workers' wiring before serving (a pool of one
+    /// connection, never used nor watched).
+    fn check_wiring(&self) -> Result<(), StartupError> {
+        let tokens = token_repository(&self.settings, Arc::clone(&self.cipher), 1, None)?;
+        self.worker_state(tokens).map(drop)
     }
 }
 
@@ -266,13 +344,7 @@ impl Application {
             tracing::info!(?applied, "migrations applied");
         }
         let shared = Shared::new(&settings)?;
-        // Building one worker's state here surfaces a configuration error before serving.
-        // (Its pool is never used, so it is not watched.)
-        Shared {
-            metrics: Arc::new(Metrics::new()),
-            ..shared.clone()
-        }
-        .worker_state()?;
+        shared.check_wiring()?;
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
@@ -289,7 +361,7 @@ impl Application {
         let cors_origins = settings.http.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             let state = shared
-                .worker_state()
+                .next_worker_state()
                 .expect("the same wiring succeeded before serving");
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::json_error_body))

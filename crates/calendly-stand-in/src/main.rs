@@ -6,7 +6,8 @@
 //! - `GET /users/me`;
 //! - `GET /event_types?user=URI[&count=N][&page_token=T]`: `--event-types` per user, paginated;
 //! - `GET /event_type_available_times?event_type=URI&start_time=…&end_time=…`: a slot every
-//!   `--slot-minutes` within 09:00–17:00 UTC, refusing ranges over 31 days and past starts;
+//!   `--slot-minutes` within 09:00–17:00 UTC, refusing ranges over 31 days and starts already
+//!   past when read (no leeway, as Calendly), with Calendly's 400 body;
 //! - `GET /stats`: calls received per endpoint (`DELETE /stats` resets them).
 //!
 //! `--latency-ms` delays every answer, as a distant Calendly would.
@@ -242,8 +243,8 @@ async fn available_times(
         (Ok(start), Ok(end)) => (start, end),
         (Err(response), _) | (_, Err(response)) => return response,
     };
-    // A little leeway for the clock difference between caller and stand-in.
-    if start < Utc::now() - TimeDelta::seconds(5) {
+    // As strict as Calendly: a start already past when it is read is refused.
+    if start < Utc::now() {
         return invalid_argument("start_time", "must be in the future");
     }
     if end <= start || end - start > TimeDelta::days(31) {

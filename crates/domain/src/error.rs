@@ -70,19 +70,31 @@ pub enum ProviderError {
     Timeout,
 }
 
-/// Why a use case did not complete.
+/// What is wrong with a range of time asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    /// The end is not after the start.
+    #[error("the range ends before it starts")]
+    EndNotAfterStart,
+    /// The range is longer than the policy allows.
+    #[error("the range is longer than {max_days} days")]
+    TooLong { max_days: i64 },
+}
+
+/// Why a use case did not complete. The texts speak of the domain; what a client is told is
+/// worded where errors become responses.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("No PAT token found. Please connect your Calendly account.")]
+    #[error("the user has no Calendly connection")]
     NotConnected,
-    #[error("No event types found for this Calendly user.")]
+    #[error("the Calendly user has no event types")]
     NoEventTypes,
-    #[error("Event type {0} is not one of this user's event types.")]
+    #[error("event type {0} is not one of the user's")]
     EventTypeNotFound(EventTypeUri),
-    #[error("{0}")]
-    InvalidRange(String),
+    #[error(transparent)]
+    InvalidRange(#[from] RangeError),
     /// Connecting failed because the provider does not accept the credential.
-    #[error("Calendly did not accept this personal access token.")]
+    #[error("the scheduling provider does not accept the credential")]
     TokenRejected { details: Value },
     #[error(transparent)]
     Provider(#[from] ProviderError),

@@ -9,14 +9,11 @@ pub mod ports;
 pub mod time_range;
 pub mod use_cases;
 
-pub use error::{AuthError, GatewayError, ProviderError, Rejection, RepositoryError};
+pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
     AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
     EventTypeUri, InvalidValue, RawJson, UserId,
 };
-pub use ports::{
-    Clock, EventTypesCache, EventTypesLoad, SchedulingProvider, SystemClock, TokenRepository,
-    UserAuth,
-};
+pub use ports::{AccountCache, Clock, SchedulingProvider, SystemClock, TokenRepository, UserAuth};
 pub use time_range::TimeRange;
 pub use use_cases::{AvailabilityPolicy, AvailabilityQuery, CalendlyService, Ports};

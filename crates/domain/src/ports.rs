@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
@@ -68,12 +67,12 @@ pub trait SchedulingProvider: Send + Sync {
     /// The user the token belongs to.
     async fn current_user(&self, token: &CalendlyToken) -> Result<CalendlyUser, ProviderError>;
 
-    /// Every event type of `user`, all pages, in the provider's order.
+    /// Every event type of `user`, all pages, in the provider's order, each once.
     async fn event_types(
         &self,
         token: &CalendlyToken,
         user: &CalendlyUserUri,
-    ) -> Result<Vec<EventType>, ProviderError>;
+    ) -> Result<Arc<[EventType]>, ProviderError>;
 
     /// The bookable times of `event_type` within `range`, which must be no longer than the
     /// provider accepts in one call.
@@ -85,30 +84,17 @@ pub trait SchedulingProvider: Send + Sync {
     ) -> Result<Vec<AvailableTime>, ProviderError>;
 }
 
-/// A fetch of one user's event types from the provider, for [`EventTypesCache`] to run on a
-/// miss.
-pub type EventTypesLoad = BoxFuture<'static, Result<Vec<EventType>, ProviderError>>;
-
-/// Remembers each user's event types for a while, so that most requests cost no provider call.
+/// What adapters remember of the provider's answers, by the Calendly account they belong to
+/// (caching is a decorator of [`SchedulingProvider`] on the adapter side; the use cases only
+/// say when an account's answers are stale).
 ///
-/// Errors: only those of `load`. A failed load is returned to every caller waiting on it and is
-/// not remembered.
+/// Errors: none; forgetting succeeds or there was nothing to forget.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
-pub trait EventTypesCache: Send + Sync {
-    /// The event types remembered for `user` while connected to `calendly_user`; otherwise those
-    /// `load` fetches, which are then remembered. Concurrent callers for one user while nothing
-    /// is remembered share a single `load`. Event types remembered for another Calendly user
-    /// (the user has since connected another account) are never returned.
-    async fn get_or_load(
-        &self,
-        user: &UserId,
-        calendly_user: &CalendlyUserUri,
-        load: EventTypesLoad,
-    ) -> Result<Arc<[EventType]>, ProviderError>;
-
-    /// Forgets what is remembered for `user`.
-    async fn forget(&self, user: &UserId);
+pub trait AccountCache: Send + Sync {
+    /// Forgets every answer remembered for `account`: the next question about it asks the
+    /// provider.
+    async fn forget(&self, account: &CalendlyUserUri);
 }
 
 /// The current time, so that use cases that depend on it can be tested.

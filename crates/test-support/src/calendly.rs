@@ -74,6 +74,33 @@ pub fn error(status: u16) -> Value {
     parsed(ERRORS)[status.to_string()].clone()
 }
 
+/// Makes `server` refuse, as Calendly does, an available-times question whose `start_time` is
+/// already past when it arrives: 400 with Calendly's documented "must be in the future" body.
+/// It takes precedence over every other mock of the test.
+pub async fn refuse_past_starts(server: &wiremock::MockServer) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/event_type_available_times"))
+        .and(StartInThePast)
+        .respond_with(wiremock::ResponseTemplate::new(400).set_body_json(error(400)))
+        .with_priority(1)
+        .mount(server)
+        .await;
+}
+
+/// Matches a request whose `start_time` is before the moment it is matched.
+struct StartInThePast;
+
+impl wiremock::Match for StartInThePast {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        request
+            .url
+            .query_pairs()
+            .find(|(name, _)| name == "start_time")
+            .and_then(|(_, value)| chrono::DateTime::parse_from_rfc3339(&value).ok())
+            .is_some_and(|start| start < chrono::Utc::now())
+    }
+}
+
 /// A Calendly that answers every request with the head of a 200 and only the start of its
 /// body, then hangs up: its address, and how many connections it was asked for.
 pub async fn cutting_answers_short() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {

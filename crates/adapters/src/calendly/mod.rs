@@ -4,6 +4,7 @@
 mod circuit;
 mod wire;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +25,7 @@ pub use circuit::CircuitBreaker;
 
 /// Calendly's page size limit.
 const PAGE_SIZE: &str = "100";
-/// A bound on pages followed, so that a provider repeating its tokens cannot loop us forever.
+/// A bound on pages followed, so that a provider inventing new tokens cannot loop us forever.
 const MAX_PAGES: usize = 1000;
 /// The pause before the one retry: this, plus up to as much again at random.
 const RETRY_BACKOFF: Duration = Duration::from_millis(100);
@@ -210,8 +211,10 @@ impl SchedulingProvider for CalendlyClient {
         &self,
         token: &CalendlyToken,
         user: &CalendlyUserUri,
-    ) -> Result<Vec<EventType>, ProviderError> {
-        let mut event_types = Vec::new();
+    ) -> Result<Arc<[EventType]>, ProviderError> {
+        let mut event_types: Vec<EventType> = Vec::new();
+        let mut seen_uris = HashSet::new();
+        let mut seen_page_tokens = HashSet::new();
         let mut page_token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let mut query = vec![("user", user.as_str()), ("count", PAGE_SIZE)];
@@ -223,15 +226,24 @@ impl SchedulingProvider for CalendlyClient {
             // of its own, rather than part of whatever larger buffer it arrived in, keeps only
             // itself alive.
             let page = wire::event_types_page(&bytes::Bytes::copy_from_slice(&body))?;
-            event_types.extend(page.event_types);
+            event_types.extend(
+                page.event_types
+                    .into_iter()
+                    .filter(|event_type| seen_uris.insert(event_type.uri.clone())),
+            );
             match page.next_page_token {
-                Some(next) if Some(&next) != page_token.as_ref() => page_token = Some(next),
-                Some(_) => {
-                    return Err(ProviderError::Unavailable {
-                        reason: "Calendly returned the same page token twice".into(),
-                    });
+                None => return Ok(event_types.into()),
+                // A token already followed leads where the gateway has been: what was read is
+                // the whole list (a mock of Calendly's description repeats its example token).
+                Some(next) if !seen_page_tokens.insert(next.clone()) => {
+                    tracing::warn!(
+                        pages = seen_page_tokens.len(),
+                        event_types = event_types.len(),
+                        "Calendly repeated a page token of the event type list; keeping what was read"
+                    );
+                    return Ok(event_types.into());
                 }
-                None => return Ok(event_types),
+                Some(next) => page_token = Some(next),
             }
         }
         Err(ProviderError::Unavailable {

@@ -5,11 +5,34 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::{AvailabilityQuery, EventTypeUri};
 use serde::Deserialize;
 
-use super::docs::AvailableTime;
-use super::raw_json::json_list;
+use utoipa::openapi::schema::SchemaFormat;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::raw_json::{calendly_object, json_list};
 use crate::auth::AuthenticatedUser;
-use crate::error::ApiError;
+use crate::error::{
+    ApiError, CALENDLY_BAD_ARGUMENT, CALENDLY_CONFLICT, CALENDLY_FORBIDDEN, CALENDLY_NOT_CONNECTED,
+    CALENDLY_NOT_FOUND, CALENDLY_REAUTH_REQUIRED, EVENT_TYPE_NOT_FOUND, ErrorKind,
+    INVALID_PARAMETER, MISSING_PARAMETER, NO_EVENT_TYPES, URI_TOO_LONG,
+};
 use crate::state::AppState;
+
+/// The errors of `GET /calendly/check-availability`, beyond those of every authenticated
+/// operation that calls Calendly.
+pub const ERRORS: &[ErrorKind] = &[
+    INVALID_PARAMETER,
+    MISSING_PARAMETER,
+    URI_TOO_LONG,
+    CALENDLY_NOT_CONNECTED,
+    NO_EVENT_TYPES,
+    EVENT_TYPE_NOT_FOUND,
+    CALENDLY_REAUTH_REQUIRED,
+    CALENDLY_BAD_ARGUMENT,
+    CALENDLY_FORBIDDEN,
+    CALENDLY_NOT_FOUND,
+    CALENDLY_CONFLICT,
+];
 
 #[derive(Debug, Deserialize)]
 pub struct AvailabilityParams {
@@ -100,6 +123,27 @@ fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
         "{name} is not an RFC 3339 time such as 2030-01-02T09:00:00Z or 2030-01-02T10:00:00+01:00."
     )))
 }
+
+/// A Calendly available time, passed on as Calendly wrote it.
+#[derive(Debug)]
+pub struct AvailableTime;
+
+impl PartialSchema for AvailableTime {
+    fn schema() -> RefOr<Schema> {
+        calendly_object(
+            "A Calendly available time as Calendly returned it; fields beyond those named here are kept.",
+            &[(
+                "start_time",
+                Some(SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::DateTime,
+                )),
+            )],
+            &["status", "scheduling_url"],
+        )
+    }
+}
+
+impl ToSchema for AvailableTime {}
 
 #[cfg(test)]
 mod tests {

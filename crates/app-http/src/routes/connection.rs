@@ -8,8 +8,27 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::AuthenticatedUser;
-use crate::error::ApiError;
+use crate::error::{
+    ApiError, CALENDLY_BAD_ARGUMENT, CALENDLY_CONFLICT, CALENDLY_NOT_CONNECTED, CALENDLY_NOT_FOUND,
+    CALENDLY_REAUTH_REQUIRED, CALENDLY_TOKEN_INVALID, ErrorKind, INVALID_PARAMETER,
+    MISSING_PARAMETER, PAYLOAD_TOO_LARGE,
+};
 use crate::state::AppState;
+
+/// The errors of `PUT /calendly/connection`, beyond those of every authenticated operation
+/// that calls Calendly. (Calendly's 401 and 403 to `/users/me` are `calendly_token_invalid`.)
+pub const CONNECT_ERRORS: &[ErrorKind] = &[
+    INVALID_PARAMETER,
+    MISSING_PARAMETER,
+    CALENDLY_TOKEN_INVALID,
+    PAYLOAD_TOO_LARGE,
+    CALENDLY_BAD_ARGUMENT,
+    CALENDLY_NOT_FOUND,
+    CALENDLY_CONFLICT,
+];
+
+/// The errors of `GET /calendly/connection`, beyond those of every authenticated operation.
+pub const STATUS_ERRORS: &[ErrorKind] = &[CALENDLY_NOT_CONNECTED, CALENDLY_REAUTH_REQUIRED];
 
 /// A connection as the client sees it: never the token.
 #[derive(Debug, Serialize, ToSchema)]

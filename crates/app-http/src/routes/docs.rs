@@ -8,16 +8,19 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, web};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{
-    AdditionalProperties, ObjectBuilder, SchemaFormat, SchemaType, Type,
-};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr, Schema};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::Config;
 
-use super::{availability, connection, health, metrics, user};
-use crate::error::{ErrorBody, status_error};
+use super::availability::{self, AvailableTime};
+use super::user::{self, EventType};
+use super::{connection, health, metrics};
+use crate::error::{
+    CALENDLY_RATE_LIMITED, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE, DATABASE_UNAVAILABLE, ErrorBody,
+    ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED, TOKEN_EXPIRED, status_error,
+};
 
 /// The name of the bearer security scheme in the document (the handlers' annotations spell it
 /// out: utoipa takes only a literal there).
@@ -151,135 +154,36 @@ impl Modify for BearerScheme {
     }
 }
 
-/// The error statuses of each operation. They are the same error body each time, so they are
-/// listed here once rather than in every handler's annotation.
-const ERRORS: &[(&str, &[(u16, &str)])] = &[
-    (
-        "connect",
-        &[
-            (
-                400,
-                "The body is not JSON, not an object, or the token is not a string (`invalid_parameter`); or Calendly refused the call (`calendly_error`).",
-            ),
-            (403, "Calendly refused the call (`calendly_error`)."),
-            (404, "Calendly refused the call (`calendly_error`)."),
-            (409, "Calendly refused the call (`calendly_error`)."),
-            (413, "The body is over 16 KiB (`payload_too_large`)."),
-            (
-                422,
-                "`personal_access_token` is missing (`missing_parameter`), or Calendly does not accept it (`calendly_token_invalid`).",
-            ),
-        ],
-    ),
-    (
-        "connection",
-        &[
-            (
-                404,
-                "No Calendly connection for the user (`calendly_not_connected`).",
-            ),
-            (
-                424,
-                "The stored credential can no longer be used; connect again (`calendly_reauth_required`).",
-            ),
-        ],
-    ),
+/// The errors of each operation, beyond those shared below: each handler's module lists its own.
+const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
+    ("connect", connection::CONNECT_ERRORS),
+    ("connection", connection::STATUS_ERRORS),
     ("disconnect", &[]),
-    (
-        "user",
-        &[
-            (
-                404,
-                "No Calendly connection for the user (`calendly_not_connected`).",
-            ),
-            (
-                424,
-                "The stored credential can no longer be used; connect again (`calendly_reauth_required`).",
-            ),
-        ],
-    ),
-    (
-        "user_event_types",
-        &[
-            (400, "Calendly refused the call (`calendly_error`)."),
-            (403, "Calendly refused the call (`calendly_error`)."),
-            (
-                404,
-                "No Calendly connection for the user (`calendly_not_connected`), or Calendly refused the call (`calendly_error`).",
-            ),
-            (409, "Calendly refused the call (`calendly_error`)."),
-            (
-                424,
-                "Calendly no longer accepts the stored token, or it can no longer be decrypted; connect again (`calendly_reauth_required`).",
-            ),
-        ],
-    ),
-    (
-        "check_availability",
-        &[
-            (
-                400,
-                "An unparseable time or event type, `end_time` not after `start_time`, a range over `limits.max_range_days` (`invalid_parameter`); or Calendly refused the call (`calendly_error`).",
-            ),
-            (403, "Calendly refused the call (`calendly_error`)."),
-            (
-                404,
-                "No Calendly connection (`calendly_not_connected`), no event types (`no_event_types`), `event_type` not one of the user's (`event_type_not_found`), or Calendly refused the call (`calendly_error`).",
-            ),
-            (409, "Calendly refused the call (`calendly_error`)."),
-            (414, "The query string is too long (`uri_too_long`)."),
-            (
-                422,
-                "`start_time` or `end_time` is missing (`missing_parameter`).",
-            ),
-            (
-                424,
-                "Calendly no longer accepts the stored token, or it can no longer be decrypted; connect again (`calendly_reauth_required`).",
-            ),
-        ],
-    ),
-    (
-        "readyz",
-        &[(
-            503,
-            "The database does not answer (`database_unavailable`).",
-        )],
-    ),
+    ("user", user::USER_ERRORS),
+    ("user_event_types", user::EVENT_TYPES_ERRORS),
+    ("check_availability", availability::ERRORS),
+    ("readyz", &[DATABASE_UNAVAILABLE]),
 ];
 
-/// Statuses every operation that calls Calendly may answer.
-const UPSTREAM: &[(u16, &str)] = &[
-    (
-        429,
-        "Calendly's rate limit was reached (`calendly_rate_limited`); `Retry-After` says when to retry.",
-    ),
-    (
-        502,
-        "Calendly failed or answered in a way the gateway cannot use (`calendly_unavailable`).",
-    ),
-    (
-        504,
-        "Calendly did not answer within `calendly.timeout_ms` (`calendly_timeout`).",
-    ),
+/// Errors of every operation that calls Calendly.
+const UPSTREAM: &[ErrorKind] = &[
+    CALENDLY_RATE_LIMITED,
+    CALENDLY_UNAVAILABLE,
+    CALENDLY_TIMEOUT,
 ];
 
 /// Operations that call Calendly.
 const CALLS_CALENDLY: &[&str] = &["connect", "user_event_types", "check_availability"];
 
-/// Statuses of every operation behind the bearer token.
-const AUTHENTICATED: &[(u16, &str)] = &[
-    (
-        401,
-        "No bearer token (`not_authenticated`), or one that is malformed, expired or badly signed (`invalid_credentials`, `token_expired`).",
-    ),
-    (
-        503,
-        "The database is unavailable (`database_unavailable`); retry shortly.",
-    ),
+/// Errors of every operation behind the bearer token.
+const AUTHENTICATED: &[ErrorKind] = &[
+    NOT_AUTHENTICATED,
+    INVALID_CREDENTIALS,
+    TOKEN_EXPIRED,
+    DATABASE_UNAVAILABLE,
 ];
 
-/// Adds [`ERRORS`], and the statuses of authenticated and Calendly-calling operations, to every
-/// operation, each with the error body.
+/// Adds each operation's errors, with the error body, to every operation.
 struct ErrorResponses;
 
 impl Modify for ErrorResponses {
@@ -295,28 +199,48 @@ impl Modify for ErrorResponses {
     }
 }
 
-fn add_errors(operation: &mut Operation) {
-    let id = operation.operation_id.clone().unwrap_or_default();
+/// Every error kind `operation` may answer with.
+fn errors_of(operation: &Operation) -> Vec<ErrorKind> {
+    let id = operation.operation_id.as_deref().unwrap_or_default();
     let authenticated = operation
         .security
         .as_ref()
         .is_some_and(|requirements| !requirements.is_empty());
-    let own = ERRORS
+    let own = OPERATION_ERRORS
         .iter()
         .find(|(name, _)| *name == id)
         .map_or(&[][..], |(_, errors)| *errors);
-    let upstream = if CALLS_CALENDLY.contains(&id.as_str()) {
+    let upstream = if CALLS_CALENDLY.contains(&id) {
         UPSTREAM
     } else {
         &[]
     };
     let shared = if authenticated { AUTHENTICATED } else { &[] };
-    let mut errors: Vec<(u16, &str)> = own.iter().chain(upstream).chain(shared).copied().collect();
-    errors.sort_by_key(|(status, _)| *status);
-    for (status, description) in errors {
+    let mut kinds: Vec<ErrorKind> = Vec::new();
+    for kind in own.iter().chain(upstream).chain(shared) {
+        if !kinds.contains(kind) {
+            kinds.push(*kind);
+        }
+    }
+    kinds
+}
+
+/// One response per status, its description naming each kind of error behind it.
+fn add_errors(operation: &mut Operation) {
+    let kinds = errors_of(operation);
+    let mut statuses: Vec<u16> = kinds.iter().map(|k| k.status.as_u16()).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    for status in statuses {
+        let description = kinds
+            .iter()
+            .filter(|kind| kind.status.as_u16() == status)
+            .map(|kind| format!("`{}`: {}.", kind.code, kind.meaning))
+            .collect::<Vec<_>>()
+            .join(" ");
         operation.responses.responses.insert(
             status.to_string(),
-            RefOr::T(error_response(status, description)),
+            RefOr::T(error_response(status, &description)),
         );
     }
 }
@@ -351,72 +275,4 @@ fn error_response(status: u16, description: &str) -> Response {
         _ => response,
     };
     response.build()
-}
-
-/// A Calendly event type, passed on as Calendly wrote it: every field kept, including those
-/// this schema does not name.
-#[derive(Debug)]
-pub struct EventType;
-
-impl PartialSchema for EventType {
-    fn schema() -> RefOr<Schema> {
-        calendly_object(
-            "A Calendly event type as Calendly returned it; fields beyond those named here are kept.",
-            &[("uri", Some(SchemaFormat::Custom("uri".into())))],
-            &["name", "scheduling_url", "slug", "kind", "type"],
-        )
-    }
-}
-
-impl ToSchema for EventType {}
-
-/// A Calendly available time, passed on as Calendly wrote it.
-#[derive(Debug)]
-pub struct AvailableTime;
-
-impl PartialSchema for AvailableTime {
-    fn schema() -> RefOr<Schema> {
-        calendly_object(
-            "A Calendly available time as Calendly returned it; fields beyond those named here are kept.",
-            &[(
-                "start_time",
-                Some(SchemaFormat::KnownFormat(
-                    utoipa::openapi::KnownFormat::DateTime,
-                )),
-            )],
-            &["status", "scheduling_url"],
-        )
-    }
-}
-
-impl ToSchema for AvailableTime {}
-
-/// An object with `required` string properties, optional `nullable` string properties, and any
-/// other property allowed.
-fn calendly_object(
-    description: &str,
-    required: &[(&str, Option<SchemaFormat>)],
-    nullable: &[&str],
-) -> RefOr<Schema> {
-    let mut object = ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .description(Some(description))
-        .additional_properties(Some(AdditionalProperties::FreeForm(true)));
-    for (name, format) in required {
-        object = object
-            .property(
-                *name,
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .format(format.clone()),
-            )
-            .required(*name);
-    }
-    for name in nullable {
-        object = object.property(
-            *name,
-            ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
-        );
-    }
-    RefOr::T(Schema::Object(object.build()))
 }

@@ -3,6 +3,10 @@
 use actix_web::HttpResponse;
 use actix_web::http::header::ContentType;
 use domain::RawJson;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ObjectBuilder, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::{RefOr, Schema};
 
 /// A 200 whose JSON body is `prefix`, then `[value,value,…]`, then `suffix`.
 pub fn json_list<'a, I>(prefix: &str, values: I, suffix: &str) -> HttpResponse
@@ -30,6 +34,36 @@ where
     HttpResponse::Ok()
         .content_type(ContentType::json())
         .body(body)
+}
+
+/// An object with `required` string properties, optional `nullable` string properties, and any
+/// other property allowed.
+pub fn calendly_object(
+    description: &str,
+    required: &[(&str, Option<SchemaFormat>)],
+    nullable: &[&str],
+) -> RefOr<Schema> {
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)));
+    for (name, format) in required {
+        object = object
+            .property(
+                *name,
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(format.clone()),
+            )
+            .required(*name);
+    }
+    for name in nullable {
+        object = object.property(
+            *name,
+            ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
+        );
+    }
+    RefOr::T(Schema::Object(object.build()))
 }
 
 #[cfg(test)]

@@ -2,11 +2,31 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::docs::EventType;
-use super::raw_json::json_list;
+use utoipa::openapi::schema::SchemaFormat;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::raw_json::{calendly_object, json_list};
 use crate::auth::AuthenticatedUser;
-use crate::error::ApiError;
+use crate::error::{
+    ApiError, CALENDLY_BAD_ARGUMENT, CALENDLY_CONFLICT, CALENDLY_FORBIDDEN, CALENDLY_NOT_CONNECTED,
+    CALENDLY_NOT_FOUND, CALENDLY_REAUTH_REQUIRED, ErrorKind,
+};
 use crate::state::AppState;
+
+/// The errors of `GET /calendly/user`, beyond those of every authenticated operation.
+pub const USER_ERRORS: &[ErrorKind] = &[CALENDLY_NOT_CONNECTED, CALENDLY_REAUTH_REQUIRED];
+
+/// The errors of `GET /calendly/user-event-types`, beyond those of every authenticated
+/// operation that calls Calendly.
+pub const EVENT_TYPES_ERRORS: &[ErrorKind] = &[
+    CALENDLY_NOT_CONNECTED,
+    CALENDLY_REAUTH_REQUIRED,
+    CALENDLY_BAD_ARGUMENT,
+    CALENDLY_FORBIDDEN,
+    CALENDLY_NOT_FOUND,
+    CALENDLY_CONFLICT,
+];
 
 /// `GET /calendly/user`: the user's Calendly URI as a JSON string.
 #[utoipa::path(
@@ -43,3 +63,20 @@ pub async fn event_types(
     let event_types = state.service.event_types(&user_id).await?;
     Ok(json_list("", event_types.iter().map(|e| &e.json), ""))
 }
+
+/// A Calendly event type, passed on as Calendly wrote it: every field kept, including those
+/// this schema does not name.
+#[derive(Debug)]
+pub struct EventType;
+
+impl PartialSchema for EventType {
+    fn schema() -> RefOr<Schema> {
+        calendly_object(
+            "A Calendly event type as Calendly returned it; fields beyond those named here are kept.",
+            &[("uri", Some(SchemaFormat::Custom("uri".into())))],
+            &["name", "scheduling_url", "slug", "kind", "type"],
+        )
+    }
+}
+
+impl ToSchema for EventType {}

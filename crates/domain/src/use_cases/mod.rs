@@ -8,12 +8,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use tracing::instrument;
 
-use crate::error::{GatewayError, ProviderError, Rejection};
+use crate::error::{GatewayError, ProviderError, RangeError, Rejection};
 use crate::model::{
     AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUserUri, EventType, EventTypeUri,
     UserId,
 };
-use crate::ports::{Clock, EventTypesCache, SchedulingProvider, TokenRepository};
+use crate::ports::{AccountCache, Clock, SchedulingProvider, TokenRepository};
 use crate::time_range::TimeRange;
 
 #[cfg(test)]
@@ -28,6 +28,9 @@ pub struct AvailabilityPolicy {
     pub max_call_span: TimeDelta,
     /// How many provider calls one check may have in flight at once.
     pub max_concurrent_calls: usize,
+    /// How far ahead of now the earliest start asked of the provider lies. The provider
+    /// refuses a start that is past when it reads it, which is later than when it was sent.
+    pub start_lead: TimeDelta,
 }
 
 impl Default for AvailabilityPolicy {
@@ -36,6 +39,7 @@ impl Default for AvailabilityPolicy {
             max_range: TimeDelta::days(365),
             max_call_span: TimeDelta::days(31),
             max_concurrent_calls: 4,
+            start_lead: TimeDelta::minutes(1),
         }
     }
 }
@@ -52,8 +56,10 @@ pub struct AvailabilityQuery {
 #[derive(Clone)]
 pub struct Ports {
     pub tokens: Arc<dyn TokenRepository>,
+    /// The provider, usually behind a cache of its answers.
     pub scheduling: Arc<dyn SchedulingProvider>,
-    pub event_types_cache: Arc<dyn EventTypesCache>,
+    /// That cache, told when an account's answers are stale.
+    pub account_cache: Arc<dyn AccountCache>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -84,8 +90,9 @@ impl CalendlyService {
     }
 
     /// Checks `token` with the provider, then stores it as the user's connection, replacing
-    /// any earlier one, and forgets the event types remembered for the user. A token the
-    /// provider refuses is [`GatewayError::TokenRejected`] and nothing is stored.
+    /// any earlier one, and forgets what is remembered of the account (connecting again
+    /// refreshes it). A token the provider refuses is [`GatewayError::TokenRejected`] and
+    /// nothing is stored.
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn connect(
         &self,
@@ -113,18 +120,18 @@ impl CalendlyService {
         };
         self.ports.tokens.save(&connection).await?;
         self.ports
-            .event_types_cache
-            .forget(&connection.user_id)
+            .account_cache
+            .forget(&connection.calendly_user.uri)
             .await;
         tracing::info!(calendly_user = %connection.calendly_user.uri, "Calendly account connected");
         Ok(connection)
     }
 
-    /// Forgets the user's connection and event types; succeeds also when there was none.
+    /// Forgets the user's connection; succeeds also when there was none. What is remembered of
+    /// the account stays until it expires: it is reached only through a connection to it.
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn disconnect(&self, user_id: &UserId) -> Result<(), GatewayError> {
         let existed = self.ports.tokens.delete(user_id).await?;
-        self.ports.event_types_cache.forget(user_id).await;
         tracing::info!(existed, "Calendly account disconnected");
         Ok(())
     }
@@ -144,8 +151,7 @@ impl CalendlyService {
         Ok(self.connection(user_id).await?.calendly_user.uri)
     }
 
-    /// Every event type of the user, in the provider's order: remembered for a while, so that
-    /// repeated requests cost no provider call.
+    /// Every event type of the user, in the provider's order.
     pub async fn event_types(&self, user_id: &UserId) -> Result<Arc<[EventType]>, GatewayError> {
         let connection = self.connection(user_id).await?;
         self.event_types_of(&connection).await
@@ -155,8 +161,9 @@ impl CalendlyService {
     /// asked for or else the user's first: sorted by start time, without duplicates.
     ///
     /// A range longer than the provider takes in one call is fetched in pieces, at most
-    /// `max_concurrent_calls` at a time. The part of the range already past is dropped, since
-    /// nothing can be booked there; a range wholly past has no available times.
+    /// `max_concurrent_calls` at a time. The part of the range before now plus `start_lead` is
+    /// dropped, since nothing can be booked there (and the provider refuses a past start); a
+    /// range wholly before that has no available times.
     #[instrument(level = "debug", skip_all, fields(user_id = %user_id))]
     pub async fn check_availability(
         &self,
@@ -168,7 +175,8 @@ impl CalendlyService {
         let event_type = self
             .chosen_event_type(&connection, query.event_type)
             .await?;
-        let Some(range) = requested.not_before(self.ports.clock.now()) else {
+        let earliest = self.ports.clock.now() + self.policy.start_lead;
+        let Some(range) = requested.not_before(earliest) else {
             return Ok(Vec::new());
         };
 
@@ -187,14 +195,12 @@ impl CalendlyService {
     }
 
     fn validated_range(&self, query: &AvailabilityQuery) -> Result<TimeRange, GatewayError> {
-        let range = TimeRange::new(query.start, query.end).ok_or_else(|| {
-            GatewayError::InvalidRange("end_time must be after start_time.".into())
-        })?;
+        let range = TimeRange::new(query.start, query.end).ok_or(RangeError::EndNotAfterStart)?;
         if range.duration() > self.policy.max_range {
-            return Err(GatewayError::InvalidRange(format!(
-                "The range from start_time to end_time may be at most {} days.",
-                self.policy.max_range.num_days()
-            )));
+            return Err(RangeError::TooLong {
+                max_days: self.policy.max_range.num_days(),
+            }
+            .into());
         }
         Ok(range)
     }
@@ -203,14 +209,10 @@ impl CalendlyService {
         &self,
         connection: &CalendlyConnection,
     ) -> Result<Arc<[EventType]>, GatewayError> {
-        let scheduling = Arc::clone(&self.ports.scheduling);
-        let token = connection.token.clone();
-        let calendly_user = connection.calendly_user.uri.clone();
-        let load = Box::pin(async move { scheduling.event_types(&token, &calendly_user).await });
         Ok(self
             .ports
-            .event_types_cache
-            .get_or_load(&connection.user_id, &connection.calendly_user.uri, load)
+            .scheduling
+            .event_types(&connection.token, &connection.calendly_user.uri)
             .await?)
     }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::error::RepositoryError;
 use crate::model::{CalendlyUser, RawJson};
-use crate::ports::{MockClock, MockEventTypesCache, MockSchedulingProvider, MockTokenRepository};
+use crate::ports::{MockAccountCache, MockClock, MockSchedulingProvider, MockTokenRepository};
 
 const NOW: &str = "2030-01-01T00:00:00Z";
 
@@ -82,12 +82,9 @@ fn connected_repository() -> MockTokenRepository {
     tokens
 }
 
-/// A cache that remembers nothing: every lookup runs its load.
-fn pass_through_cache() -> MockEventTypesCache {
-    let mut cache = MockEventTypesCache::new();
-    cache
-        .expect_get_or_load()
-        .returning(|_, _, load| futures::executor::block_on(load).map(Arc::from));
+/// A cache that may be told anything.
+fn any_cache() -> MockAccountCache {
+    let mut cache = MockAccountCache::new();
     cache.expect_forget().returning(|_| ());
     cache
 }
@@ -95,13 +92,13 @@ fn pass_through_cache() -> MockEventTypesCache {
 fn service_with_cache(
     tokens: MockTokenRepository,
     scheduling: MockSchedulingProvider,
-    cache: MockEventTypesCache,
+    cache: MockAccountCache,
 ) -> CalendlyService {
     CalendlyService::new(
         Ports {
             tokens: Arc::new(tokens),
             scheduling: Arc::new(scheduling),
-            event_types_cache: Arc::new(cache),
+            account_cache: Arc::new(cache),
             clock: Arc::new(clock()),
         },
         AvailabilityPolicy::default(),
@@ -109,7 +106,7 @@ fn service_with_cache(
 }
 
 fn service(tokens: MockTokenRepository, scheduling: MockSchedulingProvider) -> CalendlyService {
-    service_with_cache(tokens, scheduling, pass_through_cache())
+    service_with_cache(tokens, scheduling, any_cache())
 }
 
 fn query(start: &str, end: &str, event_type: Option<&str>) -> AvailabilityQuery {
@@ -316,7 +313,12 @@ async fn event_types_are_fetched_with_the_stored_token_and_user() {
         .expect_event_types()
         .withf(|token, user| token.expose() == "calendly-pat" && *user == calendly_user().uri)
         .times(1)
-        .returning(|_, _| Ok(vec![event_type("https://e/1"), event_type("https://e/2")]));
+        .returning(|_, _| {
+            Ok(Arc::from(vec![
+                event_type("https://e/1"),
+                event_type("https://e/2"),
+            ]))
+        });
 
     let event_types = service(connected_repository(), scheduling)
         .event_types(&user_id())
@@ -343,55 +345,10 @@ async fn event_types_pass_a_provider_error_on() {
     ));
 }
 
-// --- the event types cache -----------------------------------------------------------------
-
-/// A cache that holds `uris` for the connected user and expects to be asked, not to load.
-fn warm_cache(uris: &'static [&'static str]) -> MockEventTypesCache {
-    let mut cache = MockEventTypesCache::new();
-    cache
-        .expect_get_or_load()
-        .withf(|user, uri, _| *user == user_id() && *uri == calendly_user().uri)
-        .returning(move |_, _, _| Ok(uris.iter().map(|uri| event_type(uri)).collect()));
-    cache
-}
+// --- what is remembered of an account ------------------------------------------------------
 
 #[tokio::test]
-async fn event_types_remembered_cost_no_provider_call() {
-    // A provider mock without expectations fails the test if it is called.
-    let event_types = service_with_cache(
-        connected_repository(),
-        MockSchedulingProvider::new(),
-        warm_cache(&["https://e/1"]),
-    )
-    .event_types(&user_id())
-    .await
-    .expect("event types");
-    assert_eq!(event_types.len(), 1);
-}
-
-#[tokio::test]
-async fn availability_with_event_types_remembered_makes_one_provider_call_per_piece() {
-    let mut scheduling = MockSchedulingProvider::new();
-    scheduling.expect_event_types().never();
-    scheduling
-        .expect_available_times()
-        .times(1)
-        .returning(|_, _, _| Ok(vec![]));
-    service_with_cache(
-        connected_repository(),
-        scheduling,
-        warm_cache(&["https://e/1"]),
-    )
-    .check_availability(
-        &user_id(),
-        query("2030-01-02T00:00:00Z", "2030-01-09T00:00:00Z", None),
-    )
-    .await
-    .expect("times");
-}
-
-#[tokio::test]
-async fn connecting_forgets_the_event_types_remembered_after_storing() {
+async fn connecting_forgets_what_is_remembered_of_the_account_after_storing() {
     let mut sequence = mockall::Sequence::new();
     let mut scheduling = MockSchedulingProvider::new();
     scheduling
@@ -403,10 +360,10 @@ async fn connecting_forgets_the_event_types_remembered_after_storing() {
         .times(1)
         .in_sequence(&mut sequence)
         .returning(|_| Ok(()));
-    let mut cache = MockEventTypesCache::new();
+    let mut cache = MockAccountCache::new();
     cache
         .expect_forget()
-        .with(eq(user_id()))
+        .with(eq(calendly_user().uri))
         .times(1)
         .in_sequence(&mut sequence)
         .returning(|_| ());
@@ -423,7 +380,7 @@ async fn a_refused_connect_forgets_nothing() {
     scheduling
         .expect_current_user()
         .returning(|_| Err(ProviderError::CredentialRejected { details: details() }));
-    let mut cache = MockEventTypesCache::new();
+    let mut cache = MockAccountCache::new();
     cache.expect_forget().never();
     let error = service_with_cache(MockTokenRepository::new(), scheduling, cache)
         .connect(user_id(), token())
@@ -433,35 +390,27 @@ async fn a_refused_connect_forgets_nothing() {
 }
 
 #[tokio::test]
-async fn disconnecting_forgets_the_event_types_remembered() {
-    let mut tokens = MockTokenRepository::new();
-    tokens.expect_delete().returning(|_| Ok(true));
-    let mut cache = MockEventTypesCache::new();
-    cache
-        .expect_forget()
-        .with(eq(user_id()))
+async fn event_types_are_asked_for_the_connected_account_with_its_token() {
+    let mut scheduling = MockSchedulingProvider::new();
+    scheduling
+        .expect_event_types()
+        .withf(|token, account| token.expose() == "calendly-pat" && *account == calendly_user().uri)
         .times(1)
-        .returning(|_| ());
-    service_with_cache(tokens, MockSchedulingProvider::new(), cache)
-        .disconnect(&user_id())
+        .returning(|_, _| Ok(Arc::from(vec![event_type("https://e/1")])));
+    scheduling
+        .expect_available_times()
+        .withf(|token, event_type, _| {
+            token.expose() == "calendly-pat" && event_type.as_str() == "https://e/1"
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(vec![]));
+    service(connected_repository(), scheduling)
+        .check_availability(
+            &user_id(),
+            query("2030-01-02T00:00:00Z", "2030-01-09T00:00:00Z", None),
+        )
         .await
-        .expect("disconnected");
-}
-
-#[tokio::test]
-async fn a_failed_load_is_passed_on() {
-    let mut cache = MockEventTypesCache::new();
-    cache
-        .expect_get_or_load()
-        .returning(|_, _, _| Err(ProviderError::Timeout));
-    let error = service_with_cache(connected_repository(), MockSchedulingProvider::new(), cache)
-        .event_types(&user_id())
-        .await
-        .expect_err("timed out");
-    assert!(matches!(
-        error,
-        GatewayError::Provider(ProviderError::Timeout)
-    ));
+        .expect("times");
 }
 
 // --- check availability --------------------------------------------------------------------
@@ -655,11 +604,14 @@ async fn a_long_range_is_split_and_merged_sorted_without_duplicates() {
 }
 
 #[tokio::test]
-async fn a_start_in_the_past_is_moved_to_now() {
+async fn a_start_in_the_past_is_moved_ahead_of_now_by_the_lead() {
     let mut scheduling = scheduling_with_event_types(&["https://e/1"]);
     scheduling
         .expect_available_times()
-        .withf(|_, _, range| range.start() == at(NOW) && range.end() == at("2030-01-05T00:00:00Z"))
+        .withf(|_, _, range| {
+            range.start() == at(NOW) + AvailabilityPolicy::default().start_lead
+                && range.end() == at("2030-01-05T00:00:00Z")
+        })
         .times(1)
         .returning(|_, _, _| Ok(vec![]));
     service(connected_repository(), scheduling)
@@ -669,6 +621,20 @@ async fn a_start_in_the_past_is_moved_to_now() {
         )
         .await
         .expect("times");
+}
+
+#[tokio::test]
+async fn a_range_ending_within_the_lead_has_no_available_times_and_costs_no_call() {
+    let mut scheduling = scheduling_with_event_types(&["https://e/1"]);
+    scheduling.expect_available_times().never();
+    let times = service(connected_repository(), scheduling)
+        .check_availability(
+            &user_id(),
+            query("2029-12-31T23:00:00Z", "2030-01-01T00:00:30Z", None),
+        )
+        .await
+        .expect("times");
+    assert!(times.is_empty());
 }
 
 #[tokio::test]
