@@ -112,13 +112,17 @@ async fn instances_migrating_at_once_all_succeed() {
 fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
     let stdout = child.stdout.take().expect("stdout piped");
     let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            secrets_in_logs::check_line(&line);
-            // The test may have stopped reading; the rest is still checked.
-            let _ = sender.send(line);
-        }
-    });
+    // Named after the test, so that a line outside any request is blamed on it.
+    std::thread::Builder::new()
+        .name(secrets_in_logs::current_test())
+        .spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                secrets_in_logs::check_line(&line);
+                // The test may have stopped reading; the rest is still checked.
+                let _ = sender.send(line);
+            }
+        })
+        .expect("a log reader");
     receiver
 }
 

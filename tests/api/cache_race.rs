@@ -4,13 +4,13 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DurationRound, SecondsFormat, TimeDelta, Utc};
 use serde_json::json;
 use test_support::calendly;
 use tokio::sync::Notify;
 
-use crate::helpers::{TestApp, USER};
+use crate::helpers::{TestApp, USER, own_calendly};
 
 const ACCOUNT_A: &str = "https://api.calendly.com/users/A";
 const ACCOUNT_B: &str = "https://api.calendly.com/users/B";
@@ -82,21 +82,16 @@ async fn available_times(request: HttpRequest, state: web::Data<TwoAccounts>) ->
 fn two_accounts() -> (String, web::Data<TwoAccounts>) {
     let state = web::Data::new(TwoAccounts::default());
     let shared = state.clone();
-    let server = HttpServer::new(move || {
-        App::new()
+    let address = own_calendly(move |config| {
+        config
             .app_data(shared.clone())
             .route("/users/me", web::get().to(users_me))
             .route("/event_types", web::get().to(event_types))
             .route(
                 "/event_type_available_times",
                 web::get().to(available_times),
-            )
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("binds");
-    let address = format!("http://{}", server.addrs()[0]);
-    tokio::spawn(server.run());
+            );
+    });
     (address, state)
 }
 

@@ -1,16 +1,18 @@
 //! The fast path: in steady state a check costs one Calendly call per piece of its range, and
 //! listing event types costs none.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
 
 use chrono::{DurationRound, SecondsFormat, TimeDelta, Utc};
 use serde_json::json;
 use test_support::calendly;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{CALENDLY_TOKEN, TestApp, USER, json_of};
+use crate::helpers::{CALENDLY_TOKEN, TestApp, USER, json_of, own_calendly};
 
 const E1: &str = "https://api.calendly.com/event_types/E1";
 
@@ -131,70 +133,102 @@ async fn connecting_again_or_disconnecting_drops_the_remembered_event_types() {
     );
 }
 
-/// Answers after `delay`, noting when each request arrived.
-struct SlowAvailability {
-    delay: Duration,
-    arrivals: Arc<Mutex<Vec<Instant>>>,
+/// A Calendly that holds each availability question until `together` are in flight at once, or
+/// every one of `pieces` has arrived (or, if neither happens, for 1 s: less than the gateway's
+/// deadline of 2 s in these tests), and notes the most it saw in flight at once.
+#[derive(Debug)]
+struct HeldAvailability {
+    together: usize,
+    pieces: usize,
+    arrived: AtomicUsize,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
 }
 
-impl Respond for SlowAvailability {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        self.arrivals.lock().expect("lock").push(Instant::now());
-        ResponseTemplate::new(200)
-            .set_body_json(calendly::available_times(&[]))
-            .set_delay(self.delay)
-    }
+async fn held_availability(state: web::Data<HeldAvailability>) -> HttpResponse {
+    state.arrived.fetch_add(1, Ordering::SeqCst);
+    let in_flight = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.most_in_flight.fetch_max(in_flight, Ordering::SeqCst);
+    let released = || {
+        state.in_flight.load(Ordering::SeqCst) >= state.together
+            || state.arrived.load(Ordering::SeqCst) >= state.pieces
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while !released() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    HttpResponse::Ok().json(calendly::available_times(&[]))
 }
 
-const SLOW: Duration = Duration::from_millis(400);
-
-/// A connected gateway, allowed `max_concurrent` pieces in flight, whose Calendly answers
-/// availability after `SLOW`; and when each of those requests arrived.
-async fn slow_availability(max_concurrent: usize) -> (TestApp, Arc<Mutex<Vec<Instant>>>) {
-    let app =
-        TestApp::spawn_with(|s| s.calendly.max_concurrent_calls_per_request = max_concurrent).await;
-    app.connect().await;
-    app.calendly_has_event_types(&[calendly::event_type(E1, "Meeting")])
+/// A connected gateway, allowed `max_concurrent` pieces in flight, on a Calendly that holds
+/// availability questions (see [`HeldAvailability`]).
+async fn held(
+    max_concurrent: usize,
+    together: usize,
+    pieces: usize,
+) -> (TestApp, web::Data<HeldAvailability>) {
+    let state = web::Data::new(HeldAvailability {
+        together,
+        pieces,
+        arrived: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+        most_in_flight: AtomicUsize::new(0),
+    });
+    let shared = state.clone();
+    let calendly = own_calendly(move |config| {
+        config
+            .app_data(shared.clone())
+            .route(
+                "/users/me",
+                web::get().to(|| async { HttpResponse::Ok().json(calendly::users_me()) }),
+            )
+            .route(
+                "/event_types",
+                web::get().to(|| async {
+                    HttpResponse::Ok().json(calendly::event_types_page(
+                        &[calendly::event_type(E1, "Meeting")],
+                        None,
+                    ))
+                }),
+            )
+            .route(
+                "/event_type_available_times",
+                web::get().to(held_availability),
+            );
+    });
+    let app = TestApp::spawn_with(|s| {
+        s.calendly.api_base_url = calendly;
+        s.calendly.max_concurrent_calls_per_request = max_concurrent;
+    })
+    .await;
+    let response = app
+        .put_connection_as(USER, &json!({ "personal_access_token": CALENDLY_TOKEN }))
         .await;
-    let arrivals = Arc::new(Mutex::new(Vec::new()));
-    Mock::given(method("GET"))
-        .and(path("/event_type_available_times"))
-        .respond_with(SlowAvailability {
-            delay: SLOW,
-            arrivals: Arc::clone(&arrivals),
-        })
-        .mount(&app.calendly)
-        .await;
-    (app, arrivals)
+    assert_eq!(response.status(), 200);
+    (app, state)
 }
 
 #[tokio::test]
 async fn the_pieces_of_a_long_range_are_asked_for_at_once() {
-    let (app, arrivals) = slow_availability(4).await;
+    // 90 days are three pieces; one after another, Calendly would never see them together.
+    let (app, calendly) = held(4, 3, 3).await;
 
     assert_eq!(app.get(&check(90)).await.status(), 200);
 
-    let arrivals = arrivals.lock().expect("lock").clone();
-    assert_eq!(arrivals.len(), 3);
-    let spread = arrivals
-        .iter()
-        .max()
-        .expect("some")
-        .duration_since(*arrivals.iter().min().expect("some"));
-    // One after another, each piece would arrive only once the previous had been answered.
-    assert!(spread < SLOW / 2, "pieces asked for {spread:?} apart");
+    assert_eq!(calendly.arrived.load(Ordering::SeqCst), 3);
+    assert_eq!(calendly.most_in_flight.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
 async fn no_more_pieces_are_in_flight_than_configured() {
-    let (app, arrivals) = slow_availability(2).await;
+    // 120 days are four pieces: two at once, then the next two.
+    let (app, calendly) = held(2, 2, 4).await;
 
     assert_eq!(app.get(&check(120)).await.status(), 200);
 
-    let mut arrivals = arrivals.lock().expect("lock").clone();
-    arrivals.sort();
-    assert_eq!(arrivals.len(), 4, "120 days are four pieces");
-    // Two at once, then the next two once those were answered.
-    assert!(arrivals[1].duration_since(arrivals[0]) < SLOW / 2);
-    assert!(arrivals[2].duration_since(arrivals[0]) >= SLOW / 2);
+    assert_eq!(calendly.arrived.load(Ordering::SeqCst), 4);
+    assert_eq!(calendly.most_in_flight.load(Ordering::SeqCst), 2);
 }

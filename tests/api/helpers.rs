@@ -21,13 +21,46 @@ pub const ENCRYPTION_KEY: &str = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
 pub const CALENDLY_TOKEN: &str = "calendly-pat-of-the-test-user";
 pub const USER: &str = "42";
 
-/// An HTTP client for the tests themselves.
+/// An HTTP client for the tests themselves. Each request carries the test's name as its
+/// `X-Request-Id` (unless it sets its own), so that the gateway's log lines name the test
+/// (`secrets_in_logs`).
 pub fn http_client() -> reqwest::Client {
-    adapters::calendly::install_tls_provider();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-request-id",
+        reqwest::header::HeaderValue::from_str(&secrets_in_logs::current_test())
+            .expect("a visible ASCII id"),
+    );
+    client_builder()
+        .default_headers(headers)
         .build()
         .expect("client")
+}
+
+/// A Calendly of the test's own, for what wiremock cannot script (an answer held until something
+/// else happens): an actix-web server on a free port serving `routes`, and its address.
+pub fn own_calendly<F>(routes: F) -> String
+where
+    F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+{
+    let server =
+        actix_web::HttpServer::new(move || actix_web::App::new().configure(routes.clone()))
+            .workers(1)
+            .bind(("127.0.0.1", 0))
+            .expect("binds");
+    let address = format!("http://{}", server.addrs()[0]);
+    tokio::spawn(server.run());
+    address
+}
+
+/// An HTTP client that sends no `X-Request-Id`.
+pub fn plain_http_client() -> reqwest::Client {
+    client_builder().build().expect("client")
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
+    adapters::calendly::install_tls_provider();
+    reqwest::Client::builder().timeout(Duration::from_secs(30))
 }
 
 pub fn workspace_dir() -> PathBuf {

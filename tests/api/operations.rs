@@ -340,3 +340,29 @@ async fn over_large_headers_are_refused_with_the_json_error() {
     )
     .await;
 }
+
+/// `database.pool_max_size` is the number of connections in all, however many workers share it.
+#[tokio::test]
+async fn the_pool_size_is_the_total_of_every_workers_pool() {
+    for (workers, total) in [(3, 10), (4, 2), (2, 2)] {
+        let app = TestApp::spawn_with(|settings| {
+            settings.server.workers = workers;
+            settings.database.pool_max_size = total;
+        })
+        .await;
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("body");
+        assert!(
+            text.lines()
+                .any(|line| line == format!("db_pool_max_connections {total}")),
+            "{workers} workers, {total} connections:\n{text}"
+        );
+    }
+}

@@ -96,7 +96,6 @@ async fn stopping_postgresql_gives_503s_and_service_resumes_when_it_is_back() {
             (503, Some("database_unavailable")),
             "{answer:?}"
         );
-        assert!(answer.took < Duration::from_millis(2500), "{answer:?}");
     }
     for answer in answers.iter() {
         assert!(

@@ -1,6 +1,6 @@
 //! Every response carries the request's id: the client's own when it sent a sane one.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, plain_http_client};
 
 fn id_of(response: &reqwest::Response) -> String {
     response
@@ -13,7 +13,8 @@ fn id_of(response: &reqwest::Response) -> String {
 
 #[tokio::test]
 async fn an_id_is_made_for_every_response_success_or_error() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
+    app.client = plain_http_client();
     let healthz = app
         .client
         .get(app.url("/healthz"))

@@ -1,8 +1,13 @@
 //! Every log line the API suite produces, in process (the gateway's own, at debug level, in the
 //! production JSON format) and from the binaries it runs, is checked for the secrets the tests
 //! use: the JWT secret, the encryption keys, every Calendly token and access token the tests
-//! send. A line holding one is recorded, and the next test application or server to end fails
-//! with it.
+//! send. A line holding one is recorded with the test it came from, and that test's
+//! application or server fails with it when it ends.
+//!
+//! Which test: the tests' own HTTP client sends the test's name as every request's
+//! `X-Request-Id` (`helpers::http_client`), which the gateway puts on each log line of the
+//! request; a line outside any request belongs to the test whose thread wrote it (each test runs
+//! on a thread named after it, and the readers of a binary's log are named after their test).
 
 use std::io::Write;
 use std::sync::{Mutex, Once, PoisonError};
@@ -15,13 +20,43 @@ use crate::helpers::{CALENDLY_TOKEN, ENCRYPTION_KEY, JWT_SECRET};
 const MIN_SECRET_LEN: usize = 7;
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-static VIOLATIONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Lines holding a secret, with the test each came from.
+static VIOLATIONS: Mutex<Vec<Violation>> = Mutex::new(Vec::new());
 /// Lines seen, for the test that the capture works.
 static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static INSTALL: Once = Once::new();
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Debug)]
+struct Violation {
+    test: String,
+    secrets: Vec<String>,
+    line: String,
+}
+
+/// The test running on this thread, as a value fit for an `X-Request-Id` (visible ASCII, at
+/// most 128 bytes).
+pub fn current_test() -> String {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("a thread of no test")
+        .to_owned();
+    name.chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .take(128)
+        .collect()
+}
+
+/// The test a log line belongs to: the request id on it, or else the test of this thread.
+fn test_of(line: &str) -> String {
+    const KEY: &str = r#""request_id":""#;
+    line.find(KEY)
+        .map(|at| &line[at + KEY.len()..])
+        .and_then(|rest| rest.split('"').next())
+        .map_or_else(current_test, str::to_owned)
 }
 
 /// A value no log line may hold.
@@ -45,21 +80,31 @@ pub fn secrets_in(line: &str) -> Vec<String> {
 
 /// Checks one log line, remembering it and any secret it holds.
 pub fn check_line(line: &str) {
-    let found = secrets_in(line);
-    if !found.is_empty() {
-        locked(&VIOLATIONS).push(format!("{found:?} in: {line}"));
+    let secrets = secrets_in(line);
+    if !secrets.is_empty() {
+        locked(&VIOLATIONS).push(Violation {
+            test: test_of(line),
+            secrets,
+            line: line.to_owned(),
+        });
     }
     locked(&SEEN).push(line.to_owned());
 }
 
-/// Fails if any line so far held a secret.
+/// Fails if a line of this test held a secret, naming the test and the secret.
 pub fn assert_no_secret_logged() {
-    let violations = std::mem::take(&mut *locked(&VIOLATIONS));
-    assert!(
-        violations.is_empty(),
-        "secrets were logged:\n{}",
-        violations.join("\n")
-    );
+    let me = current_test();
+    let mine: Vec<String> = {
+        let mut violations = locked(&VIOLATIONS);
+        let (mine, others) = std::mem::take(&mut *violations)
+            .into_iter()
+            .partition(|violation| violation.test == me);
+        *violations = others;
+        mine.into_iter()
+            .map(|v: Violation| format!("test {}: {:?} in: {}", v.test, v.secrets, v.line))
+            .collect()
+    };
+    assert!(mine.is_empty(), "secrets were logged:\n{}", mine.join("\n"));
 }
 
 /// The lines seen so far that contain `needle`.
@@ -130,6 +175,35 @@ async fn the_gateways_log_lines_are_captured_and_checked() {
         .expect("sent");
     assert_eq!(response.status(), 200);
     assert!(!lines_with("captured-request-7f3a").is_empty());
+}
+
+#[test]
+fn a_leak_is_blamed_on_the_test_whose_request_logged_it() {
+    register_secret("a-leaked-secret-of-another-test");
+    check_line(
+        r#"{"fields":{"message":"a-leaked-secret-of-another-test"},"spans":[{"request_id":"some::other_test","name":"HTTP request"}]}"#,
+    );
+    // Not this test's: it passes.
+    assert_no_secret_logged();
+    let blamed: Vec<String> = locked(&VIOLATIONS)
+        .iter()
+        .filter(|v| v.secrets == ["a-leaked-secret-of-another-test"])
+        .map(|v| v.test.clone())
+        .collect();
+    assert_eq!(blamed, ["some::other_test"]);
+
+    check_line("a line of this very test: a-leaked-secret-of-another-test");
+    let failure = std::panic::catch_unwind(assert_no_secret_logged)
+        .expect_err("this test's own leak fails it");
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains(&format!("test {}:", current_test())),
+        "{message}"
+    );
+    locked(&VIOLATIONS).retain(|v| v.secrets != ["a-leaked-secret-of-another-test"]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The Calendly adapter against a wiremock Calendly serving the documented example bodies.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use adapters::calendly::{
     CalendlyClient, CalendlyClientSettings, CallObserver, CallOutcome, CircuitBreaker,
@@ -404,13 +404,15 @@ async fn a_slow_answer_is_a_timeout() {
     )
     .await;
 
+    // The one test of the deadline in real time, with generous bounds: the call gives up at
+    // 200 ms and must not have waited for the answer at 3 s.
     let started = std::time::Instant::now();
     let error = client(&server, Duration::from_millis(200))
         .current_user(&token())
         .await
         .expect_err("too slow");
     assert!(matches!(error, ProviderError::Timeout), "{error:?}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[tokio::test]
@@ -501,7 +503,6 @@ async fn no_retry_is_made_when_the_deadline_leaves_no_time_for_it() {
         ResponseTemplate::new(503).set_delay(Duration::from_millis(700)),
     )
     .await;
-    let started = Instant::now();
     let error = client(&server, Duration::from_millis(1000))
         .current_user(&token())
         .await
@@ -511,7 +512,6 @@ async fn no_retry_is_made_when_the_deadline_leaves_no_time_for_it() {
         "{error:?}"
     );
     assert_eq!(calls(&server).await, 1);
-    assert!(started.elapsed() < Duration::from_millis(1000));
 }
 
 #[tokio::test]
@@ -540,13 +540,11 @@ async fn while_calendly_keeps_failing_calls_are_refused_at_once_then_tried_again
     for _ in 0..3 {
         client.current_user(&token()).await.expect_err("500");
     }
-    let started = Instant::now();
     let error = client.current_user(&token()).await.expect_err("open");
     assert!(
         matches!(error, ProviderError::Unavailable { .. }),
         "{error:?}"
     );
-    assert!(started.elapsed() < Duration::from_millis(50));
     assert_eq!(calls(&server).await, 3, "no call while open");
 
     tokio::time::sleep(Duration::from_millis(350)).await;

@@ -3,7 +3,10 @@
 //! let through, and its outcome closes the circuit again or opens it for another `open_for`.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so that the breaker's pauses can be tested on paused time.
+use tokio::time::Instant;
 
 /// One per process: every HTTP worker's Calendly client shares it.
 #[derive(Debug)]
@@ -88,15 +91,16 @@ impl CircuitBreaker {
 mod tests {
     use super::*;
 
-    #[test]
-    fn opens_after_the_failures_in_a_row_and_not_before() {
+    #[tokio::test(start_paused = true)]
+    async fn opens_after_the_failures_in_a_row_and_not_before() {
         let circuit = CircuitBreaker::new(3, Duration::from_secs(60));
         circuit.failed();
         circuit.failed();
         assert!(circuit.admit().is_ok());
         circuit.failed();
-        let wait = circuit.admit().expect_err("open");
-        assert!(wait > Duration::from_secs(59), "{wait:?}");
+        assert_eq!(circuit.admit(), Err(Duration::from_secs(60)));
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(circuit.admit(), Err(Duration::from_secs(1)));
     }
 
     #[test]
@@ -108,21 +112,37 @@ mod tests {
         assert!(circuit.admit().is_ok());
     }
 
-    #[test]
-    fn after_the_pause_one_trial_decides() {
+    #[tokio::test(start_paused = true)]
+    async fn after_the_pause_one_trial_decides() {
         let circuit = CircuitBreaker::new(1, Duration::from_millis(20));
         circuit.failed();
         assert!(circuit.admit().is_err());
-        std::thread::sleep(Duration::from_millis(30));
+        tokio::time::advance(Duration::from_millis(20)).await;
         assert!(circuit.admit().is_ok(), "the trial");
         assert!(circuit.admit().is_err(), "only one trial at a time");
         circuit.failed();
-        assert!(circuit.admit().is_err(), "a failed trial opens it again");
-        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(
+            circuit.admit(),
+            Err(Duration::from_millis(20)),
+            "a failed trial opens it again"
+        );
+        tokio::time::advance(Duration::from_millis(20)).await;
         assert!(circuit.admit().is_ok());
         circuit.succeeded();
         assert!(circuit.admit().is_ok());
         assert!(circuit.admit().is_ok(), "closed: every call goes out");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trial_that_never_reports_expires() {
+        let circuit = CircuitBreaker::new(1, Duration::from_millis(100));
+        circuit.failed();
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert!(circuit.admit().is_ok(), "the trial, which never reports");
+        tokio::time::advance(Duration::from_millis(99)).await;
+        assert_eq!(circuit.admit(), Err(Duration::from_millis(1)));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(circuit.admit().is_ok(), "another trial");
     }
 
     #[test]

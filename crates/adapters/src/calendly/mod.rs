@@ -7,7 +7,7 @@ mod wire;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::{
@@ -17,6 +17,7 @@ use domain::{
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use tokio::time::Instant;
 use tracing::instrument;
 
 use crate::error_chain;
@@ -157,15 +158,14 @@ impl CalendlyClient {
                 outcome,
                 CallOutcome::Failed | CallOutcome::Status(502..=504)
             );
-            if retryable && !retried {
-                let pause = jittered(RETRY_BACKOFF);
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left > pause + MIN_RETRY_TIME {
-                    tracing::debug!(path, ?outcome, "retrying a failed Calendly call once");
-                    tokio::time::sleep(pause).await;
-                    retried = true;
-                    continue;
-                }
+            if retryable
+                && !retried
+                && let Some(pause) = retry_pause(deadline, Instant::now(), jittered(RETRY_BACKOFF))
+            {
+                tracing::debug!(path, ?outcome, "retrying a failed Calendly call once");
+                tokio::time::sleep(pause).await;
+                retried = true;
+                continue;
             }
             let (status, retry_after, body) = answer.map_err(transport_error)?;
             return if status.is_success() {
@@ -272,6 +272,12 @@ impl SchedulingProvider for CalendlyClient {
     }
 }
 
+/// The pause before a retry at `now`, if the retry would still have [`MIN_RETRY_TIME`] of the
+/// call's deadline after it.
+fn retry_pause(deadline: Instant, now: Instant, pause: Duration) -> Option<Duration> {
+    (deadline.saturating_duration_since(now) > pause + MIN_RETRY_TIME).then_some(pause)
+}
+
 /// `base` plus up to as much again: retries from many requests do not arrive together. The
 /// randomness need not be good, so it comes from the clock.
 fn jittered(base: Duration) -> Duration {
@@ -336,5 +342,42 @@ fn refusal(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Pr
 fn not_calendly_json(status: StatusCode) -> ProviderError {
     ProviderError::Unavailable {
         reason: format!("Calendly answered {status} with a body that is not its JSON error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_is_made_only_with_enough_of_the_deadline_left() {
+        let pause = Duration::from_millis(150);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        assert_eq!(retry_pause(deadline, Instant::now(), pause), Some(pause));
+        tokio::time::advance(Duration::from_millis(599)).await;
+        assert_eq!(retry_pause(deadline, Instant::now(), pause), Some(pause));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(
+            retry_pause(deadline, Instant::now(), pause),
+            None,
+            "400 ms left"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            retry_pause(deadline, Instant::now(), pause),
+            None,
+            "past it"
+        );
+    }
+
+    #[test]
+    fn the_pause_is_jittered_between_once_and_twice_the_base() {
+        for _ in 0..100 {
+            let pause = jittered(RETRY_BACKOFF);
+            assert!(
+                pause >= RETRY_BACKOFF && pause < RETRY_BACKOFF * 2,
+                "{pause:?}"
+            );
+        }
     }
 }
