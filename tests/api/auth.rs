@@ -20,6 +20,7 @@ const PROTECTED: [(&str, &str); 6] = [
 ];
 
 fn jwt(secret: &str, algorithm: Algorithm, exp_offset: i64) -> String {
+    adapters::jwt::install_hmac_provider();
     jsonwebtoken::encode(
         &Header::new(algorithm),
         &json!({ "sub": "42", "exp": now() + exp_offset }),
@@ -111,6 +112,7 @@ fn base64url(bytes: &[u8]) -> String {
 
 /// A token signed with the configured secret, with these claims.
 fn hs256_with(claims: &serde_json::Value) -> String {
+    adapters::jwt::install_hmac_provider();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,

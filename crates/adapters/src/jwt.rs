@@ -4,8 +4,10 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use domain::{AuthError, UserAuth, UserId};
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::signature::{self, Signer, Verifier};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +47,7 @@ impl fmt::Debug for JwtUserAuth {
 
 impl JwtUserAuth {
     pub fn new(secret: &SecretString) -> Self {
+        install_hmac_provider();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.validate_exp = true;
@@ -91,6 +94,7 @@ impl fmt::Debug for JwtIssuer {
 
 impl JwtIssuer {
     pub fn new(secret: &SecretString) -> Self {
+        install_hmac_provider();
         Self {
             key: EncodingKey::from_secret(secret.expose_secret().as_bytes()),
         }
@@ -109,4 +113,125 @@ impl JwtIssuer {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)
             .expect("HS256 signing of plain claims cannot fail")
     }
+}
+
+/// jsonwebtoken's cryptography, HMAC alone: the gateway accepts HS256 only, and the library's
+/// own providers would bring RSA, elliptic curves and Ed25519 with them (the `rsa` crate has an
+/// advisory without a fix, RUSTSEC-2023-0071). HS384 and HS512 are there for signing the forged
+/// tokens of the tests; `Validation` refuses any algorithm but HS256 before a key is used.
+static HMAC_ONLY: CryptoProvider = CryptoProvider {
+    signer_factory: hmac_signer,
+    verifier_factory: hmac_verifier,
+    key_utils: KeyUtils::new_unimplemented(),
+};
+
+/// Makes [`HMAC_ONLY`] jsonwebtoken's provider in this process; a second call changes nothing.
+/// [`JwtUserAuth`] and [`JwtIssuer`] call it; code that signs or reads tokens with
+/// jsonwebtoken directly (tests forging tokens) calls it first.
+pub fn install_hmac_provider() {
+    let _ = HMAC_ONLY.install_default();
+}
+
+/// An HMAC key and the algorithm it serves.
+#[derive(Clone)]
+enum HmacKey {
+    Sha256(hmac::Hmac<sha2::Sha256>),
+    Sha384(hmac::Hmac<sha2::Sha384>),
+    Sha512(hmac::Hmac<sha2::Sha512>),
+}
+
+impl HmacKey {
+    fn new(algorithm: Algorithm, secret: &[u8]) -> jsonwebtoken::errors::Result<Self> {
+        use hmac::Mac as _;
+        let invalid = |_| jsonwebtoken::errors::Error::from(ErrorKind::InvalidKeyFormat);
+        Ok(match algorithm {
+            Algorithm::HS256 => Self::Sha256(hmac::Hmac::new_from_slice(secret).map_err(invalid)?),
+            Algorithm::HS384 => Self::Sha384(hmac::Hmac::new_from_slice(secret).map_err(invalid)?),
+            Algorithm::HS512 => Self::Sha512(hmac::Hmac::new_from_slice(secret).map_err(invalid)?),
+            _ => return Err(ErrorKind::InvalidAlgorithm.into()),
+        })
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::Sha256(_) => Algorithm::HS256,
+            Self::Sha384(_) => Algorithm::HS384,
+            Self::Sha512(_) => Algorithm::HS512,
+        }
+    }
+
+    fn mac(&self, message: &[u8]) -> Vec<u8> {
+        fn of<M: hmac::Mac + Clone>(key: &M, message: &[u8]) -> Vec<u8> {
+            let mut mac = key.clone();
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+        match self {
+            Self::Sha256(key) => of(key, message),
+            Self::Sha384(key) => of(key, message),
+            Self::Sha512(key) => of(key, message),
+        }
+    }
+
+    /// Compares in constant time.
+    fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        fn of<M: hmac::Mac + Clone>(key: &M, message: &[u8], tag: &[u8]) -> bool {
+            let mut mac = key.clone();
+            mac.update(message);
+            mac.verify_slice(tag).is_ok()
+        }
+        match self {
+            Self::Sha256(key) => of(key, message, tag),
+            Self::Sha384(key) => of(key, message, tag),
+            Self::Sha512(key) => of(key, message, tag),
+        }
+    }
+}
+
+impl Signer<Vec<u8>> for HmacKey {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        Ok(self.mac(message))
+    }
+}
+
+impl JwtSigner for HmacKey {
+    fn algorithm(&self) -> Algorithm {
+        HmacKey::algorithm(self)
+    }
+}
+
+impl Verifier<Vec<u8>> for HmacKey {
+    fn verify(&self, message: &[u8], tag: &Vec<u8>) -> Result<(), signature::Error> {
+        if HmacKey::verify(self, message, tag) {
+            Ok(())
+        } else {
+            Err(signature::Error::new())
+        }
+    }
+}
+
+impl JwtVerifier for HmacKey {
+    fn algorithm(&self) -> Algorithm {
+        HmacKey::algorithm(self)
+    }
+}
+
+fn hmac_signer(
+    algorithm: &Algorithm,
+    key: &EncodingKey,
+) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
+    if key.family() != AlgorithmFamily::Hmac {
+        return Err(ErrorKind::InvalidKeyFormat.into());
+    }
+    Ok(Box::new(HmacKey::new(*algorithm, key.as_bytes())?))
+}
+
+fn hmac_verifier(
+    algorithm: &Algorithm,
+    key: &DecodingKey,
+) -> jsonwebtoken::errors::Result<Box<dyn JwtVerifier>> {
+    if key.family() != AlgorithmFamily::Hmac {
+        return Err(ErrorKind::InvalidKeyFormat.into());
+    }
+    Ok(Box::new(HmacKey::new(*algorithm, key.try_get_as_bytes()?)?))
 }

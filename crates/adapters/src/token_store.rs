@@ -26,6 +26,7 @@ where
 {
     pool: Pool<C>,
     cipher: Arc<TokenCipher>,
+    query_timeout: Duration,
 }
 
 impl<C: PoolableConnection + 'static> fmt::Debug for DieselTokenRepository<C>
@@ -74,28 +75,24 @@ where
         .build()?)
 }
 
-/// A failed query in the port's terms: a closed connection, a broken transaction, or an error
-/// whose message the backend says means "try later" (`busy`) is [`RepositoryError::Unavailable`];
-/// anything else is unexpected.
-pub(crate) fn query_error(error: DieselError, busy: fn(&str) -> bool) -> RepositoryError {
-    match &error {
-        // A closed connection, or one the query could not travel on (diesel-async reports
-        // every error of the connection itself, such as a reset, as "unable to send").
-        DieselError::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        )
-        | DieselError::BrokenTransactionManager => {
-            RepositoryError::Unavailable(error_chain(&error))
-        }
-        DieselError::DatabaseError(_, info) if busy(info.message()) => {
-            RepositoryError::Unavailable(error_chain(&error))
-        }
-        _ => RepositoryError::Unexpected(Box::new(error)),
-    }
+/// What each backend tells of a failed query. PostgreSQL's messages are translated (its
+/// `lc_messages`) and diesel-async does not pass its SQLSTATE on, so nothing here reads them.
+pub(crate) trait Backend: PoolableConnection + 'static {
+    /// Whether `message` says the database is busy. (SQLite's messages are fixed English text,
+    /// never translated; PostgreSQL's are not read.)
+    fn busy(message: &str) -> bool;
+
+    /// Whether the connection still answers a trivial query.
+    fn answers(&mut self) -> impl Future<Output = bool> + Send;
 }
 
-/// The pool cannot be set up.
+/// How long a connection that failed a query of unknown kind has to answer a trivial one.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One query run within the repository's deadline: its result, or the deadline passed.
+pub(crate) type Outcome<T> = Result<diesel::QueryResult<T>, tokio::time::error::Elapsed>;
+
+/// The pool cannot be set up./// The pool cannot be set up.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the database pool: {0}")]
 pub struct PoolSetupError(#[from] diesel_async::pooled_connection::deadpool::BuildError);
@@ -104,8 +101,19 @@ impl<C: PoolableConnection + 'static> DieselTokenRepository<C>
 where
     AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
 {
-    pub fn new(pool: Pool<C>, cipher: Arc<TokenCipher>) -> Self {
-        Self { pool, cipher }
+    /// A repository on `pool`, sealing tokens with `cipher`; a query that has not finished
+    /// after `query_timeout` is given up (the database counts as unavailable).
+    pub fn new(pool: Pool<C>, cipher: Arc<TokenCipher>, query_timeout: Duration) -> Self {
+        Self {
+            pool,
+            cipher,
+            query_timeout,
+        }
+    }
+
+    /// How long a query may take.
+    pub(crate) fn query_timeout(&self) -> Duration {
+        self.query_timeout
     }
 
     /// The id of the key new tokens are sealed with.
@@ -124,6 +132,56 @@ where
                 RepositoryError::Unavailable(error_chain(&error))
             }
             other => RepositoryError::Unexpected(Box::new(other)),
+        })
+    }
+
+    /// A query's outcome in the port's terms, decided without reading the server's message:
+    /// past the deadline, on a connection that failed or no longer answers (the server shut
+    /// down, crashed or ended it), or with a busy SQLite, [`RepositoryError::Unavailable`];
+    /// any other failure [`RepositoryError::Unexpected`]. A connection that may be unusable
+    /// (an answer may still be on its way, or it is gone) is closed, not returned to the pool.
+    pub(crate) async fn settled<T>(
+        &self,
+        outcome: Outcome<T>,
+        mut db: Object<C>,
+    ) -> Result<T, RepositoryError>
+    where
+        C: Backend,
+    {
+        let error = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => error,
+            Err(_) => {
+                drop(Object::take(db));
+                return Err(RepositoryError::Unavailable(format!(
+                    "the database did not answer within {} ms",
+                    self.query_timeout.as_millis()
+                )));
+            }
+        };
+        let gone = match &error {
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | DieselError::BrokenTransactionManager => true,
+            DieselError::DatabaseError(_, info) if C::busy(info.message()) => {
+                return Err(RepositoryError::Unavailable(error_chain(&error)));
+            }
+            // A kind the driver does not tell: the server may have ended the connection (an
+            // administrator, a shutdown, a crash), and then the connection no longer answers.
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, _) => {
+                !tokio::time::timeout(PROBE_TIMEOUT, db.answers())
+                    .await
+                    .unwrap_or(false)
+            }
+            _ => false,
+        };
+        Err(if gone {
+            drop(Object::take(db));
+            RepositoryError::Unavailable(error_chain(&error))
+        } else {
+            RepositoryError::Unexpected(Box::new(error))
         })
     }
 
@@ -218,11 +276,11 @@ pub struct KeyRotation {
 pub(crate) const ROTATION_BATCH: i64 = 100;
 
 /// Implements [`domain::TokenRepository`] for `DieselTokenRepository<$connection>`, with the
-/// `schema` module of the calling backend and its `$busy` test of error messages (see
-/// [`query_error`]). The queries are the same text for every backend, so they are written here
-/// once.
+/// `schema` module of the calling backend. The queries are the same text for every backend, so
+/// they are written here once; each runs within the query deadline, its outcome settled by
+/// `DieselTokenRepository::settled`.
 macro_rules! diesel_token_repository {
-    ($connection:ty, $busy:path) => {
+    ($connection:ty) => {
         #[async_trait::async_trait]
         impl domain::TokenRepository for $crate::token_store::DieselTokenRepository<$connection> {
             #[tracing::instrument(skip_all, fields(user_id = %connection.user_id), err(Display))]
@@ -237,7 +295,7 @@ macro_rules! diesel_token_repository {
 
                 let row = self.stored(connection);
                 let mut db = self.connection().await?;
-                diesel::insert_into(dsl::calendly_connections)
+                let query = diesel::insert_into(dsl::calendly_connections)
                     .values((
                         dsl::user_id.eq(&row.user_id),
                         dsl::token_ciphertext.eq(&row.token_ciphertext),
@@ -263,9 +321,9 @@ macro_rules! diesel_token_repository {
                         dsl::connected_at.eq(excluded(dsl::connected_at)),
                         dsl::updated_at.eq(excluded(dsl::updated_at)),
                     ))
-                    .execute(&mut db)
-                    .await
-                    .map_err(|e| $crate::token_store::query_error(e, $busy))?;
+                    .execute(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                self.settled(outcome, db).await?;
                 Ok(())
             }
 
@@ -279,13 +337,13 @@ macro_rules! diesel_token_repository {
                 use schema::calendly_connections::dsl;
 
                 let mut db = self.connection().await?;
-                let row: Option<$crate::token_store::StoredConnection> = dsl::calendly_connections
+                let query = dsl::calendly_connections
                     .find(user_id.as_str())
-                    .first(&mut db)
+                    .first::<$crate::token_store::StoredConnection>(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query)
                     .await
-                    .optional()
-                    .map_err(|e| $crate::token_store::query_error(e, $busy))?;
-                drop(db);
+                    .map(diesel::OptionalExtension::optional);
+                let row = self.settled(outcome, db).await?;
                 row.map(|row| self.restored(row)).transpose()
             }
 
@@ -299,21 +357,19 @@ macro_rules! diesel_token_repository {
                 use schema::calendly_connections::dsl;
 
                 let mut db = self.connection().await?;
-                let deleted = diesel::delete(dsl::calendly_connections.find(user_id.as_str()))
-                    .execute(&mut db)
-                    .await
-                    .map_err(|e| $crate::token_store::query_error(e, $busy))?;
-                Ok(deleted > 0)
+                let query =
+                    diesel::delete(dsl::calendly_connections.find(user_id.as_str())).execute(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                Ok(self.settled(outcome, db).await? > 0)
             }
 
             async fn ping(&self) -> Result<(), domain::RepositoryError> {
                 use diesel_async::RunQueryDsl;
 
                 let mut db = self.connection().await?;
-                diesel::sql_query("SELECT 1")
-                    .execute(&mut db)
-                    .await
-                    .map_err(|e| $crate::token_store::query_error(e, $busy))?;
+                let query = diesel::sql_query("SELECT 1").execute(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                self.settled(outcome, db).await?;
                 Ok(())
             }
         }
@@ -334,15 +390,15 @@ macro_rules! diesel_token_repository {
                 let mut after = String::new();
                 loop {
                     let mut db = self.connection().await?;
-                    let rows: Vec<(String, String, Vec<u8>)> = dsl::calendly_connections
+                    let query = dsl::calendly_connections
                         .select((dsl::user_id, dsl::token_key_id, dsl::token_ciphertext))
                         .filter(dsl::token_key_id.ne(&current))
                         .filter(dsl::user_id.gt(&after))
                         .order(dsl::user_id)
                         .limit($crate::token_store::ROTATION_BATCH)
-                        .load(&mut db)
-                        .await
-                        .map_err(|e| $crate::token_store::query_error(e, $busy))?;
+                        .load::<(String, String, Vec<u8>)>(&mut db);
+                    let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                    let rows = self.settled(outcome, db).await?;
                     let Some((last, ..)) = rows.last() else {
                         return Ok(done);
                     };
@@ -353,7 +409,8 @@ macro_rules! diesel_token_repository {
                             done.undecryptable += 1;
                             continue;
                         };
-                        let updated = diesel::update(
+                        let mut db = self.connection().await?;
+                        let query = diesel::update(
                             dsl::calendly_connections
                                 .filter(dsl::user_id.eq(&user_id))
                                 .filter(dsl::token_key_id.eq(&sealed.key_id))
@@ -363,9 +420,9 @@ macro_rules! diesel_token_repository {
                             dsl::token_ciphertext.eq(&resealed.bytes),
                             dsl::token_key_id.eq(&resealed.key_id),
                         ))
-                        .execute(&mut db)
-                        .await
-                        .map_err(|e| $crate::token_store::query_error(e, $busy))?;
+                        .execute(&mut db);
+                        let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                        let updated = self.settled(outcome, db).await?;
                         if updated == 1 {
                             done.rotated += 1;
                         } else {
@@ -379,40 +436,3 @@ macro_rules! diesel_token_repository {
 }
 
 pub(crate) use diesel_token_repository;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn database_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
-        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
-    }
-
-    #[test]
-    fn a_failed_connection_or_a_busy_server_is_unavailable_and_a_bad_query_unexpected() {
-        let never_busy: fn(&str) -> bool = |_| false;
-        for kind in [
-            DatabaseErrorKind::UnableToSendCommand,
-            DatabaseErrorKind::ClosedConnection,
-        ] {
-            assert!(matches!(
-                query_error(database_error(kind, "connection reset by peer"), never_busy),
-                RepositoryError::Unavailable(_)
-            ));
-        }
-        assert!(matches!(
-            query_error(
-                database_error(DatabaseErrorKind::Unknown, "statement timeout"),
-                |m| m.contains("timeout")
-            ),
-            RepositoryError::Unavailable(_)
-        ));
-        assert!(matches!(
-            query_error(
-                database_error(DatabaseErrorKind::UniqueViolation, "duplicate key"),
-                never_busy
-            ),
-            RepositoryError::Unexpected(_)
-        ));
-    }
-}

@@ -27,6 +27,7 @@ fn now() -> i64 {
 }
 
 fn signed(algorithm: Algorithm, secret: &str, claims: &Value) -> String {
+    adapters::jwt::install_hmac_provider();
     jsonwebtoken::encode(
         &Header::new(algorithm),
         claims,

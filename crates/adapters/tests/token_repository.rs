@@ -55,6 +55,7 @@ fn keyed_cipher(keys: &[(&str, u8)]) -> Arc<adapters::crypto::TokenCipher> {
 }
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(2);
+const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the stores' plain SQL reads back.
 #[derive(diesel::QueryableByName)]
@@ -83,7 +84,7 @@ mod pg {
             url: SecretString::from(url),
             max_size: 8,
             acquire_timeout: POOL_TIMEOUT,
-            statement_timeout: Duration::from_secs(5),
+            statement_timeout: QUERY_TIMEOUT,
         }
     }
 
@@ -97,7 +98,11 @@ mod pg {
             run_migrations(&settings.url)
                 .await
                 .expect("migrations apply");
-            PgTokenRepository::new(build_pool(&settings).expect("pool"), keyed_cipher(keys))
+            PgTokenRepository::new(
+                build_pool(&settings).expect("pool"),
+                keyed_cipher(keys),
+                settings.statement_timeout,
+            )
         }
 
         async fn sql(&self) -> AsyncPgConnection {
@@ -124,7 +129,7 @@ mod pg {
         fn unreachable_repository() -> Arc<dyn TokenRepository> {
             // Port 1 on loopback: nothing listens, so connecting is refused at once.
             let pool = build_pool(&settings("postgres://postgres@127.0.0.1:1/none")).expect("pool");
-            Arc::new(PgTokenRepository::new(pool, cipher(7)))
+            Arc::new(PgTokenRepository::new(pool, cipher(7), QUERY_TIMEOUT))
         }
 
         async fn rows_as_text(&self) -> Vec<String> {
@@ -175,7 +180,7 @@ mod lite {
             path: path.to_owned(),
             max_size: 8,
             acquire_timeout: POOL_TIMEOUT,
-            busy_timeout: Duration::from_secs(5),
+            busy_timeout: QUERY_TIMEOUT,
         }
     }
 
@@ -189,7 +194,11 @@ mod lite {
             run_migrations(&settings.path)
                 .await
                 .expect("migrations apply");
-            SqliteTokenRepository::new(build_pool(&settings).expect("pool"), keyed_cipher(keys))
+            SqliteTokenRepository::new(
+                build_pool(&settings).expect("pool"),
+                keyed_cipher(keys),
+                QUERY_TIMEOUT,
+            )
         }
 
         fn sql(&self) -> SqliteConnection {
@@ -214,7 +223,7 @@ mod lite {
         fn unreachable_repository() -> Arc<dyn TokenRepository> {
             // A file in a folder that does not exist and cannot be made.
             let pool = build_pool(&settings("/proc/no-such-folder/gateway.db")).expect("pool");
-            Arc::new(SqliteTokenRepository::new(pool, cipher(7)))
+            Arc::new(SqliteTokenRepository::new(pool, cipher(7), QUERY_TIMEOUT))
         }
 
         async fn rows_as_text(&self) -> Vec<String> {

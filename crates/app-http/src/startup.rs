@@ -50,6 +50,9 @@ pub enum StartupError {
     },
 }
 
+/// How much longer than its busy timeout an SQLite query may take before it is given up.
+const SQLITE_QUERY_GRACE: Duration = Duration::from_secs(1);
+
 /// Keep-alive connections to Calendly kept open between requests.
 const CALENDLY_IDLE_CONNECTIONS: usize = 64;
 
@@ -89,7 +92,11 @@ fn pg_repository(
         acquire_timeout: Duration::from_millis(settings.database.pool_timeout_ms),
         statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
     })?;
-    Ok(Arc::new(PgTokenRepository::new(pool, cipher)))
+    Ok(Arc::new(PgTokenRepository::new(
+        pool,
+        cipher,
+        Duration::from_millis(settings.database.statement_timeout_ms),
+    )))
 }
 
 fn sqlite_repository(
@@ -104,7 +111,12 @@ fn sqlite_repository(
         acquire_timeout: Duration::from_millis(settings.database.pool_timeout_ms),
         busy_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
     })?;
-    Ok(Arc::new(SqliteTokenRepository::new(pool, cipher)))
+    Ok(Arc::new(SqliteTokenRepository::new(
+        pool,
+        cipher,
+        // SQLite's own busy timeout answers first.
+        Duration::from_millis(settings.database.statement_timeout_ms) + SQLITE_QUERY_GRACE,
+    )))
 }
 
 /// The repository on the configured database, its pool watched by `metrics` when given.

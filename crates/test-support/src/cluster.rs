@@ -15,6 +15,8 @@ pub struct PgCluster {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// The language of the server's messages (gettext's `LANGUAGE`), if not English.
+    language: Option<String>,
 }
 
 /// The folder of `initdb` and `pg_ctl`: on PATH, through `pg_config`, or the newest under
@@ -77,6 +79,16 @@ fn free_port() -> u16 {
 impl PgCluster {
     /// A new cluster (trust authentication, no fsync), started on a free port.
     pub fn start() -> Self {
+        Self::start_speaking(None)
+    }
+
+    /// A new cluster whose messages are in `language` (such as `de`), as a server with other
+    /// `lc_messages` writes them.
+    pub fn start_in_language(language: &str) -> Self {
+        Self::start_speaking(Some(language))
+    }
+
+    fn start_speaking(language: Option<&str>) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "calendly-gateway-cluster-{:016x}",
             rand::rng().random::<u64>()
@@ -87,6 +99,7 @@ impl PgCluster {
             bin: server_programs(),
             port: free_port(),
             as_postgres: is_root(),
+            language: language.map(str::to_owned),
         };
         if cluster.as_postgres {
             cluster.must(
@@ -123,11 +136,15 @@ impl PgCluster {
 
     /// Starts the server again, on the same port.
     pub fn resume(&self) {
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
             self.port,
             self.dir.display()
         );
+        if self.language.is_some() {
+            // A locale that is not plain "C", so that gettext follows LANGUAGE.
+            options.push_str(" -c lc_messages=C.UTF-8");
+        }
         let log = self.dir.join("server.log");
         self.pg_ctl(&[
             "-l",
@@ -149,15 +166,21 @@ impl PgCluster {
         );
     }
 
+    /// `name` as the user the server runs as, with the language of its messages:
+    /// `[runuser -u postgres --] env [LANGUAGE=…] PROGRAM`.
     fn program(&self, name: &str) -> Command {
-        let path = self.bin.join(name);
-        if self.as_postgres {
+        let mut command = if self.as_postgres {
             let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(path);
+            command.args(["-u", "postgres", "--", "env"]);
             command
         } else {
-            Command::new(path)
+            Command::new("env")
+        };
+        if let Some(language) = &self.language {
+            command.arg(format!("LANGUAGE={language}"));
         }
+        command.arg(self.bin.join(name));
+        command
     }
 
     fn must(&self, command: &mut Command, what: &str) {

@@ -22,13 +22,18 @@ pub struct PgPoolSettings {
     /// How long a request waits for a free connection, and for a new one to be made, before
     /// the database counts as unavailable.
     pub acquire_timeout: Duration,
-    /// The server aborts any statement running longer.
+    /// How long the gateway waits for a statement (the repository's query deadline). The
+    /// server aborts any statement still running a second later, so that one the gateway gave
+    /// up on does not run on.
     pub statement_timeout: Duration,
 }
 
+/// How much longer than the gateway waits the server lets a statement run.
+const SERVER_GRACE: Duration = Duration::from_secs(1);
+
 /// A pool that makes connections lazily: building it does not touch the database.
 pub fn build_pool(settings: &PgPoolSettings) -> Result<PgPool, PoolSetupError> {
-    let statement_timeout_ms = settings.statement_timeout.as_millis();
+    let statement_timeout_ms = (settings.statement_timeout + SERVER_GRACE).as_millis();
     let connect_timeout = settings.acquire_timeout;
     let mut config = ManagerConfig::default();
     // No test query on every checkout, which would double the round trips of a request; a closed connection (the server went away) is still

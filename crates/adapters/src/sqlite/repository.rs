@@ -1,16 +1,24 @@
 //! [`TokenRepository`](domain::TokenRepository) on SQLite.
 
+use diesel_async::SimpleAsyncConnection;
+
 use super::pool::SqliteConnectionAsync;
 use super::schema;
-use crate::token_store::{DieselTokenRepository, diesel_token_repository};
+use crate::token_store::{Backend, DieselTokenRepository, diesel_token_repository};
 
 /// Calendly connections in SQLite's `calendly_connections` table.
 pub type SqliteTokenRepository = DieselTokenRepository<SqliteConnectionAsync>;
 
-diesel_token_repository!(SqliteConnectionAsync, busy);
+diesel_token_repository!(SqliteConnectionAsync);
 
-/// Whether an error message means the database is busy, not that the query is wrong.
-fn busy(message: &str) -> bool {
-    // SQLITE_BUSY after the busy timeout: another writer held the file too long.
-    message.contains("locked") || message.contains("busy")
+impl Backend for SqliteConnectionAsync {
+    /// SQLITE_BUSY after the busy timeout: another writer held the file too long. (SQLite's
+    /// messages are fixed English text, never translated.)
+    fn busy(message: &str) -> bool {
+        message.contains("locked") || message.contains("busy")
+    }
+
+    async fn answers(&mut self) -> bool {
+        self.batch_execute("SELECT 1").await.is_ok()
+    }
 }
