@@ -366,3 +366,23 @@ async fn the_pool_size_is_the_total_of_every_workers_pool() {
         );
     }
 }
+
+/// `docs/openapi.json` is the document the gateway serves. After changing the API, write it
+/// anew with `UPDATE_OPENAPI=1 scripts/test.sh -- checked_in`.
+#[tokio::test]
+async fn the_checked_in_document_is_the_one_served() {
+    let app = TestApp::spawn().await;
+    let served = openapi(&app).await;
+    let path = crate::helpers::workspace_dir().join("docs/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(&served).expect("serialises") + "\n";
+        std::fs::write(&path, text).expect("written");
+    }
+    let text = std::fs::read_to_string(&path).expect("docs/openapi.json is checked in");
+    let checked_in: Value = serde_json::from_str(&text).expect("JSON");
+    assert!(
+        checked_in == served,
+        "docs/openapi.json differs from the document the gateway serves: write it anew with \
+         UPDATE_OPENAPI=1 scripts/test.sh -- checked_in"
+    );
+}

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use domain::UserId;
 
 // Much of a request's work is short-lived allocations (JSON, HTTP messages): mimalloc makes
-// them markedly cheaper than the system allocator (see the benchmark in README.md).
+// them markedly cheaper than the system allocator (see docs/benchmark.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

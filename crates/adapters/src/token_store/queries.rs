@@ -1,0 +1,164 @@
+//! The repository's queries, the same text for every backend, written once as a macro that each
+//! backend's module expands for its connection type.
+
+/// Implements [`domain::TokenRepository`] for `DieselTokenRepository<$connection>`, with the
+/// `schema` module of the calling backend. The queries are the same text for every backend, so
+/// they are written here once; each runs within the query deadline, its outcome settled by
+/// `DieselTokenRepository::settled`.
+macro_rules! diesel_token_repository {
+    ($connection:ty) => {
+        #[async_trait::async_trait]
+        impl domain::TokenRepository for $crate::token_store::DieselTokenRepository<$connection> {
+            #[tracing::instrument(skip_all, fields(user_id = %connection.user_id), err(Display))]
+            async fn save(
+                &self,
+                connection: &domain::CalendlyConnection,
+            ) -> Result<(), domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel::upsert::excluded;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let row = self.stored(connection);
+                let mut db = self.connection().await?;
+                let query = diesel::insert_into(dsl::calendly_connections)
+                    .values((
+                        dsl::user_id.eq(&row.user_id),
+                        dsl::token_ciphertext.eq(&row.token_ciphertext),
+                        dsl::token_key_id.eq(&row.token_key_id),
+                        dsl::calendly_user_uri.eq(&row.calendly_user_uri),
+                        dsl::name.eq(&row.name),
+                        dsl::email.eq(&row.email),
+                        dsl::scheduling_url.eq(&row.scheduling_url),
+                        dsl::timezone.eq(&row.timezone),
+                        dsl::connected_at.eq(row.connected_at),
+                        dsl::updated_at.eq(row.updated_at),
+                    ))
+                    .on_conflict(dsl::user_id)
+                    .do_update()
+                    .set((
+                        dsl::token_ciphertext.eq(excluded(dsl::token_ciphertext)),
+                        dsl::token_key_id.eq(excluded(dsl::token_key_id)),
+                        dsl::calendly_user_uri.eq(excluded(dsl::calendly_user_uri)),
+                        dsl::name.eq(excluded(dsl::name)),
+                        dsl::email.eq(excluded(dsl::email)),
+                        dsl::scheduling_url.eq(excluded(dsl::scheduling_url)),
+                        dsl::timezone.eq(excluded(dsl::timezone)),
+                        dsl::connected_at.eq(excluded(dsl::connected_at)),
+                        dsl::updated_at.eq(excluded(dsl::updated_at)),
+                    ))
+                    .execute(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                self.settled(outcome, db).await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user_id), err(Display))]
+            async fn load(
+                &self,
+                user_id: &domain::UserId,
+            ) -> Result<Option<domain::CalendlyConnection>, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let mut db = self.connection().await?;
+                let query = dsl::calendly_connections
+                    .find(user_id.as_str())
+                    .first::<$crate::token_store::StoredConnection>(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query)
+                    .await
+                    .map(diesel::OptionalExtension::optional);
+                let row = self.settled(outcome, db).await?;
+                row.map(|row| self.restored(row)).transpose()
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]
+            async fn delete(
+                &self,
+                user_id: &domain::UserId,
+            ) -> Result<bool, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let mut db = self.connection().await?;
+                let query =
+                    diesel::delete(dsl::calendly_connections.find(user_id.as_str())).execute(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                Ok(self.settled(outcome, db).await? > 0)
+            }
+
+            async fn ping(&self) -> Result<(), domain::RepositoryError> {
+                use diesel_async::RunQueryDsl;
+
+                let mut db = self.connection().await?;
+                let query = diesel::sql_query("SELECT 1").execute(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                self.settled(outcome, db).await?;
+                Ok(())
+            }
+        }
+
+        impl $crate::token_store::DieselTokenRepository<$connection> {
+            /// Seals every stored token that another key sealed with the current key. Each row
+            /// is rewritten only if it is still what was read, so a connect or disconnect made
+            /// meanwhile is never undone.
+            pub async fn rotate_keys(
+                &self,
+            ) -> Result<$crate::token_store::KeyRotation, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let current = self.current_key_id().to_owned();
+                let mut done = $crate::token_store::KeyRotation::default();
+                let mut after = String::new();
+                loop {
+                    let mut db = self.connection().await?;
+                    let query = dsl::calendly_connections
+                        .select((dsl::user_id, dsl::token_key_id, dsl::token_ciphertext))
+                        .filter(dsl::token_key_id.ne(&current))
+                        .filter(dsl::user_id.gt(&after))
+                        .order(dsl::user_id)
+                        .limit($crate::token_store::ROTATION_BATCH)
+                        .load::<(String, String, Vec<u8>)>(&mut db);
+                    let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                    let rows = self.settled(outcome, db).await?;
+                    let Some((last, ..)) = rows.last() else {
+                        return Ok(done);
+                    };
+                    after = last.clone();
+                    for (user_id, key_id, bytes) in rows {
+                        let sealed = $crate::crypto::SealedToken { key_id, bytes };
+                        let Some(resealed) = self.resealed(&user_id, &sealed) else {
+                            done.undecryptable += 1;
+                            continue;
+                        };
+                        let mut db = self.connection().await?;
+                        let query = diesel::update(
+                            dsl::calendly_connections
+                                .filter(dsl::user_id.eq(&user_id))
+                                .filter(dsl::token_key_id.eq(&sealed.key_id))
+                                .filter(dsl::token_ciphertext.eq(&sealed.bytes)),
+                        )
+                        .set((
+                            dsl::token_ciphertext.eq(&resealed.bytes),
+                            dsl::token_key_id.eq(&resealed.key_id),
+                        ))
+                        .execute(&mut db);
+                        let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                        let updated = self.settled(outcome, db).await?;
+                        if updated == 1 {
+                            done.rotated += 1;
+                        } else {
+                            done.changed_meanwhile += 1;
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use diesel_token_repository;

@@ -1,0 +1,142 @@
+//! Building the application: the one place that chooses adapters and wires them into ports.
+
+mod database;
+mod workers;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+pub use self::database::{migrate, rotate_keys};
+use self::workers::Shared;
+use crate::metrics;
+use crate::request_id::{self, GatewayRootSpan};
+use crate::routes;
+use crate::settings::Settings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Key(#[from] adapters::crypto::KeyError),
+    #[error(transparent)]
+    Pool(#[from] adapters::PoolSetupError),
+    #[error(transparent)]
+    Migration(#[from] adapters::postgres::MigrationError),
+    #[error("cannot build the Calendly client: {0}")]
+    HttpClient(#[from] adapters::calendly::ClientBuildError),
+    #[error("database: {0}")]
+    Repository(domain::RepositoryError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+/// CORS for the configured origins: preflights answered, the gateway's methods and headers
+/// allowed, the request id and `Retry-After` readable by the page. A request from another
+/// origin is served without CORS headers, so the browser keeps the answer from the page.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "PUT", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            request_id::X_REQUEST_ID,
+        ])
+        .expose_headers([request_id::X_REQUEST_ID, header::RETRY_AFTER])
+        .max_age(3600)
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}
+
+/// A built, bound application, ready to serve.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Applies pending migrations, wires the adapters and binds the listener
+    /// (`server.port = 0` picks a free port; [`Application::port`] tells which).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let applied = migrate(&settings).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        let shared = Shared::new(&settings)?;
+        shared.check_wiring()?;
+
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let bound = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        tracing::info!(address = %bound, "listening on http://{bound}");
+
+        let workers = shared.workers;
+        let cors_origins = settings.http.cors_allowed_origins.clone();
+        let server = HttpServer::new(move || {
+            let state = shared
+                .next_worker_state()
+                .expect("the same wiring succeeded before serving");
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(routes::json_error_body))
+                .wrap(from_fn(routes::limit_request_head))
+                .wrap(from_fn(metrics::record))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
+                .wrap(TracingLogger::<GatewayRootSpan>::new())
+                .wrap(from_fn(request_id::assign))
+                .app_data(web::Data::new(state))
+                .app_data(web::Data::new(Arc::clone(&shared.metrics)))
+                .configure(routes::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(settings.server.shutdown_timeout_secs);
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind { address, source })?
+            .run();
+        Ok(Self {
+            port: bound.port(),
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

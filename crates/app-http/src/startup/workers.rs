@@ -1,0 +1,171 @@
+//! What the HTTP workers share, and the wiring of each worker's adapters into the use cases.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use adapters::cache::ProviderCache;
+use adapters::calendly::{CalendlyClient, CalendlyClientSettings, CallObserver, CircuitBreaker};
+use adapters::crypto::TokenCipher;
+use adapters::jwt::JwtUserAuth;
+use chrono::TimeDelta;
+use domain::{
+    AccountCache, AvailabilityPolicy, CalendlyService, Ports, SchedulingProvider, SystemClock,
+    TokenRepository, UserAuth,
+};
+
+use super::StartupError;
+use super::database::token_repository;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// Keep-alive connections to Calendly kept open between requests.
+const CALENDLY_IDLE_CONNECTIONS: usize = 64;
+
+/// How `database.pool_max_size` connections are shared by the HTTP workers, so that they
+/// add up to that size.
+#[derive(Clone)]
+enum PoolShares {
+    /// A pool per worker: each factory call takes the next of these sizes.
+    PerWorker {
+        sizes: Arc<[usize]>,
+        next: Arc<AtomicUsize>,
+    },
+    /// Fewer connections than workers: one pool for all of them.
+    One(Arc<dyn TokenRepository>),
+}
+
+impl PoolShares {
+    /// `total` connections as `workers` sizes differing by one at most, e.g. 10 for 4 workers
+    /// as 3, 3, 2, 2.
+    fn sizes(total: usize, workers: usize) -> Vec<usize> {
+        (0..workers)
+            .map(|i| total / workers + usize::from(i < total % workers))
+            .collect()
+    }
+}
+
+/// What every HTTP worker shares: the configuration, the availability policy, the access-token
+/// check, the token cipher, what is remembered of Calendly's answers and the metrics.
+#[derive(Clone)]
+pub(super) struct Shared {
+    settings: Settings,
+    pub(super) workers: usize,
+    policy: AvailabilityPolicy,
+    cipher: Arc<TokenCipher>,
+    user_auth: Arc<dyn UserAuth>,
+    provider_cache: ProviderCache,
+    pub(super) metrics: Arc<Metrics>,
+    circuit: Arc<CircuitBreaker>,
+    pools: PoolShares,
+}
+
+/// The shortest lead of the earliest start asked of Calendly over now (see
+/// [`AvailabilityPolicy::start_lead`]).
+const MIN_START_LEAD: TimeDelta = TimeDelta::minutes(1);
+/// Clock difference between the gateway and Calendly allowed for in the start lead.
+const CLOCK_SKEW: TimeDelta = TimeDelta::seconds(5);
+
+impl Shared {
+    pub(super) fn new(settings: &Settings) -> Result<Self, StartupError> {
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let cipher = Arc::new(TokenCipher::from_keys(&settings.token_encryption_keys())?);
+        let metrics = Arc::new(Metrics::new());
+        let total = settings.database.pool_max_size;
+        let pools = if total >= workers {
+            PoolShares::PerWorker {
+                sizes: PoolShares::sizes(total, workers).into(),
+                next: Arc::new(AtomicUsize::new(0)),
+            }
+        } else {
+            PoolShares::One(token_repository(
+                settings,
+                Arc::clone(&cipher),
+                total,
+                Some(&metrics),
+            )?)
+        };
+        // A start sent to Calendly is read by it at most the call's deadline later.
+        // (`calendly.timeout_ms` is validated to at most ten minutes.)
+        let start_lead = (TimeDelta::milliseconds(
+            i64::try_from(settings.calendly.timeout_ms).unwrap_or(i64::MAX / 2),
+        ) + CLOCK_SKEW)
+            .max(MIN_START_LEAD);
+        Ok(Self {
+            settings: settings.clone(),
+            workers,
+            policy: AvailabilityPolicy {
+                max_range: TimeDelta::days(i64::from(settings.limits.max_range_days)),
+                max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
+                max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
+                start_lead,
+            },
+            cipher,
+            user_auth: Arc::new(JwtUserAuth::new(&settings.auth.jwt_secret)),
+            provider_cache: ProviderCache::new(
+                Duration::from_secs(settings.cache.event_types_ttl_secs),
+                settings.cache.event_types_max_users,
+            ),
+            metrics,
+            circuit: Arc::new(CircuitBreaker::new(
+                settings.calendly.circuit_breaker_failures,
+                Duration::from_millis(settings.calendly.circuit_breaker_open_ms),
+            )),
+            pools,
+        })
+    }
+
+    /// The use cases wired for the next HTTP worker thread. Its database pool (its share of
+    /// `database.pool_max_size`) and its Calendly client are its own: a connection is served by
+    /// the thread that opened it, so sharing them across workers would make every query and
+    /// Calendly call hop between threads.
+    pub(super) fn next_worker_state(&self) -> Result<AppState, StartupError> {
+        let tokens = match &self.pools {
+            PoolShares::One(tokens) => Arc::clone(tokens),
+            PoolShares::PerWorker { sizes, next } => {
+                let size = sizes[next.fetch_add(1, Ordering::Relaxed) % sizes.len()];
+                token_repository(
+                    &self.settings,
+                    Arc::clone(&self.cipher),
+                    size,
+                    Some(&self.metrics),
+                )?
+            }
+        };
+        self.worker_state(tokens)
+    }
+
+    fn worker_state(&self, tokens: Arc<dyn TokenRepository>) -> Result<AppState, StartupError> {
+        let settings = &self.settings;
+        let client = CalendlyClient::new(&CalendlyClientSettings {
+            api_base_url: settings.calendly.api_base_url.clone(),
+            timeout: settings.calendly_timeout(),
+            connect_timeout: settings.calendly_connect_timeout(),
+            max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
+            observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
+            circuit: Arc::clone(&self.circuit),
+        })?;
+        let ports = Ports {
+            tokens: Arc::clone(&tokens),
+            scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
+            account_cache: Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
+            clock: Arc::new(SystemClock),
+        };
+        Ok(AppState {
+            service: CalendlyService::new(ports, self.policy),
+            user_auth: Arc::clone(&self.user_auth),
+            tokens,
+        })
+    }
+
+    /// Surfaces a configuration error of the workers' wiring before serving (a pool of one
+    /// connection, never used nor watched).
+    pub(super) fn check_wiring(&self) -> Result<(), StartupError> {
+        let tokens = token_repository(&self.settings, Arc::clone(&self.cipher), 1, None)?;
+        self.worker_state(tokens).map(drop)
+    }
+}

@@ -1,0 +1,121 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use mockall::predicate::eq;
+use serde_json::json;
+
+use super::*;
+
+mod availability;
+mod connection;
+use crate::error::RepositoryError;
+use crate::model::{CalendlyUser, RawJson};
+use crate::ports::{MockAccountCache, MockClock, MockSchedulingProvider, MockTokenRepository};
+
+const NOW: &str = "2030-01-01T00:00:00Z";
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("valid time")
+        .to_utc()
+}
+
+fn user_id() -> UserId {
+    UserId::parse("42").expect("valid user id")
+}
+
+fn token() -> CalendlyToken {
+    CalendlyToken::parse("calendly-pat").expect("valid token")
+}
+
+fn calendly_user() -> CalendlyUser {
+    CalendlyUser {
+        uri: CalendlyUserUri::parse("https://api.calendly.com/users/AAAA").expect("uri"),
+        name: "John Doe".into(),
+        email: "user@example.com".into(),
+        scheduling_url: "https://calendly.com/acmesales".into(),
+        timezone: "America/New York".into(),
+    }
+}
+
+fn connection() -> CalendlyConnection {
+    CalendlyConnection {
+        user_id: user_id(),
+        token: token(),
+        calendly_user: calendly_user(),
+        connected_at: at("2029-12-01T00:00:00Z"),
+    }
+}
+
+fn event_type(uri: &str) -> EventType {
+    EventType {
+        uri: EventTypeUri::parse(uri).expect("uri"),
+        json: RawJson::parse(json!({ "uri": uri, "name": "Meeting" }).to_string()).expect("json"),
+    }
+}
+
+fn available(start: &str, remaining: u32) -> AvailableTime {
+    AvailableTime {
+        start_time: at(start),
+        json: RawJson::parse(
+            json!({ "status": "available", "start_time": start, "invitees_remaining": remaining })
+                .to_string(),
+        )
+        .expect("json"),
+    }
+}
+
+fn details() -> serde_json::Value {
+    json!({ "title": "Unauthenticated", "message": "The access token is invalid" })
+}
+
+fn clock() -> MockClock {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(|| at(NOW));
+    clock
+}
+
+fn connected_repository() -> MockTokenRepository {
+    let mut tokens = MockTokenRepository::new();
+    tokens
+        .expect_load()
+        .with(eq(user_id()))
+        .returning(|_| Ok(Some(connection())));
+    tokens
+}
+
+/// A cache that may be told anything.
+fn any_cache() -> MockAccountCache {
+    let mut cache = MockAccountCache::new();
+    cache.expect_forget().returning(|_| ());
+    cache
+}
+
+fn service_with_cache(
+    tokens: MockTokenRepository,
+    scheduling: MockSchedulingProvider,
+    cache: MockAccountCache,
+) -> CalendlyService {
+    CalendlyService::new(
+        Ports {
+            tokens: Arc::new(tokens),
+            scheduling: Arc::new(scheduling),
+            account_cache: Arc::new(cache),
+            clock: Arc::new(clock()),
+        },
+        AvailabilityPolicy::default(),
+    )
+}
+
+fn service(tokens: MockTokenRepository, scheduling: MockSchedulingProvider) -> CalendlyService {
+    service_with_cache(tokens, scheduling, any_cache())
+}
+
+fn query(start: &str, end: &str, event_type: Option<&str>) -> AvailabilityQuery {
+    AvailabilityQuery {
+        start: at(start),
+        end: at(end),
+        event_type: event_type.map(|uri| EventTypeUri::parse(uri).expect("uri")),
+    }
+}
