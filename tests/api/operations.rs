@@ -386,3 +386,39 @@ async fn the_checked_in_document_is_the_one_served() {
          UPDATE_OPENAPI=1 scripts/test.sh -- checked_in"
     );
 }
+
+/// The document's error statuses are those each operation answers: made from the one table of
+/// errors, they name each status's codes, and list no status the operation never answers
+/// (connecting, Calendly's 403 is `calendly_token_invalid`, a 422: `connect` has no 403).
+#[tokio::test]
+async fn each_operations_error_statuses_are_those_it_answers_with_their_codes() {
+    let app = TestApp::spawn().await;
+    let document = openapi(&app).await;
+    let statuses = |method: &str, path: &str| -> Vec<String> {
+        document["paths"][path][method]["responses"]
+            .as_object()
+            .expect("responses")
+            .keys()
+            .filter(|status| !status.starts_with('2'))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        statuses("put", "/calendly/connection"),
+        [
+            "400", "401", "404", "409", "413", "422", "429", "502", "503", "504"
+        ]
+    );
+    assert_eq!(
+        statuses("get", "/calendly/user"),
+        ["401", "404", "424", "503"]
+    );
+    assert_eq!(statuses("get", "/readyz"), ["503"]);
+    let connect_422 =
+        document["paths"]["/calendly/connection"]["put"]["responses"]["422"]["description"]
+            .as_str()
+            .expect("a description");
+    for code in ["`missing_parameter`", "`calendly_token_invalid`"] {
+        assert!(connect_422.contains(code), "{connect_422}");
+    }
+}
