@@ -46,7 +46,9 @@ def setup(gateway: str, stand_in: str, secret: str, users: int, out_dir: str) ->
     gateway.tsv (access token, check-availability path), stand_in.tsv (Calendly token,
     event_type_available_times path) for the same 7-day range, and event_types.tsv (access
     token, user-event-types path)."""
-    start = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).replace(
+    # Midnight UTC at least a day ahead, so that the start stays in the future for the whole
+    # run: the stand-in, like Calendly, refuses a start already past.
+    start = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     end = start + datetime.timedelta(days=7)

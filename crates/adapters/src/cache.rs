@@ -96,8 +96,10 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
         let Some(cache) = &self.cache.event_types else {
             return self.inner.event_types(token, account).await;
         };
+        // The provider's (boxed) future is made only on a miss, when the block is first polled.
+        let load = async { self.inner.event_types(token, account).await };
         cache
-            .try_get_with_by_ref(account, self.inner.event_types(token, account))
+            .try_get_with_by_ref(account, load)
             .await
             .map_err(Arc::unwrap_or_clone)
     }

@@ -22,3 +22,17 @@ impl Backend for SqliteConnectionAsync {
         self.batch_execute("SELECT 1").await.is_ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locked_or_busy_database_is_busy_and_a_constraint_is_not() {
+        assert!(SqliteConnectionAsync::busy("database is locked"));
+        assert!(SqliteConnectionAsync::busy("database table is locked"));
+        assert!(!SqliteConnectionAsync::busy(
+            "UNIQUE constraint failed: calendly_connections.user_id"
+        ));
+    }
+}

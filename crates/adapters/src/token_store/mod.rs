@@ -96,7 +96,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// One query run within the repository's deadline: its result, or the deadline passed.
 pub(crate) type Outcome<T> = Result<diesel::QueryResult<T>, tokio::time::error::Elapsed>;
 
-/// The pool cannot be set up./// The pool cannot be set up.
+/// The pool cannot be set up.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the database pool: {0}")]
 pub struct PoolSetupError(#[from] diesel_async::pooled_connection::deadpool::BuildError);
