@@ -350,15 +350,7 @@ async fn the_pool_size_is_the_total_of_every_workers_pool() {
             settings.database.pool_max_size = total;
         })
         .await;
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .expect("sent")
-            .text()
-            .await
-            .expect("body");
+        let text = app.get("/metrics").await.text().await.expect("body");
         assert!(
             text.lines()
                 .any(|line| line == format!("db_pool_max_connections {total}")),

@@ -99,6 +99,26 @@ async fn current_user_reads_the_documented_user_with_the_bearer_token() {
     assert_eq!(user.timezone, "America/New York");
 }
 
+/// Calendly answering `/event_types` for the documented user with each `(page token asked for,
+/// page)` once: the first page is the one asked for without a token.
+async fn serve_pages<const N: usize>(server: &MockServer, pages: [(Option<&str>, Value); N]) {
+    for (page_token, body) in pages {
+        let mock = Mock::given(method("GET"))
+            .and(path("/event_types"))
+            .and(query_param("user", calendly::user_uri().as_str()))
+            .and(query_param("count", "100"))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()));
+        let mock = match page_token {
+            Some(page_token) => mock.and(query_param("page_token", page_token)),
+            None => mock.and(query_param_is_missing("page_token")),
+        };
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(server)
+            .await;
+    }
+}
+
 #[tokio::test]
 async fn event_types_follow_every_page_and_keep_every_field() {
     let server = MockServer::start().await;
@@ -120,21 +140,7 @@ async fn event_types_follow_every_page_and_keep_every_field() {
             calendly::event_types_page(&[third.clone()], None),
         ),
     ];
-    for (page_token, body) in pages {
-        let mock = Mock::given(method("GET"))
-            .and(path("/event_types"))
-            .and(query_param("user", calendly::user_uri().as_str()))
-            .and(query_param("count", "100"))
-            .and(header("authorization", format!("Bearer {TOKEN}").as_str()));
-        let mock = match page_token {
-            Some(page_token) => mock.and(query_param("page_token", page_token)),
-            None => mock.and(query_param_is_missing("page_token")),
-        };
-        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
-    }
+    serve_pages(&server, pages).await;
 
     let event_types = client(&server, Duration::from_secs(5))
         .event_types(&token(), &user_uri())
@@ -211,28 +217,22 @@ async fn a_page_token_seen_before_ends_the_list_with_each_event_type_once() {
             &format!("E{n}"),
         )
     };
-    for (asked, body) in [
-        (None, calendly::event_types_page(&[e(1), e(2)], Some("p2"))),
-        (
-            Some("p2"),
-            calendly::event_types_page(&[e(2), e(3)], Some("p3")),
-        ),
-        // Back to the second page: a loop.
-        (
-            Some("p3"),
-            calendly::event_types_page(&[e(3), e(1)], Some("p2")),
-        ),
-    ] {
-        let mock = Mock::given(method("GET")).and(path("/event_types"));
-        let mock = match asked {
-            Some(token) => mock.and(query_param("page_token", token)),
-            None => mock.and(query_param_is_missing("page_token")),
-        };
-        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
-    }
+    serve_pages(
+        &server,
+        [
+            (None, calendly::event_types_page(&[e(1), e(2)], Some("p2"))),
+            (
+                Some("p2"),
+                calendly::event_types_page(&[e(2), e(3)], Some("p3")),
+            ),
+            // Back to the second page: a loop.
+            (
+                Some("p3"),
+                calendly::event_types_page(&[e(3), e(1)], Some("p2")),
+            ),
+        ],
+    )
+    .await;
 
     let event_types = client(&server, Duration::from_secs(5))
         .event_types(&token(), &user_uri())
