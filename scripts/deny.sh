@@ -22,13 +22,18 @@ if [ -z "$deny" ]; then
 fi
 "$deny" --version
 
-if "$deny" fetch db >/dev/null 2>&1; then
-  "$deny" --locked check --hide-inclusion-graph
-elif ls -d "${CARGO_HOME:-$HOME/.cargo}"/advisory-dbs/*/crates >/dev/null 2>&1; then
-  echo "advisory database: cannot fetch; using the copy on this machine:"
-  for db in "${CARGO_HOME:-$HOME/.cargo}"/advisory-dbs/*/; do
-    echo "  $db ($(git -C "$db" log -1 --format=%cs 2>/dev/null || echo 'date unknown'))"
+dbs="${CARGO_HOME:-$HOME/.cargo}/advisory-dbs"
+show_databases() {
+  for db in "$dbs"/*/; do
+    echo "advisory database $db: newest advisory commit $(git -C "$db" log -1 --format=%cs 2>/dev/null || echo 'of unknown date')"
   done
+}
+if "$deny" fetch db >/dev/null 2>&1; then
+  show_databases
+  "$deny" --locked check --hide-inclusion-graph
+elif ls -d "$dbs"/*/crates >/dev/null 2>&1; then
+  echo "advisory database: cannot fetch; using the copy on this machine"
+  show_databases
   "$deny" --offline --locked check --hide-inclusion-graph
 else
   echo "advisory database: cannot fetch and none on this machine; advisories SKIPPED" >&2
