@@ -8,12 +8,16 @@
 //! - `GET /event_type_available_times?event_type=URI&start_time=…&end_time=…`: a slot every
 //!   `--slot-minutes` within 09:00–17:00 UTC, refusing ranges over 31 days and starts already
 //!   past when read (no leeway, as Calendly), with Calendly's 400 body;
+//! - `GET /oauth/authorize`, `POST /oauth/token`, `POST /oauth/revoke`: Calendly's OAuth server
+//!   (see [`oauth`]); its access tokens are accepted by the endpoints above until they expire;
 //! - `GET /stats`: calls received per endpoint (`DELETE /stats` resets them).
 //!
 //! `--latency-ms` delays every answer, as a distant Calendly would.
 
 // Its helpers fail with the very response Calendly would give; a large `Err` is the point.
 #![allow(clippy::result_large_err)]
+
+mod oauth;
 
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
@@ -29,7 +33,7 @@ use clap::Parser;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-const API: &str = "https://api.calendly.com";
+pub(crate) const API: &str = "https://api.calendly.com";
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -56,6 +60,18 @@ struct Options {
     slot_minutes: i64,
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// The OAuth application's client id.
+    #[arg(long, default_value = "stand-in-client")]
+    oauth_client_id: String,
+    /// The OAuth application's client secret.
+    #[arg(long, default_value = "stand-in-client-secret")]
+    oauth_client_secret: String,
+    /// Lifetime of the OAuth access tokens it issues (Calendly's: two hours).
+    #[arg(long, default_value_t = 7200)]
+    access_token_ttl_secs: u64,
+    /// The user declines at /oauth/authorize.
+    #[arg(long)]
+    deny_authorization: bool,
 }
 
 #[derive(Debug, Default)]
@@ -66,11 +82,12 @@ struct Counters {
 }
 
 #[derive(Debug)]
-struct StandIn {
+pub(crate) struct StandIn {
     latency: Duration,
     event_types: usize,
     slot: TimeDelta,
     calls: Counters,
+    oauth: oauth::OAuth,
 }
 
 fn error(status: u16, title: &str, message: &str) -> HttpResponse {
@@ -87,8 +104,9 @@ fn invalid_argument(parameter: &str, message: &str) -> HttpResponse {
     }))
 }
 
-/// The user a request's token stands for, or Calendly's 401.
-fn user_of(request: &HttpRequest) -> Result<String, HttpResponse> {
+/// The user a request's token stands for, or Calendly's 401: an OAuth access token of this
+/// stand-in while it is valid, or any other token as a personal access token of its own user.
+fn user_of(request: &HttpRequest, state: &StandIn) -> Result<String, HttpResponse> {
     let unauthenticated = || error(401, "Unauthenticated", "The access token is invalid");
     let token = request
         .headers()
@@ -97,6 +115,9 @@ fn user_of(request: &HttpRequest) -> Result<String, HttpResponse> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .filter(|t| !t.is_empty() && !t.starts_with("invalid"))
         .ok_or_else(unauthenticated)?;
+    if let Some(user) = state.oauth.user_of(token) {
+        return user.map_err(|()| unauthenticated());
+    }
     let mut hasher = DefaultHasher::new();
     token.hash(&mut hasher);
     Ok(format!("{:016X}", hasher.finish()))
@@ -111,7 +132,7 @@ async fn pause(state: &StandIn) {
 async fn users_me(request: HttpRequest, state: web::Data<StandIn>) -> HttpResponse {
     state.calls.users_me.fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_of(&request) {
+    let user = match user_of(&request, &state) {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -145,7 +166,7 @@ async fn event_types(
 ) -> HttpResponse {
     state.calls.event_types.fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_of(&request) {
+    let user = match user_of(&request, &state) {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -222,7 +243,7 @@ async fn available_times(
 ) -> HttpResponse {
     state.calls.available_times.fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_of(&request) {
+    let user = match user_of(&request, &state) {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -296,11 +317,16 @@ async fn stats(state: web::Data<StandIn>) -> HttpResponse {
     let users_me = state.calls.users_me.load(Ordering::Relaxed);
     let event_types = state.calls.event_types.load(Ordering::Relaxed);
     let available_times = state.calls.available_times.load(Ordering::Relaxed);
+    let oauth = &state.oauth.calls;
     HttpResponse::Ok().json(json!({
         "users_me": users_me,
         "event_types": event_types,
         "event_type_available_times": available_times,
-        "total": users_me + event_types + available_times
+        "total": users_me + event_types + available_times,
+        "oauth_authorize": oauth.authorize.load(Ordering::Relaxed),
+        "oauth_token_authorization_code": oauth.authorization_code.load(Ordering::Relaxed),
+        "oauth_token_refresh_token": oauth.refresh_token.load(Ordering::Relaxed),
+        "oauth_revoke": oauth.revoke.load(Ordering::Relaxed),
     }))
 }
 
@@ -308,6 +334,15 @@ async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
     state.calls.users_me.store(0, Ordering::Relaxed);
     state.calls.event_types.store(0, Ordering::Relaxed);
     state.calls.available_times.store(0, Ordering::Relaxed);
+    let oauth = &state.oauth.calls;
+    for counter in [
+        &oauth.authorize,
+        &oauth.authorization_code,
+        &oauth.refresh_token,
+        &oauth.revoke,
+    ] {
+        counter.store(0, Ordering::Relaxed);
+    }
     HttpResponse::NoContent().finish()
 }
 
@@ -319,6 +354,12 @@ async fn main() -> std::io::Result<()> {
         event_types: options.event_types,
         slot: TimeDelta::minutes(options.slot_minutes),
         calls: Counters::default(),
+        oauth: oauth::OAuth::new(
+            options.oauth_client_id,
+            options.oauth_client_secret,
+            Duration::from_secs(options.access_token_ttl_secs),
+            options.deny_authorization,
+        ),
     }));
     let server = HttpServer::new(move || {
         App::new()
@@ -328,6 +369,13 @@ async fn main() -> std::io::Result<()> {
             .route(
                 "/event_type_available_times",
                 web::get().to(available_times),
+            )
+            .route("/oauth/authorize", web::get().to(oauth::authorize))
+            .route("/oauth/token", web::post().to(oauth::token))
+            .route("/oauth/revoke", web::post().to(oauth::revoke))
+            .route(
+                "/oauth/refresh_tokens",
+                web::delete().to(oauth::revoke_refresh_tokens),
             )
             .route("/stats", web::get().to(stats))
             .route("/stats", web::delete().to(reset_stats))

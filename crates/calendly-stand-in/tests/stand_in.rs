@@ -14,8 +14,13 @@ struct StandIn {
 
 impl StandIn {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_calendly-stand-in"))
             .args(["--port", "0", "--workers", "1"])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .expect("the stand-in starts");
@@ -92,4 +97,206 @@ async fn a_start_ahead_is_answered() {
     let (status, body) = available_times(&stand_in, Utc::now() + TimeDelta::minutes(1)).await;
     assert_eq!(status, 200, "{body}");
     assert!(!body["collection"].as_array().expect("a list").is_empty());
+}
+
+// --- OAuth --------------------------------------------------------------------------------
+
+const CLIENT_ID: &str = "stand-in-client";
+const CLIENT_SECRET: &str = "stand-in-client-secret";
+const REDIRECT_URI: &str = "https://gateway.example/calendly/oauth/callback";
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// PKCE's S256 challenge of `verifier`.
+fn challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+/// Follows `/oauth/authorize` as a browser would: the `Location` it sends the browser to.
+async fn authorize(stand_in: &StandIn, verifier: &str) -> reqwest::Url {
+    let response = client()
+        .get(format!("{}/oauth/authorize", stand_in.address))
+        .query(&[
+            ("client_id", CLIENT_ID),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_challenge", &challenge(verifier)),
+            ("code_challenge_method", "S256"),
+            ("state", "the-state"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().expect("text");
+    reqwest::Url::parse(location).expect("a URL")
+}
+
+fn param(url: &reqwest::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn token(stand_in: &StandIn, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = client()
+        .post(format!("{}/oauth/token", stand_in.address))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(form)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+async fn users_me_status(stand_in: &StandIn, access_token: &str) -> u16 {
+    client()
+        .get(format!("{}/users/me", stand_in.address))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .expect("sent")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_code_flow_with_pkce_then_refresh_tokens_that_work_once() {
+    let stand_in = StandIn::start();
+    let verifier = "a-verifier-of-enough-length-for-pkce-0123456789";
+    let back = authorize(&stand_in, verifier).await;
+    assert!(back.as_str().starts_with(REDIRECT_URI), "{back}");
+    assert_eq!(param(&back, "state").as_deref(), Some("the-state"));
+    let code = param(&back, "code").expect("a code");
+
+    let exchange = |verifier: &'static str| {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier),
+        ]
+    };
+    // A wrong verifier spends the code, as a real server may: a second attempt is refused too.
+    let (status, body) = token(&stand_in, &exchange("not-the-verifier")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let code = param(&authorize(&stand_in, verifier).await, "code").expect("a code");
+    let (status, pair) = token(
+        &stand_in,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{pair}");
+    assert_eq!(pair["token_type"], "Bearer");
+    assert_eq!(pair["expires_in"], 7200);
+    assert!(
+        pair["owner"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("https://api.calendly.com/users/"))
+    );
+    let access = pair["access_token"].as_str().expect("access token");
+    assert_eq!(users_me_status(&stand_in, access).await, 200);
+
+    let refresh = pair["refresh_token"].as_str().expect("refresh token");
+    let renew = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let (status, renewed) = token(&stand_in, &renew).await;
+    assert_eq!(status, 200, "{renewed}");
+    assert_ne!(renewed["refresh_token"], pair["refresh_token"]);
+    let (status, body) = token(&stand_in, &renew).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a refresh token works once"
+    );
+
+    let stats: Value = client()
+        .get(format!("{}/stats", stand_in.address))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats["oauth_authorize"], 2);
+    assert_eq!(stats["oauth_token_authorization_code"], 2);
+    assert_eq!(stats["oauth_token_refresh_token"], 2);
+}
+
+#[tokio::test]
+async fn access_tokens_expire_and_revoked_tokens_stop_working() {
+    let stand_in = StandIn::start_with(&["--access-token-ttl-secs", "1"]);
+    let verifier = "another-verifier-of-enough-length-for-pkce-0123";
+    let code = param(&authorize(&stand_in, verifier).await, "code").expect("a code");
+    let (_, pair) = token(
+        &stand_in,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    let access = pair["access_token"].as_str().expect("access token");
+    assert_eq!(users_me_status(&stand_in, access).await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(users_me_status(&stand_in, access).await, 401, "expired");
+
+    let refresh = pair["refresh_token"].as_str().expect("refresh token");
+    let response = client()
+        .post(format!("{}/oauth/revoke", stand_in.address))
+        .form(&[
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("token", refresh),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let (status, body) = token(
+        &stand_in,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn a_user_who_declines_comes_back_with_access_denied_and_bad_clients_are_refused() {
+    let stand_in = StandIn::start_with(&["--deny-authorization"]);
+    let back = authorize(&stand_in, "a-verifier-0123456789-0123456789-0123456789").await;
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&back, "state").as_deref(), Some("the-state"));
+    assert_eq!(param(&back, "code"), None);
+
+    let response = client()
+        .post(format!("{}/oauth/token", stand_in.address))
+        .basic_auth(CLIENT_ID, Some("not-the-secret"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 401);
 }
