@@ -11,9 +11,12 @@ pub mod use_cases;
 
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
-    AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
-    EventTypeUri, InvalidValue, RawJson, UserId,
+    AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser,
+    CalendlyUserUri, EventType, EventTypeUri, InvalidValue, OAuthGrant, PkceVerifier, RawJson,
+    UserId,
 };
-pub use ports::{AccountCache, Clock, SchedulingProvider, SystemClock, TokenRepository, UserAuth};
+pub use ports::{
+    AccountCache, Clock, OAuthProvider, SchedulingProvider, SystemClock, TokenRepository, UserAuth,
+};
 pub use time_range::TimeRange;
 pub use use_cases::{AvailabilityPolicy, AvailabilityQuery, CalendlyService, Ports};

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
-    AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
-    EventTypeUri, UserId,
+    AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser,
+    CalendlyUserUri, EventType, EventTypeUri, OAuthGrant, PkceVerifier, UserId,
 };
 use crate::time_range::TimeRange;
 
@@ -82,6 +82,34 @@ pub trait SchedulingProvider: Send + Sync {
         event_type: &EventTypeUri,
         range: TimeRange,
     ) -> Result<Vec<AvailableTime>, ProviderError>;
+}
+
+/// The scheduling service's OAuth server, for the gateway's registered application (its client
+/// id, secret and redirect URI are the adapter's).
+///
+/// Errors, for every method:
+/// - [`ProviderError::CredentialRejected`] when it refuses the code or the refresh token
+///   (`invalid_grant`: expired, already used, revoked): the user must connect again;
+/// - [`ProviderError::RateLimited`] on its 429;
+/// - [`ProviderError::Timeout`] when no complete answer came within the deadline;
+/// - [`ProviderError::Unavailable`] for its 5xx, a connection failure, an answer that is not
+///   its documented format, or a refusal of the application itself (`invalid_client`: the
+///   gateway's configuration is wrong, which no user can mend).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait OAuthProvider: Send + Sync {
+    /// The tokens for the code the browser came back with, proven by the start's verifier.
+    async fn exchange_code(
+        &self,
+        code: &AuthorizationCode,
+        verifier: &PkceVerifier,
+    ) -> Result<OAuthGrant, ProviderError>;
+
+    /// A new pair for `refresh_token`, which stops working.
+    async fn refresh(&self, refresh_token: &CalendlyToken) -> Result<OAuthGrant, ProviderError>;
+
+    /// Revokes `token` (an access or a refresh token).
+    async fn revoke(&self, token: &CalendlyToken) -> Result<(), ProviderError>;
 }
 
 /// What adapters remember of the provider's answers, by the Calendly account they belong to

@@ -2,6 +2,7 @@
 //! (keep-alive, rustls with ring, a deadline per call).
 
 mod circuit;
+mod oauth;
 mod wire;
 
 use std::collections::HashSet;
@@ -23,6 +24,7 @@ use tracing::instrument;
 use crate::error_chain;
 
 pub use circuit::CircuitBreaker;
+pub use oauth::{CalendlyOAuthClient, CalendlyOAuthSettings};
 
 /// Calendly's page size limit.
 const PAGE_SIZE: &str = "100";
@@ -287,7 +289,7 @@ fn jittered(base: Duration) -> Duration {
     base + base.mul_f64(f64::from(nanos % 1000) / 1000.0)
 }
 
-fn transport_error(error: reqwest::Error) -> ProviderError {
+pub(super) fn transport_error(error: reqwest::Error) -> ProviderError {
     if error.is_timeout() {
         ProviderError::Timeout
     } else {
@@ -298,7 +300,7 @@ fn transport_error(error: reqwest::Error) -> ProviderError {
 }
 
 /// `X-RateLimit-Reset`: seconds until the window resets.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get("x-ratelimit-reset")?
         .to_str()

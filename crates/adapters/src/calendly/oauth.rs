@@ -1,0 +1,219 @@
+//! Calendly's OAuth server as an [`OAuthProvider`]: `POST /oauth/token` (form-encoded, the
+//! application's client id and secret as HTTP Basic) for a code or a refresh token, and
+//! `POST /oauth/revoke`.
+//!
+//! No call is retried: a refresh token works once, and an answer lost on the way back may
+//! already have spent it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::{
+    AuthorizationCode, CalendlyToken, CalendlyUserUri, OAuthGrant, OAuthProvider, PkceVerifier,
+    ProviderError,
+};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::time::Instant;
+use tracing::instrument;
+
+use super::{
+    CallObserver, CallOutcome, ClientBuildError, install_tls_provider, retry_after, transport_error,
+};
+
+/// How to reach Calendly's OAuth server, and the application registered with it.
+#[derive(Clone)]
+pub struct CalendlyOAuthSettings {
+    /// e.g. `https://auth.calendly.com`, without a trailing slash.
+    pub auth_base_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The gateway's callback, as registered with Calendly.
+    pub redirect_uri: String,
+    /// The deadline of one call.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Told of every call, when given (metrics).
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl fmt::Debug for CalendlyOAuthSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CalendlyOAuthSettings")
+            .field("auth_base_url", &self.auth_base_url)
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`OAuthProvider`] on Calendly's OAuth server.
+#[derive(Clone)]
+pub struct CalendlyOAuthClient {
+    http: reqwest::Client,
+    settings: CalendlyOAuthSettings,
+}
+
+impl fmt::Debug for CalendlyOAuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CalendlyOAuthClient")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /oauth/token`'s answer, read as far as the gateway needs.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    refresh_token: String,
+    expires_in: u64,
+    owner: String,
+}
+
+impl CalendlyOAuthClient {
+    pub fn new(settings: CalendlyOAuthSettings) -> Result<Self, ClientBuildError> {
+        install_tls_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout.min(settings.timeout))
+            .timeout(settings.timeout)
+            .user_agent(concat!("calendly-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let settings = CalendlyOAuthSettings {
+            auth_base_url: settings.auth_base_url.trim_end_matches('/').to_owned(),
+            ..settings
+        };
+        Ok(Self { http, settings })
+    }
+
+    /// POSTs `form` to `path`, the application authenticated as the endpoint wants it: the
+    /// status and whole body, or the port's error for a transport failure.
+    async fn post(
+        &self,
+        path: &'static str,
+        form: &[(&str, &str)],
+        basic_auth: bool,
+    ) -> Result<(StatusCode, Option<Duration>, bytes::Bytes), ProviderError> {
+        let started = Instant::now();
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.settings.auth_base_url))
+            .form(form);
+        if basic_auth {
+            request = request.basic_auth(
+                &self.settings.client_id,
+                Some(self.settings.client_secret.expose_secret()),
+            );
+        }
+        let answer = async {
+            let response = request.send().await?;
+            let status = response.status();
+            let retry_after = retry_after(response.headers());
+            Ok::<_, reqwest::Error>((status, retry_after, response.bytes().await?))
+        }
+        .await;
+        if let Some(observer) = &self.settings.observer {
+            let outcome = match &answer {
+                Ok((status, ..)) => CallOutcome::Status(status.as_u16()),
+                Err(error) if error.is_timeout() => CallOutcome::Timeout,
+                Err(_) => CallOutcome::Failed,
+            };
+            observer.observe(path, outcome, started.elapsed());
+        }
+        answer.map_err(transport_error)
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> Result<OAuthGrant, ProviderError> {
+        let (status, retry_after, body) = self.post("/oauth/token", form, true).await?;
+        if !status.is_success() {
+            return Err(refusal(status, retry_after, &body));
+        }
+        let answer: TokenAnswer =
+            serde_json::from_slice(&body).map_err(|e| ProviderError::Unavailable {
+                reason: format!("Calendly's token answer is not in its documented format: {e}"),
+            })?;
+        let malformed = |what: &str| ProviderError::Unavailable {
+            reason: format!("Calendly's token answer has an unusable {what}"),
+        };
+        Ok(OAuthGrant {
+            access_token: CalendlyToken::parse(&answer.access_token)
+                .map_err(|_| malformed("access_token"))?,
+            refresh_token: CalendlyToken::parse(&answer.refresh_token)
+                .map_err(|_| malformed("refresh_token"))?,
+            expires_in: Duration::from_secs(answer.expires_in),
+            owner: CalendlyUserUri::parse(answer.owner).map_err(|_| malformed("owner"))?,
+        })
+    }
+}
+
+#[async_trait]
+impl OAuthProvider for CalendlyOAuthClient {
+    #[instrument(skip_all, err(Display))]
+    async fn exchange_code(
+        &self,
+        code: &AuthorizationCode,
+        verifier: &PkceVerifier,
+    ) -> Result<OAuthGrant, ProviderError> {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.expose()),
+            ("redirect_uri", &self.settings.redirect_uri),
+            ("code_verifier", verifier.expose()),
+        ])
+        .await
+    }
+
+    #[instrument(skip_all, err(Display))]
+    async fn refresh(&self, refresh_token: &CalendlyToken) -> Result<OAuthGrant, ProviderError> {
+        self.token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ])
+        .await
+    }
+
+    #[instrument(skip_all, err(Display))]
+    async fn revoke(&self, token: &CalendlyToken) -> Result<(), ProviderError> {
+        let form = [
+            ("client_id", self.settings.client_id.as_str()),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+            ("token", token.expose()),
+        ];
+        let (status, retry_after, body) = self.post("/oauth/revoke", &form, false).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(refusal(status, retry_after, &body))
+        }
+    }
+}
+
+/// The port's error for a refusal of the OAuth server (`{"error", "error_description"}`).
+fn refusal(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> ProviderError {
+    let details = serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object);
+    let error = details
+        .as_ref()
+        .and_then(|d| d["error"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    match (status, details) {
+        (StatusCode::TOO_MANY_REQUESTS, details) => ProviderError::RateLimited {
+            retry_after,
+            details: details.unwrap_or(Value::Null),
+        },
+        (StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED, Some(details))
+            if error == "invalid_grant" =>
+        {
+            ProviderError::CredentialRejected { details }
+        }
+        _ => ProviderError::Unavailable {
+            reason: format!("Calendly's OAuth server answered {status} ({error:?})"),
+        },
+    }
+}
