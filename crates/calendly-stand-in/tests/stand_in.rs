@@ -158,6 +158,20 @@ async fn token(stand_in: &StandIn, form: &[(&str, &str)]) -> (u16, Value) {
     (status, response.json().await.expect("json"))
 }
 
+/// `POST /oauth/token` exchanging `code` with `verifier`.
+async fn exchange(stand_in: &StandIn, code: &str, verifier: &str) -> (u16, Value) {
+    token(
+        stand_in,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
 async fn users_me_status(stand_in: &StandIn, access_token: &str) -> u16 {
     client()
         .get(format!("{}/users/me", stand_in.address))
@@ -178,32 +192,17 @@ async fn the_code_flow_with_pkce_then_refresh_tokens_that_work_once() {
     assert_eq!(param(&back, "state").as_deref(), Some("the-state"));
     let code = param(&back, "code").expect("a code");
 
-    let exchange = |verifier: &'static str| {
-        [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", verifier),
-        ]
-    };
-    // A wrong verifier spends the code, as a real server may: a second attempt is refused too.
-    let (status, body) = token(&stand_in, &exchange("not-the-verifier")).await;
+    // A wrong verifier is refused, and spends the code: the right one comes too late.
+    let (status, body) = exchange(&stand_in, &code, "not-the-verifier").await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    let (status, _) = exchange(&stand_in, &code, verifier).await;
+    assert_eq!(status, 400, "a code works once");
 
     let code = param(&authorize(&stand_in, verifier).await, "code").expect("a code");
-    let (status, pair) = token(
-        &stand_in,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", verifier),
-        ],
-    )
-    .await;
+    let (status, pair) = exchange(&stand_in, &code, verifier).await;
     assert_eq!(status, 200, "{pair}");
     assert_eq!(pair["token_type"], "Bearer");
     assert_eq!(pair["expires_in"], 7200);
@@ -236,7 +235,7 @@ async fn the_code_flow_with_pkce_then_refresh_tokens_that_work_once() {
         .await
         .expect("json");
     assert_eq!(stats["oauth_authorize"], 2);
-    assert_eq!(stats["oauth_token_authorization_code"], 2);
+    assert_eq!(stats["oauth_token_authorization_code"], 3);
     assert_eq!(stats["oauth_token_refresh_token"], 2);
 }
 
@@ -245,16 +244,7 @@ async fn access_tokens_expire_and_revoked_tokens_stop_working() {
     let stand_in = StandIn::start_with(&["--access-token-ttl-secs", "1"]);
     let verifier = "another-verifier-of-enough-length-for-pkce-0123";
     let code = param(&authorize(&stand_in, verifier).await, "code").expect("a code");
-    let (_, pair) = token(
-        &stand_in,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", verifier),
-        ],
-    )
-    .await;
+    let (_, pair) = exchange(&stand_in, &code, verifier).await;
     let access = pair["access_token"].as_str().expect("access token");
     assert_eq!(users_me_status(&stand_in, access).await, 200);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
