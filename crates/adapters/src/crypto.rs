@@ -119,15 +119,46 @@ impl TokenCipher {
         &self.keys[0].0
     }
 
+    /// `token`, sealed for `user_id`: the user id is the associated data, so a sealed token
+    /// copied to another user's row does not open.
     pub fn seal(&self, user_id: &UserId, token: &CalendlyToken) -> SealedToken {
+        self.seal_bytes(user_id.as_str().as_bytes(), token.expose().as_bytes())
+    }
+
+    pub fn open(
+        &self,
+        user_id: &UserId,
+        sealed: &SealedToken,
+    ) -> Result<CalendlyToken, UnsealError> {
+        let text = self.open_text(user_id.as_str().as_bytes(), sealed)?;
+        CalendlyToken::parse(&text).map_err(|_| UnsealError::Malformed)
+    }
+
+    /// `secret`, sealed for `user_id` and `purpose` (such as `oauth_verifier`): both are the
+    /// associated data, so it opens only for that user and purpose, never as a token.
+    pub fn seal_for(&self, purpose: &str, user_id: &UserId, secret: &str) -> SealedToken {
+        self.seal_bytes(&purposed(purpose, user_id), secret.as_bytes())
+    }
+
+    /// What [`TokenCipher::seal_for`] sealed, for the same `purpose` and `user_id`.
+    pub fn open_for(
+        &self,
+        purpose: &str,
+        user_id: &UserId,
+        sealed: &SealedToken,
+    ) -> Result<String, UnsealError> {
+        self.open_text(&purposed(purpose, user_id), sealed)
+    }
+
+    fn seal_bytes(&self, aad: &[u8], plaintext: &[u8]) -> SealedToken {
         let (key_id, cipher) = &self.keys[0];
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let ciphertext = cipher
             .encrypt(
                 &nonce,
                 Payload {
-                    msg: token.expose().as_bytes(),
-                    aad: user_id.as_str().as_bytes(),
+                    msg: plaintext,
+                    aad,
                 },
             )
             .expect("AES-GCM encryption of a short message cannot fail");
@@ -140,11 +171,7 @@ impl TokenCipher {
         }
     }
 
-    pub fn open(
-        &self,
-        user_id: &UserId,
-        sealed: &SealedToken,
-    ) -> Result<CalendlyToken, UnsealError> {
+    fn open_text(&self, aad: &[u8], sealed: &SealedToken) -> Result<String, UnsealError> {
         let Some((_, cipher)) = self.keys.iter().find(|(id, _)| *id == sealed.key_id) else {
             return Err(UnsealError::UnknownKey(sealed.key_id.clone()));
         };
@@ -158,13 +185,18 @@ impl TokenCipher {
                 &Nonce::from(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: user_id.as_str().as_bytes(),
+                    aad,
                 },
             )
             .map_err(|_| UnsealError::Tampered)?;
-        let text = String::from_utf8(plaintext).map_err(|_| UnsealError::Malformed)?;
-        CalendlyToken::parse(&text).map_err(|_| UnsealError::Malformed)
+        String::from_utf8(plaintext).map_err(|_| UnsealError::Malformed)
     }
+}
+
+/// The associated data of a secret sealed for a purpose: never a bare user id, which is the
+/// associated data of tokens.
+fn purposed(purpose: &str, user_id: &UserId) -> Vec<u8> {
+    format!("{purpose}\0{user_id}").into_bytes()
 }
 
 #[cfg(test)]
@@ -295,6 +327,32 @@ mod tests {
             Err(KeyError::BadId(_))
         ));
         assert!(matches!(TokenCipher::from_keys(&[]), Err(KeyError::NoKey)));
+    }
+
+    #[test]
+    fn a_secret_sealed_for_a_purpose_opens_for_that_purpose_and_user_only() {
+        let cipher = TokenCipher::from_base64("k", &key(1)).expect("key");
+        let sealed = cipher.seal_for("oauth_verifier", &user("42"), "the-verifier");
+        assert_eq!(
+            cipher
+                .open_for("oauth_verifier", &user("42"), &sealed)
+                .expect("opens"),
+            "the-verifier"
+        );
+        assert!(
+            cipher
+                .open_for("refresh_token", &user("42"), &sealed)
+                .is_err()
+        );
+        assert!(
+            cipher
+                .open_for("oauth_verifier", &user("43"), &sealed)
+                .is_err()
+        );
+        assert!(
+            cipher.open(&user("42"), &sealed).is_err(),
+            "never as a token"
+        );
     }
 
     #[test]

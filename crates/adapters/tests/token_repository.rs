@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::DateTime;
 use domain::{
-    CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, RepositoryError,
-    TokenRepository, UserId,
+    CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, OAuthStart, OAuthStarts,
+    OAuthStateToken, PkceVerifier, RepositoryError, TokenRepository, UserId,
 };
 use secrecy::SecretString;
 
@@ -24,6 +24,10 @@ trait Store: Send + Sync {
     }
     /// A repository on this store, migrated, with keys `(id, byte)`: the first seals.
     async fn keyed_repository(&self, keys: &[(&str, u8)]) -> Arc<dyn TokenRepository>;
+    /// The OAuth starts on this store, migrated, sealing with a key made of `key_byte`.
+    async fn starts(&self, key_byte: u8) -> Arc<dyn OAuthStarts>;
+    /// Every stored OAuth start as text, binary columns in hex.
+    async fn start_rows_as_text(&self) -> Vec<String>;
     /// `rotate_keys` with keys `(id, byte)`.
     async fn rotate(&self, keys: &[(&str, u8)]) -> KeyRotation;
     /// A repository whose database cannot be reached.
@@ -126,6 +130,19 @@ mod pg {
                 .expect("rotates")
         }
 
+        async fn starts(&self, key_byte: u8) -> Arc<dyn OAuthStarts> {
+            Arc::new(self.concrete(&[("default", key_byte)]).await)
+        }
+
+        async fn start_rows_as_text(&self) -> Vec<String> {
+            let rows: Vec<RowText> =
+                diesel::sql_query("SELECT t::text AS row FROM calendly_oauth_starts t")
+                    .load(&mut self.sql().await)
+                    .await
+                    .expect("read");
+            rows.into_iter().map(|r| r.row).collect()
+        }
+
         fn unreachable_repository() -> Arc<dyn TokenRepository> {
             // Port 1 on loopback: nothing listens, so connecting is refused at once.
             let pool = build_pool(&settings("postgres://postgres@127.0.0.1:1/none")).expect("pool");
@@ -220,6 +237,20 @@ mod lite {
                 .expect("rotates")
         }
 
+        async fn starts(&self, key_byte: u8) -> Arc<dyn OAuthStarts> {
+            Arc::new(self.concrete(&[("default", key_byte)]).await)
+        }
+
+        async fn start_rows_as_text(&self) -> Vec<String> {
+            let rows: Vec<RowText> = diesel::sql_query(
+                "SELECT state_hash || '|' || user_id || '|' || hex(verifier_ciphertext) || '|' || \
+                 verifier_key_id || '|' || expires_at AS row FROM calendly_oauth_starts",
+            )
+            .load(&mut self.sql())
+            .expect("read");
+            rows.into_iter().map(|r| r.row).collect()
+        }
+
         fn unreachable_repository() -> Arc<dyn TokenRepository> {
             // A file in a folder that does not exist and cannot be made.
             let pool = build_pool(&settings("/proc/no-such-folder/gateway.db")).expect("pool");
@@ -295,6 +326,11 @@ on_every_backend!(
     an_unreachable_database_is_unavailable,
     ping_succeeds_on_a_live_database,
     rotating_keys_reseals_every_token_with_the_current_key,
+    an_oauth_start_is_taken_once,
+    an_unknown_or_expired_oauth_start_is_none,
+    of_concurrent_takes_of_one_start_one_gets_it,
+    the_database_keeps_neither_the_state_nor_the_verifier,
+    a_start_sealed_with_another_key_is_undecryptable,
 );
 
 fn connection(user: &str, token: &str, calendly_user: &str) -> CalendlyConnection {
@@ -655,4 +691,163 @@ async fn rotating_keys_reseals_every_token_with_the_current_key(store: impl Stor
 
     let again = store.rotate(&keys).await;
     assert_eq!((again.rotated, again.undecryptable), (0, 1));
+}
+
+// --- OAuth starts --------------------------------------------------------------------------
+
+fn state(text: &str) -> OAuthStateToken {
+    OAuthStateToken::parse(text).expect("state")
+}
+
+fn start(user_id: &str, verifier: &str, lives: chrono::TimeDelta) -> OAuthStart {
+    OAuthStart {
+        user_id: user(user_id),
+        verifier: PkceVerifier::parse(verifier).expect("verifier"),
+        expires_at: chrono::Utc::now() + lives,
+    }
+}
+
+const TEN_MINUTES: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+async fn an_oauth_start_is_taken_once(store: impl Store) {
+    let starts = store.starts(7).await;
+    starts
+        .save_start(
+            &state("state-1"),
+            &start("42", "verifier-of-42", TEN_MINUTES),
+        )
+        .await
+        .expect("saved");
+    starts
+        .save_start(
+            &state("state-2"),
+            &start("43", "verifier-of-43", TEN_MINUTES),
+        )
+        .await
+        .expect("saved");
+
+    let now = chrono::Utc::now();
+    let taken = starts
+        .take_start(&state("state-1"), now)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(
+        (taken.user_id.as_str(), taken.verifier.expose()),
+        ("42", "verifier-of-42")
+    );
+    assert!(
+        starts
+            .take_start(&state("state-1"), now)
+            .await
+            .expect("read")
+            .is_none(),
+        "single use"
+    );
+    let other = starts
+        .take_start(&state("state-2"), now)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(other.user_id.as_str(), "43");
+}
+
+async fn an_unknown_or_expired_oauth_start_is_none(store: impl Store) {
+    let starts = store.starts(7).await;
+    let now = chrono::Utc::now();
+    assert!(
+        starts
+            .take_start(&state("never-saved"), now)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    starts
+        .save_start(&state("short"), &start("42", "verifier", TEN_MINUTES))
+        .await
+        .expect("saved");
+    let later = now + TEN_MINUTES + chrono::TimeDelta::seconds(1);
+    assert!(
+        starts
+            .take_start(&state("short"), later)
+            .await
+            .expect("read")
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        starts
+            .take_start(&state("short"), now)
+            .await
+            .expect("read")
+            .is_none(),
+        "an expired start is gone too"
+    );
+    // Saving forgets starts already expired.
+    starts
+        .save_start(
+            &state("old"),
+            &start("42", "verifier", -chrono::TimeDelta::seconds(1)),
+        )
+        .await
+        .expect("saved");
+    starts
+        .save_start(&state("new"), &start("42", "verifier", TEN_MINUTES))
+        .await
+        .expect("saved");
+    assert_eq!(store.start_rows_as_text().await.len(), 1);
+}
+
+async fn of_concurrent_takes_of_one_start_one_gets_it(store: impl Store) {
+    let starts = store.starts(7).await;
+    starts
+        .save_start(&state("contested"), &start("42", "verifier", TEN_MINUTES))
+        .await
+        .expect("saved");
+    let now = chrono::Utc::now();
+    let takes = (0..8).map(|_| {
+        let starts = Arc::clone(&starts);
+        tokio::spawn(async move { starts.take_start(&state("contested"), now).await })
+    });
+    let mut got = 0;
+    for take in futures::future::join_all(takes).await {
+        if take.expect("task").expect("read").is_some() {
+            got += 1;
+        }
+    }
+    assert_eq!(got, 1);
+}
+
+async fn the_database_keeps_neither_the_state_nor_the_verifier(store: impl Store) {
+    let starts = store.starts(7).await;
+    starts
+        .save_start(
+            &state("a-secret-state-value"),
+            &start("42", "a-secret-verifier-value", TEN_MINUTES),
+        )
+        .await
+        .expect("saved");
+    let rows = store.start_rows_as_text().await;
+    assert_eq!(rows.len(), 1);
+    for secret in ["a-secret-state-value", "a-secret-verifier-value"] {
+        assert!(!rows[0].contains(secret), "{}", rows[0]);
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(!rows[0].to_lowercase().contains(&hex), "{}", rows[0]);
+    }
+}
+
+async fn a_start_sealed_with_another_key_is_undecryptable(store: impl Store) {
+    store
+        .starts(7)
+        .await
+        .save_start(&state("s"), &start("42", "verifier", TEN_MINUTES))
+        .await
+        .expect("saved");
+    let error = store
+        .starts(8)
+        .await
+        .take_start(&state("s"), chrono::Utc::now())
+        .await
+        .expect_err("another key");
+    assert!(matches!(error, RepositoryError::Undecryptable), "{error:?}");
 }

@@ -12,11 +12,12 @@ pub mod use_cases;
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
     AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser,
-    CalendlyUserUri, EventType, EventTypeUri, InvalidValue, OAuthGrant, PkceVerifier, RawJson,
-    UserId,
+    CalendlyUserUri, EventType, EventTypeUri, InvalidValue, OAuthGrant, OAuthStart,
+    OAuthStateToken, PkceVerifier, RawJson, UserId,
 };
 pub use ports::{
-    AccountCache, Clock, OAuthProvider, SchedulingProvider, SystemClock, TokenRepository, UserAuth,
+    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, SystemClock,
+    TokenRepository, UserAuth,
 };
 pub use time_range::TimeRange;
 pub use use_cases::{AvailabilityPolicy, AvailabilityQuery, CalendlyService, Ports};

@@ -178,6 +178,22 @@ secret_text!(
     "code_verifier"
 );
 
+secret_text!(
+    /// The random `state` of one OAuth start, carried through Calendly and back to the
+    /// callback: whoever holds it may finish that start, so it is a secret while it lives.
+    OAuthStateToken,
+    "state"
+);
+
+/// An OAuth start awaiting Calendly's callback: who started it, the PKCE verifier whose hash
+/// went to Calendly, and until when the callback may finish it.
+#[derive(Debug, Clone)]
+pub struct OAuthStart {
+    pub user_id: UserId,
+    pub verifier: PkceVerifier,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// What Calendly's OAuth server grants for a code or a refresh token: a pair of tokens, and
 /// whose they are.
 #[derive(Debug, Clone)]

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
     AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser,
-    CalendlyUserUri, EventType, EventTypeUri, OAuthGrant, PkceVerifier, UserId,
+    CalendlyUserUri, EventType, EventTypeUri, OAuthGrant, OAuthStart, OAuthStateToken,
+    PkceVerifier, UserId,
 };
 use crate::time_range::TimeRange;
 
@@ -49,6 +50,34 @@ pub trait TokenRepository: Send + Sync {
 
     /// Succeeds when the store answers.
     async fn ping(&self) -> Result<(), RepositoryError>;
+}
+
+/// OAuth starts awaiting Calendly's callback, kept where every instance finds them (a start on
+/// one instance may come back to another). The verifier is protected at rest, and the state
+/// is kept only as a hash.
+///
+/// Errors, for every method: as [`TokenRepository`]'s — [`RepositoryError::Unavailable`],
+/// [`RepositoryError::Undecryptable`] (from `take_start`, a verifier that does not open),
+/// [`RepositoryError::Unexpected`].
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait OAuthStarts: Send + Sync {
+    /// Keeps `start` under `state` until it is taken or expires. Starts expired by then are
+    /// forgotten.
+    async fn save_start(
+        &self,
+        state: &OAuthStateToken,
+        start: &OAuthStart,
+    ) -> Result<(), RepositoryError>;
+
+    /// The start kept under `state`, removed so that no one can take it again; `None` when
+    /// none is kept, or it expired before `now`. Of concurrent takes of one state, one at most
+    /// gets it.
+    async fn take_start(
+        &self,
+        state: &OAuthStateToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OAuthStart>, RepositoryError>;
 }
 
 /// The scheduling service (Calendly) seen through one user's credential.

@@ -14,3 +14,13 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    calendly_oauth_starts (state_hash) {
+        state_hash -> Text,
+        user_id -> Text,
+        verifier_ciphertext -> Binary,
+        verifier_key_id -> Text,
+        expires_at -> Timestamptz,
+    }
+}

@@ -1,0 +1,1 @@
+DROP TABLE calendly_oauth_starts;
