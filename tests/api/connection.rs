@@ -36,6 +36,7 @@ async fn connecting_checks_the_token_with_calendly_and_returns_the_connection() 
     assert_eq!(body["email"], "user@example.com");
     assert_eq!(body["scheduling_url"], "https://calendly.com/acmesales");
     assert_eq!(body["timezone"], "America/New York");
+    assert_eq!(body["method"], "personal_access_token");
     let connected_at = body["connected_at"].as_str().expect("a time");
     assert!(
         chrono::DateTime::parse_from_rfc3339(connected_at).is_ok(),
@@ -56,6 +57,7 @@ async fn the_connection_is_read_back_and_never_shows_the_token() {
 
     assert_eq!(status, 200);
     assert_eq!(body["connected"], true);
+    assert_eq!(body["method"], "personal_access_token");
     assert_eq!(
         body["user_uri"],
         "https://api.calendly.com/users/AAAAAAAAAAAAAAAA"

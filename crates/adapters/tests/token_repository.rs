@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::DateTime;
 use domain::{
-    CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, OAuthStart, OAuthStarts,
-    OAuthStateToken, PkceVerifier, RepositoryError, TokenRepository, UserId,
+    CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri,
+    OAuthStart, OAuthStarts, OAuthStateToken, PkceVerifier, RepositoryError, TokenRepository,
+    UserId,
 };
 use secrecy::SecretString;
 
@@ -326,6 +327,9 @@ on_every_backend!(
     an_unreachable_database_is_unavailable,
     ping_succeeds_on_a_live_database,
     rotating_keys_reseals_every_token_with_the_current_key,
+    an_oauth_connection_loads_back_with_both_tokens_and_the_expiry,
+    replacing_an_oauth_connection_with_a_token_leaves_no_refresh_token,
+    rotating_keys_reseals_refresh_tokens_too,
     an_oauth_start_is_taken_once,
     an_unknown_or_expired_oauth_start_is_none,
     of_concurrent_takes_of_one_start_one_gets_it,
@@ -336,7 +340,9 @@ on_every_backend!(
 fn connection(user: &str, token: &str, calendly_user: &str) -> CalendlyConnection {
     CalendlyConnection {
         user_id: UserId::parse(user).expect("user id"),
-        token: CalendlyToken::parse(token).expect("token"),
+        credential: CalendlyCredential::PersonalAccessToken(
+            CalendlyToken::parse(token).expect("token"),
+        ),
         calendly_user: CalendlyUser {
             uri: CalendlyUserUri::parse(format!("https://api.calendly.com/users/{calendly_user}"))
                 .expect("uri"),
@@ -367,7 +373,7 @@ async fn a_saved_connection_loads_back_whole(store: impl Store) {
         .expect("present");
 
     assert_eq!(loaded.user_id, saved.user_id);
-    assert_eq!(loaded.token.expose(), "pat-secret-1");
+    assert_eq!(loaded.credential.access_token().expose(), "pat-secret-1");
     assert_eq!(loaded.calendly_user, saved.calendly_user);
     assert_eq!(loaded.connected_at, saved.connected_at);
 }
@@ -403,7 +409,7 @@ async fn saving_again_replaces_the_earlier_connection(store: impl Store) {
         .await
         .expect("loaded")
         .expect("present");
-    assert_eq!(loaded.token.expose(), "new-token");
+    assert_eq!(loaded.credential.access_token().expose(), "new-token");
     assert_eq!(
         loaded.calendly_user.uri.as_str(),
         "https://api.calendly.com/users/NEW"
@@ -413,7 +419,7 @@ async fn saving_again_replaces_the_earlier_connection(store: impl Store) {
         .await
         .expect("loaded")
         .expect("present");
-    assert_eq!(other.token.expose(), "other-token");
+    assert_eq!(other.credential.access_token().expose(), "other-token");
     assert_eq!(store.row_count().await, 2);
 }
 
@@ -471,7 +477,11 @@ async fn concurrent_saves_for_one_user_leave_exactly_one_whole_connection(store:
         .expect("loaded")
         .expect("present");
     // Whichever save won, its token and its Calendly user belong together.
-    let i = loaded.token.expose().trim_start_matches("token-");
+    let i = loaded
+        .credential
+        .access_token()
+        .expose()
+        .trim_start_matches("token-");
     assert_eq!(
         loaded.calendly_user.uri.as_str(),
         format!("https://api.calendly.com/users/U{i}")
@@ -562,7 +572,8 @@ async fn a_sealed_token_copied_to_another_user_does_not_open(store: impl Store) 
             .await
             .expect("loaded")
             .expect("present")
-            .token
+            .credential
+            .access_token()
             .expose(),
         "victim-token"
     );
@@ -681,7 +692,10 @@ async fn rotating_keys_reseals_every_token_with_the_current_key(store: impl Stor
             .await
             .expect("opens with the new key")
             .expect("stored");
-        assert_eq!(loaded.token.expose(), format!("pat-of-{user_id}"));
+        assert_eq!(
+            loaded.credential.access_token().expose(),
+            format!("pat-of-{user_id}")
+        );
     }
     let error = new_only
         .load(&user("user-002"))
@@ -850,4 +864,110 @@ async fn a_start_sealed_with_another_key_is_undecryptable(store: impl Store) {
         .await
         .expect_err("another key");
     assert!(matches!(error, RepositoryError::Undecryptable), "{error:?}");
+}
+
+// --- OAuth connections ---------------------------------------------------------------------
+
+fn oauth_connection(user: &str, access: &str, refresh: &str) -> CalendlyConnection {
+    CalendlyConnection {
+        credential: CalendlyCredential::OAuth {
+            access_token: CalendlyToken::parse(access).expect("token"),
+            refresh_token: CalendlyToken::parse(refresh).expect("token"),
+            expires_at: DateTime::parse_from_rfc3339("2030-01-01T14:34:56.123456Z")
+                .expect("time")
+                .to_utc(),
+        },
+        ..connection(user, "unused", "OAUTH")
+    }
+}
+
+fn oauth_tokens(connection: &CalendlyConnection) -> (String, String, String) {
+    match &connection.credential {
+        CalendlyCredential::OAuth {
+            access_token,
+            refresh_token,
+            expires_at,
+        } => (
+            access_token.expose().to_owned(),
+            refresh_token.expose().to_owned(),
+            expires_at.to_rfc3339(),
+        ),
+        other => panic!("not OAuth: {other:?}"),
+    }
+}
+
+async fn an_oauth_connection_loads_back_with_both_tokens_and_the_expiry(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&oauth_connection(
+            "42",
+            "access-secret-1",
+            "refresh-secret-1",
+        ))
+        .await
+        .expect("saved");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
+    assert_eq!(
+        oauth_tokens(&loaded),
+        (
+            "access-secret-1".into(),
+            "refresh-secret-1".into(),
+            "2030-01-01T14:34:56.123456+00:00".into()
+        )
+    );
+    assert_eq!(loaded.credential.method().as_str(), "oauth");
+    let rows = store.rows_as_text().await;
+    for secret in ["access-secret-1", "refresh-secret-1"] {
+        assert!(!rows[0].contains(secret), "{}", rows[0]);
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(!rows[0].to_lowercase().contains(&hex), "{}", rows[0]);
+    }
+}
+
+async fn replacing_an_oauth_connection_with_a_token_leaves_no_refresh_token(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&oauth_connection("42", "access", "refresh-secret"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("42", "a-personal-token", "AAAA"))
+        .await
+        .expect("replaced");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
+    assert!(
+        matches!(&loaded.credential, CalendlyCredential::PersonalAccessToken(t) if t.expose() == "a-personal-token"),
+        "{:?}",
+        loaded.credential
+    );
+}
+
+async fn rotating_keys_reseals_refresh_tokens_too(store: impl Store) {
+    store
+        .repository(7)
+        .await
+        .save(&oauth_connection("42", "access-1", "refresh-1"))
+        .await
+        .expect("saved");
+    let done = store.rotate(&[("2026-11", 9), ("default", 7)]).await;
+    assert_eq!(done.rotated, 1);
+    let loaded = store
+        .keyed_repository(&[("2026-11", 9)])
+        .await
+        .load(&user("42"))
+        .await
+        .expect("the new key alone opens both")
+        .expect("present");
+    assert_eq!(
+        (oauth_tokens(&loaded).0, oauth_tokens(&loaded).1),
+        ("access-1".into(), "refresh-1".into())
+    );
 }

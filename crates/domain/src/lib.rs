@@ -11,9 +11,9 @@ pub mod use_cases;
 
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
-    AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser,
-    CalendlyUserUri, EventType, EventTypeUri, InvalidValue, OAuthGrant, OAuthStart,
-    OAuthStateToken, PkceVerifier, RawJson, UserId,
+    AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken,
+    CalendlyUser, CalendlyUserUri, ConnectionMethod, EventType, EventTypeUri, InvalidValue,
+    OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier, RawJson, UserId,
 };
 pub use ports::{
     AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, SystemClock,

@@ -217,11 +217,62 @@ pub struct CalendlyUser {
     pub timezone: String,
 }
 
+/// How a user connected their Calendly account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionMethod {
+    PersonalAccessToken,
+    OAuth,
+}
+
+impl ConnectionMethod {
+    /// As the API and the store name it: `personal_access_token` or `oauth`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PersonalAccessToken => "personal_access_token",
+            Self::OAuth => "oauth",
+        }
+    }
+}
+
+/// What acts for a user at Calendly.
+#[derive(Debug, Clone)]
+pub enum CalendlyCredential {
+    /// A personal access token the user pasted; it does not expire.
+    PersonalAccessToken(CalendlyToken),
+    /// Tokens from Calendly's OAuth server: the access token acts until `expires_at`; the
+    /// refresh token renews the pair, once.
+    OAuth {
+        access_token: CalendlyToken,
+        refresh_token: CalendlyToken,
+        expires_at: DateTime<Utc>,
+    },
+}
+
+impl CalendlyCredential {
+    /// The token sent to Calendly's API.
+    pub fn access_token(&self) -> &CalendlyToken {
+        match self {
+            Self::PersonalAccessToken(token)
+            | Self::OAuth {
+                access_token: token,
+                ..
+            } => token,
+        }
+    }
+
+    pub fn method(&self) -> ConnectionMethod {
+        match self {
+            Self::PersonalAccessToken(_) => ConnectionMethod::PersonalAccessToken,
+            Self::OAuth { .. } => ConnectionMethod::OAuth,
+        }
+    }
+}
+
 /// A user's connected Calendly account: the credential and whose it is.
 #[derive(Debug, Clone)]
 pub struct CalendlyConnection {
     pub user_id: UserId,
-    pub token: CalendlyToken,
+    pub credential: CalendlyCredential,
     pub calendly_user: CalendlyUser,
     pub connected_at: DateTime<Utc>,
 }

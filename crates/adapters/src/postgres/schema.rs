@@ -12,6 +12,9 @@ diesel::table! {
         timezone -> Text,
         connected_at -> Timestamptz,
         updated_at -> Timestamptz,
+        method -> Text,
+        refresh_token_ciphertext -> Nullable<Binary>,
+        access_token_expires_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -13,15 +13,17 @@ use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, PoolError as ConnectError, PoolableConnection,
 };
 use domain::{
-    CalendlyConnection, CalendlyToken, CalendlyUser, CalendlyUserUri, OAuthStart, OAuthStateToken,
-    PkceVerifier, RepositoryError, UserId,
+    CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri,
+    RepositoryError, UserId,
 };
-use sha2::{Digest as _, Sha256};
 
 use crate::crypto::{SealedToken, TokenCipher};
 use crate::error_chain;
 
+mod oauth_starts;
 mod queries;
+
+pub(crate) use oauth_starts::{StoredStart, state_hash};
 
 pub(crate) use queries::diesel_token_repository;
 
@@ -60,6 +62,12 @@ pub(crate) struct StoredConnection {
     pub timezone: String,
     pub connected_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `personal_access_token` or `oauth`.
+    pub method: String,
+    /// OAuth only: the refresh token, sealed under `token_key_id` for its purpose.
+    pub refresh_token_ciphertext: Option<Vec<u8>>,
+    /// OAuth only: when the access token (`token_ciphertext`) expires.
+    pub access_token_expires_at: Option<DateTime<Utc>>,
 }
 
 /// A pool that opens connections lazily, at most `max_size`, and gives up waiting for one
@@ -192,10 +200,23 @@ where
     }
 
     pub(crate) fn stored(&self, connection: &CalendlyConnection) -> StoredConnection {
-        let sealed = self.cipher.seal(&connection.user_id, &connection.token);
+        let user_id = &connection.user_id;
+        let credential = &connection.credential;
+        let sealed = self.cipher.seal(user_id, credential.access_token());
+        let (refresh_token_ciphertext, access_token_expires_at) = match credential {
+            CalendlyCredential::PersonalAccessToken(_) => (None, None),
+            CalendlyCredential::OAuth {
+                refresh_token,
+                expires_at,
+                ..
+            } => (
+                Some(self.sealed_refresh_token(user_id, refresh_token).bytes),
+                Some(*expires_at),
+            ),
+        };
         let user = &connection.calendly_user;
         StoredConnection {
-            user_id: connection.user_id.as_str().to_owned(),
+            user_id: user_id.as_str().to_owned(),
             token_ciphertext: sealed.bytes,
             token_key_id: sealed.key_id,
             calendly_user_uri: user.uri.as_str().to_owned(),
@@ -205,7 +226,17 @@ where
             timezone: user.timezone.clone(),
             connected_at: connection.connected_at,
             updated_at: Utc::now(),
+            method: credential.method().as_str().to_owned(),
+            refresh_token_ciphertext,
+            access_token_expires_at,
         }
+    }
+
+    /// A refresh token sealed with the current key, for its purpose (it never opens as an
+    /// access token, nor the other way round).
+    fn sealed_refresh_token(&self, user_id: &UserId, token: &CalendlyToken) -> SealedToken {
+        self.cipher
+            .seal_for(REFRESH_TOKEN_PURPOSE, user_id, token.expose())
     }
 
     /// The token `sealed` holds for `user_id`; one that does not open is logged, and
@@ -226,9 +257,14 @@ where
         })
     }
 
-    /// A stored token sealed again with the current key; `None` (logged) when it cannot be
-    /// opened, and then it is left as it is.
-    pub(crate) fn resealed(&self, user_id: &str, sealed: &SealedToken) -> Option<SealedToken> {
+    /// A stored token (and the refresh token beside it, if any) sealed again with the current
+    /// key; `None` (logged) when either cannot be opened, and then the row is left as it is.
+    pub(crate) fn resealed(
+        &self,
+        user_id: &str,
+        sealed: &SealedToken,
+        refresh_token: Option<Vec<u8>>,
+    ) -> Option<(SealedToken, Option<Vec<u8>>)> {
         let user = match UserId::parse(user_id) {
             Ok(user) => user,
             Err(error) => {
@@ -237,7 +273,42 @@ where
             }
         };
         let token = self.opened(&user, sealed).ok()?;
-        Some(self.cipher.seal(&user, &token))
+        let refresh_token = match refresh_token {
+            Some(bytes) => {
+                let token = self
+                    .opened_refresh_token(&user, &sealed.key_id, bytes)
+                    .ok()?;
+                Some(self.sealed_refresh_token(&user, &token).bytes)
+            }
+            None => None,
+        };
+        Some((self.cipher.seal(&user, &token), refresh_token))
+    }
+
+    /// The refresh token sealed beside an access token under `key_id`; one that does not open
+    /// is logged, and [`RepositoryError::Undecryptable`].
+    fn opened_refresh_token(
+        &self,
+        user_id: &UserId,
+        key_id: &str,
+        bytes: Vec<u8>,
+    ) -> Result<CalendlyToken, RepositoryError> {
+        let sealed = SealedToken {
+            key_id: key_id.to_owned(),
+            bytes,
+        };
+        self.cipher
+            .open_for(REFRESH_TOKEN_PURPOSE, user_id, &sealed)
+            .ok()
+            .and_then(|text| CalendlyToken::parse(&text).ok())
+            .ok_or_else(|| {
+                tracing::error!(
+                    user_id = %user_id,
+                    key_id,
+                    "a stored Calendly refresh token cannot be decrypted; the user must reconnect"
+                );
+                RepositoryError::Undecryptable
+            })
     }
 
     pub(crate) fn restored(
@@ -250,10 +321,29 @@ where
             key_id: row.token_key_id,
             bytes: row.token_ciphertext,
         };
-        let token = self.opened(&user_id, &sealed)?;
+        let access_token = self.opened(&user_id, &sealed)?;
+        let credential = match (
+            row.method.as_str(),
+            row.refresh_token_ciphertext,
+            row.access_token_expires_at,
+        ) {
+            ("oauth", Some(refresh), Some(expires_at)) => CalendlyCredential::OAuth {
+                refresh_token: self.opened_refresh_token(&user_id, &sealed.key_id, refresh)?,
+                access_token,
+                expires_at,
+            },
+            ("personal_access_token", None, None) => {
+                CalendlyCredential::PersonalAccessToken(access_token)
+            }
+            (method, ..) => {
+                return Err(RepositoryError::Unexpected(
+                    format!("a stored connection of method {method:?} is incomplete").into(),
+                ));
+            }
+        };
         Ok(CalendlyConnection {
             user_id,
-            token,
+            credential,
             calendly_user: CalendlyUser {
                 uri: CalendlyUserUri::parse(row.calendly_user_uri).map_err(unexpected)?,
                 name: row.name,
@@ -266,56 +356,8 @@ where
     }
 }
 
-/// The purpose a PKCE verifier is sealed for (see [`TokenCipher::seal_for`]).
-const VERIFIER_PURPOSE: &str = "oauth_verifier";
-
-/// One row of `calendly_oauth_starts` as `take_start` reads it: user id, sealed verifier, its
-/// key id, expiry.
-pub(crate) type StoredStart = (String, Vec<u8>, String, DateTime<Utc>);
-
-/// How a state is kept: its SHA-256, in hex. A row read from the database finishes no start.
-pub(crate) fn state_hash(state: &OAuthStateToken) -> String {
-    Sha256::digest(state.expose().as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-impl<C: PoolableConnection + 'static> DieselTokenRepository<C>
-where
-    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
-{
-    pub(crate) fn sealed_verifier(&self, start: &OAuthStart) -> SealedToken {
-        self.cipher
-            .seal_for(VERIFIER_PURPOSE, &start.user_id, start.verifier.expose())
-    }
-
-    /// A start as kept; a verifier that does not open is logged and
-    /// [`RepositoryError::Undecryptable`].
-    pub(crate) fn opened_start(&self, row: StoredStart) -> Result<OAuthStart, RepositoryError> {
-        let (user_id, bytes, key_id, expires_at) = row;
-        let unexpected = |e: domain::InvalidValue| RepositoryError::Unexpected(Box::new(e));
-        let user_id = UserId::parse(user_id).map_err(unexpected)?;
-        let sealed = SealedToken { key_id, bytes };
-        let verifier = self
-            .cipher
-            .open_for(VERIFIER_PURPOSE, &user_id, &sealed)
-            .map_err(|error| {
-                tracing::error!(
-                    user_id = %user_id,
-                    key_id = %sealed.key_id,
-                    error = %error,
-                    "a stored OAuth start cannot be decrypted"
-                );
-                RepositoryError::Undecryptable
-            })?;
-        Ok(OAuthStart {
-            user_id,
-            verifier: PkceVerifier::parse(&verifier).map_err(unexpected)?,
-            expires_at,
-        })
-    }
-}
+/// The purpose a refresh token is sealed for (see [`TokenCipher::seal_for`]).
+const REFRESH_TOKEN_PURPOSE: &str = "refresh_token";
 
 /// What `rotate_keys` did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,9 @@ macro_rules! diesel_token_repository {
                         dsl::timezone.eq(&row.timezone),
                         dsl::connected_at.eq(row.connected_at),
                         dsl::updated_at.eq(row.updated_at),
+                        dsl::method.eq(&row.method),
+                        dsl::refresh_token_ciphertext.eq(&row.refresh_token_ciphertext),
+                        dsl::access_token_expires_at.eq(row.access_token_expires_at),
                     ))
                     .on_conflict(dsl::user_id)
                     .do_update()
@@ -46,6 +49,9 @@ macro_rules! diesel_token_repository {
                         dsl::timezone.eq(excluded(dsl::timezone)),
                         dsl::connected_at.eq(excluded(dsl::connected_at)),
                         dsl::updated_at.eq(excluded(dsl::updated_at)),
+                        dsl::method.eq(excluded(dsl::method)),
+                        dsl::refresh_token_ciphertext.eq(excluded(dsl::refresh_token_ciphertext)),
+                        dsl::access_token_expires_at.eq(excluded(dsl::access_token_expires_at)),
                     ))
                     .execute(&mut db);
                 let outcome = tokio::time::timeout(self.query_timeout(), query).await;
@@ -185,21 +191,28 @@ macro_rules! diesel_token_repository {
                 loop {
                     let mut db = self.connection().await?;
                     let query = dsl::calendly_connections
-                        .select((dsl::user_id, dsl::token_key_id, dsl::token_ciphertext))
+                        .select((
+                            dsl::user_id,
+                            dsl::token_key_id,
+                            dsl::token_ciphertext,
+                            dsl::refresh_token_ciphertext,
+                        ))
                         .filter(dsl::token_key_id.ne(&current))
                         .filter(dsl::user_id.gt(&after))
                         .order(dsl::user_id)
                         .limit($crate::token_store::ROTATION_BATCH)
-                        .load::<(String, String, Vec<u8>)>(&mut db);
+                        .load::<(String, String, Vec<u8>, Option<Vec<u8>>)>(&mut db);
                     let outcome = tokio::time::timeout(self.query_timeout(), query).await;
                     let rows = self.settled(outcome, db).await?;
                     let Some((last, ..)) = rows.last() else {
                         return Ok(done);
                     };
                     after = last.clone();
-                    for (user_id, key_id, bytes) in rows {
+                    for (user_id, key_id, bytes, refresh_token) in rows {
                         let sealed = $crate::crypto::SealedToken { key_id, bytes };
-                        let Some(resealed) = self.resealed(&user_id, &sealed) else {
+                        let Some((resealed, refresh_token)) =
+                            self.resealed(&user_id, &sealed, refresh_token)
+                        else {
                             done.undecryptable += 1;
                             continue;
                         };
@@ -213,6 +226,7 @@ macro_rules! diesel_token_repository {
                         .set((
                             dsl::token_ciphertext.eq(&resealed.bytes),
                             dsl::token_key_id.eq(&resealed.key_id),
+                            dsl::refresh_token_ciphertext.eq(&refresh_token),
                         ))
                         .execute(&mut db);
                         let outcome = tokio::time::timeout(self.query_timeout(), query).await;

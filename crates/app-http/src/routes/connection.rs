@@ -51,6 +51,10 @@ pub struct ConnectionBody {
     /// When this connection was made.
     #[schema(format = DateTime)]
     pub connected_at: String,
+    /// How the account was connected: `personal_access_token` (or, once OAuth connect is
+    /// offered, `oauth`).
+    #[schema(example = "personal_access_token")]
+    pub method: &'static str,
 }
 
 // Describes the body for the OpenAPI document; `token_from` reads it, telling a missing field
@@ -68,6 +72,7 @@ pub struct ConnectRequest {
 
 impl From<CalendlyConnection> for ConnectionBody {
     fn from(connection: CalendlyConnection) -> Self {
+        let method = connection.credential.method().as_str();
         let user = connection.calendly_user;
         Self {
             connected: true,
@@ -79,6 +84,7 @@ impl From<CalendlyConnection> for ConnectionBody {
             connected_at: connection
                 .connected_at
                 .to_rfc3339_opts(SecondsFormat::Micros, true),
+            method,
         }
     }
 }

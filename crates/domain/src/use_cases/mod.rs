@@ -10,8 +10,8 @@ use tracing::instrument;
 
 use crate::error::{GatewayError, ProviderError, RangeError, Rejection};
 use crate::model::{
-    AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUserUri, EventType, EventTypeUri,
-    UserId,
+    AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri,
+    EventType, EventTypeUri, UserId,
 };
 use crate::ports::{AccountCache, Clock, SchedulingProvider, TokenRepository};
 use crate::time_range::TimeRange;
@@ -114,7 +114,7 @@ impl CalendlyService {
             })?;
         let connection = CalendlyConnection {
             user_id,
-            token,
+            credential: CalendlyCredential::PersonalAccessToken(token),
             calendly_user,
             connected_at: self.ports.clock.now(),
         };
@@ -180,7 +180,7 @@ impl CalendlyService {
             return Ok(Vec::new());
         };
 
-        let token = &connection.token;
+        let token = connection.credential.access_token();
         let event_type = &event_type;
         let pieces: Vec<Vec<AvailableTime>> = stream::iter(range.split(self.policy.max_call_span))
             .map(|piece| {
@@ -212,7 +212,10 @@ impl CalendlyService {
         Ok(self
             .ports
             .scheduling
-            .event_types(&connection.token, &connection.calendly_user.uri)
+            .event_types(
+                connection.credential.access_token(),
+                &connection.calendly_user.uri,
+            )
             .await?)
     }
 

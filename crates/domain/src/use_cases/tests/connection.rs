@@ -17,7 +17,7 @@ async fn connect_checks_the_token_then_stores_it_with_the_calendly_user() {
         .expect_save()
         .withf(|c| {
             c.user_id == user_id()
-                && c.token.expose() == "calendly-pat"
+                && c.credential.access_token().expose() == "calendly-pat"
                 && c.calendly_user == calendly_user()
                 && c.connected_at == at(NOW)
         })

@@ -42,7 +42,7 @@ fn calendly_user() -> CalendlyUser {
 fn connection() -> CalendlyConnection {
     CalendlyConnection {
         user_id: user_id(),
-        token: token(),
+        credential: CalendlyCredential::PersonalAccessToken(token()),
         calendly_user: calendly_user(),
         connected_at: at("2029-12-01T00:00:00Z"),
     }
