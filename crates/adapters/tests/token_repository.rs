@@ -330,6 +330,10 @@ on_every_backend!(
     an_oauth_connection_loads_back_with_both_tokens_and_the_expiry,
     replacing_an_oauth_connection_with_a_token_leaves_no_refresh_token,
     rotating_keys_reseals_refresh_tokens_too,
+    a_connection_locked_for_refresh_takes_the_committed_credential,
+    a_dropped_lease_changes_nothing_and_releases_the_lock,
+    a_second_lock_waits_for_the_first_and_sees_its_renewal,
+    no_connection_no_lease,
     an_oauth_start_is_taken_once,
     an_unknown_or_expired_oauth_start_is_none,
     of_concurrent_takes_of_one_start_one_gets_it,
@@ -969,5 +973,132 @@ async fn rotating_keys_reseals_refresh_tokens_too(store: impl Store) {
     assert_eq!(
         (oauth_tokens(&loaded).0, oauth_tokens(&loaded).1),
         ("access-1".into(), "refresh-1".into())
+    );
+}
+
+// --- renewing a credential under a lock ----------------------------------------------------
+
+fn renewed(access: &str, refresh: &str) -> CalendlyCredential {
+    CalendlyCredential::OAuth {
+        access_token: CalendlyToken::parse(access).expect("token"),
+        refresh_token: CalendlyToken::parse(refresh).expect("token"),
+        expires_at: DateTime::parse_from_rfc3339("2030-01-01T16:00:00Z")
+            .expect("time")
+            .to_utc(),
+    }
+}
+
+async fn a_connection_locked_for_refresh_takes_the_committed_credential(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&oauth_connection("42", "access-1", "refresh-1"))
+        .await
+        .expect("saved");
+    let lease = repository
+        .lock_for_refresh(&user("42"))
+        .await
+        .expect("locked")
+        .expect("a connection");
+    assert_eq!(oauth_tokens(lease.connection()).1, "refresh-1");
+    let committed = lease
+        .commit(renewed("access-2", "refresh-2"))
+        .await
+        .expect("committed");
+    assert_eq!(oauth_tokens(&committed).0, "access-2");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
+    assert_eq!(
+        oauth_tokens(&loaded),
+        (
+            "access-2".into(),
+            "refresh-2".into(),
+            "2030-01-01T16:00:00+00:00".into()
+        )
+    );
+    assert_eq!(loaded.calendly_user, committed.calendly_user);
+}
+
+async fn a_dropped_lease_changes_nothing_and_releases_the_lock(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&oauth_connection("42", "access-1", "refresh-1"))
+        .await
+        .expect("saved");
+    let lease = repository
+        .lock_for_refresh(&user("42"))
+        .await
+        .expect("locked")
+        .expect("a connection");
+    drop(lease);
+    let again = repository
+        .lock_for_refresh(&user("42"))
+        .await
+        .expect("locked again")
+        .expect("a connection");
+    assert_eq!(oauth_tokens(again.connection()).1, "refresh-1");
+    drop(again);
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
+    assert_eq!(oauth_tokens(&loaded).1, "refresh-1");
+}
+
+async fn a_second_lock_waits_for_the_first_and_sees_its_renewal(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&oauth_connection("42", "access-1", "refresh-1"))
+        .await
+        .expect("saved");
+    let first = repository
+        .lock_for_refresh(&user("42"))
+        .await
+        .expect("locked")
+        .expect("a connection");
+    let waiting = {
+        let repository = Arc::clone(&repository);
+        tokio::spawn(async move {
+            let lease = repository
+                .lock_for_refresh(&user("42"))
+                .await
+                .expect("locked")
+                .expect("a connection");
+            oauth_tokens(lease.connection()).1
+        })
+    };
+    // However long this takes, the second lock cannot be had while the first is held.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the second lock did not wait");
+    first
+        .commit(renewed("access-2", "refresh-2"))
+        .await
+        .expect("committed");
+    assert_eq!(waiting.await.expect("task"), "refresh-2");
+}
+
+async fn no_connection_no_lease(store: impl Store) {
+    let repository = store.repository(7).await;
+    assert!(
+        repository
+            .lock_for_refresh(&user("nobody"))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    // The lock of a connection that does not exist is not kept: another user's lock works.
+    repository
+        .save(&oauth_connection("42", "access-1", "refresh-1"))
+        .await
+        .expect("saved");
+    assert!(
+        repository
+            .lock_for_refresh(&user("42"))
+            .await
+            .expect("locked")
+            .is_some()
     );
 }

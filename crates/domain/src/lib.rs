@@ -16,7 +16,7 @@ pub use model::{
     OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier, RawJson, UserId,
 };
 pub use ports::{
-    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, SystemClock,
+    AccountCache, Clock, OAuthProvider, OAuthStarts, RefreshLease, SchedulingProvider, SystemClock,
     TokenRepository, UserAuth,
 };
 pub use time_range::TimeRange;

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
-    AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyToken, CalendlyUser,
-    CalendlyUserUri, EventType, EventTypeUri, OAuthGrant, OAuthStart, OAuthStateToken,
-    PkceVerifier, UserId,
+    AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken,
+    CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, OAuthGrant, OAuthStart,
+    OAuthStateToken, PkceVerifier, UserId,
 };
 use crate::time_range::TimeRange;
 
@@ -50,6 +50,31 @@ pub trait TokenRepository: Send + Sync {
 
     /// Succeeds when the store answers.
     async fn ping(&self) -> Result<(), RepositoryError>;
+
+    /// Locks the user's connection for renewing its credential, waiting while another request
+    /// or instance holds it; `None` when there is no connection. The lease holds the
+    /// connection as stored once locked: a renewal made meanwhile is in it.
+    async fn lock_for_refresh(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Option<Box<dyn RefreshLease>>, RepositoryError>;
+}
+
+/// A connection locked for renewing its credential: no one else can renew it until the lease
+/// is committed or dropped. Dropping it changes nothing.
+///
+/// Errors: as [`TokenRepository`]'s.
+#[async_trait]
+pub trait RefreshLease: Send {
+    /// The connection as stored when the lock was taken.
+    fn connection(&self) -> &CalendlyConnection;
+
+    /// Stores `credential` as the connection's, then releases the lock: the new credential
+    /// is stored before anyone uses it. The connection as now stored.
+    async fn commit(
+        self: Box<Self>,
+        credential: CalendlyCredential,
+    ) -> Result<CalendlyConnection, RepositoryError>;
 }
 
 /// OAuth starts awaiting Calendly's callback, kept where every instance finds them (a start on

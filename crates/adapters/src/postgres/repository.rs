@@ -8,7 +8,7 @@ use crate::token_store::{Backend, DieselTokenRepository, diesel_token_repository
 /// Calendly connections in PostgreSQL's `calendly_connections` table.
 pub type PgTokenRepository = DieselTokenRepository<AsyncPgConnection>;
 
-diesel_token_repository!(AsyncPgConnection);
+diesel_token_repository!(AsyncPgConnection, "BEGIN", for_update);
 
 impl Backend for AsyncPgConnection {
     /// PostgreSQL's messages are in the server's language and are never read: a busy or

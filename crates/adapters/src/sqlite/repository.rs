@@ -9,7 +9,7 @@ use crate::token_store::{Backend, DieselTokenRepository, diesel_token_repository
 /// Calendly connections in SQLite's `calendly_connections` table.
 pub type SqliteTokenRepository = DieselTokenRepository<SqliteConnectionAsync>;
 
-diesel_token_repository!(SqliteConnectionAsync);
+diesel_token_repository!(SqliteConnectionAsync, "BEGIN IMMEDIATE");
 
 impl Backend for SqliteConnectionAsync {
     /// SQLITE_BUSY after the busy timeout: another writer held the file too long. (SQLite's

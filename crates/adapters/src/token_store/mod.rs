@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool::managed::Manager;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, PoolError as ConnectError, PoolableConnection,
@@ -20,8 +19,14 @@ use domain::{
 use crate::crypto::{SealedToken, TokenCipher};
 use crate::error_chain;
 
+mod lease;
 mod oauth_starts;
+mod outcome;
 mod queries;
+
+pub(crate) use outcome::{Backend, judge};
+
+pub use lease::Lease;
 
 pub(crate) use oauth_starts::{StoredStart, state_hash};
 
@@ -89,23 +94,6 @@ where
         .build()?)
 }
 
-/// What each backend tells of a failed query. PostgreSQL's messages are translated (its
-/// `lc_messages`) and diesel-async does not pass its SQLSTATE on, so nothing here reads them.
-pub(crate) trait Backend: PoolableConnection + 'static {
-    /// Whether `message` says the database is busy. (SQLite's messages are fixed English text,
-    /// never translated; PostgreSQL's are not read.)
-    fn busy(message: &str) -> bool;
-
-    /// Whether the connection still answers a trivial query.
-    fn answers(&mut self) -> impl Future<Output = bool> + Send;
-}
-
-/// How long a connection that failed a query of unknown kind has to answer a trivial one.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// One query run within the repository's deadline: its result, or the deadline passed.
-pub(crate) type Outcome<T> = Result<diesel::QueryResult<T>, tokio::time::error::Elapsed>;
-
 /// The pool cannot be set up.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the database pool: {0}")]
@@ -123,6 +111,11 @@ where
             cipher,
             query_timeout,
         }
+    }
+
+    /// The cipher tokens are sealed with.
+    pub(crate) fn cipher(&self) -> Arc<TokenCipher> {
+        Arc::clone(&self.cipher)
     }
 
     /// How long a query may take.
@@ -149,60 +142,26 @@ where
         })
     }
 
-    /// A query's outcome in the port's terms, decided without reading the server's message:
-    /// past the deadline, on a connection that failed or no longer answers (the server shut
-    /// down, crashed or ended it), or with a busy SQLite, [`RepositoryError::Unavailable`];
-    /// any other failure [`RepositoryError::Unexpected`]. A connection that may be unusable
-    /// (an answer may still be on its way, or it is gone) is closed, not returned to the pool.
-    pub(crate) async fn settled<T>(
-        &self,
-        outcome: Outcome<T>,
-        mut db: Object<C>,
-    ) -> Result<T, RepositoryError>
-    where
-        C: Backend,
-    {
-        let error = match outcome {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => error,
-            Err(_) => {
-                drop(Object::take(db));
-                return Err(RepositoryError::Unavailable(format!(
-                    "the database did not answer within {} ms",
-                    self.query_timeout.as_millis()
-                )));
-            }
-        };
-        let gone = match &error {
-            DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            )
-            | DieselError::BrokenTransactionManager => true,
-            DieselError::DatabaseError(_, info) if C::busy(info.message()) => {
-                return Err(RepositoryError::Unavailable(error_chain(&error)));
-            }
-            // A kind the driver does not tell: the server may have ended the connection (an
-            // administrator, a shutdown, a crash), and then the connection no longer answers.
-            DieselError::DatabaseError(DatabaseErrorKind::Unknown, _) => {
-                !tokio::time::timeout(PROBE_TIMEOUT, db.answers())
-                    .await
-                    .unwrap_or(false)
-            }
-            _ => false,
-        };
-        Err(if gone {
-            drop(Object::take(db));
-            RepositoryError::Unavailable(error_chain(&error))
-        } else {
-            RepositoryError::Unexpected(Box::new(error))
-        })
+    pub(crate) fn stored(&self, connection: &CalendlyConnection) -> StoredConnection {
+        stored_row(&self.cipher, connection)
     }
 
-    pub(crate) fn stored(&self, connection: &CalendlyConnection) -> StoredConnection {
+    /// A refresh token sealed with the current key, for its purpose (it never opens as an
+    /// access token, nor the other way round).
+    fn sealed_refresh_token(&self, user_id: &UserId, token: &CalendlyToken) -> SealedToken {
+        sealed_refresh_token(&self.cipher, user_id, token)
+    }
+}
+
+/// `connection` as a row, its tokens sealed with `cipher`'s current key.
+pub(crate) fn stored_row(
+    cipher: &TokenCipher,
+    connection: &CalendlyConnection,
+) -> StoredConnection {
+    {
         let user_id = &connection.user_id;
         let credential = &connection.credential;
-        let sealed = self.cipher.seal(user_id, credential.access_token());
+        let sealed = cipher.seal(user_id, credential.access_token());
         let (refresh_token_ciphertext, access_token_expires_at) = match credential {
             CalendlyCredential::PersonalAccessToken(_) => (None, None),
             CalendlyCredential::OAuth {
@@ -210,7 +169,7 @@ where
                 expires_at,
                 ..
             } => (
-                Some(self.sealed_refresh_token(user_id, refresh_token).bytes),
+                Some(sealed_refresh_token(cipher, user_id, refresh_token).bytes),
                 Some(*expires_at),
             ),
         };
@@ -231,14 +190,20 @@ where
             access_token_expires_at,
         }
     }
+}
 
-    /// A refresh token sealed with the current key, for its purpose (it never opens as an
-    /// access token, nor the other way round).
-    fn sealed_refresh_token(&self, user_id: &UserId, token: &CalendlyToken) -> SealedToken {
-        self.cipher
-            .seal_for(REFRESH_TOKEN_PURPOSE, user_id, token.expose())
-    }
+fn sealed_refresh_token(
+    cipher: &TokenCipher,
+    user_id: &UserId,
+    token: &CalendlyToken,
+) -> SealedToken {
+    cipher.seal_for(REFRESH_TOKEN_PURPOSE, user_id, token.expose())
+}
 
+impl<C: PoolableConnection + 'static> DieselTokenRepository<C>
+where
+    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
+{
     /// The token `sealed` holds for `user_id`; one that does not open is logged, and
     /// [`RepositoryError::Undecryptable`].
     fn opened(

@@ -4,9 +4,10 @@
 /// Implements [`domain::TokenRepository`] for `DieselTokenRepository<$connection>`, with the
 /// `schema` module of the calling backend. The queries are the same text for every backend, so
 /// they are written here once; each runs within the query deadline, its outcome settled by
-/// `DieselTokenRepository::settled`.
+/// `DieselTokenRepository::settled`. `$begin` opens a transaction that locks for writing, and
+/// `$lock` (PostgreSQL's `for_update`) locks the row it reads, where the backend has it.
 macro_rules! diesel_token_repository {
-    ($connection:ty) => {
+    ($connection:ty, $begin:literal $(, $lock:ident)?) => {
         #[async_trait::async_trait]
         impl domain::TokenRepository for $crate::token_store::DieselTokenRepository<$connection> {
             #[tracing::instrument(skip_all, fields(user_id = %connection.user_id), err(Display))]
@@ -95,6 +96,53 @@ macro_rules! diesel_token_repository {
                 Ok(self.settled(outcome, db).await? > 0)
             }
 
+            #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]
+            async fn lock_for_refresh(
+                &self,
+                user_id: &domain::UserId,
+            ) -> Result<Option<Box<dyn domain::RefreshLease>>, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+                use diesel_async::pooled_connection::deadpool::Object;
+                use schema::calendly_connections::dsl;
+
+                let mut db = self.connection().await?;
+                let begun =
+                    tokio::time::timeout(self.query_timeout(), db.batch_execute($begin)).await;
+                if let Err((error, _)) = self.judged(begun, &mut db).await {
+                    drop(Object::take(db));
+                    return Err(error);
+                }
+                let query = dsl::calendly_connections
+                    .find(user_id.as_str())
+                    $(.$lock())?
+                    .first::<$crate::token_store::StoredConnection>(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query)
+                    .await
+                    .map(diesel::OptionalExtension::optional);
+                let row = match self.judged(outcome, &mut db).await {
+                    Ok(row) => row,
+                    Err((error, _)) => {
+                        drop(Object::take(db));
+                        return Err(error);
+                    }
+                };
+                let connection = match row.map(|row| self.restored(row)).transpose() {
+                    Ok(Some(connection)) => connection,
+                    other => {
+                        // Nothing to renew: the transaction ends with the connection.
+                        drop(Object::take(db));
+                        return other.map(|_| None);
+                    }
+                };
+                Ok(Some(Box::new($crate::token_store::Lease {
+                    db: Some(db),
+                    connection,
+                    cipher: self.cipher(),
+                    query_timeout: self.query_timeout(),
+                })))
+            }
+
             async fn ping(&self) -> Result<(), domain::RepositoryError> {
                 use diesel_async::RunQueryDsl;
 
@@ -103,6 +151,64 @@ macro_rules! diesel_token_repository {
                 let outcome = tokio::time::timeout(self.query_timeout(), query).await;
                 self.settled(outcome, db).await?;
                 Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl domain::RefreshLease for $crate::token_store::Lease<$connection> {
+            fn connection(&self) -> &domain::CalendlyConnection {
+                &self.connection
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %self.connection.user_id), err(Display))]
+            async fn commit(
+                mut self: Box<Self>,
+                credential: domain::CalendlyCredential,
+            ) -> Result<domain::CalendlyConnection, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+                use diesel_async::pooled_connection::deadpool::Object;
+                use schema::calendly_connections::dsl;
+
+                let connection = domain::CalendlyConnection {
+                    credential,
+                    ..self.connection.clone()
+                };
+                let row = $crate::token_store::stored_row(&self.cipher, &connection);
+                let Some(mut db) = self.db.take() else {
+                    return Err(domain::RepositoryError::Unexpected(
+                        "a refresh lease was committed twice".into(),
+                    ));
+                };
+                let query = diesel::update(dsl::calendly_connections.find(&row.user_id))
+                    .set((
+                        dsl::token_ciphertext.eq(&row.token_ciphertext),
+                        dsl::token_key_id.eq(&row.token_key_id),
+                        dsl::method.eq(&row.method),
+                        dsl::refresh_token_ciphertext.eq(&row.refresh_token_ciphertext),
+                        dsl::access_token_expires_at.eq(row.access_token_expires_at),
+                        dsl::updated_at.eq(row.updated_at),
+                    ))
+                    .execute(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout, query).await;
+                let updated =
+                    $crate::token_store::judge(outcome, &mut *db, self.query_timeout).await;
+                let committed = match updated {
+                    Ok(_) => {
+                        let outcome =
+                            tokio::time::timeout(self.query_timeout, db.batch_execute("COMMIT"))
+                                .await;
+                        $crate::token_store::judge(outcome, &mut *db, self.query_timeout).await
+                    }
+                    Err(failure) => Err(failure),
+                };
+                match committed {
+                    Ok(()) => Ok(connection),
+                    Err((error, _)) => {
+                        drop(Object::take(db));
+                        Err(error)
+                    }
+                }
             }
         }
 
