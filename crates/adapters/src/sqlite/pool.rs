@@ -45,13 +45,15 @@ pub(super) fn ensure_parent_dir(path: &str) -> std::io::Result<()> {
     }
 }
 
-/// The settings every connection gets.
+/// The settings every connection gets. The busy timeout comes first: setting the journal
+/// mode takes a lock, and a connection made while another writes would otherwise fail at once
+/// with "database is locked".
 pub(super) fn pragmas(busy_timeout: Duration) -> String {
     format!(
-        "PRAGMA journal_mode = WAL; \
+        "PRAGMA busy_timeout = {}; \
+         PRAGMA journal_mode = WAL; \
          PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON; \
-         PRAGMA busy_timeout = {};",
+         PRAGMA foreign_keys = ON;",
         busy_timeout.as_millis()
     )
 }
