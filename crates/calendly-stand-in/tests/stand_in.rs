@@ -45,8 +45,7 @@ impl Drop for StandIn {
 }
 
 async fn available_times(stand_in: &StandIn, start: chrono::DateTime<Utc>) -> (u16, Value) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
+    let client = client();
     let user: Value = client
         .get(format!("{}/users/me", stand_in.address))
         .bearer_auth("a-token")

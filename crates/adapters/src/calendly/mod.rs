@@ -64,6 +64,30 @@ pub enum CallOutcome {
     Failed,
 }
 
+/// A complete answer of Calendly: its status, `X-RateLimit-Reset`, and its whole body.
+pub(super) type Answer = (StatusCode, Option<Duration>, bytes::Bytes);
+
+impl CallOutcome {
+    /// How a call that gave `answer` ended.
+    pub(super) fn of(answer: &Result<Answer, reqwest::Error>) -> Self {
+        match answer {
+            Ok((status, ..)) => Self::Status(status.as_u16()),
+            Err(error) if error.is_timeout() => Self::Timeout,
+            Err(_) => Self::Failed,
+        }
+    }
+}
+
+/// Sends `request` and reads its whole answer.
+pub(super) async fn whole_answer(
+    request: reqwest::RequestBuilder,
+) -> Result<Answer, reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status();
+    let retry_after = retry_after(response.headers());
+    Ok((status, retry_after, response.bytes().await?))
+}
+
 /// Is told of every call to Calendly: which endpoint (its path, such as `/users/me`), how it
 /// ended and how long it took.
 pub trait CallObserver: Send + Sync + fmt::Debug {
@@ -143,11 +167,7 @@ impl CalendlyClient {
             let started = Instant::now();
             let left = deadline.saturating_duration_since(started);
             let answer = self.exchange(token, path, query, left).await;
-            let outcome = match &answer {
-                Ok((status, ..)) => CallOutcome::Status(status.as_u16()),
-                Err(error) if error.is_timeout() => CallOutcome::Timeout,
-                Err(_) => CallOutcome::Failed,
-            };
+            let outcome = CallOutcome::of(&answer);
             if let Some(observer) = &self.observer {
                 observer.observe(path, outcome, started.elapsed());
             }
@@ -185,18 +205,15 @@ impl CalendlyClient {
         path: &str,
         query: &[(&str, &str)],
         timeout: Duration,
-    ) -> Result<(StatusCode, Option<Duration>, bytes::Bytes), reqwest::Error> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base_url))
-            .timeout(timeout)
-            .query(query)
-            .bearer_auth(token.expose())
-            .send()
-            .await?;
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        Ok((status, retry_after, response.bytes().await?))
+    ) -> Result<Answer, reqwest::Error> {
+        whole_answer(
+            self.http
+                .get(format!("{}{path}", self.base_url))
+                .timeout(timeout)
+                .query(query)
+                .bearer_auth(token.expose()),
+        )
+        .await
     }
 }
 
@@ -300,7 +317,7 @@ pub(super) fn transport_error(error: reqwest::Error) -> ProviderError {
 }
 
 /// `X-RateLimit-Reset`: seconds until the window resets.
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get("x-ratelimit-reset")?
         .to_str()

@@ -22,7 +22,8 @@ use tokio::time::Instant;
 use tracing::instrument;
 
 use super::{
-    CallObserver, CallOutcome, ClientBuildError, install_tls_provider, retry_after, transport_error,
+    Answer, CallObserver, CallOutcome, ClientBuildError, install_tls_provider, transport_error,
+    whole_answer,
 };
 
 /// How to reach Calendly's OAuth server, and the application registered with it.
@@ -97,7 +98,7 @@ impl CalendlyOAuthClient {
         path: &'static str,
         form: &[(&str, &str)],
         basic_auth: bool,
-    ) -> Result<(StatusCode, Option<Duration>, bytes::Bytes), ProviderError> {
+    ) -> Result<Answer, ProviderError> {
         let started = Instant::now();
         let mut request = self
             .http
@@ -109,20 +110,9 @@ impl CalendlyOAuthClient {
                 Some(self.settings.client_secret.expose_secret()),
             );
         }
-        let answer = async {
-            let response = request.send().await?;
-            let status = response.status();
-            let retry_after = retry_after(response.headers());
-            Ok::<_, reqwest::Error>((status, retry_after, response.bytes().await?))
-        }
-        .await;
+        let answer = whole_answer(request).await;
         if let Some(observer) = &self.settings.observer {
-            let outcome = match &answer {
-                Ok((status, ..)) => CallOutcome::Status(status.as_u16()),
-                Err(error) if error.is_timeout() => CallOutcome::Timeout,
-                Err(_) => CallOutcome::Failed,
-            };
-            observer.observe(path, outcome, started.elapsed());
+            observer.observe(path, CallOutcome::of(&answer), started.elapsed());
         }
         answer.map_err(transport_error)
     }
