@@ -63,13 +63,12 @@ async fn event_types(request: HttpRequest, state: web::Data<TwoAccounts>) -> Htt
     ))
 }
 
-async fn available_times(request: HttpRequest, state: web::Data<TwoAccounts>) -> HttpResponse {
-    let event_type = request
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("event_type=")))
-        .map(|uri| uri.replace("%3A", ":").replace("%2F", "/"))
-        .unwrap_or_default();
+async fn available_times(
+    request: HttpRequest,
+    query: web::Query<std::collections::HashMap<String, String>>,
+    state: web::Data<TwoAccounts>,
+) -> HttpResponse {
+    let event_type = query.get("event_type").cloned().unwrap_or_default();
     state
         .asked
         .lock()
