@@ -1,6 +1,7 @@
 //! Calendly's API v2 as a [`SchedulingProvider`], over one shared `reqwest` client
 //! (keep-alive, rustls with ring, a deadline per call).
 
+mod answer;
 mod circuit;
 mod oauth;
 mod wire;
@@ -16,13 +17,11 @@ use domain::{
     ProviderError, Rejection, SchedulingProvider, TimeRange,
 };
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tokio::time::Instant;
 use tracing::instrument;
 
-use crate::error_chain;
-
+use answer::{Answer, transport_error, whole_answer};
 pub use circuit::CircuitBreaker;
 pub use oauth::{CalendlyOAuthClient, CalendlyOAuthSettings};
 
@@ -62,30 +61,6 @@ pub enum CallOutcome {
     Timeout,
     /// No complete answer: connection refused or reset, a body cut short.
     Failed,
-}
-
-/// A complete answer of Calendly: its status, `X-RateLimit-Reset`, and its whole body.
-pub(super) type Answer = (StatusCode, Option<Duration>, bytes::Bytes);
-
-impl CallOutcome {
-    /// How a call that gave `answer` ended.
-    pub(super) fn of(answer: &Result<Answer, reqwest::Error>) -> Self {
-        match answer {
-            Ok((status, ..)) => Self::Status(status.as_u16()),
-            Err(error) if error.is_timeout() => Self::Timeout,
-            Err(_) => Self::Failed,
-        }
-    }
-}
-
-/// Sends `request` and reads its whole answer.
-pub(super) async fn whole_answer(
-    request: reqwest::RequestBuilder,
-) -> Result<Answer, reqwest::Error> {
-    let response = request.send().await?;
-    let status = response.status();
-    let retry_after = retry_after(response.headers());
-    Ok((status, retry_after, response.bytes().await?))
 }
 
 /// Is told of every call to Calendly: which endpoint (its path, such as `/users/me`), how it
@@ -304,28 +279,6 @@ fn jittered(base: Duration) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     base + base.mul_f64(f64::from(nanos % 1000) / 1000.0)
-}
-
-pub(super) fn transport_error(error: reqwest::Error) -> ProviderError {
-    if error.is_timeout() {
-        ProviderError::Timeout
-    } else {
-        ProviderError::Unavailable {
-            reason: error_chain(&error.without_url()),
-        }
-    }
-}
-
-/// `X-RateLimit-Reset`: seconds until the window resets.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get("x-ratelimit-reset")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }
 
 /// The port's error for a non-2xx answer. Calendly's error body is passed on as the details;

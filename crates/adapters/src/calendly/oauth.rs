@@ -21,10 +21,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tracing::instrument;
 
-use super::{
-    Answer, CallObserver, CallOutcome, ClientBuildError, install_tls_provider, transport_error,
-    whole_answer,
-};
+use super::answer::{Answer, transport_error, whole_answer};
+use super::{CallObserver, CallOutcome, ClientBuildError, install_tls_provider};
 
 /// How to reach Calendly's OAuth server, and the application registered with it.
 #[derive(Clone)]
