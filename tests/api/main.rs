@@ -14,6 +14,7 @@ mod event_types;
 mod fast_path;
 mod faults;
 mod health;
+mod oauth;
 mod operations;
 mod outage;
 mod request_id;

@@ -250,3 +250,48 @@ async fn errors_never_show_a_secret() {
         assert!(!shown.contains(secret), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn an_authorization_carries_the_application_the_s256_challenge_and_a_fresh_state() {
+    use sha2::Digest as _;
+
+    let server = MockServer::start().await;
+    let client = client(&server, Duration::from_secs(1));
+    let first = client.authorization();
+    let second = client.authorization();
+
+    let url = reqwest::Url::parse(&first.authorize_url).expect("a URL");
+    assert_eq!(url.path(), "/oauth/authorize");
+    assert_eq!(
+        url.origin(),
+        reqwest::Url::parse(&server.uri()).expect("uri").origin()
+    );
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(first.verifier.expose().as_bytes()));
+    assert_eq!(
+        query,
+        [
+            ("client_id", CLIENT_ID),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("state", first.state.expose()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    );
+    // PKCE wants 43 to 128 characters; both are 256 random bits.
+    assert_eq!(first.verifier.expose().len(), 43);
+    assert_eq!(first.state.expose().len(), 43);
+    assert_ne!(first.state.expose(), second.state.expose());
+    assert_ne!(first.verifier.expose(), second.verifier.expose());
+    // Nothing was called.
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}

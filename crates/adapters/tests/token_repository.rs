@@ -181,6 +181,61 @@ mod pg {
             .expect("copied");
         }
     }
+
+    /// A renewal may take as long as a call to the OAuth server: a lock is awaited for the lock
+    /// wait, beyond the statement timeout that bounds every other query.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lock_is_awaited_for_the_lock_wait_beyond_the_statement_timeout() {
+        let store = PgStore::create().await;
+        let short = PgPoolSettings {
+            statement_timeout: Duration::from_millis(300),
+            ..settings(store.0.url())
+        };
+        run_migrations(&short.url).await.expect("migrations apply");
+        let repository = |lock_wait: Option<Duration>| {
+            let repository = PgTokenRepository::new(
+                build_pool(&short).expect("pool"),
+                keyed_cipher(&[("default", 7)]),
+                short.statement_timeout,
+            );
+            match lock_wait {
+                Some(wait) => repository.with_lock_wait(wait),
+                None => repository,
+            }
+        };
+        let holder = repository(None);
+        holder
+            .save(&super::oauth_connection("42", "access-1", "refresh-1"))
+            .await
+            .expect("saved");
+        let first = holder
+            .lock_for_refresh(&super::user("42"))
+            .await
+            .expect("locked")
+            .expect("a connection");
+
+        let impatient = repository(None).lock_for_refresh(&super::user("42")).await;
+        assert!(
+            matches!(impatient, Err(RepositoryError::Unavailable(_))),
+            "{:?}",
+            impatient.map(|lease| lease.is_some())
+        );
+
+        let patient = repository(Some(Duration::from_secs(5)));
+        let patient = tokio::spawn(async move {
+            patient
+                .lock_for_refresh(&super::user("42"))
+                .await
+                .map(|lease| lease.map(|lease| super::oauth_tokens(lease.connection()).1))
+        });
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        first
+            .commit(super::renewed("access-2", "refresh-2"))
+            .await
+            .expect("committed");
+        let seen = patient.await.expect("task").expect("waited for the lock");
+        assert_eq!(seen.as_deref(), Some("refresh-2"));
+    }
 }
 
 mod lite {
@@ -328,6 +383,7 @@ on_every_backend!(
     ping_succeeds_on_a_live_database,
     rotating_keys_reseals_every_token_with_the_current_key,
     an_oauth_connection_loads_back_with_both_tokens_and_the_expiry,
+    a_spent_refresh_token_is_stored_as_none,
     replacing_an_oauth_connection_with_a_token_leaves_no_refresh_token,
     rotating_keys_reseals_refresh_tokens_too,
     a_connection_locked_for_refresh_takes_the_committed_credential,
@@ -876,7 +932,10 @@ fn oauth_connection(user: &str, access: &str, refresh: &str) -> CalendlyConnecti
     CalendlyConnection {
         credential: CalendlyCredential::OAuth {
             access_token: CalendlyToken::parse(access).expect("token"),
-            refresh_token: CalendlyToken::parse(refresh).expect("token"),
+            refresh_token: Some(CalendlyToken::parse(refresh).expect("token")),
+            issued_at: DateTime::parse_from_rfc3339("2030-01-01T12:34:56.5Z")
+                .expect("time")
+                .to_utc(),
             expires_at: DateTime::parse_from_rfc3339("2030-01-01T14:34:56.123456Z")
                 .expect("time")
                 .to_utc(),
@@ -885,16 +944,21 @@ fn oauth_connection(user: &str, access: &str, refresh: &str) -> CalendlyConnecti
     }
 }
 
+/// The access token, the refresh token (`-` when spent), when issued and until when.
 fn oauth_tokens(connection: &CalendlyConnection) -> (String, String, String) {
     match &connection.credential {
         CalendlyCredential::OAuth {
             access_token,
             refresh_token,
+            issued_at,
             expires_at,
         } => (
             access_token.expose().to_owned(),
-            refresh_token.expose().to_owned(),
-            expires_at.to_rfc3339(),
+            refresh_token
+                .as_ref()
+                .map_or("-", |token| token.expose())
+                .to_owned(),
+            format!("{} to {}", issued_at.to_rfc3339(), expires_at.to_rfc3339()),
         ),
         other => panic!("not OAuth: {other:?}"),
     }
@@ -920,7 +984,7 @@ async fn an_oauth_connection_loads_back_with_both_tokens_and_the_expiry(store: i
         (
             "access-secret-1".into(),
             "refresh-secret-1".into(),
-            "2030-01-01T14:34:56.123456+00:00".into()
+            "2030-01-01T12:34:56.500+00:00 to 2030-01-01T14:34:56.123456+00:00".into()
         )
     );
     assert_eq!(loaded.credential.method().as_str(), "oauth");
@@ -930,6 +994,23 @@ async fn an_oauth_connection_loads_back_with_both_tokens_and_the_expiry(store: i
         let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
         assert!(!rows[0].to_lowercase().contains(&hex), "{}", rows[0]);
     }
+}
+
+async fn a_spent_refresh_token_is_stored_as_none(store: impl Store) {
+    let repository = store.repository(7).await;
+    let spent = oauth_connection("42", "access-1", "refresh-1");
+    let spent = CalendlyConnection {
+        credential: spent.credential.without_refresh_token(),
+        ..spent
+    };
+    repository.save(&spent).await.expect("saved");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loaded")
+        .expect("present");
+    assert_eq!(oauth_tokens(&loaded).1, "-");
+    assert_eq!(oauth_tokens(&loaded).0, "access-1");
 }
 
 async fn replacing_an_oauth_connection_with_a_token_leaves_no_refresh_token(store: impl Store) {
@@ -981,7 +1062,10 @@ async fn rotating_keys_reseals_refresh_tokens_too(store: impl Store) {
 fn renewed(access: &str, refresh: &str) -> CalendlyCredential {
     CalendlyCredential::OAuth {
         access_token: CalendlyToken::parse(access).expect("token"),
-        refresh_token: CalendlyToken::parse(refresh).expect("token"),
+        refresh_token: Some(CalendlyToken::parse(refresh).expect("token")),
+        issued_at: DateTime::parse_from_rfc3339("2030-01-01T14:00:00Z")
+            .expect("time")
+            .to_utc(),
         expires_at: DateTime::parse_from_rfc3339("2030-01-01T16:00:00Z")
             .expect("time")
             .to_utc(),
@@ -1015,7 +1099,7 @@ async fn a_connection_locked_for_refresh_takes_the_committed_credential(store: i
         (
             "access-2".into(),
             "refresh-2".into(),
-            "2030-01-01T16:00:00+00:00".into()
+            "2030-01-01T14:00:00+00:00 to 2030-01-01T16:00:00+00:00".into()
         )
     );
     assert_eq!(loaded.calendly_user, committed.calendly_user);

@@ -11,6 +11,9 @@ pub struct AppState {
     pub user_auth: Arc<dyn UserAuth>,
     /// For readiness: whether the store answers.
     pub tokens: Arc<dyn TokenRepository>,
+    /// Where the OAuth callback sends the browser (`calendly.oauth.return_url`); `None`: it
+    /// answers JSON.
+    pub return_url: Option<String>,
 }
 
 impl fmt::Debug for AppState {

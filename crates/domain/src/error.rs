@@ -96,6 +96,23 @@ pub enum GatewayError {
     /// Connecting failed because the provider does not accept the credential.
     #[error("the scheduling provider does not accept the credential")]
     TokenRejected { details: Value },
+    /// OAuth is not configured: there is no application registered with the provider.
+    #[error("OAuth is not configured")]
+    OAuthNotConfigured,
+    /// An OAuth callback without a state, or with one that is unknown, expired or used.
+    #[error("the OAuth state is unknown, expired or already used")]
+    InvalidOAuthState,
+    /// The user declined the authorization at the provider.
+    #[error("the user declined the authorization")]
+    AuthorizationDenied,
+    /// An OAuth callback without a code, or with one the provider refuses (`details` is its
+    /// answer, when it gave one).
+    #[error("the provider does not accept the authorization code")]
+    CodeRejected { details: Value },
+    /// The stored OAuth credential can no longer be renewed (the provider refused its refresh
+    /// token): the user must connect again.
+    #[error("the OAuth connection must be made again")]
+    ReauthRequired,
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]

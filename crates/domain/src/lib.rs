@@ -5,19 +5,26 @@
 
 pub mod error;
 pub mod model;
+pub mod oauth;
 pub mod ports;
 pub mod time_range;
 pub mod use_cases;
 
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
-    AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken,
-    CalendlyUser, CalendlyUserUri, ConnectionMethod, EventType, EventTypeUri, InvalidValue,
-    OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier, RawJson, UserId,
+    AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
+    CalendlyUserUri, ConnectionMethod, EventType, EventTypeUri, InvalidValue, RawJson, UserId,
+};
+pub use oauth::{
+    AuthorizationCode, OAuthAuthorization, OAuthCallback, OAuthGrant, OAuthStart, OAuthStateToken,
+    PkceVerifier,
 };
 pub use ports::{
     AccountCache, Clock, OAuthProvider, OAuthStarts, RefreshLease, SchedulingProvider, SystemClock,
     TokenRepository, UserAuth,
 };
 pub use time_range::TimeRange;
-pub use use_cases::{AvailabilityPolicy, AvailabilityQuery, CalendlyService, Ports};
+pub use use_cases::{
+    AvailabilityPolicy, AvailabilityQuery, CalendlyService, OAUTH_START_LIFETIME, Ports, Renewals,
+    TOKEN_CALL_SPACING,
+};

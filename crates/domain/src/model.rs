@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 /// A value from outside that does not have the shape the domain needs.
@@ -133,80 +133,6 @@ impl fmt::Debug for CalendlyToken {
     }
 }
 
-macro_rules! secret_text {
-    ($(#[$doc:meta])* $name:ident, $what:literal) => {
-        $(#[$doc])*
-        #[derive(Clone)]
-        pub struct $name(SecretString);
-
-        impl $name {
-            /// At most 4096 bytes of visible ASCII, as it arrived in a URL or a form.
-            pub fn parse(value: &str) -> Result<Self, InvalidValue> {
-                if value.is_empty() || value.len() > 4096 || !value.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(InvalidValue(format!(
-                        "{} must be 1 to 4096 visible ASCII characters",
-                        $what
-                    )));
-                }
-                Ok(Self(SecretString::from(value)))
-            }
-
-            /// The value itself, for the one place that sends it.
-            pub fn expose(&self) -> &str {
-                self.0.expose_secret()
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}([REDACTED])", stringify!($name))
-            }
-        }
-    };
-}
-
-secret_text!(
-    /// The code Calendly's OAuth server hands the browser back with: single use, short-lived,
-    /// a secret while it lives. Its `Debug` never shows it.
-    AuthorizationCode,
-    "code"
-);
-secret_text!(
-    /// The PKCE verifier of one OAuth start: only its hash leaves the gateway before the code is
-    /// exchanged. Its `Debug` never shows it.
-    PkceVerifier,
-    "code_verifier"
-);
-
-secret_text!(
-    /// The random `state` of one OAuth start, carried through Calendly and back to the
-    /// callback: whoever holds it may finish that start, so it is a secret while it lives.
-    OAuthStateToken,
-    "state"
-);
-
-/// An OAuth start awaiting Calendly's callback: who started it, the PKCE verifier whose hash
-/// went to Calendly, and until when the callback may finish it.
-#[derive(Debug, Clone)]
-pub struct OAuthStart {
-    pub user_id: UserId,
-    pub verifier: PkceVerifier,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// What Calendly's OAuth server grants for a code or a refresh token: a pair of tokens, and
-/// whose they are.
-#[derive(Debug, Clone)]
-pub struct OAuthGrant {
-    pub access_token: CalendlyToken,
-    /// Works once: refreshing with it revokes it.
-    pub refresh_token: CalendlyToken,
-    /// How long the access token lives from now.
-    pub expires_in: std::time::Duration,
-    /// The Calendly user the tokens act for.
-    pub owner: CalendlyUserUri,
-}
-
 /// Who a Calendly credential belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendlyUser {
@@ -239,14 +165,20 @@ impl ConnectionMethod {
 pub enum CalendlyCredential {
     /// A personal access token the user pasted; it does not expire.
     PersonalAccessToken(CalendlyToken),
-    /// Tokens from Calendly's OAuth server: the access token acts until `expires_at`; the
-    /// refresh token renews the pair, once.
+    /// Tokens from Calendly's OAuth server: the access token acts from `issued_at` until
+    /// `expires_at`; the refresh token renews the pair, once. `refresh_token` is `None` once
+    /// Calendly refused it: the user must connect again.
     OAuth {
         access_token: CalendlyToken,
-        refresh_token: CalendlyToken,
+        refresh_token: Option<CalendlyToken>,
+        issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     },
 }
+
+/// How long before its expiry an access token is renewed: a minute, or half its lifetime when
+/// that is shorter (short-lived tokens are renewed once per lifetime, not at every use).
+const RENEWAL_MARGIN: TimeDelta = TimeDelta::seconds(60);
 
 impl CalendlyCredential {
     /// The token sent to Calendly's API.
@@ -264,6 +196,42 @@ impl CalendlyCredential {
         match self {
             Self::PersonalAccessToken(_) => ConnectionMethod::PersonalAccessToken,
             Self::OAuth { .. } => ConnectionMethod::OAuth,
+        }
+    }
+
+    /// This credential once its refresh token was refused: it renews no more.
+    #[must_use]
+    pub fn without_refresh_token(self) -> Self {
+        match self {
+            Self::OAuth {
+                access_token,
+                issued_at,
+                expires_at,
+                ..
+            } => Self::OAuth {
+                access_token,
+                refresh_token: None,
+                issued_at,
+                expires_at,
+            },
+            personal => personal,
+        }
+    }
+
+    /// Whether the access token is to be renewed before it is used at `now`: within a minute
+    /// of its expiry (or half its lifetime, when shorter), or past it. Never for a personal
+    /// access token.
+    pub fn renewal_due(&self, now: DateTime<Utc>) -> bool {
+        match self {
+            Self::PersonalAccessToken(_) => false,
+            Self::OAuth {
+                issued_at,
+                expires_at,
+                ..
+            } => {
+                let margin = RENEWAL_MARGIN.min((*expires_at - *issued_at) / 2);
+                now >= *expires_at - margin
+            }
         }
     }
 }
@@ -362,16 +330,29 @@ mod tests {
         assert!(RawJson::parse("1 2").is_err());
     }
 
+    fn oauth(issued_at: &str, expires_at: &str) -> CalendlyCredential {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("time").to_utc();
+        CalendlyCredential::OAuth {
+            access_token: CalendlyToken::parse("access").expect("token"),
+            refresh_token: Some(CalendlyToken::parse("refresh").expect("token")),
+            issued_at: at(issued_at),
+            expires_at: at(expires_at),
+        }
+    }
+
     #[test]
-    fn oauth_secrets_are_checked_and_never_shown() {
-        let code = AuthorizationCode::parse("code-abc_123").expect("valid code");
-        assert_eq!(code.expose(), "code-abc_123");
-        assert!(!format!("{code:?}").contains("abc"));
-        let verifier = PkceVerifier::parse("verifier-xyz").expect("valid verifier");
-        assert!(!format!("{verifier:?}").contains("xyz"));
-        assert!(AuthorizationCode::parse("").is_err());
-        assert!(AuthorizationCode::parse("a b").is_err());
-        assert!(AuthorizationCode::parse(&"a".repeat(4097)).is_err());
+    fn an_access_token_is_due_for_renewal_a_minute_before_expiry_or_half_its_life_when_shorter() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("time").to_utc();
+        let two_hours = oauth("2030-01-01T00:00:00Z", "2030-01-01T02:00:00Z");
+        assert!(!two_hours.renewal_due(at("2030-01-01T01:58:59Z")));
+        assert!(two_hours.renewal_due(at("2030-01-01T01:59:00Z")));
+        assert!(two_hours.renewal_due(at("2030-01-01T03:00:00Z")));
+        let two_seconds = oauth("2030-01-01T00:00:00Z", "2030-01-01T00:00:02Z");
+        assert!(!two_seconds.renewal_due(at("2030-01-01T00:00:00.999Z")));
+        assert!(two_seconds.renewal_due(at("2030-01-01T00:00:01Z")));
+        let personal =
+            CalendlyCredential::PersonalAccessToken(CalendlyToken::parse("pat").expect("token"));
+        assert!(!personal.renewal_due(at("2100-01-01T00:00:00Z")));
     }
 
     #[test]

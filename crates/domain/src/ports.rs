@@ -8,9 +8,11 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
-    AuthorizationCode, AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken,
-    CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, OAuthGrant, OAuthStart,
-    OAuthStateToken, PkceVerifier, UserId,
+    AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
+    CalendlyUserUri, EventType, EventTypeUri, UserId,
+};
+use crate::oauth::{
+    AuthorizationCode, OAuthAuthorization, OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier,
 };
 use crate::time_range::TimeRange;
 
@@ -152,6 +154,10 @@ pub trait SchedulingProvider: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait OAuthProvider: Send + Sync {
+    /// A new authorization: a random state, a random PKCE verifier, and the URL of the
+    /// server's authorization page for them. No call is made.
+    fn authorization(&self) -> OAuthAuthorization;
+
     /// The tokens for the code the browser came back with, proven by the start's verifier.
     async fn exchange_code(
         &self,

@@ -40,6 +40,16 @@ impl TestDatabase {
         &self.url
     }
 
+    /// Runs `sql` in this test's database, as an operator would.
+    pub async fn execute(&self, sql: &str) {
+        let mut db = AsyncPgConnection::establish(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
+        db.batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// Drops the database now, closing every connection to it: the database is gone, as
     /// when a server is lost.
     pub async fn drop_now(&self) {

@@ -76,10 +76,15 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The HTTP client could not be set up (no TLS backend, for instance).
+/// The HTTP client could not be set up (no TLS backend, for instance, or a base URL that is
+/// not one).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot set up the Calendly HTTP client: {0}")]
-pub struct ClientBuildError(#[from] reqwest::Error);
+pub enum ClientBuildError {
+    #[error("cannot set up the Calendly HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("{0:?} is not a URL: {1}")]
+    BaseUrl(String, String),
+}
 
 /// [`SchedulingProvider`] on Calendly.
 #[derive(Clone)]

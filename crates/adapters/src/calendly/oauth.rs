@@ -9,15 +9,20 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aes_gcm::aead::OsRng;
+use aes_gcm::aead::rand_core::RngCore as _;
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::{
-    AuthorizationCode, CalendlyToken, CalendlyUserUri, OAuthGrant, OAuthProvider, PkceVerifier,
-    ProviderError,
+    AuthorizationCode, CalendlyToken, CalendlyUserUri, OAuthAuthorization, OAuthGrant,
+    OAuthProvider, OAuthStateToken, PkceVerifier, ProviderError,
 };
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 use tokio::time::Instant;
 use tracing::instrument;
 
@@ -55,12 +60,15 @@ impl fmt::Debug for CalendlyOAuthSettings {
 pub struct CalendlyOAuthClient {
     http: reqwest::Client,
     settings: CalendlyOAuthSettings,
+    /// `<auth_base_url>/oauth/authorize`.
+    authorize_url: reqwest::Url,
 }
 
 impl fmt::Debug for CalendlyOAuthClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CalendlyOAuthClient")
             .field("settings", &self.settings)
+            .field("authorize_url", &self.authorize_url.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -86,7 +94,14 @@ impl CalendlyOAuthClient {
             auth_base_url: settings.auth_base_url.trim_end_matches('/').to_owned(),
             ..settings
         };
-        Ok(Self { http, settings })
+        let authorize = format!("{}/oauth/authorize", settings.auth_base_url);
+        let authorize_url = reqwest::Url::parse(&authorize)
+            .map_err(|error| ClientBuildError::BaseUrl(authorize, error.to_string()))?;
+        Ok(Self {
+            http,
+            settings,
+            authorize_url,
+        })
     }
 
     /// POSTs `form` to `path`, the application authenticated as the endpoint wants it: the
@@ -138,8 +153,40 @@ impl CalendlyOAuthClient {
     }
 }
 
+/// 32 random bytes from the operating system, base64url without padding: 43 characters, as
+/// PKCE wants a verifier, and as unguessable a state.
+fn random_text() -> String {
+    let mut bytes = [0_u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// PKCE's S256 challenge of `verifier`: base64url of its SHA-256.
+fn challenge(verifier: &PkceVerifier) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()))
+}
+
 #[async_trait]
 impl OAuthProvider for CalendlyOAuthClient {
+    fn authorization(&self) -> OAuthAuthorization {
+        const VISIBLE: &str = "43 base64url characters are visible ASCII";
+        let state = OAuthStateToken::parse(&random_text()).expect(VISIBLE);
+        let verifier = PkceVerifier::parse(&random_text()).expect(VISIBLE);
+        let mut url = self.authorize_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", &self.settings.redirect_uri)
+            .append_pair("code_challenge", &challenge(&verifier))
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("state", state.expose());
+        OAuthAuthorization {
+            authorize_url: url.into(),
+            state,
+            verifier,
+        }
+    }
+
     #[instrument(skip_all, err(Display))]
     async fn exchange_code(
         &self,

@@ -8,7 +8,15 @@ use crate::token_store::{Backend, DieselTokenRepository, diesel_token_repository
 /// Calendly connections in PostgreSQL's `calendly_connections` table.
 pub type PgTokenRepository = DieselTokenRepository<AsyncPgConnection>;
 
-diesel_token_repository!(AsyncPgConnection, "BEGIN", for_update);
+// The statement timeout of the transaction covers waiting for the row's lock.
+diesel_token_repository!(
+    AsyncPgConnection,
+    |lock_wait| format!(
+        "BEGIN; SET LOCAL statement_timeout = {}",
+        lock_wait.as_millis()
+    ),
+    for_update
+);
 
 impl Backend for AsyncPgConnection {
     /// PostgreSQL's messages are in the server's language and are never read: a busy or

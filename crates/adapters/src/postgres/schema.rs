@@ -15,6 +15,7 @@ diesel::table! {
         method -> Text,
         refresh_token_ciphertext -> Nullable<Binary>,
         access_token_expires_at -> Nullable<Timestamptz>,
+        access_token_issued_at -> Nullable<Timestamptz>,
     }
 }
 

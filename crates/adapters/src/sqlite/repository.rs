@@ -9,7 +9,8 @@ use crate::token_store::{Backend, DieselTokenRepository, diesel_token_repository
 /// Calendly connections in SQLite's `calendly_connections` table.
 pub type SqliteTokenRepository = DieselTokenRepository<SqliteConnectionAsync>;
 
-diesel_token_repository!(SqliteConnectionAsync, "BEGIN IMMEDIATE");
+// The database's write lock is awaited for the connection's busy timeout.
+diesel_token_repository!(SqliteConnectionAsync, |_| "BEGIN IMMEDIATE".to_owned());
 
 impl Backend for SqliteConnectionAsync {
     /// SQLITE_BUSY after the busy timeout: another writer held the file too long. (SQLite's

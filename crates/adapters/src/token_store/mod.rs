@@ -40,6 +40,7 @@ where
     pool: Pool<C>,
     cipher: Arc<TokenCipher>,
     query_timeout: Duration,
+    lock_wait: Duration,
 }
 
 impl<C: PoolableConnection + 'static> fmt::Debug for DieselTokenRepository<C>
@@ -73,6 +74,8 @@ pub(crate) struct StoredConnection {
     pub refresh_token_ciphertext: Option<Vec<u8>>,
     /// OAuth only: when the access token (`token_ciphertext`) expires.
     pub access_token_expires_at: Option<DateTime<Utc>>,
+    /// OAuth only: when it was issued.
+    pub access_token_issued_at: Option<DateTime<Utc>>,
 }
 
 /// A pool that opens connections lazily, at most `max_size`, and gives up waiting for one
@@ -110,7 +113,21 @@ where
             pool,
             cipher,
             query_timeout,
+            lock_wait: query_timeout,
         }
+    }
+
+    /// The same repository, waiting up to `lock_wait` for a connection locked for renewal
+    /// (PostgreSQL; SQLite waits for its busy timeout). It should exceed the longest renewal:
+    /// a call to the OAuth server.
+    #[must_use]
+    pub fn with_lock_wait(self, lock_wait: Duration) -> Self {
+        Self { lock_wait, ..self }
+    }
+
+    /// How long a lock for renewal may be awaited.
+    pub(crate) fn lock_wait(&self) -> Duration {
+        self.lock_wait
     }
 
     /// The cipher tokens are sealed with.
@@ -162,17 +179,22 @@ pub(crate) fn stored_row(
         let user_id = &connection.user_id;
         let credential = &connection.credential;
         let sealed = cipher.seal(user_id, credential.access_token());
-        let (refresh_token_ciphertext, access_token_expires_at) = match credential {
-            CalendlyCredential::PersonalAccessToken(_) => (None, None),
-            CalendlyCredential::OAuth {
-                refresh_token,
-                expires_at,
-                ..
-            } => (
-                Some(sealed_refresh_token(cipher, user_id, refresh_token).bytes),
-                Some(*expires_at),
-            ),
-        };
+        let (refresh_token_ciphertext, access_token_issued_at, access_token_expires_at) =
+            match credential {
+                CalendlyCredential::PersonalAccessToken(_) => (None, None, None),
+                CalendlyCredential::OAuth {
+                    refresh_token,
+                    issued_at,
+                    expires_at,
+                    ..
+                } => (
+                    refresh_token
+                        .as_ref()
+                        .map(|token| sealed_refresh_token(cipher, user_id, token).bytes),
+                    Some(*issued_at),
+                    Some(*expires_at),
+                ),
+            };
         let user = &connection.calendly_user;
         StoredConnection {
             user_id: user_id.as_str().to_owned(),
@@ -188,6 +210,7 @@ pub(crate) fn stored_row(
             method: credential.method().as_str().to_owned(),
             refresh_token_ciphertext,
             access_token_expires_at,
+            access_token_issued_at,
         }
     }
 }
@@ -290,14 +313,18 @@ where
         let credential = match (
             row.method.as_str(),
             row.refresh_token_ciphertext,
+            row.access_token_issued_at,
             row.access_token_expires_at,
         ) {
-            ("oauth", Some(refresh), Some(expires_at)) => CalendlyCredential::OAuth {
-                refresh_token: self.opened_refresh_token(&user_id, &sealed.key_id, refresh)?,
+            ("oauth", refresh, Some(issued_at), Some(expires_at)) => CalendlyCredential::OAuth {
+                refresh_token: refresh
+                    .map(|refresh| self.opened_refresh_token(&user_id, &sealed.key_id, refresh))
+                    .transpose()?,
                 access_token,
+                issued_at,
                 expires_at,
             },
-            ("personal_access_token", None, None) => {
+            ("personal_access_token", None, None, None) => {
                 CalendlyCredential::PersonalAccessToken(access_token)
             }
             (method, ..) => {

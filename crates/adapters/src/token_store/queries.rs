@@ -4,10 +4,11 @@
 /// Implements [`domain::TokenRepository`] for `DieselTokenRepository<$connection>`, with the
 /// `schema` module of the calling backend. The queries are the same text for every backend, so
 /// they are written here once; each runs within the query deadline, its outcome settled by
-/// `DieselTokenRepository::settled`. `$begin` opens a transaction that locks for writing, and
-/// `$lock` (PostgreSQL's `for_update`) locks the row it reads, where the backend has it.
+/// `DieselTokenRepository::settled`. `$begin`, given how long a lock may be awaited, is the SQL
+/// that opens a transaction that locks for writing, and `$lock` (PostgreSQL's `for_update`)
+/// locks the row it reads, where the backend has it.
 macro_rules! diesel_token_repository {
-    ($connection:ty, $begin:literal $(, $lock:ident)?) => {
+    ($connection:ty, $begin:expr $(, $lock:ident)?) => {
         #[async_trait::async_trait]
         impl domain::TokenRepository for $crate::token_store::DieselTokenRepository<$connection> {
             #[tracing::instrument(skip_all, fields(user_id = %connection.user_id), err(Display))]
@@ -37,6 +38,7 @@ macro_rules! diesel_token_repository {
                         dsl::method.eq(&row.method),
                         dsl::refresh_token_ciphertext.eq(&row.refresh_token_ciphertext),
                         dsl::access_token_expires_at.eq(row.access_token_expires_at),
+                        dsl::access_token_issued_at.eq(row.access_token_issued_at),
                     ))
                     .on_conflict(dsl::user_id)
                     .do_update()
@@ -53,6 +55,7 @@ macro_rules! diesel_token_repository {
                         dsl::method.eq(excluded(dsl::method)),
                         dsl::refresh_token_ciphertext.eq(excluded(dsl::refresh_token_ciphertext)),
                         dsl::access_token_expires_at.eq(excluded(dsl::access_token_expires_at)),
+                        dsl::access_token_issued_at.eq(excluded(dsl::access_token_issued_at)),
                     ))
                     .execute(&mut db);
                 let outcome = tokio::time::timeout(self.query_timeout(), query).await;
@@ -73,7 +76,8 @@ macro_rules! diesel_token_repository {
                 let query = dsl::calendly_connections
                     .find(user_id.as_str())
                     .first::<$crate::token_store::StoredConnection>(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query)
+                // Waiting for the lock may take as long as another's renewal.
+                let outcome = tokio::time::timeout(self.lock_wait() + self.query_timeout(), query)
                     .await
                     .map(diesel::OptionalExtension::optional);
                 let row = self.settled(outcome, db).await?;
@@ -107,8 +111,10 @@ macro_rules! diesel_token_repository {
                 use schema::calendly_connections::dsl;
 
                 let mut db = self.connection().await?;
+                let begin: fn(std::time::Duration) -> String = $begin;
+                let begin = begin(self.lock_wait());
                 let begun =
-                    tokio::time::timeout(self.query_timeout(), db.batch_execute($begin)).await;
+                    tokio::time::timeout(self.query_timeout(), db.batch_execute(&begin)).await;
                 if let Err((error, _)) = self.judged(begun, &mut db).await {
                     drop(Object::take(db));
                     return Err(error);
@@ -117,7 +123,8 @@ macro_rules! diesel_token_repository {
                     .find(user_id.as_str())
                     $(.$lock())?
                     .first::<$crate::token_store::StoredConnection>(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query)
+                // Waiting for the lock may take as long as another's renewal.
+                let outcome = tokio::time::timeout(self.lock_wait() + self.query_timeout(), query)
                     .await
                     .map(diesel::OptionalExtension::optional);
                 let row = match self.judged(outcome, &mut db).await {
@@ -187,6 +194,7 @@ macro_rules! diesel_token_repository {
                         dsl::method.eq(&row.method),
                         dsl::refresh_token_ciphertext.eq(&row.refresh_token_ciphertext),
                         dsl::access_token_expires_at.eq(row.access_token_expires_at),
+                        dsl::access_token_issued_at.eq(row.access_token_issued_at),
                         dsl::updated_at.eq(row.updated_at),
                     ))
                     .execute(&mut db);

@@ -62,12 +62,27 @@ pub const EVENT_TYPE_NOT_FOUND: ErrorKind = kind(
 pub const CALENDLY_TOKEN_INVALID: ErrorKind = kind(
     StatusCode::UNPROCESSABLE_ENTITY,
     "calendly_token_invalid",
-    "Calendly does not accept the token",
+    "Calendly does not accept the token (or, on the OAuth callback, the code)",
 );
 pub const CALENDLY_REAUTH_REQUIRED: ErrorKind = kind(
     StatusCode::FAILED_DEPENDENCY,
     "calendly_reauth_required",
     "the stored credential can no longer be used (Calendly refuses it, or it no longer decrypts); connect again",
+);
+pub const OAUTH_NOT_CONFIGURED: ErrorKind = kind(
+    StatusCode::NOT_FOUND,
+    "oauth_not_configured",
+    "OAuth is off: `calendly.oauth.client_id` is not set",
+);
+pub const INVALID_STATE: ErrorKind = kind(
+    StatusCode::BAD_REQUEST,
+    "invalid_state",
+    "the callback's `state` is missing, unknown, expired (10 minutes) or already used",
+);
+pub const ACCESS_DENIED: ErrorKind = kind(
+    StatusCode::FORBIDDEN,
+    "access_denied",
+    "the user declined at Calendly (`error=access_denied`)",
 );
 pub const CALENDLY_BAD_ARGUMENT: ErrorKind = kind(
     StatusCode::BAD_REQUEST,

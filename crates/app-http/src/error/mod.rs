@@ -53,6 +53,11 @@ fn text(s: &str) -> Value {
 }
 
 impl ApiError {
+    /// The error's code, as the body would carry it.
+    pub fn code(&self) -> &'static str {
+        self.described().0.code
+    }
+
     /// The kind of this error and the detail the client is told: every error's status, code
     /// and wording, in one place.
     fn described(&self) -> (ErrorKind, Value) {
@@ -107,6 +112,31 @@ fn described_gateway(error: &GatewayError) -> (ErrorKind, Value) {
             CALENDLY_TOKEN_INVALID,
             text("Calendly did not accept this personal access token."),
         ),
+        GatewayError::OAuthNotConfigured => (
+            OAUTH_NOT_CONFIGURED,
+            text("Connecting with Calendly's OAuth is not configured on this gateway."),
+        ),
+        GatewayError::InvalidOAuthState => (
+            INVALID_STATE,
+            text("The OAuth state is unknown, expired or already used. Start connecting again."),
+        ),
+        GatewayError::AuthorizationDenied => (
+            ACCESS_DENIED,
+            text("The Calendly account was not connected: access was declined at Calendly."),
+        ),
+        GatewayError::CodeRejected { details } if !details.is_null() => {
+            (CALENDLY_TOKEN_INVALID, details.clone())
+        }
+        GatewayError::CodeRejected { .. } => (
+            CALENDLY_TOKEN_INVALID,
+            text("Calendly did not accept the authorization code. Start connecting again."),
+        ),
+        GatewayError::ReauthRequired => (
+            CALENDLY_REAUTH_REQUIRED,
+            text(
+                "Calendly no longer renews this connection. Please connect your Calendly account again.",
+            ),
+        ),
         GatewayError::Provider(error) => described_provider(error),
         GatewayError::Repository(RepositoryError::Unavailable(_)) => (
             DATABASE_UNAVAILABLE,
@@ -126,9 +156,15 @@ fn described_gateway(error: &GatewayError) -> (ErrorKind, Value) {
 
 fn described_provider(error: &ProviderError) -> (ErrorKind, Value) {
     match error {
-        ProviderError::CredentialRejected { details } => {
+        ProviderError::CredentialRejected { details } if !details.is_null() => {
             (CALENDLY_REAUTH_REQUIRED, details.clone())
         }
+        ProviderError::CredentialRejected { .. } => (
+            CALENDLY_REAUTH_REQUIRED,
+            text(
+                "Calendly no longer accepts the stored credential. Please connect your Calendly account again.",
+            ),
+        ),
         ProviderError::Rejected { reason, details } => {
             let kind = match reason {
                 Rejection::BadArgument => CALENDLY_BAD_ARGUMENT,
@@ -179,7 +215,10 @@ impl ResponseError for ApiError {
                 retry_after,
                 ..
             })) => {
-                let secs = retry_after.map_or(DEFAULT_RETRY_AFTER_SECS, |d| d.as_secs());
+                // Whole seconds, rounded up: never earlier than asked.
+                let secs = retry_after.map_or(DEFAULT_RETRY_AFTER_SECS, |d| {
+                    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+                });
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
             _ => {}

@@ -16,7 +16,7 @@ use utoipa_swagger_ui::Config;
 
 use super::availability::{self, AvailableTime};
 use super::user::{self, EventType};
-use super::{connection, health, metrics};
+use super::{connection, health, metrics, oauth};
 use crate::error::{
     CALENDLY_RATE_LIMITED, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE, DATABASE_UNAVAILABLE, ErrorBody,
     ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED, TOKEN_EXPIRED, status_error,
@@ -31,8 +31,9 @@ pub const BEARER: &str = "bearer";
     info(
         title = "calendly-gateway",
         description = "Answers for a web application about its users' Calendly accounts: each user \
-            connects a Calendly personal access token once, then asks who they are on Calendly, \
-            their event types and their availability. Every `/calendly` endpoint needs \
+            connects their Calendly account once (a personal access token, or Calendly's OAuth \
+            \"Connect\" flow), then asks who they are on Calendly, their event types and their \
+            availability. Every `/calendly` endpoint needs \
             `Authorization: Bearer <JWT>` (HS256, `sub` = the user id, `exp` required). Every error \
             is `{\"detail\": …, \"code\": …}`."
     ),
@@ -40,6 +41,8 @@ pub const BEARER: &str = "bearer";
         connection::connect,
         connection::status,
         connection::disconnect,
+        oauth::start,
+        oauth::callback,
         user::user_uri,
         user::event_types,
         availability::check_availability,
@@ -159,6 +162,8 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
     ("connect", connection::CONNECT_ERRORS),
     ("connection", connection::STATUS_ERRORS),
     ("disconnect", &[]),
+    ("oauth_start", oauth::START_ERRORS),
+    ("oauth_callback", oauth::CALLBACK_ERRORS),
     ("user", user::USER_ERRORS),
     ("user_event_types", user::EVENT_TYPES_ERRORS),
     ("check_availability", availability::ERRORS),
@@ -173,7 +178,12 @@ const UPSTREAM: &[ErrorKind] = &[
 ];
 
 /// Operations that call Calendly.
-const CALLS_CALENDLY: &[&str] = &["connect", "user_event_types", "check_availability"];
+const CALLS_CALENDLY: &[&str] = &[
+    "connect",
+    "oauth_callback",
+    "user_event_types",
+    "check_availability",
+];
 
 /// Errors of every operation behind the bearer token.
 const AUTHENTICATED: &[ErrorKind] = &[
@@ -189,9 +199,14 @@ struct ErrorResponses;
 impl Modify for ErrorResponses {
     fn modify(&self, document: &mut Document) {
         for item in document.paths.paths.values_mut() {
-            for operation in [item.get.as_mut(), item.put.as_mut(), item.delete.as_mut()]
-                .into_iter()
-                .flatten()
+            for operation in [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
             {
                 add_errors(operation);
             }

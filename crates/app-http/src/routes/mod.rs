@@ -6,6 +6,7 @@ mod connection;
 pub mod docs;
 mod health;
 mod metrics;
+mod oauth;
 mod raw_json;
 mod user;
 
@@ -39,6 +40,16 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(connection::status))
                 .route(web::delete().to(connection::disconnect))
                 .default_service(web::to(|| method_not_allowed("GET, PUT, DELETE"))),
+        )
+        .service(
+            web::resource(["/calendly/oauth/start", "/calendly/oauth/start/"])
+                .route(web::post().to(oauth::start))
+                .default_service(web::to(|| method_not_allowed("POST"))),
+        )
+        .service(
+            web::resource(["/calendly/oauth/callback", "/calendly/oauth/callback/"])
+                .route(web::get().to(oauth::callback))
+                .default_service(web::to(|| method_not_allowed("GET"))),
         )
         .service(
             web::resource(["/calendly/user", "/calendly/user/"])

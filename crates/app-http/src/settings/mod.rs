@@ -10,6 +10,7 @@ use adapters::crypto::TokenCipher;
 use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use values::{keys_or_text, list_or_comma_separated, optional_secret};
 
 /// The development settings, compiled in so that production can recognise them wherever it runs.
 const LOCAL_TOML: &str = include_str!("../../../../config/local.toml");
@@ -52,36 +53,6 @@ pub struct HttpSettings {
     pub cors_allowed_origins: Vec<String>,
 }
 
-/// The items of a list given as one string (an environment variable): separated by commas,
-/// trimmed, empty ones dropped.
-fn comma_separated(text: &str) -> impl Iterator<Item = &str> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-}
-
-/// A list given as a TOML array, or as one comma-separated string (an environment variable).
-fn list_or_comma_separated<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum List {
-        Items(Vec<String>),
-        Text(String),
-    }
-    let items = match List::deserialize(deserializer)? {
-        List::Items(items) => items,
-        List::Text(text) => comma_separated(&text).map(str::to_owned).collect(),
-    };
-    Ok(items
-        .into_iter()
-        .map(|item| item.trim().to_owned())
-        .filter(|item| !item.is_empty())
-        .collect())
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
@@ -97,6 +68,11 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct CalendlySettings {
     pub api_base_url: String,
+    /// Calendly's OAuth server, e.g. `https://auth.calendly.com`.
+    pub auth_base_url: String,
+    /// The OAuth application; OAuth is off while its client id is unset.
+    #[serde(default)]
+    pub oauth: OAuthSettings,
     /// The single key of the contract, id `default`; optional once `token_encryption_keys`
     /// holds keys.
     #[serde(default, deserialize_with = "optional_secret")]
@@ -122,46 +98,6 @@ pub struct EncryptionKey {
     pub id: String,
     /// base64 of 32 bytes.
     pub key: SecretString,
-}
-
-/// An empty string is no secret at all (an environment variable set to nothing).
-fn optional_secret<'de, D>(deserializer: D) -> Result<Option<SecretString>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    let value = Option::<String>::deserialize(deserializer)?;
-    Ok(value
-        .filter(|v| !v.trim().is_empty())
-        .map(SecretString::from))
-}
-
-/// Keys as a TOML array of `{ id, key }`, or as `id:base64,id:base64` (an environment variable).
-fn keys_or_text<'de, D>(deserializer: D) -> Result<Vec<EncryptionKey>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Keys {
-        Items(Vec<EncryptionKey>),
-        Text(String),
-    }
-    match Keys::deserialize(deserializer)? {
-        Keys::Items(items) => Ok(items),
-        Keys::Text(text) => comma_separated(&text)
-            .map(|item| {
-                let (id, key) = item.split_once(':').ok_or_else(|| {
-                    serde::de::Error::custom(
-                        "calendly.token_encryption_keys: each key is id:base64, separated by commas",
-                    )
-                })?;
-                Ok(EncryptionKey {
-                    id: id.trim().to_owned(),
-                    key: SecretString::from(key.trim()),
-                })
-            })
-            .collect(),
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -277,6 +213,7 @@ impl Settings {
             settings.refuse_development_secrets()?;
         }
         settings.validate()?;
+        settings.calendly.oauth.application(env)?;
         Ok(settings)
     }
 
@@ -292,6 +229,14 @@ impl Settings {
             .is_ok_and(|dev| dev == self.auth.jwt_secret.expose_secret())
         {
             return Err(development(JWT_SECRET));
+        }
+        let dev_client_secret = local.get_string(oauth::CLIENT_SECRET.0).ok();
+        if self
+            .calendly
+            .oauth
+            .has_development_secret(dev_client_secret.as_deref())
+        {
+            return Err(development(oauth::CLIENT_SECRET));
         }
         let dev_key = local.get_string(ENCRYPTION_KEY.0).unwrap_or_default();
         for (id, key) in self.token_encryption_keys() {
@@ -341,6 +286,16 @@ impl Settings {
         if !(1..=MAX_CALENDLY_TIMEOUT_MS).contains(&self.calendly.timeout_ms) {
             return invalid("calendly.timeout_ms must be from 1 to 600000 (ten minutes)");
         }
+        for (key, url) in [
+            ("calendly.api_base_url", &self.calendly.api_base_url),
+            ("calendly.auth_base_url", &self.calendly.auth_base_url),
+        ] {
+            if !oauth::is_web_url(url) {
+                return Err(SettingsError::Invalid(format!(
+                    "{key}: {url:?} is not an http(s) URL"
+                )));
+            }
+        }
         if self.calendly.connect_timeout_ms == 0 {
             return invalid("calendly.connect_timeout_ms must be at least 1");
         }
@@ -365,10 +320,19 @@ impl Settings {
         Duration::from_millis(self.calendly.timeout_ms)
     }
 
+    /// The OAuth application, when `calendly.oauth.client_id` is set (validated at load).
+    pub fn oauth_application(&self) -> Option<OAuthApplication> {
+        self.calendly.oauth.application("").ok().flatten()
+    }
+
     pub fn calendly_connect_timeout(&self) -> Duration {
         Duration::from_millis(self.calendly.connect_timeout_ms)
     }
 }
 
+mod oauth;
 #[cfg(test)]
 mod tests;
+mod values;
+
+pub use oauth::{CALLBACK_PATH, OAuthApplication, OAuthSettings};

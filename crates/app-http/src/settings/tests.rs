@@ -207,3 +207,103 @@ fn debug_output_shows_no_secret() {
         assert!(!shown.contains(key.expose_secret()));
     }
 }
+
+const PRODUCTION_KEY: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
+
+fn production_oauth(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    let mut secrets = vec![
+        ("APP__AUTH__JWT_SECRET", PRODUCTION_JWT_SECRET),
+        ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", PRODUCTION_KEY),
+        ("APP__CALENDLY__OAUTH__CLIENT_ID", "the-client"),
+        (
+            "APP__CALENDLY__OAUTH__REDIRECT_URI",
+            "https://gateway.example.com/calendly/oauth/callback",
+        ),
+    ];
+    secrets.extend_from_slice(extra);
+    production_with(&secrets)
+}
+
+#[test]
+fn oauth_is_off_without_a_client_id_and_whole_with_one() {
+    let local = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
+    assert!(local.oauth_application().is_none());
+    assert_eq!(local.calendly.auth_base_url, "https://auth.calendly.com");
+
+    let settings = production_oauth(&[
+        (
+            "APP__CALENDLY__OAUTH__CLIENT_SECRET",
+            "a-real-client-secret",
+        ),
+        (
+            "APP__CALENDLY__OAUTH__RETURN_URL",
+            "https://app.example.com/settings",
+        ),
+    ])
+    .expect("loads");
+    let application = settings.oauth_application().expect("on");
+    assert_eq!(application.client_id, "the-client");
+    assert_eq!(
+        application.return_url.as_deref(),
+        Some("https://app.example.com/settings")
+    );
+    assert!(!format!("{settings:?}").contains("a-real-client-secret"));
+}
+
+#[test]
+fn oauth_refuses_a_missing_or_development_secret_and_a_wrong_redirect_uri() {
+    let missing = production_oauth(&[]).expect_err("no secret");
+    assert!(
+        matches!(
+            missing,
+            SettingsError::MissingSecret {
+                key: "calendly.oauth.client_secret",
+                ..
+            }
+        ),
+        "{missing}"
+    );
+    let development = production_oauth(&[(
+        "APP__CALENDLY__OAUTH__CLIENT_SECRET",
+        "stand-in-client-secret",
+    )])
+    .expect_err("development secret");
+    assert!(
+        matches!(
+            development,
+            SettingsError::DevelopmentSecret {
+                key: "calendly.oauth.client_secret",
+                ..
+            }
+        ),
+        "{development}"
+    );
+    for (var, value) in [
+        (
+            "APP__CALENDLY__OAUTH__REDIRECT_URI",
+            "https://gateway.example.com/elsewhere",
+        ),
+        (
+            "APP__CALENDLY__OAUTH__REDIRECT_URI",
+            "gateway.example.com/calendly/oauth/callback",
+        ),
+        (
+            "APP__CALENDLY__OAUTH__RETURN_URL",
+            "https://app.example.com/#fragment",
+        ),
+        ("APP__CALENDLY__AUTH_BASE_URL", "auth.calendly.com"),
+    ] {
+        let error = production_oauth(&[
+            (
+                "APP__CALENDLY__OAUTH__CLIENT_SECRET",
+                "a-real-client-secret",
+            ),
+            (var, value),
+        ])
+        .expect_err(value);
+        assert!(
+            matches!(error, SettingsError::Invalid(_)),
+            "{var}={value}: {error}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use adapters::KeyRotation;
 use adapters::crypto::TokenCipher;
 use adapters::postgres::{PgPoolSettings, PgTokenRepository};
 use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
-use domain::TokenRepository;
+use domain::{OAuthStarts, TokenRepository};
 use secrecy::ExposeSecret;
 
 use super::StartupError;
@@ -53,11 +53,14 @@ fn pg_repository(
         acquire_timeout: Duration::from_millis(settings.database.pool_timeout_ms),
         statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
     })?;
-    Ok(Arc::new(PgTokenRepository::new(
-        pool,
-        cipher,
-        Duration::from_millis(settings.database.statement_timeout_ms),
-    )))
+    Ok(Arc::new(
+        PgTokenRepository::new(
+            pool,
+            cipher,
+            Duration::from_millis(settings.database.statement_timeout_ms),
+        )
+        .with_lock_wait(lock_wait(settings)),
+    ))
 }
 
 fn sqlite_repository(
@@ -80,13 +83,27 @@ fn sqlite_repository(
     )))
 }
 
-/// The repository on the configured database, its pool watched by `metrics` when given.
-pub(super) fn token_repository(
+/// How long a request waits for a connection locked for renewing its credential: as long as
+/// the renewal may take, a call to Calendly's OAuth server and the write of its answer.
+fn lock_wait(settings: &Settings) -> Duration {
+    settings.calendly_timeout() + Duration::from_millis(settings.database.statement_timeout_ms)
+}
+
+/// What is kept in the configured database, on one pool: the connections, and the OAuth
+/// starts awaiting their callback.
+#[derive(Clone)]
+pub(super) struct Storage {
+    pub tokens: Arc<dyn TokenRepository>,
+    pub oauth_starts: Arc<dyn OAuthStarts>,
+}
+
+/// The storage on the configured database, its pool watched by `metrics` when given.
+pub(super) fn storage(
     settings: &Settings,
     cipher: Arc<TokenCipher>,
     pool_size: usize,
     metrics: Option<&Metrics>,
-) -> Result<Arc<dyn TokenRepository>, StartupError> {
+) -> Result<Storage, StartupError> {
     Ok(match database(settings) {
         Database::Postgres => {
             let repository = pg_repository(settings, cipher, pool_size)?;
@@ -94,7 +111,10 @@ pub(super) fn token_repository(
                 let watched = Arc::clone(&repository);
                 metrics.watch_pool(move || watched.pool_status());
             }
-            repository
+            Storage {
+                tokens: Arc::clone(&repository) as Arc<dyn TokenRepository>,
+                oauth_starts: repository,
+            }
         }
         Database::Sqlite(path) => {
             let repository = sqlite_repository(settings, path, cipher, pool_size)?;
@@ -102,7 +122,10 @@ pub(super) fn token_repository(
                 let watched = Arc::clone(&repository);
                 metrics.watch_pool(move || watched.pool_status());
             }
-            repository
+            Storage {
+                tokens: Arc::clone(&repository) as Arc<dyn TokenRepository>,
+                oauth_starts: repository,
+            }
         }
     })
 }

@@ -5,17 +5,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use adapters::cache::ProviderCache;
-use adapters::calendly::{CalendlyClient, CalendlyClientSettings, CallObserver, CircuitBreaker};
+use adapters::calendly::{
+    CalendlyClient, CalendlyClientSettings, CalendlyOAuthClient, CalendlyOAuthSettings,
+    CallObserver, CircuitBreaker,
+};
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
 use chrono::TimeDelta;
 use domain::{
-    AccountCache, AvailabilityPolicy, CalendlyService, Ports, SchedulingProvider, SystemClock,
-    TokenRepository, UserAuth,
+    AccountCache, AvailabilityPolicy, CalendlyService, OAuthProvider, Ports, Renewals,
+    SchedulingProvider, SystemClock, UserAuth,
 };
 
 use super::StartupError;
-use super::database::token_repository;
+use super::database::{Storage, storage};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -33,7 +36,7 @@ enum PoolShares {
         next: Arc<AtomicUsize>,
     },
     /// Fewer connections than workers: one pool for all of them.
-    One(Arc<dyn TokenRepository>),
+    One(Storage),
 }
 
 impl PoolShares {
@@ -47,7 +50,8 @@ impl PoolShares {
 }
 
 /// What every HTTP worker shares: the configuration, the availability policy, the access-token
-/// check, the token cipher, what is remembered of Calendly's answers and the metrics.
+/// check, the token cipher, what is remembered of Calendly's answers, the renewals in flight
+/// and the metrics.
 #[derive(Clone)]
 pub(super) struct Shared {
     settings: Settings,
@@ -58,6 +62,7 @@ pub(super) struct Shared {
     provider_cache: ProviderCache,
     pub(super) metrics: Arc<Metrics>,
     circuit: Arc<CircuitBreaker>,
+    renewals: Arc<Renewals>,
     pools: PoolShares,
 }
 
@@ -82,7 +87,7 @@ impl Shared {
                 next: Arc::new(AtomicUsize::new(0)),
             }
         } else {
-            PoolShares::One(token_repository(
+            PoolShares::One(storage(
                 settings,
                 Arc::clone(&cipher),
                 total,
@@ -115,6 +120,7 @@ impl Shared {
                 settings.calendly.circuit_breaker_failures,
                 Duration::from_millis(settings.calendly.circuit_breaker_open_ms),
             )),
+            renewals: Arc::default(),
             pools,
         })
     }
@@ -124,11 +130,11 @@ impl Shared {
     /// the thread that opened it, so sharing them across workers would make every query and
     /// Calendly call hop between threads.
     pub(super) fn next_worker_state(&self) -> Result<AppState, StartupError> {
-        let tokens = match &self.pools {
-            PoolShares::One(tokens) => Arc::clone(tokens),
+        let storage = match &self.pools {
+            PoolShares::One(storage) => storage.clone(),
             PoolShares::PerWorker { sizes, next } => {
                 let size = sizes[next.fetch_add(1, Ordering::Relaxed) % sizes.len()];
-                token_repository(
+                storage(
                     &self.settings,
                     Arc::clone(&self.cipher),
                     size,
@@ -136,10 +142,10 @@ impl Shared {
                 )?
             }
         };
-        self.worker_state(tokens)
+        self.worker_state(storage)
     }
 
-    fn worker_state(&self, tokens: Arc<dyn TokenRepository>) -> Result<AppState, StartupError> {
+    fn worker_state(&self, storage: Storage) -> Result<AppState, StartupError> {
         let settings = &self.settings;
         let client = CalendlyClient::new(&CalendlyClientSettings {
             api_base_url: settings.calendly.api_base_url.clone(),
@@ -149,23 +155,38 @@ impl Shared {
             observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
             circuit: Arc::clone(&self.circuit),
         })?;
+        let oauth = match settings.oauth_application() {
+            Some(application) => Some(Arc::new(CalendlyOAuthClient::new(CalendlyOAuthSettings {
+                auth_base_url: settings.calendly.auth_base_url.clone(),
+                client_id: application.client_id,
+                client_secret: application.client_secret,
+                redirect_uri: application.redirect_uri,
+                timeout: settings.calendly_timeout(),
+                connect_timeout: settings.calendly_connect_timeout(),
+                observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
+            })?) as Arc<dyn OAuthProvider>),
+            None => None,
+        };
         let ports = Ports {
-            tokens: Arc::clone(&tokens),
+            tokens: Arc::clone(&storage.tokens),
             scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
             account_cache: Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
+            oauth,
+            oauth_starts: storage.oauth_starts,
             clock: Arc::new(SystemClock),
         };
         Ok(AppState {
-            service: CalendlyService::new(ports, self.policy),
+            service: CalendlyService::new(ports, self.policy).sharing(Arc::clone(&self.renewals)),
             user_auth: Arc::clone(&self.user_auth),
-            tokens,
+            tokens: storage.tokens,
+            return_url: settings.oauth_application().and_then(|app| app.return_url),
         })
     }
 
     /// Surfaces a configuration error of the workers' wiring before serving (a pool of one
     /// connection, never used nor watched).
     pub(super) fn check_wiring(&self) -> Result<(), StartupError> {
-        let tokens = token_repository(&self.settings, Arc::clone(&self.cipher), 1, None)?;
-        self.worker_state(tokens).map(drop)
+        let storage = storage(&self.settings, Arc::clone(&self.cipher), 1, None)?;
+        self.worker_state(storage).map(drop)
     }
 }

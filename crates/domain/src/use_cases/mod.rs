@@ -1,11 +1,12 @@
-//! The use cases: connect and disconnect a Calendly account, and answer the three questions
-//! the web client asks (who am I, my event types, when am I available).
+//! The use cases: connect (a personal access token, or OAuth) and disconnect a Calendly
+//! account, and answer the three questions the web client asks (who am I, my event types, when
+//! am I available), renewing an OAuth connection's access token on the way.
 
 use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use tracing::instrument;
 
 use crate::error::{GatewayError, ProviderError, RangeError, Rejection};
@@ -13,11 +14,18 @@ use crate::model::{
     AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri,
     EventType, EventTypeUri, UserId,
 };
-use crate::ports::{AccountCache, Clock, SchedulingProvider, TokenRepository};
+use crate::ports::{
+    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TokenRepository,
+};
 use crate::time_range::TimeRange;
 
+mod oauth;
+mod renewal;
 #[cfg(test)]
 mod tests;
+
+pub use oauth::OAUTH_START_LIFETIME;
+pub use renewal::{Renewals, TOKEN_CALL_SPACING};
 
 /// How availability checks are bounded and cut up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +68,10 @@ pub struct Ports {
     pub scheduling: Arc<dyn SchedulingProvider>,
     /// That cache, told when an account's answers are stale.
     pub account_cache: Arc<dyn AccountCache>,
+    /// Calendly's OAuth server for the gateway's application; `None` when OAuth is not
+    /// configured.
+    pub oauth: Option<Arc<dyn OAuthProvider>>,
+    pub oauth_starts: Arc<dyn OAuthStarts>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -74,6 +86,7 @@ impl fmt::Debug for Ports {
 pub struct CalendlyService {
     ports: Ports,
     policy: AvailabilityPolicy,
+    renewals: Arc<Renewals>,
 }
 
 impl fmt::Debug for CalendlyService {
@@ -86,7 +99,18 @@ impl fmt::Debug for CalendlyService {
 
 impl CalendlyService {
     pub fn new(ports: Ports, policy: AvailabilityPolicy) -> Self {
-        Self { ports, policy }
+        Self {
+            ports,
+            policy,
+            renewals: Arc::default(),
+        }
+    }
+
+    /// The same use cases, coordinating renewals with every service given `renewals` (those of
+    /// one process).
+    #[must_use]
+    pub fn sharing(self, renewals: Arc<Renewals>) -> Self {
+        Self { renewals, ..self }
     }
 
     /// Checks `token` with the provider, then stores it as the user's connection, replacing
@@ -127,12 +151,19 @@ impl CalendlyService {
         Ok(connection)
     }
 
-    /// Forgets the user's connection; succeeds also when there was none. What is remembered of
-    /// the account stays until it expires: it is reached only through a connection to it.
+    /// Forgets the user's connection; succeeds also when there was none. An OAuth connection's
+    /// tokens are then revoked at the OAuth server; a failure there is logged and changes
+    /// nothing. What is remembered of the account stays until it expires: it is reached only
+    /// through a connection to it.
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn disconnect(&self, user_id: &UserId) -> Result<(), GatewayError> {
+        // A connection that no longer decrypts is removed all the same.
+        let stored = self.ports.tokens.load(user_id).await.ok().flatten();
         let existed = self.ports.tokens.delete(user_id).await?;
         tracing::info!(existed, "Calendly account disconnected");
+        if let Some(connection) = stored.filter(|_| existed) {
+            self.revoke(&connection).await;
+        }
         Ok(())
     }
 
@@ -154,7 +185,10 @@ impl CalendlyService {
     /// Every event type of the user, in the provider's order.
     pub async fn event_types(&self, user_id: &UserId) -> Result<Arc<[EventType]>, GatewayError> {
         let connection = self.connection(user_id).await?;
-        self.event_types_of(&connection).await
+        self.with_renewal(connection, |connection| {
+            async move { self.event_types_of(&connection).await }.boxed()
+        })
+        .await
     }
 
     /// When the user can be booked between `query.start` and `query.end`, for the event type
@@ -172,8 +206,21 @@ impl CalendlyService {
     ) -> Result<Vec<AvailableTime>, GatewayError> {
         let requested = self.validated_range(&query)?;
         let connection = self.connection(user_id).await?;
+        let query = &query;
+        self.with_renewal(connection, |connection| {
+            async move { self.available_between(&connection, query, requested).await }.boxed()
+        })
+        .await
+    }
+
+    async fn available_between(
+        &self,
+        connection: &CalendlyConnection,
+        query: &AvailabilityQuery,
+        requested: TimeRange,
+    ) -> Result<Vec<AvailableTime>, GatewayError> {
         let event_type = self
-            .chosen_event_type(&connection, query.event_type)
+            .chosen_event_type(connection, query.event_type.clone())
             .await?;
         let earliest = self.ports.clock.now() + self.policy.start_lead;
         let Some(range) = requested.not_before(earliest) else {

@@ -111,6 +111,9 @@ async fn disconnect_succeeds_whether_or_not_there_was_a_connection() {
     for existed in [true, false] {
         let mut tokens = MockTokenRepository::new();
         tokens
+            .expect_load()
+            .returning(move |_| Ok(existed.then(connection)));
+        tokens
             .expect_delete()
             .with(eq(user_id()))
             .times(1)
@@ -125,6 +128,9 @@ async fn disconnect_succeeds_whether_or_not_there_was_a_connection() {
 #[tokio::test]
 async fn disconnect_reports_a_store_failure() {
     let mut tokens = MockTokenRepository::new();
+    tokens
+        .expect_load()
+        .returning(|_| Err(RepositoryError::Unavailable("down".into())));
     tokens
         .expect_delete()
         .returning(|_| Err(RepositoryError::Unavailable("down".into())));

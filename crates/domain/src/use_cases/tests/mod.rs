@@ -11,7 +11,9 @@ mod availability;
 mod connection;
 use crate::error::RepositoryError;
 use crate::model::{CalendlyUser, RawJson};
-use crate::ports::{MockAccountCache, MockClock, MockSchedulingProvider, MockTokenRepository};
+use crate::ports::{
+    MockAccountCache, MockClock, MockOAuthStarts, MockSchedulingProvider, MockTokenRepository,
+};
 
 const NOW: &str = "2030-01-01T00:00:00Z";
 
@@ -102,6 +104,8 @@ fn service_with_cache(
             tokens: Arc::new(tokens),
             scheduling: Arc::new(scheduling),
             account_cache: Arc::new(cache),
+            oauth: None,
+            oauth_starts: Arc::new(MockOAuthStarts::new()),
             clock: Arc::new(clock()),
         },
         AvailabilityPolicy::default(),

@@ -1,0 +1,225 @@
+//! Keeping an OAuth connection's access token usable: renewed before it expires, or once after
+//! the provider refuses it, with one renewal at a time per connection.
+//!
+//! Across instances the store's lock ([`TokenRepository::lock_for_refresh`]) lets one renewal
+//! run at a time, and whoever waited for it re-reads the connection and uses its result.
+//! Inside a process, [`Renewals`] keeps requests for one user from queueing at the store's lock
+//! one by one: one goes, the others wait for it and read what it stored.
+//!
+//! Calendly allows 8 token calls per user a minute. Renewals before expiry come once per token
+//! lifetime (two hours); a renewal because Calendly refused a token is made only when the token
+//! is older than [`TOKEN_CALL_SPACING`] or has expired, which is at most 8 a minute whichever
+//! instance makes them; after a token call that failed, the process makes no other for that user
+//! for [`TOKEN_CALL_SPACING`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
+
+use super::CalendlyService;
+use crate::error::{GatewayError, ProviderError};
+use crate::model::{CalendlyConnection, CalendlyCredential, CalendlyToken, UserId};
+
+/// A minute over Calendly's 8 token calls per user a minute.
+pub const TOKEN_CALL_SPACING: TimeDelta = TimeDelta::milliseconds(7_500);
+
+/// Why a renewal is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// The access token expires soon.
+    Due,
+    /// The provider refused the access token.
+    Refused,
+}
+
+/// What one process knows of renewals in flight and of token calls that failed, shared by
+/// every [`CalendlyService`] of the process.
+#[derive(Default)]
+pub struct Renewals {
+    /// One lock per user whose renewal is running or awaited; removed when no one holds it.
+    turns: Mutex<HashMap<UserId, Arc<futures::lock::Mutex<()>>>>,
+    /// When a token call for the user last failed, for those within the spacing.
+    failures: Mutex<HashMap<UserId, DateTime<Utc>>>,
+}
+
+impl fmt::Debug for Renewals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Renewals").finish_non_exhaustive()
+    }
+}
+
+impl Renewals {
+    /// Runs `renew` for `user` once no other renewal of the user's runs in this process.
+    async fn one_at_a_time<T>(&self, user: &UserId, renew: impl Future<Output = T>) -> T {
+        let turn = Arc::clone(
+            self.turns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(user.clone())
+                .or_default(),
+        );
+        let outcome = {
+            let _held = turn.lock().await;
+            renew.await
+        };
+        let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+        // Two references left: the map's and this one; no one else waits.
+        if Arc::strong_count(&turn) == 2 {
+            turns.remove(user);
+        }
+        outcome
+    }
+
+    /// How long until the process may make a token call for `user` again, if it may not now.
+    fn waiting(&self, user: &UserId, now: DateTime<Utc>) -> Option<TimeDelta> {
+        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let failed_at = failures.get(user)?;
+        let wait = *failed_at + TOKEN_CALL_SPACING - now;
+        (wait > TimeDelta::zero()).then_some(wait)
+    }
+
+    fn failed(&self, user: &UserId, now: DateTime<Utc>) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        failures.retain(|_, at| now - *at < TOKEN_CALL_SPACING);
+        failures.insert(user.clone(), now);
+    }
+}
+
+impl CalendlyService {
+    /// `connection`, its access token renewed first when it expires soon.
+    pub(super) async fn usable(
+        &self,
+        connection: CalendlyConnection,
+    ) -> Result<CalendlyConnection, GatewayError> {
+        if !connection.credential.renewal_due(self.ports.clock.now()) {
+            return Ok(connection);
+        }
+        self.renewed(&connection, Reason::Due).await
+    }
+
+    /// What `call` answers for the user's connection (its access token renewed when due). When
+    /// the provider refuses an OAuth access token, the token is renewed and `call` made once
+    /// more, never again.
+    pub(super) async fn with_renewal<'a, T>(
+        &'a self,
+        connection: CalendlyConnection,
+        call: impl Fn(CalendlyConnection) -> BoxFuture<'a, Result<T, GatewayError>>,
+    ) -> Result<T, GatewayError> {
+        let connection = self.usable(connection).await?;
+        let is_oauth = matches!(connection.credential, CalendlyCredential::OAuth { .. });
+        match call(connection.clone()).await {
+            Err(GatewayError::Provider(ProviderError::CredentialRejected { details }))
+                if is_oauth =>
+            {
+                match self.renewed(&connection, Reason::Refused).await {
+                    Ok(renewed) => call(renewed).await,
+                    Err(GatewayError::Provider(ProviderError::CredentialRejected { .. })) => {
+                        Err(GatewayError::Provider(ProviderError::CredentialRejected {
+                            details,
+                        }))
+                    }
+                    Err(other) => Err(other),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The user's connection with an access token other than `stale`'s: renewed here, or by
+    /// whoever renewed it meanwhile, in this process or another.
+    async fn renewed(
+        &self,
+        stale: &CalendlyConnection,
+        reason: Reason,
+    ) -> Result<CalendlyConnection, GatewayError> {
+        let user = &stale.user_id;
+        let stale_token = stale.credential.access_token();
+        self.renewals
+            .one_at_a_time(user, async {
+                // Renewed by someone in this process while this request waited its turn?
+                let current = self.connection(user).await?;
+                if let Some(fresh) = self.fresh(current, stale_token) {
+                    return Ok(fresh);
+                }
+                let lease = self
+                    .ports
+                    .tokens
+                    .lock_for_refresh(user)
+                    .await?
+                    .ok_or(GatewayError::NotConnected)?;
+                // Renewed by another instance while the lock was awaited?
+                if let Some(fresh) = self.fresh(lease.connection().clone(), stale_token) {
+                    return Ok(fresh);
+                }
+                let now = self.ports.clock.now();
+                let (refresh_token, issued_at, expires_at) = match &lease.connection().credential {
+                    CalendlyCredential::OAuth {
+                        refresh_token,
+                        issued_at,
+                        expires_at,
+                        ..
+                    } => (refresh_token, *issued_at, *expires_at),
+                    // Connected again with a personal access token meanwhile.
+                    CalendlyCredential::PersonalAccessToken(_) => {
+                        return Ok(lease.connection().clone());
+                    }
+                };
+                let Some(refresh_token) = refresh_token.clone() else {
+                    return Err(GatewayError::ReauthRequired);
+                };
+                if reason == Reason::Refused
+                    && now - issued_at < TOKEN_CALL_SPACING
+                    && now < expires_at
+                {
+                    // Refused although just issued: a new pair would fare no better, and
+                    // renewing at every refusal would overrun Calendly's token limit.
+                    return Err(ProviderError::CredentialRejected {
+                        details: serde_json::Value::Null,
+                    }
+                    .into());
+                }
+                if let Some(wait) = self.renewals.waiting(user, now) {
+                    return Err(ProviderError::RateLimited {
+                        retry_after: wait.to_std().ok(),
+                        details: serde_json::Value::Null,
+                    }
+                    .into());
+                }
+                let oauth = self.oauth()?;
+                match oauth.refresh(&refresh_token).await {
+                    Ok(grant) => {
+                        let now = self.ports.clock.now();
+                        let renewed = lease.commit(super::oauth::credential(grant, now)).await?;
+                        tracing::info!(user_id = %user, "Calendly access token renewed");
+                        Ok(renewed)
+                    }
+                    Err(ProviderError::CredentialRejected { .. }) => {
+                        let spent = lease.connection().credential.clone().without_refresh_token();
+                        lease.commit(spent).await?;
+                        tracing::warn!(user_id = %user, "Calendly refused the refresh token; the user must connect again");
+                        Err(GatewayError::ReauthRequired)
+                    }
+                    Err(other) => {
+                        self.renewals.failed(user, self.ports.clock.now());
+                        Err(other.into())
+                    }
+                }
+            })
+            .await
+    }
+
+    /// `current` when its access token is not `stale` and not due for renewal: someone else
+    /// renewed it (or the user connected again).
+    fn fresh(
+        &self,
+        current: CalendlyConnection,
+        stale: &CalendlyToken,
+    ) -> Option<CalendlyConnection> {
+        let renewed = current.credential.access_token().expose() != stale.expose();
+        let usable = !current.credential.renewal_due(self.ports.clock.now());
+        (renewed && usable).then_some(current)
+    }
+}

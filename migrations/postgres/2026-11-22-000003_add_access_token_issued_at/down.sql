@@ -1,0 +1,1 @@
+ALTER TABLE calendly_connections DROP COLUMN access_token_issued_at;

@@ -1,0 +1,541 @@
+//! Connecting with OAuth: the start, the callback and what can go wrong with it, renewing the
+//! access token, and revoking on disconnect. Calendly's API and its OAuth server are one
+//! wiremock; the gateway is the real application.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use sha2::Digest as _;
+use test_support::calendly;
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::{TestApp, USER, assert_error, json_of};
+use crate::secrets_in_logs;
+
+const CLIENT_ID: &str = "gateway-test-client";
+const CLIENT_SECRET: &str = "gateway-test-client-secret";
+const REDIRECT_URI: &str = "https://gateway.example/calendly/oauth/callback";
+const RETURN_URL: &str = "https://app.example/settings?tab=calendly";
+
+/// A gateway with OAuth on, Calendly's OAuth server on the same wiremock as its API; the
+/// callback redirects to `RETURN_URL`, or answers JSON when `json` is set.
+async fn oauth_app(json: bool) -> TestApp {
+    secrets_in_logs::register_secret(CLIENT_SECRET);
+    TestApp::spawn_with(|settings| {
+        settings.calendly.auth_base_url = settings.calendly.api_base_url.clone();
+        settings.calendly.oauth.client_id = Some(CLIENT_ID.into());
+        settings.calendly.oauth.client_secret = Some(CLIENT_SECRET.into());
+        settings.calendly.oauth.redirect_uri = Some(REDIRECT_URI.into());
+        settings.calendly.oauth.return_url = (!json).then(|| RETURN_URL.into());
+    })
+    .await
+}
+
+/// A client that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// `POST /calendly/oauth/start` as `user`: the authorize URL's query.
+async fn start(app: &TestApp, user: &str) -> HashMap<String, String> {
+    let response = app
+        .client
+        .post(app.url("/calendly/oauth/start"))
+        .bearer_auth(app.token(user))
+        .send()
+        .await
+        .expect("sent");
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, 200, "{body}");
+    let url = reqwest::Url::parse(body["authorize_url"].as_str().expect("a URL")).expect("URL");
+    assert_eq!(url.path(), "/oauth/authorize");
+    let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    secrets_in_logs::register_secret(&query["state"]);
+    query
+}
+
+/// The token endpoint grants `access`/`refresh` for the `grant` (`authorization_code` or
+/// `refresh_token`), living `expires_in` seconds.
+async fn token_endpoint_grants(
+    app: &TestApp,
+    grant: &str,
+    access: &str,
+    refresh: &str,
+    expires_in: u64,
+) {
+    secrets_in_logs::register_secret(access);
+    secrets_in_logs::register_secret(refresh);
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains(format!("grant_type={grant}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": expires_in,
+            "created_at": 1_700_000_000,
+            "scope": "default",
+            "owner": calendly::user_uri(),
+            "organization": "https://api.calendly.com/organizations/AAAA",
+        })))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&app.calendly)
+        .await;
+}
+
+/// Calendly's `/users/me` answers for `access` alone.
+async fn users_me_for(app: &TestApp, access: &str) {
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .and(header("authorization", format!("Bearer {access}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(calendly::users_me()))
+        .mount(&app.calendly)
+        .await;
+}
+
+async fn callback(app: &TestApp, query: &str) -> reqwest::Response {
+    browser()
+        .get(app.url(&format!("/calendly/oauth/callback?{query}")))
+        .send()
+        .await
+        .expect("sent")
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned()
+}
+
+/// The form fields of the token requests Calendly received.
+async fn token_requests(app: &TestApp) -> Vec<HashMap<String, String>> {
+    app.calendly_requests("/oauth/token")
+        .await
+        .iter()
+        .map(|r| {
+            reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(&r.body)))
+                .expect("form")
+                .query_pairs()
+                .into_owned()
+                .collect()
+        })
+        .collect()
+}
+
+/// Connects `USER` through the whole flow: tokens `access`/`refresh` living `expires_in`.
+async fn connect_with_oauth(app: &TestApp, access: &str, refresh: &str, expires_in: u64) {
+    let query = start(app, USER).await;
+    token_endpoint_grants(app, "authorization_code", access, refresh, expires_in).await;
+    users_me_for(app, access).await;
+    secrets_in_logs::register_secret("the-code");
+    let response = callback(app, &format!("code=the-code&state={}", query["state"])).await;
+    assert_eq!(
+        location(&response),
+        format!("{RETURN_URL}&calendly=connected")
+    );
+}
+
+async fn connection_status(app: &TestApp) -> (u16, Value) {
+    json_of(app.get("/calendly/connection").await).await
+}
+
+#[tokio::test]
+async fn the_whole_flow_connects_with_pkce_and_the_registered_redirect_uri() {
+    let app = oauth_app(false).await;
+    let query = start(&app, USER).await;
+    assert_eq!(query["client_id"], CLIENT_ID);
+    assert_eq!(query["response_type"], "code");
+    assert_eq!(query["redirect_uri"], REDIRECT_URI);
+    assert_eq!(query["code_challenge_method"], "S256");
+    token_endpoint_grants(
+        &app,
+        "authorization_code",
+        "oauth-access-1",
+        "oauth-refresh-1",
+        7200,
+    )
+    .await;
+    users_me_for(&app, "oauth-access-1").await;
+    secrets_in_logs::register_secret("code-from-calendly");
+
+    let response = callback(
+        &app,
+        &format!("code=code-from-calendly&state={}", query["state"]),
+    )
+    .await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        location(&response),
+        format!("{RETURN_URL}&calendly=connected")
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+
+    let sent = token_requests(&app).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["grant_type"], "authorization_code");
+    assert_eq!(sent[0]["code"], "code-from-calendly");
+    assert_eq!(sent[0]["redirect_uri"], REDIRECT_URI);
+    let verifier = &sent[0]["code_verifier"];
+    secrets_in_logs::register_secret(verifier);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    assert_eq!(challenge, query["code_challenge"]);
+
+    let (status, body) = connection_status(&app).await;
+    assert_eq!(
+        (status, body["method"].as_str()),
+        (200, Some("oauth")),
+        "{body}"
+    );
+    assert_eq!(body["user_uri"], calendly::user_uri());
+    // The stored access token is what Calendly's API is called with.
+    app.calendly_has_event_types(&[calendly::event_type(
+        "https://api.calendly.com/event_types/E1",
+        "Intro",
+    )])
+    .await;
+    assert_eq!(app.get("/calendly/user-event-types").await.status(), 200);
+    let calls = app.calendly_requests("/event_types").await;
+    assert_eq!(calls[0].headers["authorization"], "Bearer oauth-access-1");
+}
+
+#[tokio::test]
+async fn without_a_return_url_the_callback_answers_the_connection_or_the_error() {
+    let app = oauth_app(true).await;
+    let query = start(&app, USER).await;
+    token_endpoint_grants(
+        &app,
+        "authorization_code",
+        "oauth-access-1",
+        "oauth-refresh-1",
+        7200,
+    )
+    .await;
+    users_me_for(&app, "oauth-access-1").await;
+    let response = callback(&app, &format!("code=c1&state={}", query["state"])).await;
+    let (status, body) = json_of(response).await;
+    assert_eq!(
+        (status, body["method"].as_str()),
+        (200, Some("oauth")),
+        "{body}"
+    );
+    assert_eq!(body["connected"], true);
+
+    // The state worked once.
+    let again = callback(&app, &format!("code=c1&state={}", query["state"])).await;
+    assert_error(again, 400, "invalid_state").await;
+}
+
+#[tokio::test]
+async fn oauth_off_is_404_and_start_needs_a_bearer() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/calendly/oauth/start"))
+        .bearer_auth(app.token(USER))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(response, 404, "oauth_not_configured").await;
+    assert_error(
+        callback(&app, "code=a&state=b").await,
+        404,
+        "oauth_not_configured",
+    )
+    .await;
+
+    let app = oauth_app(false).await;
+    let response = app
+        .client
+        .post(app.url("/calendly/oauth/start"))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(response, 401, "not_authenticated").await;
+}
+
+/// Every bad callback ends in the return URL's error code, and stores nothing: the user's
+/// earlier connection (a personal access token) is still there, and no token was stored.
+#[tokio::test]
+async fn bad_callbacks_store_nothing_and_each_ends_in_its_error_code() {
+    let app = oauth_app(false).await;
+    app.connect().await;
+    let error_url = |code: &str| format!("{RETURN_URL}&calendly=error&code={code}");
+
+    for (query, code) in [
+        ("code=c".to_owned(), "invalid_state"),
+        ("code=c&state=never-issued".to_owned(), "invalid_state"),
+        (
+            format!("code=c&state={}", "s".repeat(5000)),
+            "invalid_state",
+        ),
+        ("code=c&state=%ZZ".to_owned(), "invalid_state"),
+        ("error=access_denied".to_owned(), "invalid_state"),
+    ] {
+        let response = callback(&app, &query).await;
+        assert_eq!(
+            (response.status().as_u16(), location(&response)),
+            (302, error_url(code)),
+            "{query}"
+        );
+    }
+
+    // A state seen twice is not one state.
+    let query = start(&app, USER).await;
+    let state = &query["state"];
+    let response = callback(&app, &format!("code=c&state={state}&state={state}")).await;
+    assert_eq!(location(&response), error_url("invalid_state"));
+
+    // The user declined: the start is spent.
+    let query = start(&app, USER).await;
+    let response = callback(
+        &app,
+        &format!("error=access_denied&state={}", query["state"]),
+    )
+    .await;
+    assert_eq!(location(&response), error_url("access_denied"));
+    let response = callback(&app, &format!("code=c&state={}", query["state"])).await;
+    assert_eq!(location(&response), error_url("invalid_state"));
+
+    // No code, or two.
+    let query = start(&app, USER).await;
+    let response = callback(&app, &format!("state={}", query["state"])).await;
+    assert_eq!(location(&response), error_url("calendly_token_invalid"));
+    let query = start(&app, USER).await;
+    let response = callback(&app, &format!("code=a&code=b&state={}", query["state"])).await;
+    assert_eq!(location(&response), error_url("calendly_token_invalid"));
+
+    // An expired start.
+    let query = start(&app, USER).await;
+    app.db
+        .execute("UPDATE calendly_oauth_starts SET expires_at = now() - interval '1 second'")
+        .await;
+    let response = callback(&app, &format!("code=c&state={}", query["state"])).await;
+    assert_eq!(location(&response), error_url("invalid_state"));
+
+    // Calendly refuses the code, fails, or is too slow.
+    for (answer, code) in [
+        (
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "invalid_grant", "error_description": "expired"})),
+            "calendly_token_invalid",
+        ),
+        (ResponseTemplate::new(500), "calendly_unavailable"),
+        (
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
+            "calendly_timeout",
+        ),
+    ] {
+        let query = start(&app, USER).await;
+        let mock = Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(answer)
+            .mount_as_scoped(&app.calendly)
+            .await;
+        let response = callback(&app, &format!("code=c&state={}", query["state"])).await;
+        assert_eq!(location(&response), error_url(code));
+        drop(mock);
+    }
+
+    let (status, body) = connection_status(&app).await;
+    assert_eq!(
+        (status, body["method"].as_str()),
+        (200, Some("personal_access_token")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_connects_the_user_who_started_not_another() {
+    let app = oauth_app(false).await;
+    let theirs = start(&app, "7").await;
+    let _mine = start(&app, USER).await;
+    token_endpoint_grants(
+        &app,
+        "authorization_code",
+        "access-of-7",
+        "refresh-of-7",
+        7200,
+    )
+    .await;
+    users_me_for(&app, "access-of-7").await;
+    let response = callback(&app, &format!("code=c&state={}", theirs["state"])).await;
+    assert_eq!(
+        location(&response),
+        format!("{RETURN_URL}&calendly=connected")
+    );
+    assert_eq!(
+        json_of(app.get_as("7", "/calendly/connection").await)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(connection_status(&app).await.0, 404);
+}
+
+const AVAILABILITY: &str =
+    "/calendly/check-availability?start_time=2100-01-01T00:00:00Z&end_time=2100-01-02T00:00:00Z";
+
+/// Calendly has one event type and, for `access` alone, no available times; any other token
+/// is refused with its 401.
+async fn calendly_answers_availability_for(app: &TestApp, access: &str) {
+    app.calendly_has_event_types(&[calendly::event_type(
+        "https://api.calendly.com/event_types/E1",
+        "Intro",
+    )])
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/event_type_available_times"))
+        .and(header("authorization", format!("Bearer {access}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(calendly::available_times(&[])))
+        .with_priority(3)
+        .mount(&app.calendly)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/event_type_available_times"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(calendly::error(401)))
+        .with_priority(4)
+        .mount(&app.calendly)
+        .await;
+}
+
+fn refreshes(sent: &[HashMap<String, String>]) -> Vec<String> {
+    sent.iter()
+        .filter(|form| form["grant_type"] == "refresh_token")
+        .map(|form| form["refresh_token"].clone())
+        .collect()
+}
+
+async fn concurrently(app: &TestApp, requests: usize, path: &str) -> Vec<u16> {
+    let mut answers = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..requests {
+        let request = app.client.get(app.url(path)).bearer_auth(app.token(USER));
+        tasks.spawn(async move { request.send().await.expect("sent").status().as_u16() });
+    }
+    while let Some(status) = tasks.join_next().await {
+        answers.push(status.expect("task"));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn an_access_token_about_to_expire_is_renewed_once_and_the_new_pair_used() {
+    let app = oauth_app(false).await;
+    // Lives 2 s: renewed from its second half on.
+    connect_with_oauth(&app, "access-1", "refresh-1", 2).await;
+    calendly_answers_availability_for(&app, "access-1").await;
+    assert_eq!(app.get(AVAILABILITY).await.status(), 200);
+    assert!(
+        refreshes(&token_requests(&app).await).is_empty(),
+        "no renewal while fresh"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    token_endpoint_grants(&app, "refresh_token", "access-2", "refresh-2", 7200).await;
+    calendly_answers_availability_for(&app, "access-2").await;
+    let answers = concurrently(&app, 10, AVAILABILITY).await;
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    assert_eq!(refreshes(&token_requests(&app).await), ["refresh-1"]);
+}
+
+#[tokio::test]
+async fn a_refused_access_token_is_renewed_once_and_the_call_made_once_more() {
+    let app = oauth_app(false).await;
+    connect_with_oauth(&app, "access-1", "refresh-1", 7200).await;
+    // Calendly no longer takes access-1 (revoked on its side); it takes access-2.
+    calendly_answers_availability_for(&app, "access-2").await;
+    // Old enough to renew on a refusal.
+    app.db
+        .execute(
+            "UPDATE calendly_connections SET access_token_issued_at = now() - interval '1 minute'",
+        )
+        .await;
+    token_endpoint_grants(&app, "refresh_token", "access-2", "refresh-2", 7200).await;
+    assert_eq!(app.get(AVAILABILITY).await.status(), 200);
+    assert_eq!(refreshes(&token_requests(&app).await), ["refresh-1"]);
+
+    // Refused again at once, the new token is not renewed in a loop: one call more, no refresh.
+    app.calendly.reset().await;
+    calendly_answers_availability_for(&app, "access-3").await;
+    assert_error(app.get(AVAILABILITY).await, 424, "calendly_reauth_required").await;
+    assert!(refreshes(&token_requests(&app).await).is_empty());
+    assert_eq!(
+        app.calendly_requests("/event_type_available_times")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_is_424_until_the_user_connects_again() {
+    let app = oauth_app(false).await;
+    connect_with_oauth(&app, "access-1", "refresh-1", 2).await;
+    calendly_answers_availability_for(&app, "access-1").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error": "invalid_grant", "error_description": "The provided authorization grant is invalid"}),
+        ))
+        .mount(&app.calendly)
+        .await;
+    assert_error(app.get(AVAILABILITY).await, 424, "calendly_reauth_required").await;
+    assert_error(app.get(AVAILABILITY).await, 424, "calendly_reauth_required").await;
+    assert_eq!(
+        refreshes(&token_requests(&app).await),
+        ["refresh-1"],
+        "refused once, never asked again"
+    );
+
+    app.calendly.reset().await;
+    calendly::refuse_past_starts(&app.calendly).await;
+    connect_with_oauth(&app, "access-9", "refresh-9", 7200).await;
+    calendly_answers_availability_for(&app, "access-9").await;
+    assert_eq!(app.get(AVAILABILITY).await.status(), 200);
+}
+
+#[tokio::test]
+async fn disconnecting_revokes_and_a_failed_revoke_disconnects_all_the_same() {
+    let app = oauth_app(false).await;
+    connect_with_oauth(&app, "access-1", "refresh-1", 7200).await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/revoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .up_to_n_times(1)
+        .mount(&app.calendly)
+        .await;
+    let delete = || {
+        app.client
+            .delete(app.url("/calendly/connection"))
+            .bearer_auth(app.token(USER))
+            .send()
+    };
+    assert_eq!(delete().await.expect("sent").status(), 204);
+    let revoked = app.calendly_requests("/oauth/revoke").await;
+    assert_eq!(revoked.len(), 1);
+    let form = String::from_utf8_lossy(&revoked[0].body).into_owned();
+    assert!(
+        form.contains("token=refresh-1") && form.contains(&format!("client_id={CLIENT_ID}")),
+        "{form}"
+    );
+    assert_eq!(connection_status(&app).await.0, 404);
+
+    connect_with_oauth(&app, "access-2", "refresh-2", 7200).await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/revoke"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&app.calendly)
+        .await;
+    assert_eq!(delete().await.expect("sent").status(), 204);
+    assert_eq!(connection_status(&app).await.0, 404);
+}
