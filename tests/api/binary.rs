@@ -17,7 +17,7 @@ use crate::helpers::{CALENDLY_TOKEN, ENCRYPTION_KEY, JWT_SECRET, http_client, wo
 use crate::secrets_in_logs;
 
 /// The binary, run from the workspace (where `config/` is) with only the given environment.
-fn gateway(args: &[&str], env: &[(&str, &str)]) -> Command {
+pub(crate) fn gateway(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_calendly-gateway"));
     command
         .args(args)
@@ -109,7 +109,7 @@ async fn instances_migrating_at_once_all_succeed() {
 }
 
 /// The server's log, line by line, from a thread that reads its stdout.
-fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
+pub(crate) fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
     let stdout = child.stdout.take().expect("stdout piped");
     let (sender, receiver) = mpsc::channel();
     // Named after the test, so that a line outside any request is blamed on it.
@@ -127,7 +127,7 @@ fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
 }
 
 /// The first log line that contains every one of `needles`, within 30 seconds.
-fn log_line_with(log: &mpsc::Receiver<String>, needles: &[&str]) -> String {
+pub(crate) fn log_line_with(log: &mpsc::Receiver<String>, needles: &[&str]) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -142,7 +142,7 @@ fn log_line_with(log: &mpsc::Receiver<String>, needles: &[&str]) -> String {
 
 /// A running server, killed if the test ends without stopping it (a failed assertion, say), so
 /// that no server outlives its test.
-struct Server(Option<Child>);
+pub(crate) struct Server(Option<Child>);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -157,7 +157,7 @@ impl Drop for Server {
 }
 
 /// Starts `serve`, waits until it listens, and returns the process, its address and its log.
-fn serve(env: &[(&str, &str)]) -> (Server, String, mpsc::Receiver<String>) {
+pub(crate) fn serve(env: &[(&str, &str)]) -> (Server, String, mpsc::Receiver<String>) {
     secrets_in_logs::install();
     for (name, value) in env {
         if name.contains("SECRET") || name.contains("KEY") {
@@ -196,7 +196,7 @@ fn stop(mut server: Server) -> std::process::ExitStatus {
     wait_with_timeout(&mut server, Duration::from_secs(30))
 }
 
-fn access_token(env: &[(&str, &str)], user: &str) -> String {
+pub(crate) fn access_token(env: &[(&str, &str)], user: &str) -> String {
     let output = gateway(&["token", "--user-id", user], env)
         .output()
         .expect("runs");
@@ -406,7 +406,10 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::Exit
 
 /// The development configuration (as `cargo run` has it) on the SQLite database at
 /// `database_url`, with Calendly at `calendly`, on a free port.
-fn development_env<'a>(database_url: &'a str, calendly: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn development_env<'a>(
+    database_url: &'a str,
+    calendly: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("APP__SERVER__PORT", "0"),
         ("APP__DATABASE__URL", database_url),
@@ -414,7 +417,7 @@ fn development_env<'a>(database_url: &'a str, calendly: &'a str) -> Vec<(&'a str
     ]
 }
 
-fn env_with<'a>(
+pub(crate) fn env_with<'a>(
     base: &[(&'a str, &'a str)],
     extra: &[(&'a str, &'a str)],
 ) -> Vec<(&'a str, &'a str)> {

@@ -15,6 +15,7 @@ mod fast_path;
 mod faults;
 mod health;
 mod oauth;
+mod oauth_end_to_end;
 mod operations;
 mod outage;
 mod request_id;

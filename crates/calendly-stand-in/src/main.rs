@@ -327,6 +327,7 @@ async fn stats(state: web::Data<StandIn>) -> HttpResponse {
         "oauth_token_authorization_code": oauth.authorization_code.load(Ordering::Relaxed),
         "oauth_token_refresh_token": oauth.refresh_token.load(Ordering::Relaxed),
         "oauth_revoke": oauth.revoke.load(Ordering::Relaxed),
+        "oauth_invalid_grant": oauth.invalid_grant.load(Ordering::Relaxed),
     }))
 }
 
@@ -340,6 +341,7 @@ async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
         &oauth.authorization_code,
         &oauth.refresh_token,
         &oauth.revoke,
+        &oauth.invalid_grant,
     ] {
         counter.store(0, Ordering::Relaxed);
     }

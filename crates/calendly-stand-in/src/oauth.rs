@@ -40,6 +40,8 @@ pub struct OAuthCounters {
     pub authorization_code: AtomicU64,
     pub refresh_token: AtomicU64,
     pub revoke: AtomicU64,
+    /// Token requests refused with `invalid_grant`.
+    pub invalid_grant: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -62,6 +64,14 @@ struct Grants {
 fn random_token(prefix: &str) -> String {
     let bytes: [u8; 24] = rand::rng().random();
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+impl OAuth {
+    /// 400 `invalid_grant`, counted.
+    fn invalid_grant(&self, description: &str) -> HttpResponse {
+        self.calls.invalid_grant.fetch_add(1, Ordering::Relaxed);
+        oauth_error(400, "invalid_grant", description)
+    }
 }
 
 /// An OAuth error body (`{"error", "error_description"}`) with `status`.
@@ -256,20 +266,16 @@ pub async fn token(
                 .code
                 .and_then(|code| oauth.grants().codes.remove(&code));
             let Some(code) = code.filter(|c| c.issued.elapsed() < CODE_LIFETIME) else {
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "The authorization code is invalid or expired",
-                );
+                return oauth.invalid_grant("The authorization code is invalid or expired");
             };
             if form.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
-                return oauth_error(400, "invalid_grant", "redirect_uri does not match");
+                return oauth.invalid_grant("redirect_uri does not match");
             }
             let verified = form.code_verifier.is_some_and(|verifier| {
                 URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == code.code_challenge
             });
             if !verified {
-                return oauth_error(400, "invalid_grant", "code_verifier does not match");
+                return oauth.invalid_grant("code_verifier does not match");
             }
             oauth.issue(&code.user)
         }
@@ -280,11 +286,7 @@ pub async fn token(
                 .and_then(|token| oauth.grants().refresh_tokens.remove(&token));
             match user {
                 Some(user) => oauth.issue(&user),
-                None => oauth_error(
-                    400,
-                    "invalid_grant",
-                    "The refresh token is invalid or was used",
-                ),
+                None => oauth.invalid_grant("The refresh token is invalid or was used"),
             }
         }
         _ => oauth_error(400, "unsupported_grant_type", "grant_type is not supported"),
