@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Property-based run of schemathesis against the running gateway's own /openapi.json: a fresh
-# gateway (embedded SQLite in a temporary folder) on the Calendly stand-in, with a valid access
-# token and a connected Calendly account. It fails on any server error that is not a documented
+# gateway (embedded SQLite in a temporary folder) on the Calendly stand-in (its API and its OAuth
+# server, OAuth on with the callback answering JSON), with a valid access token and a connected
+# Calendly account. It fails on any server error that is not a documented
 # upstream status, any response that violates the schema, and any undocumented status code.
 #
 #   scripts/schemathesis.sh [extra arguments for schemathesis run]
@@ -35,6 +36,10 @@ stand_in="http://$(address_in "$WORK/stand-in.log")"
 export APP__SERVER__PORT=0
 export APP__DATABASE__URL="sqlite://$WORK/gateway.db"
 export APP__CALENDLY__API_BASE_URL="$stand_in"
+export APP__CALENDLY__AUTH_BASE_URL="$stand_in"
+export APP__CALENDLY__OAUTH__CLIENT_ID=stand-in-client
+export APP__CALENDLY__OAUTH__CLIENT_SECRET=stand-in-client-secret
+export APP__CALENDLY__OAUTH__REDIRECT_URI=http://127.0.0.1/calendly/oauth/callback
 
 target/debug/calendly-gateway serve >"$WORK/gateway.log" 2>&1 &
 PIDS+=($!)
