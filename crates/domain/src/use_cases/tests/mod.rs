@@ -9,6 +9,7 @@ use super::*;
 
 mod availability;
 mod connection;
+mod renewal;
 use crate::error::RepositoryError;
 use crate::model::{CalendlyUser, RawJson};
 use crate::ports::{
