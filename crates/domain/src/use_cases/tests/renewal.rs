@@ -238,16 +238,16 @@ async fn a_refused_refresh_token_is_stored_as_spent_and_the_user_must_connect_ag
         .expect_err("refused");
     assert!(matches!(error, GatewayError::ReauthRequired), "{error:?}");
     assert!(seen.lock().expect("lock").is_empty());
-    let commits = commits.lock().expect("lock");
+    let committed = commits.lock().expect("lock").clone();
     assert!(
         matches!(
-            commits.as_slice(),
+            committed.as_slice(),
             [CalendlyCredential::OAuth {
                 refresh_token: None,
                 ..
             }]
         ),
-        "{commits:?}"
+        "{committed:?}"
     );
 
     // Spent: no token call again.
