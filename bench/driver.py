@@ -2,7 +2,7 @@
 """The benchmark's helper: connects users through the gateway, writes the request files wrk
 replays, reads the process figures from /proc, and prints the table. Standard library only.
 
-    driver.py setup GATEWAY STAND_IN JWT_SECRET USERS OUT_DIR
+    driver.py setup GATEWAY STAND_IN JWT_SECRET USERS OUT_DIR [pat|oauth]
     driver.py proc PID                    # {"cpu_ticks": …, "peak_rss_kb": …}
     driver.py calls STAND_IN [reset]      # Calendly calls the stand-in received (then zeroed)
     driver.py table RESULTS.jsonl         # the table of every run
@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -41,8 +42,29 @@ def call(method: str, url: str, token: str, body=None):
         return response.status, json.loads(response.read() or b"null")
 
 
-def setup(gateway: str, stand_in: str, secret: str, users: int, out_dir: str) -> None:
-    """Connects USERS users, warms the gateway up with one check each, and writes
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def connect_with_oauth(gateway: str, access: str) -> None:
+    """The OAuth flow as a browser runs it: start, the stand-in's approval, the callback (which
+    answers JSON: the benchmark's gateway has no return URL)."""
+    _, started = call("POST", f"{gateway}/calendly/oauth/start", access)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        opener.open(started["authorize_url"], timeout=30)
+        raise AssertionError("the stand-in did not redirect")
+    except urllib.error.HTTPError as redirect:
+        assert redirect.code == 302, redirect.code
+        back = urllib.parse.urlsplit(redirect.headers["Location"])
+    with urllib.request.urlopen(f"{gateway}/calendly/oauth/callback?{back.query}", timeout=30) as response:
+        body = json.loads(response.read())
+    assert body["method"] == "oauth", body
+
+
+def setup(gateway: str, stand_in: str, secret: str, users: int, out_dir: str, connect: str = "pat") -> None:
+    """Connects USERS users (with a personal access token, or through OAuth), warms the gateway up with one check each, and writes
     gateway.tsv (access token, check-availability path), stand_in.tsv (Calendly token,
     event_type_available_times path) for the same 7-day range, and event_types.tsv (access
     token, user-event-types path)."""
@@ -58,12 +80,17 @@ def setup(gateway: str, stand_in: str, secret: str, users: int, out_dir: str) ->
     def one(i: int):
         access = jwt(secret, f"bench-user-{i}")
         pat = f"bench-pat-{i}"
-        status, _ = call("PUT", f"{gateway}/calendly/connection", access, {"personal_access_token": pat})
-        assert status == 200, status
+        if connect == "oauth":
+            connect_with_oauth(gateway, access)
+        else:
+            status, _ = call("PUT", f"{gateway}/calendly/connection", access, {"personal_access_token": pat})
+            assert status == 200, status
         # The first check fills the gateway's event types cache, as steady state has it.
         status, body = call("GET", f"{gateway}{check}", access)
         assert status == 200 and body["collection"], (status, body)
-        user_uri = call("GET", f"{gateway}/calendly/user", access)[1]
+        # The direct requests act for the personal access token's own user (an OAuth
+        # connection's tokens stay in the gateway).
+        user_uri = call("GET", f"{stand_in}/users/me", pat)[1]["resource"]["uri"]
         _, page = call("GET", f"{stand_in}/event_types?user={urllib.parse.quote(user_uri)}&count=1", pat)
         event_type = page["collection"][0]["uri"]
         direct = "/event_type_available_times?" + urllib.parse.urlencode(
@@ -103,7 +130,7 @@ def calls(stand_in: str, reset: bool) -> None:
 def table(results_path: str) -> None:
     rows = [json.loads(line) for line in open(results_path) if line.strip()]
     header = (
-        "| users | stand-in latency | gateway req/s | gateway p50 | gateway p99 | direct req/s | direct p50 "
+        "| users | connected with | stand-in latency | gateway req/s | gateway p50 | gateway p99 | direct req/s | direct p50 "
         "| direct p99 | req/s ratio | p99 added | Calendly calls / check | Calendly calls / event-types request "
         "| gateway CPU / check | peak RSS | errors |"
     )
@@ -119,7 +146,7 @@ def table(results_path: str) -> None:
         event_type_calls = r["event_types_calendly_calls"] / e["requests"]
         errors = sum(x["socket_errors"] + x["non_2xx"] for x in (g, d, e))
         print(
-            f"| {r['users']} | {r['latency_ms']} ms | {g_rps:,.0f} | {g['p50_us'] / 1000:.2f} ms | "
+            f"| {r['users']} | {r.get('connect', 'pat')} | {r['latency_ms']} ms | {g_rps:,.0f} | {g['p50_us'] / 1000:.2f} ms | "
             f"{g['p99_us'] / 1000:.2f} ms | {d_rps:,.0f} | {d['p50_us'] / 1000:.2f} ms | {d['p99_us'] / 1000:.2f} ms | "
             f"{g_rps / d_rps:.2f} | {(g['p99_us'] - d['p99_us']) / 1000:+.2f} ms | {calls:.2f} | {event_type_calls:.2f} | {cpu_us:.0f} µs | "
             f"{r['peak_rss_kb'] / 1024:.1f} MB | {errors} |"
@@ -129,7 +156,7 @@ def table(results_path: str) -> None:
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "setup":
-        setup(args[0], args[1], args[2], int(args[3]), args[4])
+        setup(args[0], args[1], args[2], int(args[3]), args[4], *args[5:])
     elif command == "proc":
         proc(args[0])
     elif command == "calls":

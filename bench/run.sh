@@ -8,6 +8,8 @@
 #   bench/run.sh
 #   BENCH_USERS="1000" BENCH_LATENCIES="0" BENCH_DURATION=10 bench/run.sh
 #   BENCH_PERF=1 bench/run.sh      # also a CPU profile of the gateway (perf, cpu-clock)
+#   BENCH_CONNECT=oauth bench/run.sh   # users connected through OAuth (default: pat, personal
+#                                      # access tokens); steady state, tokens live two hours
 #
 # Needs wrk (Debian: apt-get install wrk), python3, and PostgreSQL's server programs (a
 # throwaway cluster is started, as for the tests) or BENCH_DATABASE_URL. Everything runs on
@@ -19,6 +21,7 @@ USERS_LIST=${BENCH_USERS:-"10 1000 10000"}
 LATENCIES=${BENCH_LATENCIES:-"0 20"}
 DURATION=${BENCH_DURATION:-15}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
+CONNECT=${BENCH_CONNECT:-pat}
 JWT_SECRET="bench-jwt-secret-$(date +%s)-0123456789abcdef"
 ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 
@@ -63,12 +66,16 @@ for users in $USERS_LIST; do
     APP__CALENDLY__API_BASE_URL="$stand_in" \
     APP__AUTH__JWT_SECRET="$JWT_SECRET" \
     APP__CALENDLY__TOKEN_ENCRYPTION_KEY="$ENCRYPTION_KEY" \
+    APP__CALENDLY__AUTH_BASE_URL="$stand_in" \
+    APP__CALENDLY__OAUTH__CLIENT_ID=stand-in-client \
+    APP__CALENDLY__OAUTH__CLIENT_SECRET=stand-in-client-secret \
+    APP__CALENDLY__OAUTH__REDIRECT_URI=http://127.0.0.1/calendly/oauth/callback \
       target/release/calendly-gateway serve >"$OUT/$run.gateway.log" 2>&1 &
     gateway_pid=$!
     PIDS+=("$gateway_pid")
     gateway="http://$(address_in "$OUT/$run.gateway.log")"
 
-    python3 bench/driver.py setup "$gateway" "$stand_in" "$JWT_SECRET" "$users" "$OUT"
+    python3 bench/driver.py setup "$gateway" "$stand_in" "$JWT_SECRET" "$users" "$OUT" "$CONNECT"
     python3 bench/driver.py calls "$stand_in" reset >/dev/null
 
     if [ -n "${BENCH_STRACE:-}" ]; then
@@ -94,13 +101,13 @@ for users in $USERS_LIST; do
     event_types_calls=$(python3 bench/driver.py calls "$stand_in")
     direct=$(wrk_run "$stand_in" "$OUT/stand_in.tsv")
 
-    python3 - "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" \
+    python3 - "$CONNECT" "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" \
       "$event_types" "$event_types_calls" >>"$RESULTS" <<'PY'
 import json, sys
-users, latency, before, after, through, direct, calls, event_types, event_types_calls = sys.argv[1:]
+connect, users, latency, before, after, through, direct, calls, event_types, event_types_calls = sys.argv[1:]
 before, after = json.loads(before), json.loads(after)
 print(json.dumps({
-    "users": int(users), "latency_ms": int(latency),
+    "connect": connect, "users": int(users), "latency_ms": int(latency),
     "gateway": json.loads(through), "direct": json.loads(direct),
     "cpu_ticks": after["cpu_ticks"] - before["cpu_ticks"], "ticks_per_s": after["ticks_per_s"],
     "peak_rss_kb": after["peak_rss_kb"], "calendly_calls": int(calls),
