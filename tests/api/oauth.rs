@@ -539,3 +539,48 @@ async fn disconnecting_revokes_and_a_failed_revoke_disconnects_all_the_same() {
     assert_eq!(delete().await.expect("sent").status(), 204);
     assert_eq!(connection_status(&app).await.0, 404);
 }
+
+/// End to end: actix lets the handler of an HTTP/1 request whose client went away run on, so
+/// this passes with the renewal in the request too; the domain's
+/// `a_renewal_is_stored_even_when_the_request_is_abandoned_while_it_runs` drops the request's
+/// future half way.
+#[tokio::test]
+async fn a_renewal_is_stored_even_when_the_client_goes_away_before_it_ends() {
+    let app = oauth_app(false).await;
+    connect_with_oauth(&app, "access-1", "refresh-1", 2).await;
+    calendly_answers_availability_for(&app, "access-2").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Calendly takes a second to renew; the client gives up after a fifth of that.
+    secrets_in_logs::register_secret("access-2");
+    secrets_in_logs::register_secret("refresh-2");
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({
+                    "token_type": "Bearer",
+                    "access_token": "access-2",
+                    "refresh_token": "refresh-2",
+                    "expires_in": 7200,
+                    "created_at": 1_700_000_000,
+                    "owner": calendly::user_uri(),
+                }))
+                .set_delay(Duration::from_secs(1)),
+        )
+        .mount(&app.calendly)
+        .await;
+    let abandoned = app
+        .client
+        .get(app.url(AVAILABILITY))
+        .bearer_auth(app.token(USER))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(abandoned.is_err(), "the client gave up");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // The pair Calendly answered was stored: the next request uses it, with no refresh.
+    assert_eq!(app.get(AVAILABILITY).await.status(), 200);
+    assert_eq!(refreshes(&token_requests(&app).await), ["refresh-1"]);
+}

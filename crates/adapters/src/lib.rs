@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod jwt;
 pub mod postgres;
 pub mod sqlite;
+pub mod tasks;
 mod token_store;
 
 pub use token_store::{DieselTokenRepository, KeyRotation, PoolSetupError};

@@ -21,7 +21,7 @@ pub use oauth::{
 };
 pub use ports::{
     AccountCache, Clock, OAuthProvider, OAuthStarts, RefreshLease, SchedulingProvider, SystemClock,
-    TokenRepository, UserAuth,
+    TaskRunner, TokenRepository, UserAuth,
 };
 pub use time_range::TimeRange;
 pub use use_cases::{

@@ -185,6 +185,16 @@ pub trait AccountCache: Send + Sync {
     async fn forget(&self, account: &CalendlyUserUri);
 }
 
+/// Runs work that must finish even when the request that started it is abandoned (a client
+/// that goes away mid-request): renewing a credential, whose old refresh token is spent once
+/// the provider has answered.
+///
+/// Errors: none; the task reports its own outcome.
+pub trait TaskRunner: Send + Sync {
+    /// Starts `task` on its own; it runs to its end whatever becomes of the caller.
+    fn run_detached(&self, task: futures::future::BoxFuture<'static, ()>);
+}
+
 /// The current time, so that use cases that depend on it can be tested.
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait Clock: Send + Sync {

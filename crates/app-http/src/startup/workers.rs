@@ -11,6 +11,7 @@ use adapters::calendly::{
 };
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
+use adapters::tasks::TokioTasks;
 use chrono::TimeDelta;
 use domain::{
     AccountCache, AvailabilityPolicy, CalendlyService, OAuthProvider, Ports, Renewals,
@@ -173,6 +174,7 @@ impl Shared {
             account_cache: Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
             oauth,
             oauth_starts: storage.oauth_starts,
+            tasks: Arc::new(TokioTasks),
             clock: Arc::new(SystemClock),
         };
         Ok(AppState {

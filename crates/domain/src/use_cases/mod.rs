@@ -15,7 +15,8 @@ use crate::model::{
     EventType, EventTypeUri, UserId,
 };
 use crate::ports::{
-    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TokenRepository,
+    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
+    TokenRepository,
 };
 use crate::time_range::TimeRange;
 
@@ -72,6 +73,8 @@ pub struct Ports {
     /// configured.
     pub oauth: Option<Arc<dyn OAuthProvider>>,
     pub oauth_starts: Arc<dyn OAuthStarts>,
+    /// Where renewals run, detached from the request.
+    pub tasks: Arc<dyn TaskRunner>,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -17,10 +17,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::FutureExt as _;
 use futures::future::BoxFuture;
 
 use super::CalendlyService;
-use crate::error::{GatewayError, ProviderError};
+use crate::error::{GatewayError, ProviderError, RepositoryError};
 use crate::model::{CalendlyConnection, CalendlyCredential, CalendlyToken, UserId};
 
 /// A minute over Calendly's 8 token calls per user a minute.
@@ -130,7 +131,34 @@ impl CalendlyService {
 
     /// The user's connection with an access token other than `stale`'s: renewed here, or by
     /// whoever renewed it meanwhile, in this process or another.
+    ///
+    /// The renewal runs detached from the request: once Calendly has been asked, its answer
+    /// is stored even when the request is abandoned meanwhile (the client went away), since
+    /// the old refresh token is spent by then.
     async fn renewed(
+        &self,
+        stale: &CalendlyConnection,
+        reason: Reason,
+    ) -> Result<CalendlyConnection, GatewayError> {
+        let (outcome, received) = futures::channel::oneshot::channel();
+        let service = self.clone();
+        let stale = stale.clone();
+        self.ports.tasks.run_detached(
+            async move {
+                // Nobody may be waiting any more; the renewal is stored all the same.
+                let _ = outcome.send(service.renew(&stale, reason).await);
+            }
+            .boxed(),
+        );
+        received.await.unwrap_or_else(|_| {
+            Err(GatewayError::Repository(RepositoryError::Unexpected(
+                "the renewal stopped before it answered".into(),
+            )))
+        })
+    }
+
+    /// [`Self::renewed`], in the task it runs in.
+    async fn renew(
         &self,
         stale: &CalendlyConnection,
         reason: Reason,

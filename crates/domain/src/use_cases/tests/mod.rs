@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::*;
 
+mod abandoned;
 mod availability;
 mod connection;
 mod renewal;
@@ -88,6 +89,15 @@ fn connected_repository() -> MockTokenRepository {
     tokens
 }
 
+/// Detached tasks on the test's runtime.
+struct Spawned;
+
+impl crate::ports::TaskRunner for Spawned {
+    fn run_detached(&self, task: futures::future::BoxFuture<'static, ()>) {
+        drop(tokio::spawn(task));
+    }
+}
+
 /// A cache that may be told anything.
 fn any_cache() -> MockAccountCache {
     let mut cache = MockAccountCache::new();
@@ -107,6 +117,7 @@ fn service_with_cache(
             account_cache: Arc::new(cache),
             oauth: None,
             oauth_starts: Arc::new(MockOAuthStarts::new()),
+            tasks: Arc::new(Spawned),
             clock: Arc::new(clock()),
         },
         AvailabilityPolicy::default(),

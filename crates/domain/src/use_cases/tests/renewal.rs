@@ -36,7 +36,7 @@ fn fresh(access: &str, refresh: &str) -> CalendlyConnection {
 }
 
 /// Expires in 30 s: due.
-fn due(access: &str, refresh: &str) -> CalendlyConnection {
+pub(super) fn due(access: &str, refresh: &str) -> CalendlyConnection {
     oauth_connection(
         access,
         Some(refresh),
@@ -45,7 +45,7 @@ fn due(access: &str, refresh: &str) -> CalendlyConnection {
     )
 }
 
-fn grant(access: &str, refresh: &str) -> OAuthGrant {
+pub(super) fn grant(access: &str, refresh: &str) -> OAuthGrant {
     OAuthGrant {
         access_token: CalendlyToken::parse(access).expect("token"),
         refresh_token: CalendlyToken::parse(refresh).expect("token"),
@@ -80,7 +80,7 @@ impl RefreshLease for RecordingLease {
 
 /// A store whose `load` answers `loads` in turn (the last one from then on), and whose lock
 /// holds `locked`; the commits are recorded.
-fn store(
+pub(super) fn store(
     loads: Vec<CalendlyConnection>,
     locked: Option<CalendlyConnection>,
 ) -> (MockTokenRepository, Arc<Mutex<Vec<CalendlyCredential>>>) {
@@ -120,6 +120,7 @@ fn oauth_service(
             account_cache: Arc::new(any_cache()),
             oauth: Some(Arc::new(oauth)),
             oauth_starts: Arc::new(MockOAuthStarts::new()),
+            tasks: Arc::new(Spawned),
             clock: Arc::new(clock()),
         },
         AvailabilityPolicy::default(),
@@ -128,7 +129,7 @@ fn oauth_service(
 
 /// Event types answered for `accepted` alone; any other token is refused with a 401. The
 /// tokens each call was made with are recorded.
-fn scheduling_accepting(
+pub(super) fn scheduling_accepting(
     accepted: &'static str,
 ) -> (MockSchedulingProvider, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
