@@ -22,6 +22,10 @@ if [ -z "$deny" ]; then
 fi
 "$deny" --version
 
+# cargo deny reads the metadata of every platform's dependencies; a build downloads only this
+# one's, and the offline checks below cannot download the rest.
+cargo fetch --locked --quiet
+
 dbs="${CARGO_HOME:-$HOME/.cargo}/advisory-dbs"
 show_databases() {
   for db in "$dbs"/*/; do

@@ -90,6 +90,13 @@ async fn token_endpoint_grants(
         .await;
 }
 
+/// Calendly exchanges a code for `access`/`refresh` (living `expires_in` seconds), and knows the
+/// user by `access`.
+async fn calendly_grants_the_code(app: &TestApp, access: &str, refresh: &str, expires_in: u64) {
+    token_endpoint_grants(app, "authorization_code", access, refresh, expires_in).await;
+    users_me_for(app, access).await;
+}
+
 /// Calendly's `/users/me` answers for `access` alone.
 async fn users_me_for(app: &TestApp, access: &str) {
     Mock::given(method("GET"))
@@ -133,8 +140,7 @@ async fn token_requests(app: &TestApp) -> Vec<HashMap<String, String>> {
 /// Connects `USER` through the whole flow: tokens `access`/`refresh` living `expires_in`.
 async fn connect_with_oauth(app: &TestApp, access: &str, refresh: &str, expires_in: u64) {
     let query = start(app, USER).await;
-    token_endpoint_grants(app, "authorization_code", access, refresh, expires_in).await;
-    users_me_for(app, access).await;
+    calendly_grants_the_code(app, access, refresh, expires_in).await;
     secrets_in_logs::register_secret("the-code");
     let response = callback(app, &format!("code=the-code&state={}", query["state"])).await;
     assert_eq!(
@@ -155,15 +161,7 @@ async fn the_whole_flow_connects_with_pkce_and_the_registered_redirect_uri() {
     assert_eq!(query["response_type"], "code");
     assert_eq!(query["redirect_uri"], REDIRECT_URI);
     assert_eq!(query["code_challenge_method"], "S256");
-    token_endpoint_grants(
-        &app,
-        "authorization_code",
-        "oauth-access-1",
-        "oauth-refresh-1",
-        7200,
-    )
-    .await;
-    users_me_for(&app, "oauth-access-1").await;
+    calendly_grants_the_code(&app, "oauth-access-1", "oauth-refresh-1", 7200).await;
     secrets_in_logs::register_secret("code-from-calendly");
 
     let response = callback(
@@ -211,15 +209,7 @@ async fn the_whole_flow_connects_with_pkce_and_the_registered_redirect_uri() {
 async fn without_a_return_url_the_callback_answers_the_connection_or_the_error() {
     let app = oauth_app(true).await;
     let query = start(&app, USER).await;
-    token_endpoint_grants(
-        &app,
-        "authorization_code",
-        "oauth-access-1",
-        "oauth-refresh-1",
-        7200,
-    )
-    .await;
-    users_me_for(&app, "oauth-access-1").await;
+    calendly_grants_the_code(&app, "oauth-access-1", "oauth-refresh-1", 7200).await;
     let response = callback(&app, &format!("code=c1&state={}", query["state"])).await;
     let (status, body) = json_of(response).await;
     assert_eq!(
@@ -358,15 +348,7 @@ async fn a_callback_connects_the_user_who_started_not_another() {
     let app = oauth_app(false).await;
     let theirs = start(&app, "7").await;
     let _mine = start(&app, USER).await;
-    token_endpoint_grants(
-        &app,
-        "authorization_code",
-        "access-of-7",
-        "refresh-of-7",
-        7200,
-    )
-    .await;
-    users_me_for(&app, "access-of-7").await;
+    calendly_grants_the_code(&app, "access-of-7", "refresh-of-7", 7200).await;
     let response = callback(&app, &format!("code=c&state={}", theirs["state"])).await;
     assert_eq!(
         location(&response),

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::renewal::{due, grant, scheduling_accepting, store};
+use super::renewal::{due_and_locked, grant, scheduling_accepting};
 use super::*;
 use crate::oauth::OAuthGrant;
 
@@ -35,10 +35,7 @@ impl crate::ports::OAuthProvider for SlowOAuth {
 
 #[tokio::test(start_paused = true)]
 async fn a_renewal_is_stored_even_when_the_request_is_abandoned_while_it_runs() {
-    let (tokens, commits) = store(
-        vec![due("access-1", "refresh-1")],
-        Some(due("access-1", "refresh-1")),
-    );
+    let (tokens, commits) = due_and_locked();
     let (scheduling, _) = scheduling_accepting("access-2");
     let service = CalendlyService::new(
         Ports {

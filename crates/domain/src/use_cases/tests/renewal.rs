@@ -78,6 +78,23 @@ impl RefreshLease for RecordingLease {
     }
 }
 
+/// A store holding a connection due for renewal, as it is when locked.
+pub(super) fn due_and_locked() -> (MockTokenRepository, Arc<Mutex<Vec<CalendlyCredential>>>) {
+    store(
+        vec![due("access-1", "refresh-1")],
+        Some(due("access-1", "refresh-1")),
+    )
+}
+
+/// An OAuth server asked for one refresh, answering `answer`.
+fn refreshing_once(
+    answer: impl Fn() -> Result<OAuthGrant, ProviderError> + Send + 'static,
+) -> MockOAuthProvider {
+    let mut oauth = MockOAuthProvider::new();
+    oauth.expect_refresh().times(1).returning(move |_| answer());
+    oauth
+}
+
 /// A store whose `load` answers `loads` in turn (the last one from then on), and whose lock
 /// holds `locked`; the commits are recorded.
 pub(super) fn store(
@@ -164,10 +181,7 @@ async fn a_fresh_access_token_is_used_as_it_is() {
 
 #[tokio::test]
 async fn a_token_due_is_renewed_under_the_lock_and_the_pair_stored_before_it_is_used() {
-    let (tokens, commits) = store(
-        vec![due("access-1", "refresh-1")],
-        Some(due("access-1", "refresh-1")),
-    );
+    let (tokens, commits) = due_and_locked();
     let (scheduling, seen) = scheduling_accepting("access-2");
     let mut oauth = MockOAuthProvider::new();
     oauth
@@ -223,16 +237,9 @@ async fn a_renewal_made_meanwhile_is_used_without_spending_the_refresh_token_aga
 
 #[tokio::test]
 async fn a_refused_refresh_token_is_stored_as_spent_and_the_user_must_connect_again() {
-    let (tokens, commits) = store(
-        vec![due("access-1", "refresh-1")],
-        Some(due("access-1", "refresh-1")),
-    );
+    let (tokens, commits) = due_and_locked();
     let (scheduling, seen) = scheduling_accepting("access-2");
-    let mut oauth = MockOAuthProvider::new();
-    oauth
-        .expect_refresh()
-        .times(1)
-        .returning(|_| Err(ProviderError::CredentialRejected { details: details() }));
+    let oauth = refreshing_once(|| Err(ProviderError::CredentialRejected { details: details() }));
     let error = oauth_service(tokens, scheduling, oauth)
         .event_types(&user_id())
         .await
@@ -275,11 +282,7 @@ async fn a_refused_access_token_is_renewed_once_and_the_call_made_once_more_neve
         Some(fresh("access-1", "refresh-1")),
     );
     let (scheduling, seen) = scheduling_accepting("access-2");
-    let mut oauth = MockOAuthProvider::new();
-    oauth
-        .expect_refresh()
-        .times(1)
-        .returning(|_| Ok(grant("access-2", "refresh-2")));
+    let oauth = refreshing_once(|| Ok(grant("access-2", "refresh-2")));
     oauth_service(tokens, scheduling, oauth)
         .event_types(&user_id())
         .await
@@ -292,11 +295,7 @@ async fn a_refused_access_token_is_renewed_once_and_the_call_made_once_more_neve
         Some(fresh("access-1", "refresh-1")),
     );
     let (scheduling, seen) = scheduling_accepting("no-token-at-all");
-    let mut oauth = MockOAuthProvider::new();
-    oauth
-        .expect_refresh()
-        .times(1)
-        .returning(|_| Ok(grant("access-2", "refresh-2")));
+    let oauth = refreshing_once(|| Ok(grant("access-2", "refresh-2")));
     let error = oauth_service(tokens, scheduling, oauth)
         .event_types(&user_id())
         .await
@@ -341,16 +340,9 @@ async fn a_token_refused_right_after_it_was_issued_is_not_renewed() {
 
 #[tokio::test]
 async fn after_a_failed_token_call_the_next_waits_for_the_spacing() {
-    let (tokens, commits) = store(
-        vec![due("access-1", "refresh-1")],
-        Some(due("access-1", "refresh-1")),
-    );
+    let (tokens, commits) = due_and_locked();
     let (scheduling, _) = scheduling_accepting("access-2");
-    let mut oauth = MockOAuthProvider::new();
-    oauth
-        .expect_refresh()
-        .times(1)
-        .returning(|_| Err(ProviderError::Timeout));
+    let oauth = refreshing_once(|| Err(ProviderError::Timeout));
     let service = oauth_service(tokens, scheduling, oauth);
     let first = service
         .event_types(&user_id())
