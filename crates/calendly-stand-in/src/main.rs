@@ -4,10 +4,15 @@
 //! Every bearer token is a user of its own (its URI derived from the token), except tokens
 //! starting with `invalid`, which get Calendly's 401. It serves:
 //! - `GET /users/me`;
-//! - `GET /event_types?user=URI[&count=N][&page_token=T]`: `--event-types` per user, paginated;
+//! - `GET /event_types?user=URI[&count=N][&page_token=T]`: `--event-types` per user (15, 30,
+//!   45… minutes long, every fourth inactive), paginated;
 //! - `GET /event_type_available_times?event_type=URI&start_time=…&end_time=…`: a slot every
 //!   `--slot-minutes` within 09:00–17:00 UTC, refusing ranges over 31 days and starts already
 //!   past when read (no leeway, as Calendly), with Calendly's 400 body;
+//! - `GET /user_busy_times?user=URI&start_time=…&end_time=…`: a busy half hour each day at
+//!   12:00 UTC and an external hour on Wednesdays at 15:00 UTC, refusing ranges over 7 days and
+//!   past starts; `GET /user_availability_schedules?user=URI`: working hours, Monday to Friday
+//!   (see [`booking`]);
 //! - `GET /oauth/authorize`, `POST /oauth/token`, `POST /oauth/revoke`: Calendly's OAuth server
 //!   (see [`oauth`]); its access tokens are accepted by the endpoints above until they expire;
 //! - `GET /stats`: calls received per endpoint (`DELETE /stats` resets them).
@@ -17,13 +22,15 @@
 // Its helpers fail with the very response Calendly would give; a large `Err` is the point.
 #![allow(clippy::result_large_err)]
 
+mod booking;
 mod oauth;
+mod stats;
 
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -52,8 +59,8 @@ struct Options {
     /// Added to every answer.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Event types each user has.
-    #[arg(long, default_value_t = 3)]
+    /// Event types each user has: 15, 30, 45… minutes long; every fourth is inactive.
+    #[arg(long, default_value_t = 4)]
     event_types: usize,
     /// Minutes between available slots.
     #[arg(long, default_value_t = 60)]
@@ -74,19 +81,12 @@ struct Options {
     deny_authorization: bool,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    users_me: AtomicU64,
-    event_types: AtomicU64,
-    available_times: AtomicU64,
-}
-
 #[derive(Debug)]
 pub(crate) struct StandIn {
     latency: Duration,
     event_types: usize,
     slot: TimeDelta,
-    calls: Counters,
+    calls: stats::Counters,
     oauth: oauth::OAuth,
 }
 
@@ -192,7 +192,7 @@ async fn event_types(
             json!({
                 "uri": format!("{API}/event_types/{user}-{i}"),
                 "name": format!("{} Minute Meeting", 15 * (i + 1)),
-                "active": true,
+                "active": i % 4 != 3,
                 "slug": format!("meeting-{i}"),
                 "scheduling_url": format!("https://calendly.com/{}/meeting-{i}", user.to_lowercase()),
                 "duration": 15 * (i + 1),
@@ -313,41 +313,6 @@ async fn available_times(
         .body(body)
 }
 
-async fn stats(state: web::Data<StandIn>) -> HttpResponse {
-    let users_me = state.calls.users_me.load(Ordering::Relaxed);
-    let event_types = state.calls.event_types.load(Ordering::Relaxed);
-    let available_times = state.calls.available_times.load(Ordering::Relaxed);
-    let oauth = &state.oauth.calls;
-    HttpResponse::Ok().json(json!({
-        "users_me": users_me,
-        "event_types": event_types,
-        "event_type_available_times": available_times,
-        "total": users_me + event_types + available_times,
-        "oauth_authorize": oauth.authorize.load(Ordering::Relaxed),
-        "oauth_token_authorization_code": oauth.authorization_code.load(Ordering::Relaxed),
-        "oauth_token_refresh_token": oauth.refresh_token.load(Ordering::Relaxed),
-        "oauth_revoke": oauth.revoke.load(Ordering::Relaxed),
-        "oauth_invalid_grant": oauth.invalid_grant.load(Ordering::Relaxed),
-    }))
-}
-
-async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
-    state.calls.users_me.store(0, Ordering::Relaxed);
-    state.calls.event_types.store(0, Ordering::Relaxed);
-    state.calls.available_times.store(0, Ordering::Relaxed);
-    let oauth = &state.oauth.calls;
-    for counter in [
-        &oauth.authorize,
-        &oauth.authorization_code,
-        &oauth.refresh_token,
-        &oauth.revoke,
-        &oauth.invalid_grant,
-    ] {
-        counter.store(0, Ordering::Relaxed);
-    }
-    HttpResponse::NoContent().finish()
-}
-
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let options = Options::parse();
@@ -355,7 +320,7 @@ async fn main() -> std::io::Result<()> {
         latency: Duration::from_millis(options.latency_ms),
         event_types: options.event_types,
         slot: TimeDelta::minutes(options.slot_minutes),
-        calls: Counters::default(),
+        calls: stats::Counters::default(),
         oauth: oauth::OAuth::new(
             options.oauth_client_id,
             options.oauth_client_secret,
@@ -372,6 +337,11 @@ async fn main() -> std::io::Result<()> {
                 "/event_type_available_times",
                 web::get().to(available_times),
             )
+            .route("/user_busy_times", web::get().to(booking::busy_times))
+            .route(
+                "/user_availability_schedules",
+                web::get().to(booking::availability_schedules),
+            )
             .route("/oauth/authorize", web::get().to(oauth::authorize))
             .route("/oauth/token", web::post().to(oauth::token))
             .route("/oauth/revoke", web::post().to(oauth::revoke))
@@ -379,8 +349,8 @@ async fn main() -> std::io::Result<()> {
                 "/oauth/refresh_tokens",
                 web::delete().to(oauth::revoke_refresh_tokens),
             )
-            .route("/stats", web::get().to(stats))
-            .route("/stats", web::delete().to(reset_stats))
+            .route("/stats", web::get().to(stats::stats))
+            .route("/stats", web::delete().to(stats::reset_stats))
     })
     .workers(options.workers)
     .bind((options.host.as_str(), options.port))?;

@@ -289,3 +289,110 @@ async fn a_user_who_declines_comes_back_with_access_denied_and_bad_clients_are_r
         .expect("sent");
     assert_eq!(response.status(), 401);
 }
+
+/// GET `path` at the stand-in as the user of `token`: status and JSON body.
+async fn get(stand_in: &StandIn, token: &str, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    let response = client()
+        .get(format!("{}{path}", stand_in.address))
+        .bearer_auth(token)
+        .query(query)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+async fn user_uri(stand_in: &StandIn, token: &str) -> String {
+    let (_, me) = get(stand_in, token, "/users/me", &[]).await;
+    me["resource"]["uri"].as_str().expect("uri").to_owned()
+}
+
+#[tokio::test]
+async fn event_types_have_distinct_durations_and_every_fourth_is_inactive() {
+    let stand_in = StandIn::start();
+    let user = user_uri(&stand_in, "a-token").await;
+    let (status, page) = get(&stand_in, "a-token", "/event_types", &[("user", &user)]).await;
+    assert_eq!(status, 200);
+    let collection = page["collection"].as_array().expect("a list");
+    let durations: Vec<u64> = collection
+        .iter()
+        .map(|e| e["duration"].as_u64().expect("minutes"))
+        .collect();
+    let active: Vec<bool> = collection
+        .iter()
+        .map(|e| e["active"].as_bool().expect("a flag"))
+        .collect();
+    assert_eq!(durations, [15, 30, 45, 60]);
+    assert_eq!(active, [true, true, true, false]);
+}
+
+#[tokio::test]
+async fn busy_times_are_answered_for_seven_days_at_most_and_schedules_for_the_user() {
+    let stand_in = StandIn::start();
+    let user = user_uri(&stand_in, "a-token").await;
+    let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let start = (Utc::now() + TimeDelta::days(1))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let week = [
+        ("user", user.as_str()),
+        ("start_time", &time(start)),
+        ("end_time", &time(start + TimeDelta::days(7))),
+    ];
+    let (status, busy) = get(&stand_in, "a-token", "/user_busy_times", &week).await;
+    assert_eq!(status, 200, "{busy}");
+    let busy = busy["collection"].as_array().expect("a list").clone();
+    // A Calendly event each day, and one external event (on the week's Wednesday).
+    assert_eq!(busy.iter().filter(|b| b["type"] == "calendly").count(), 7);
+    assert_eq!(busy.iter().filter(|b| b["type"] == "external").count(), 1);
+    assert!(
+        busy.iter()
+            .all(|b| b["start_time"].as_str() < b["end_time"].as_str())
+    );
+
+    let eight_days = [
+        ("user", user.as_str()),
+        ("start_time", &time(start)),
+        ("end_time", &time(start + TimeDelta::days(8))),
+    ];
+    let (status, refused) = get(&stand_in, "a-token", "/user_busy_times", &eight_days).await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["details"][0]["parameter"], "end_time");
+    let past = [
+        ("user", user.as_str()),
+        ("start_time", &time(Utc::now() - TimeDelta::hours(1))),
+        ("end_time", &time(start)),
+    ];
+    assert_eq!(
+        get(&stand_in, "a-token", "/user_busy_times", &past).await.0,
+        400
+    );
+    let (status, _) = get(&stand_in, "another-token", "/user_busy_times", &week).await;
+    assert_eq!(status, 403, "another user's busy times");
+
+    let (status, schedules) = get(
+        &stand_in,
+        "a-token",
+        "/user_availability_schedules",
+        &[("user", &user)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(schedules["collection"][0]["user"], json!(user));
+    assert_eq!(
+        schedules["collection"][0]["rules"].as_array().map(Vec::len),
+        Some(7)
+    );
+
+    let (_, stats) = get(&stand_in, "a-token", "/stats", &[]).await;
+    assert_eq!(
+        (
+            stats["user_busy_times"].as_u64(),
+            stats["user_availability_schedules"].as_u64()
+        ),
+        (Some(4), Some(1))
+    );
+}
