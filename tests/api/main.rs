@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod availability;
 mod binary;
+mod booking;
 mod cache_race;
 mod connection;
 mod deployment;

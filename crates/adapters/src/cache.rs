@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::{
-    AccountCache, AvailableTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
-    EventTypeUri, ProviderError, SchedulingProvider, TimeRange,
+    AccountCache, AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
+    EventTypeUri, ProviderError, RawJson, SchedulingProvider, TimeRange,
 };
 use moka::future::Cache;
 
@@ -112,6 +112,23 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
     ) -> Result<Vec<AvailableTime>, ProviderError> {
         self.inner.available_times(token, event_type, range).await
     }
+
+    async fn busy_times(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+        range: TimeRange,
+    ) -> Result<Vec<BusyTime>, ProviderError> {
+        self.inner.busy_times(token, user, range).await
+    }
+
+    async fn availability_schedules(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+    ) -> Result<Vec<RawJson>, ProviderError> {
+        self.inner.availability_schedules(token, user).await
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +185,23 @@ mod tests {
             _: TimeRange,
         ) -> Result<Vec<AvailableTime>, ProviderError> {
             Ok(Vec::new())
+        }
+
+        async fn busy_times(
+            &self,
+            _: &CalendlyToken,
+            _: &CalendlyUserUri,
+            _: TimeRange,
+        ) -> Result<Vec<BusyTime>, ProviderError> {
+            Err(ProviderError::Timeout)
+        }
+
+        async fn availability_schedules(
+            &self,
+            _: &CalendlyToken,
+            _: &CalendlyUserUri,
+        ) -> Result<Vec<RawJson>, ProviderError> {
+            Err(ProviderError::Timeout)
         }
     }
 

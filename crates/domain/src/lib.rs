@@ -12,7 +12,7 @@ pub mod use_cases;
 
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
-    AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
+    AvailableTime, BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
     CalendlyUserUri, ConnectionMethod, EventType, EventTypeUri, InvalidValue, RawJson, UserId,
 };
 pub use oauth::{

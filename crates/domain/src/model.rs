@@ -294,6 +294,13 @@ pub struct AvailableTime {
     pub json: RawJson,
 }
 
+/// A time the user is busy: an event of theirs on Calendly, or on a calendar Calendly checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyTime {
+    pub start_time: DateTime<Utc>,
+    pub json: RawJson,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
-    AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
-    CalendlyUserUri, EventType, EventTypeUri, UserId,
+    AvailableTime, BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
+    CalendlyUserUri, EventType, EventTypeUri, RawJson, UserId,
 };
 use crate::oauth::{
     AuthorizationCode, OAuthAuthorization, OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier,
@@ -138,6 +138,22 @@ pub trait SchedulingProvider: Send + Sync {
         event_type: &EventTypeUri,
         range: TimeRange,
     ) -> Result<Vec<AvailableTime>, ProviderError>;
+
+    /// The times `user` is busy within `range`, which must be no longer than the provider
+    /// accepts in one call, in the provider's order.
+    async fn busy_times(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+        range: TimeRange,
+    ) -> Result<Vec<BusyTime>, ProviderError>;
+
+    /// The availability schedules of `user`, each as the provider wrote it.
+    async fn availability_schedules(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+    ) -> Result<Vec<RawJson>, ProviderError>;
 }
 
 /// The scheduling service's OAuth server, for the gateway's registered application (its client

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::{
-    AvailableTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
-    ProviderError, Rejection, SchedulingProvider, TimeRange,
+    AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
+    ProviderError, RawJson, Rejection, SchedulingProvider, TimeRange,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -268,6 +268,40 @@ impl SchedulingProvider for CalendlyClient {
             .get(token, "/event_type_available_times", &query)
             .await?;
         wire::available_times(&body)
+    }
+
+    #[instrument(level = "debug", skip_all, err(Display))]
+    async fn busy_times(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+        range: TimeRange,
+    ) -> Result<Vec<BusyTime>, ProviderError> {
+        let start = wire::format_time(range.start());
+        let end = wire::format_time(range.end());
+        let query = [
+            ("user", user.as_str()),
+            ("start_time", start.as_str()),
+            ("end_time", end.as_str()),
+        ];
+        let body = self.get(token, "/user_busy_times", &query).await?;
+        wire::busy_times(&body)
+    }
+
+    #[instrument(level = "debug", skip_all, err(Display))]
+    async fn availability_schedules(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+    ) -> Result<Vec<RawJson>, ProviderError> {
+        let body = self
+            .get(
+                token,
+                "/user_availability_schedules",
+                &[("user", user.as_str())],
+            )
+            .await?;
+        wire::objects(&body, "availability schedule")
     }
 }
 

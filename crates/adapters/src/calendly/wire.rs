@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{
-    AvailableTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError, RawJson,
+    AvailableTime, BusyTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError,
+    RawJson,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -111,20 +112,52 @@ pub(super) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderE
 }
 
 pub(super) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
+    timed(body, "available time", |start_time, json| AvailableTime {
+        start_time,
+        json,
+    })
+}
+
+pub(super) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
+    timed(body, "busy time", |start_time, json| BusyTime {
+        start_time,
+        json,
+    })
+}
+
+/// A collection of objects with a `start_time`, each kept as written.
+fn timed<T>(
+    body: &Bytes,
+    what: &str,
+    make: impl Fn(DateTime<Utc>, RawJson) -> T,
+) -> Result<Vec<T>, ProviderError> {
     let list: Collection<'_> =
-        serde_json::from_slice(body).map_err(|e| malformed("available time list", e))?;
+        serde_json::from_slice(body).map_err(|e| malformed(&format!("{what} list"), e))?;
     list.collection
         .into_iter()
         .map(|raw| {
             let WithStartTime { start_time } =
-                serde_json::from_str(raw.get()).map_err(|e| malformed("available time", e))?;
+                serde_json::from_str(raw.get()).map_err(|e| malformed(what, e))?;
             let start_time = DateTime::parse_from_rfc3339(&start_time)
-                .map_err(|e| malformed("available time's start_time", e))?
+                .map_err(|e| malformed(&format!("{what}'s start_time"), e))?
                 .to_utc();
-            Ok(AvailableTime {
-                start_time,
-                json: kept(body, raw),
-            })
+            Ok(make(start_time, kept(body, raw)))
+        })
+        .collect()
+}
+
+/// A collection of objects, each kept as written.
+pub(super) fn objects(body: &Bytes, what: &str) -> Result<Vec<RawJson>, ProviderError> {
+    let list: Collection<'_> =
+        serde_json::from_slice(body).map_err(|e| malformed(&format!("{what} list"), e))?;
+    list.collection
+        .into_iter()
+        .map(|raw| {
+            if raw.get().starts_with('{') {
+                Ok(kept(body, raw))
+            } else {
+                Err(malformed(what, "not an object"))
+            }
         })
         .collect()
 }
@@ -149,6 +182,29 @@ mod tests {
             times[0].json.text(),
             r#"{"start_time":"2030-01-02T20:00:00.000000Z","new_field":{"a":[1,2]},"status":"available"}"#
         );
+    }
+
+    #[test]
+    fn busy_times_and_schedules_are_kept_whole() {
+        let body = Bytes::from_static(br#"{"collection":[{"type":"external","start_time":"2030-01-02T20:00:00.000000Z","end_time":"2030-01-02T21:00:00.000000Z"}]}"#);
+        let busy = busy_times(&body).expect("parsed");
+        assert_eq!(busy[0].start_time.to_rfc3339(), "2030-01-02T20:00:00+00:00");
+        assert!(busy[0].json.text().contains(r#""type":"external""#));
+        let body = Bytes::from_static(br#"{"collection":[{"uri":"u","rules":[]}]}"#);
+        assert_eq!(
+            objects(&body, "schedule").expect("parsed")[0].text(),
+            r#"{"uri":"u","rules":[]}"#
+        );
+        for body in [
+            &br#"{"collection":[1]}"#[..],
+            br#"{"collection":{}}"#,
+            b"[]",
+        ] {
+            assert!(matches!(
+                objects(&Bytes::from_static(body), "schedule"),
+                Err(ProviderError::Unavailable { .. })
+            ));
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::Config;
 
 use super::availability::{self, AvailableTime};
+use super::booking::{self, AvailabilitySchedule, BusyTime};
 use super::user::{self, EventType};
 use super::{connection, health, metrics, oauth};
 use crate::error::{
@@ -46,13 +47,15 @@ pub const BEARER: &str = "bearer";
         user::user_uri,
         user::event_types,
         availability::check_availability,
+        booking::busy_times,
+        booking::availability_schedules,
         health::healthz,
         health::readyz,
         metrics::metrics,
         openapi_json,
         docs_page,
     ),
-    components(schemas(ErrorBody, EventType, AvailableTime)),
+    components(schemas(ErrorBody, EventType, AvailableTime, BusyTime, AvailabilitySchedule)),
     modifiers(&BearerScheme, &ErrorResponses),
     tags(
         (name = "calendly", description = "The user's Calendly account: the original service's endpoints and the connection."),
@@ -167,6 +170,8 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
     ("user", user::USER_ERRORS),
     ("user_event_types", user::EVENT_TYPES_ERRORS),
     ("check_availability", availability::ERRORS),
+    ("busy_times", booking::BUSY_TIMES_ERRORS),
+    ("availability_schedules", booking::SCHEDULES_ERRORS),
     ("readyz", &[DATABASE_UNAVAILABLE]),
 ];
 
@@ -183,6 +188,8 @@ const CALLS_CALENDLY: &[&str] = &[
     "oauth_callback",
     "user_event_types",
     "check_availability",
+    "busy_times",
+    "availability_schedules",
 ];
 
 /// Errors of every operation behind the bearer token.

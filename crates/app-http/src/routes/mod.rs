@@ -2,6 +2,7 @@
 //! framework itself rejects.
 
 mod availability;
+mod booking;
 mod connection;
 pub mod docs;
 mod health;
@@ -67,6 +68,19 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 "/calendly/check-availability/",
             ])
             .route(web::get().to(availability::check_availability))
+            .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource(["/calendly/busy-times", "/calendly/busy-times/"])
+                .route(web::get().to(booking::busy_times))
+                .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource([
+                "/calendly/availability-schedules",
+                "/calendly/availability-schedules/",
+            ])
+            .route(web::get().to(booking::availability_schedules))
             .default_service(web::to(|| method_not_allowed("GET"))),
         )
         .service(

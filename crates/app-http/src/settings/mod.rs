@@ -88,6 +88,8 @@ pub struct CalendlySettings {
     pub circuit_breaker_failures: u32,
     pub circuit_breaker_open_ms: u64,
     pub max_days_per_call: u32,
+    /// Busy-time ranges are split into calls of at most this many days (Calendly: 7).
+    pub max_busy_days_per_call: u32,
     pub max_concurrent_calls_per_request: usize,
 }
 
@@ -273,6 +275,9 @@ impl Settings {
         let invalid = |what: &str| Err(SettingsError::Invalid(what.to_owned()));
         if self.calendly.max_days_per_call == 0 {
             return invalid("calendly.max_days_per_call must be at least 1");
+        }
+        if self.calendly.max_busy_days_per_call == 0 {
+            return invalid("calendly.max_busy_days_per_call must be at least 1");
         }
         if self.limits.max_range_days == 0 {
             return invalid("limits.max_range_days must be at least 1");

@@ -107,6 +107,9 @@ impl Shared {
             policy: AvailabilityPolicy {
                 max_range: TimeDelta::days(i64::from(settings.limits.max_range_days)),
                 max_call_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
+                max_busy_call_span: TimeDelta::days(i64::from(
+                    settings.calendly.max_busy_days_per_call,
+                )),
                 max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
                 start_lead,
             },

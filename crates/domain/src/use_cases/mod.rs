@@ -20,6 +20,7 @@ use crate::ports::{
 };
 use crate::time_range::TimeRange;
 
+mod booking;
 mod oauth;
 mod renewal;
 #[cfg(test)]
@@ -35,6 +36,9 @@ pub struct AvailabilityPolicy {
     pub max_range: TimeDelta,
     /// Longest range the provider accepts in one call (`calendly.max_days_per_call`).
     pub max_call_span: TimeDelta,
+    /// Longest range of busy times the provider answers in one call
+    /// (`calendly.max_busy_days_per_call`).
+    pub max_busy_call_span: TimeDelta,
     /// How many provider calls one check may have in flight at once.
     pub max_concurrent_calls: usize,
     /// How far ahead of now the earliest start asked of the provider lies. The provider
@@ -47,6 +51,7 @@ impl Default for AvailabilityPolicy {
         Self {
             max_range: TimeDelta::days(365),
             max_call_span: TimeDelta::days(31),
+            max_busy_call_span: TimeDelta::days(7),
             max_concurrent_calls: 4,
             start_lead: TimeDelta::minutes(1),
         }
@@ -207,7 +212,7 @@ impl CalendlyService {
         user_id: &UserId,
         query: AvailabilityQuery,
     ) -> Result<Vec<AvailableTime>, GatewayError> {
-        let requested = self.validated_range(&query)?;
+        let requested = self.validated_range(query.start, query.end)?;
         let connection = self.connection(user_id).await?;
         let query = &query;
         self.with_renewal(connection, |connection| {
@@ -244,8 +249,12 @@ impl CalendlyService {
         Ok(merged(pieces))
     }
 
-    fn validated_range(&self, query: &AvailabilityQuery) -> Result<TimeRange, GatewayError> {
-        let range = TimeRange::new(query.start, query.end).ok_or(RangeError::EndNotAfterStart)?;
+    fn validated_range(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<TimeRange, GatewayError> {
+        let range = TimeRange::new(start, end).ok_or(RangeError::EndNotAfterStart)?;
         if range.duration() > self.policy.max_range {
             return Err(RangeError::TooLong {
                 max_days: self.policy.max_range.num_days(),
