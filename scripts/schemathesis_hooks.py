@@ -2,7 +2,7 @@
 
 Times drawn at random over years 1 to 9999 almost never make a range the gateway passes on to
 Calendly: most lie wholly in the past (answered with an empty collection, no call) or span more
-than `limits.max_range_days` (400). Half of the generated `check-availability` and `busy-times` queries whose
+than `limits.max_range_days` (400). Half of the generated `check-availability`, `slots` and `busy-times` queries whose
 times both parse are moved, deterministically, into the coming year with a length between -10
 and 110 days, so that the run also exercises single calls, split ranges and merges.
 """
@@ -25,7 +25,7 @@ def _parse(value):
 def map_query(context, query):
     operation = getattr(context, "operation", None)
     if operation is None or not operation.path.startswith(
-        ("/calendly/check-availability", "/calendly/busy-times")
+        ("/calendly/check-availability", "/calendly/busy-times", "/calendly/slots")
     ):
         return query
     if not isinstance(query, dict):

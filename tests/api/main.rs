@@ -21,4 +21,5 @@ mod operations;
 mod outage;
 mod request_id;
 mod secrets_in_logs;
+mod slots;
 mod user;

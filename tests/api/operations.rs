@@ -8,7 +8,7 @@ use wiremock::{Mock, ResponseTemplate};
 use crate::helpers::{TestApp, USER, assert_error, json_of};
 
 /// Every endpoint of CONTRACT.md, as (method, path).
-const CONTRACT_ENDPOINTS: [(&str, &str); 15] = [
+const CONTRACT_ENDPOINTS: [(&str, &str); 16] = [
     ("put", "/calendly/connection"),
     ("get", "/calendly/connection"),
     ("delete", "/calendly/connection"),
@@ -17,6 +17,7 @@ const CONTRACT_ENDPOINTS: [(&str, &str); 15] = [
     ("get", "/calendly/user"),
     ("get", "/calendly/user-event-types"),
     ("get", "/calendly/check-availability"),
+    ("get", "/calendly/slots"),
     ("get", "/calendly/busy-times"),
     ("get", "/calendly/availability-schedules"),
     ("get", "/healthz"),

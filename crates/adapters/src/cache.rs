@@ -173,6 +173,8 @@ mod tests {
             }
             let uri = format!("{account}/event");
             Ok(Arc::from(vec![EventType {
+                duration_minutes: Some(30),
+                active: true,
                 json: RawJson::parse(format!(r#"{{"uri":"{uri}"}}"#)).expect("json"),
                 uri: EventTypeUri::parse(uri).expect("uri"),
             }]))

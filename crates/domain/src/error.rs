@@ -93,6 +93,9 @@ pub enum GatewayError {
     EventTypeNotFound(EventTypeUri),
     #[error(transparent)]
     InvalidRange(#[from] RangeError),
+    /// More event types asked about at once (or, none asked, active) than the policy allows.
+    #[error("more than {max} event types")]
+    TooManyEventTypes { max: usize },
     /// Connecting failed because the provider does not accept the credential.
     #[error("the scheduling provider does not accept the credential")]
     TokenRejected { details: Value },

@@ -26,5 +26,5 @@ pub use ports::{
 pub use time_range::TimeRange;
 pub use use_cases::{
     AvailabilityPolicy, AvailabilityQuery, CalendlyService, OAUTH_START_LIFETIME, Ports, Renewals,
-    TOKEN_CALL_SPACING,
+    Slot, SlotDay, Slots, SlotsQuery, TOKEN_CALL_SPACING,
 };

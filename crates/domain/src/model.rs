@@ -284,6 +284,10 @@ impl fmt::Debug for RawJson {
 #[derive(Debug, Clone)]
 pub struct EventType {
     pub uri: EventTypeUri,
+    /// How long a meeting of this type lasts, in minutes, when the provider said.
+    pub duration_minutes: Option<u32>,
+    /// Whether it can be booked (the provider's `active`; true when it did not say).
+    pub active: bool,
     pub json: RawJson,
 }
 

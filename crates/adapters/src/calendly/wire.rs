@@ -41,9 +41,13 @@ struct Pagination {
 }
 
 #[derive(Deserialize)]
-struct WithUri<'a> {
+struct EventTypeFields<'a> {
     #[serde(borrow)]
     uri: Cow<'a, str>,
+    #[serde(default)]
+    duration: Option<serde_json::Value>,
+    #[serde(default)]
+    active: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -94,10 +98,20 @@ pub(super) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderE
         .collection
         .into_iter()
         .map(|raw| {
-            let WithUri { uri } =
-                serde_json::from_str(raw.get()).map_err(|e| malformed("event type", e))?;
+            let EventTypeFields {
+                uri,
+                duration,
+                active,
+            } = serde_json::from_str(raw.get()).map_err(|e| malformed("event type", e))?;
             Ok(EventType {
                 uri: EventTypeUri::parse(uri).map_err(|e| malformed("event type", e))?,
+                // Read leniently: only slots need them, and they say so when one is missing.
+                duration_minutes: duration
+                    .as_ref()
+                    .and_then(serde_json::Value::as_u64)
+                    .and_then(|minutes| u32::try_from(minutes).ok())
+                    .filter(|minutes| *minutes > 0),
+                active: active.as_ref().and_then(serde_json::Value::as_bool) != Some(false),
                 json: kept(body, raw),
             })
         })

@@ -108,6 +108,12 @@ fn described_gateway(error: &GatewayError) -> (ErrorKind, Value) {
                 "The range from start_time to end_time may be at most {max_days} days."
             )),
         ),
+        GatewayError::TooManyEventTypes { max } => (
+            INVALID_PARAMETER,
+            text(&format!(
+                "At most {max} event types may be asked about at once (limits.max_event_types_per_request)."
+            )),
+        ),
         GatewayError::TokenRejected { .. } => (
             CALENDLY_TOKEN_INVALID,
             text("Calendly did not accept this personal access token."),

@@ -17,7 +17,7 @@ use utoipa_swagger_ui::Config;
 use super::availability::{self, AvailableTime};
 use super::booking::{self, AvailabilitySchedule, BusyTime};
 use super::user::{self, EventType};
-use super::{connection, health, metrics, oauth};
+use super::{connection, health, metrics, oauth, slots};
 use crate::error::{
     CALENDLY_RATE_LIMITED, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE, DATABASE_UNAVAILABLE, ErrorBody,
     ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED, TOKEN_EXPIRED, status_error,
@@ -47,6 +47,7 @@ pub const BEARER: &str = "bearer";
         user::user_uri,
         user::event_types,
         availability::check_availability,
+        slots::slots,
         booking::busy_times,
         booking::availability_schedules,
         health::healthz,
@@ -170,6 +171,7 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
     ("user", user::USER_ERRORS),
     ("user_event_types", user::EVENT_TYPES_ERRORS),
     ("check_availability", availability::ERRORS),
+    ("slots", slots::ERRORS),
     ("busy_times", booking::BUSY_TIMES_ERRORS),
     ("availability_schedules", booking::SCHEDULES_ERRORS),
     ("readyz", &[DATABASE_UNAVAILABLE]),
@@ -188,6 +190,7 @@ const CALLS_CALENDLY: &[&str] = &[
     "oauth_callback",
     "user_event_types",
     "check_availability",
+    "slots",
     "busy_times",
     "availability_schedules",
 ];

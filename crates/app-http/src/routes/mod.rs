@@ -9,6 +9,7 @@ mod health;
 mod metrics;
 mod oauth;
 mod raw_json;
+mod slots;
 mod user;
 
 use actix_web::body::MessageBody;
@@ -69,6 +70,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
             ])
             .route(web::get().to(availability::check_availability))
             .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource(["/calendly/slots", "/calendly/slots/"])
+                .route(web::get().to(slots::slots))
+                .default_service(web::to(|| method_not_allowed("GET"))),
         )
         .service(
             web::resource(["/calendly/busy-times", "/calendly/busy-times/"])

@@ -112,6 +112,8 @@ pub struct AuthSettings {
 #[serde(deny_unknown_fields)]
 pub struct LimitsSettings {
     pub max_range_days: u32,
+    /// Most event types one slots request may be about.
+    pub max_event_types_per_request: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -281,6 +283,9 @@ impl Settings {
         }
         if self.limits.max_range_days == 0 {
             return invalid("limits.max_range_days must be at least 1");
+        }
+        if self.limits.max_event_types_per_request == 0 {
+            return invalid("limits.max_event_types_per_request must be at least 1");
         }
         if self.calendly.max_concurrent_calls_per_request == 0 {
             return invalid("calendly.max_concurrent_calls_per_request must be at least 1");

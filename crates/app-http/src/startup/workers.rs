@@ -111,6 +111,7 @@ impl Shared {
                     settings.calendly.max_busy_days_per_call,
                 )),
                 max_concurrent_calls: settings.calendly.max_concurrent_calls_per_request,
+                max_event_types: settings.limits.max_event_types_per_request,
                 start_lead,
             },
             cipher,

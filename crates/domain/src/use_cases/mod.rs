@@ -23,11 +23,13 @@ use crate::time_range::TimeRange;
 mod booking;
 mod oauth;
 mod renewal;
+mod slots;
 #[cfg(test)]
 mod tests;
 
 pub use oauth::OAUTH_START_LIFETIME;
 pub use renewal::{Renewals, TOKEN_CALL_SPACING};
+pub use slots::{Slot, SlotDay, Slots, SlotsQuery};
 
 /// How availability checks are bounded and cut up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,8 @@ pub struct AvailabilityPolicy {
     /// Longest range of busy times the provider answers in one call
     /// (`calendly.max_busy_days_per_call`).
     pub max_busy_call_span: TimeDelta,
+    /// Most event types one slots question may be about (`limits.max_event_types_per_request`).
+    pub max_event_types: usize,
     /// How many provider calls one check may have in flight at once.
     pub max_concurrent_calls: usize,
     /// How far ahead of now the earliest start asked of the provider lies. The provider
@@ -52,6 +56,7 @@ impl Default for AvailabilityPolicy {
             max_range: TimeDelta::days(365),
             max_call_span: TimeDelta::days(31),
             max_busy_call_span: TimeDelta::days(7),
+            max_event_types: 10,
             max_concurrent_calls: 4,
             start_lead: TimeDelta::minutes(1),
         }

@@ -11,6 +11,7 @@ mod abandoned;
 mod availability;
 mod connection;
 mod renewal;
+mod slots;
 use crate::error::RepositoryError;
 use crate::model::{CalendlyUser, RawJson};
 use crate::ports::{
@@ -55,6 +56,8 @@ fn connection() -> CalendlyConnection {
 fn event_type(uri: &str) -> EventType {
     EventType {
         uri: EventTypeUri::parse(uri).expect("uri"),
+        duration_minutes: Some(30),
+        active: true,
         json: RawJson::parse(json!({ "uri": uri, "name": "Meeting" }).to_string()).expect("json"),
     }
 }
