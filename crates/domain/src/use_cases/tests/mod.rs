@@ -12,6 +12,7 @@ mod availability;
 mod connection;
 mod renewal;
 mod slots;
+mod slots_concurrency;
 use crate::error::RepositoryError;
 use crate::model::{CalendlyUser, RawJson};
 use crate::ports::{
