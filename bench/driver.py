@@ -96,12 +96,18 @@ def setup(gateway: str, stand_in: str, secret: str, users: int, out_dir: str, co
         direct = "/event_type_available_times?" + urllib.parse.urlencode(
             {"event_type": event_type, "start_time": start_s, "end_time": end_s}
         )
-        return f"{access}\t{check}", f"{pat}\t{direct}", f"{access}\t/calendly/user-event-types"
+        slots = check.replace("/calendly/check-availability", "/calendly/slots") + "&timezone=Europe/Berlin"
+        return (
+            f"{access}\t{check}",
+            f"{pat}\t{direct}",
+            f"{access}\t/calendly/user-event-types",
+            f"{access}\t{slots}",
+        )
 
     started = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
         lines = list(pool.map(one, range(users)))
-    for index, name in enumerate(["gateway.tsv", "stand_in.tsv", "event_types.tsv"]):
+    for index, name in enumerate(["gateway.tsv", "stand_in.tsv", "event_types.tsv", "slots.tsv"]):
         with open(os.path.join(out_dir, name), "w") as out:
             out.write("".join(line[index] + "\n" for line in lines))
     print(f"connected and warmed up {users} users in {time.time() - started:.1f}s", file=sys.stderr)
@@ -153,6 +159,24 @@ def table(results_path: str) -> None:
         )
 
 
+def slots_table(results_path: str) -> None:
+    rows = [json.loads(line) for line in open(results_path) if line.strip() and "slots" in line]
+    if not rows:
+        return
+    print()
+    print("| users | connected with | stand-in latency | slots req/s | p50 | p99 | Calendly calls / slots request | gateway CPU / slots request | errors |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        s = r["slots"]
+        rps = s["requests"] / (s["duration_us"] / 1e6)
+        cpu_us = r["slots_cpu_ticks"] / r["ticks_per_s"] / s["requests"] * 1e6
+        calls = r["slots_calendly_calls"] / s["requests"]
+        print(
+            f"| {r['users']} | {r.get('connect', 'pat')} | {r['latency_ms']} ms | {rps:,.0f} | {s['p50_us'] / 1000:.2f} ms | "
+            f"{s['p99_us'] / 1000:.2f} ms | {calls:.2f} | {cpu_us:.0f} µs | {s['socket_errors'] + s['non_2xx']} |"
+        )
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "setup":
@@ -163,5 +187,6 @@ if __name__ == "__main__":
         calls(args[0], args[1:] == ["reset"])
     elif command == "table":
         table(args[0])
+        slots_table(args[0])
     else:
         sys.exit(f"unknown command {command}")

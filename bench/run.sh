@@ -2,8 +2,9 @@
 # The fast-path benchmark: the gateway (release build) on PostgreSQL, in front of the Calendly
 # stand-in, under wrk. For every number of users and every stand-in latency it connects the
 # users, warms the gateway up with one check each, then drives check-availability for a 7-day
-# range over all of them at BENCH_CONNECTIONS connections, and the same requests straight to the
-# stand-in; then prints one table.
+# range over all of them at BENCH_CONNECTIONS connections, event types for 5 seconds, slots (every
+# active event type, 7 days, Europe/Berlin), and the check-availability requests straight to the
+# stand-in; then prints the tables.
 #
 #   bench/run.sh
 #   BENCH_USERS="1000" BENCH_LATENCIES="0" BENCH_DURATION=10 bench/run.sh
@@ -98,20 +99,29 @@ for users in $USERS_LIST; do
     calendly_calls=$(python3 bench/driver.py calls "$stand_in" reset)
     # Listing event types, every user's remembered since the warm-up: no Calendly call.
     event_types=$(wrk_run "$gateway" "$OUT/event_types.tsv" 5)
-    event_types_calls=$(python3 bench/driver.py calls "$stand_in")
+    event_types_calls=$(python3 bench/driver.py calls "$stand_in" reset)
+    # Slots: every active event type (3 of the stand-in's 4), 7 days, in Europe/Berlin.
+    slots_before=$(python3 bench/driver.py proc "$gateway_pid")
+    slots=$(wrk_run "$gateway" "$OUT/slots.tsv")
+    slots_after=$(python3 bench/driver.py proc "$gateway_pid")
+    slots_calls=$(python3 bench/driver.py calls "$stand_in")
     direct=$(wrk_run "$stand_in" "$OUT/stand_in.tsv")
 
     python3 - "$CONNECT" "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" \
-      "$event_types" "$event_types_calls" >>"$RESULTS" <<'PY'
+      "$event_types" "$event_types_calls" "$slots" "$slots_before" "$slots_after" "$slots_calls" >>"$RESULTS" <<'PY'
 import json, sys
-connect, users, latency, before, after, through, direct, calls, event_types, event_types_calls = sys.argv[1:]
+(connect, users, latency, before, after, through, direct, calls, event_types, event_types_calls,
+ slots, slots_before, slots_after, slots_calls) = sys.argv[1:]
 before, after = json.loads(before), json.loads(after)
+slots_before, slots_after = json.loads(slots_before), json.loads(slots_after)
 print(json.dumps({
     "connect": connect, "users": int(users), "latency_ms": int(latency),
     "gateway": json.loads(through), "direct": json.loads(direct),
     "cpu_ticks": after["cpu_ticks"] - before["cpu_ticks"], "ticks_per_s": after["ticks_per_s"],
     "peak_rss_kb": after["peak_rss_kb"], "calendly_calls": int(calls),
     "event_types": json.loads(event_types), "event_types_calendly_calls": int(event_types_calls),
+    "slots": json.loads(slots), "slots_calendly_calls": int(slots_calls),
+    "slots_cpu_ticks": slots_after["cpu_ticks"] - slots_before["cpu_ticks"],
 }))
 PY
     tail -n 1 "$RESULTS" >&2
