@@ -202,3 +202,42 @@ async fn a_repeated_event_type_is_asked_once() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_past_start_is_moved_ahead_and_the_users_zone_is_the_default() {
+    let app = app_with(&[event_type(E1, json!(30), true)]).await;
+    Mock::given(method("GET"))
+        .and(path("/event_type_available_times"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(calendly::available_times(&[])))
+        .mount(&app.calendly)
+        .await;
+    // From yesterday to two days ahead: Calendly is asked from about a minute from now.
+    let (start, end) = (days_ahead(-1), days_ahead(2));
+    let (status, body) = json_of(app.get(&slots_path(start, end, "")).await).await;
+    // The documented user's zone, `America/New York`, read as America/New_York.
+    assert_eq!(
+        (status, body),
+        (200, json!({ "timezone": "America/New_York", "days": [] }))
+    );
+    let calls = app.calendly_requests("/event_type_available_times").await;
+    assert_eq!(calls.len(), 1);
+    let asked: std::collections::HashMap<_, _> = calls[0].url.query_pairs().into_owned().collect();
+    let from = DateTime::parse_from_rfc3339(&asked["start_time"]).expect("time");
+    assert!(
+        from > Utc::now() && from < Utc::now() + TimeDelta::minutes(2),
+        "{from}"
+    );
+    // Wholly past: nothing asked.
+    let (status, _) = json_of(
+        app.get(&slots_path(days_ahead(-3), days_ahead(-2), ""))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.calendly_requests("/event_type_available_times")
+            .await
+            .len(),
+        1
+    );
+}
