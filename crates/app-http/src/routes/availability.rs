@@ -73,15 +73,10 @@ pub async fn check_availability(
     params: web::Query<AvailabilityParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    let start = params
-        .start_time
-        .ok_or(ApiError::MissingParameter("start_time"))?;
-    let end = params
-        .end_time
-        .ok_or(ApiError::MissingParameter("end_time"))?;
+    let (start, end) = required_times(params.start_time, params.end_time)?;
     let query = AvailabilityQuery {
-        start: parse_time("start_time", &start)?,
-        end: parse_time("end_time", &end)?,
+        start,
+        end,
         event_type: params
             .event_type
             .map(|uri| {
@@ -98,10 +93,23 @@ pub async fn check_availability(
     ))
 }
 
+/// `start_time` and `end_time`, both required (422 when one is missing).
+pub(super) fn required_times(
+    start: Option<String>,
+    end: Option<String>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let start = start.ok_or(ApiError::MissingParameter("start_time"))?;
+    let end = end.ok_or(ApiError::MissingParameter("end_time"))?;
+    Ok((
+        parse_time("start_time", &start)?,
+        parse_time("end_time", &end)?,
+    ))
+}
+
 /// An RFC 3339 time with any offset. Two lenient readings, because clients send them:
 /// a `+` offset that arrives as a space (an unencoded `+` in a query string decodes to one),
 /// and a time without offset, taken as UTC.
-pub(super) fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     let value = value.trim();
     if let Ok(time) = DateTime::parse_from_rfc3339(value) {
         return Ok(time.to_utc());

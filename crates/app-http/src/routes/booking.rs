@@ -2,13 +2,12 @@
 //! `GET /calendly/availability-schedules`.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::openapi::schema::SchemaFormat;
 use utoipa::openapi::{KnownFormat, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::availability::parse_time;
+use super::availability::required_times;
 use super::raw_json::{calendly_object, json_list};
 use crate::auth::AuthenticatedUser;
 use crate::error::{
@@ -49,20 +48,6 @@ pub struct RangeParams {
     end_time: Option<String>,
 }
 
-/// `start_time` and `end_time`: both required, read as for check-availability.
-fn range_of(params: RangeParams) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let start = params
-        .start_time
-        .ok_or(ApiError::MissingParameter("start_time"))?;
-    let end = params
-        .end_time
-        .ok_or(ApiError::MissingParameter("end_time"))?;
-    Ok((
-        parse_time("start_time", &start)?,
-        parse_time("end_time", &end)?,
-    ))
-}
-
 // Describes the bodies for the OpenAPI document; `json_list` writes them.
 /// The busy times.
 #[derive(ToSchema)]
@@ -99,7 +84,8 @@ pub async fn busy_times(
     AuthenticatedUser(user_id): AuthenticatedUser,
     params: web::Query<RangeParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (start, end) = range_of(params.into_inner())?;
+    let params = params.into_inner();
+    let (start, end) = required_times(params.start_time, params.end_time)?;
     let times = state.service.busy_times(&user_id, start, end).await?;
     Ok(json_list(
         r#"{"collection":"#,

@@ -8,7 +8,7 @@ use domain::{EventTypeUri, Slots, SlotsQuery};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::availability::parse_time;
+use super::availability::required_times;
 use crate::auth::AuthenticatedUser;
 use crate::error::{
     ApiError, CALENDLY_BAD_ARGUMENT, CALENDLY_CONFLICT, CALENDLY_FORBIDDEN, CALENDLY_NOT_CONNECTED,
@@ -115,8 +115,10 @@ fn query_from(query: &str) -> Result<SlotsQuery, ApiError> {
             ))),
         }
     };
-    let start = single("start_time")?.ok_or(ApiError::MissingParameter("start_time"))?;
-    let end = single("end_time")?.ok_or(ApiError::MissingParameter("end_time"))?;
+    let (start, end) = required_times(
+        single("start_time")?.map(str::to_owned),
+        single("end_time")?.map(str::to_owned),
+    )?;
     let timezone = single("timezone")?
         .map(|name| {
             name.parse::<Tz>().map_err(|_| {
@@ -135,8 +137,8 @@ fn query_from(query: &str) -> Result<SlotsQuery, ApiError> {
         })
         .collect::<Result<_, _>>()?;
     Ok(SlotsQuery {
-        start: parse_time("start_time", start)?,
-        end: parse_time("end_time", end)?,
+        start,
+        end,
         event_types,
         timezone,
     })
