@@ -13,6 +13,7 @@ mod connection;
 mod renewal;
 mod slots;
 mod slots_concurrency;
+mod slots_zones;
 use crate::error::RepositoryError;
 use crate::model::{CalendlyUser, RawJson};
 use crate::ports::{

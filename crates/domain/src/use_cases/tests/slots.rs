@@ -1,14 +1,14 @@
-//! Slots: time zones (daylight saving included), grouping by local day, several event types.
+//! Slots: grouping by local day, several event types, the event types asked for.
 
 use chrono_tz::Tz;
 
 use super::*;
 
-const E1: &str = "https://e/1";
-const E2: &str = "https://e/2";
-const E3: &str = "https://e/3";
+pub(super) const E1: &str = "https://e/1";
+pub(super) const E2: &str = "https://e/2";
+pub(super) const E3: &str = "https://e/3";
 
-fn typed(uri: &str, minutes: Option<u32>, active: bool) -> EventType {
+pub(super) fn typed(uri: &str, minutes: Option<u32>, active: bool) -> EventType {
     EventType {
         duration_minutes: minutes,
         active,
@@ -18,7 +18,7 @@ fn typed(uri: &str, minutes: Option<u32>, active: bool) -> EventType {
 
 /// Event types E1 (30 min), E2 (15 min), E3 (60 min, inactive); each event type's available
 /// times are `times` of it that fall in the piece asked for. The calls are counted.
-fn scheduling(
+pub(super) fn scheduling(
     times: &'static [(&'static str, &'static str)],
 ) -> (MockSchedulingProvider, Arc<Mutex<usize>>) {
     let calls = Arc::new(Mutex::new(0));
@@ -49,7 +49,12 @@ fn scheduling(
     (scheduling, calls)
 }
 
-fn slots_query(start: &str, end: &str, event_types: &[&str], timezone: Option<Tz>) -> SlotsQuery {
+pub(super) fn slots_query(
+    start: &str,
+    end: &str,
+    event_types: &[&str],
+    timezone: Option<Tz>,
+) -> SlotsQuery {
     SlotsQuery {
         start: at(start),
         end: at(end),
@@ -62,7 +67,7 @@ fn slots_query(start: &str, end: &str, event_types: &[&str], timezone: Option<Tz
 }
 
 /// Each day as its date and its slots as `start end event_type`.
-fn shown(slots: &Slots) -> Vec<(String, Vec<String>)> {
+pub(super) fn shown(slots: &Slots) -> Vec<(String, Vec<String>)> {
     slots
         .days
         .iter()
@@ -85,133 +90,13 @@ fn shown(slots: &Slots) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-async fn slots_of(
+pub(super) async fn slots_of(
     times: &'static [(&'static str, &'static str)],
     query: SlotsQuery,
 ) -> Result<Slots, GatewayError> {
     service(connected_repository(), scheduling(times).0)
         .slots(&user_id(), query)
         .await
-}
-
-#[tokio::test]
-async fn berlin_spring_forward_a_23_hour_day_with_offsets_right_on_both_sides() {
-    static TIMES: &[(&str, &str)] = &[
-        (E1, "2030-03-30T23:00:00Z"), // 00:00 local, 31 March: a slot at local midnight
-        (E1, "2030-03-31T00:30:00Z"), // 01:30+01:00, ends 03:00+02:00 across the jump
-        (E1, "2030-03-31T01:00:00Z"), // 03:00+02:00
-        (E1, "2030-03-31T22:00:00Z"), // 00:00+02:00, 1 April
-    ];
-    let slots = slots_of(
-        TIMES,
-        slots_query(
-            "2030-03-30T00:00:00Z",
-            "2030-04-02T00:00:00Z",
-            &[E1],
-            Some(chrono_tz::Europe::Berlin),
-        ),
-    )
-    .await
-    .expect("slots");
-    assert_eq!(
-        shown(&slots),
-        [
-            (
-                "2030-03-31".to_owned(),
-                vec![
-                    format!("2030-03-31T00:00:00+01:00 2030-03-31T00:30:00+01:00 {E1}"),
-                    format!("2030-03-31T01:30:00+01:00 2030-03-31T03:00:00+02:00 {E1}"),
-                    format!("2030-03-31T03:00:00+02:00 2030-03-31T03:30:00+02:00 {E1}"),
-                ]
-            ),
-            (
-                "2030-04-01".to_owned(),
-                vec![format!(
-                    "2030-04-01T00:00:00+02:00 2030-04-01T00:30:00+02:00 {E1}"
-                )]
-            ),
-        ]
-    );
-}
-
-#[tokio::test]
-async fn new_york_fall_back_a_25_hour_day_with_the_hour_twice() {
-    static TIMES: &[(&str, &str)] = &[
-        (E2, "2030-11-03T05:30:00Z"), // 01:30-04:00 (EDT)
-        (E2, "2030-11-03T06:30:00Z"), // 01:30-05:00 (EST), the same local time again
-        (E2, "2030-11-04T04:59:00Z"), // 23:59-05:00, still 3 November
-    ];
-    let slots = slots_of(
-        TIMES,
-        slots_query(
-            "2030-11-02T00:00:00Z",
-            "2030-11-05T00:00:00Z",
-            &[E2],
-            Some(chrono_tz::America::New_York),
-        ),
-    )
-    .await
-    .expect("slots");
-    assert_eq!(
-        shown(&slots),
-        [(
-            "2030-11-03".to_owned(),
-            vec![
-                format!("2030-11-03T01:30:00-04:00 2030-11-03T01:45:00-04:00 {E2}"),
-                format!("2030-11-03T01:30:00-05:00 2030-11-03T01:45:00-05:00 {E2}"),
-                format!("2030-11-03T23:59:00-05:00 2030-11-04T00:14:00-05:00 {E2}"),
-            ]
-        )]
-    );
-}
-
-#[tokio::test]
-async fn half_hour_zones_and_a_half_hour_daylight_shift() {
-    static TIMES: &[(&str, &str)] = &[(E1, "2030-04-06T14:00:00Z"), (E1, "2030-04-06T16:00:00Z")];
-    // Kolkata, +05:30: 18:30 UTC is local midnight of the next day.
-    static KOLKATA: &[(&str, &str)] = &[(E1, "2030-01-05T18:30:00Z")];
-    let slots = slots_of(
-        KOLKATA,
-        slots_query(
-            "2030-01-05T00:00:00Z",
-            "2030-01-07T00:00:00Z",
-            &[E1],
-            Some(chrono_tz::Asia::Kolkata),
-        ),
-    )
-    .await
-    .expect("slots");
-    assert_eq!(
-        shown(&slots),
-        [(
-            "2030-01-06".to_owned(),
-            vec![format!(
-                "2030-01-06T00:00:00+05:30 2030-01-06T00:30:00+05:30 {E1}"
-            )]
-        )]
-    );
-    // Lord Howe leaves daylight saving at 02:00 local on 7 April 2030: +11:00, then +10:30.
-    let slots = slots_of(
-        TIMES,
-        slots_query(
-            "2030-04-06T00:00:00Z",
-            "2030-04-07T00:00:00Z",
-            &[E1],
-            Some(chrono_tz::Australia::Lord_Howe),
-        ),
-    )
-    .await
-    .expect("slots");
-    assert_eq!(
-        shown(&slots),
-        [(
-            "2030-04-07".to_owned(),
-            vec![
-                format!("2030-04-07T01:00:00+11:00 2030-04-07T01:30:00+11:00 {E1}"),
-                format!("2030-04-07T02:30:00+10:30 2030-04-07T03:00:00+10:30 {E1}"),
-            ]
-        )]
-    );
 }
 
 #[tokio::test]
