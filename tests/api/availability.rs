@@ -1,27 +1,17 @@
 //! `GET /calendly/check-availability`.
 
-use chrono::{DateTime, Duration as Days, DurationRound, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use test_support::calendly;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{TestApp, assert_error, assert_not_connected, json_of};
+use crate::helpers::{
+    TestApp, assert_error, assert_not_connected, calendly_time, days_ahead, json_of,
+};
 
 const E1: &str = "https://api.calendly.com/event_types/E1";
 const E2: &str = "https://api.calendly.com/event_types/E2";
-
-/// Midnight UTC `days` from now: ranges in the future, whenever the tests run.
-fn days_ahead(days: i64) -> DateTime<Utc> {
-    (Utc::now() + Days::days(days))
-        .duration_trunc(TimeDelta::days(1))
-        .expect("truncates")
-}
-
-/// As Calendly writes times, and as the gateway sends them.
-fn calendly_time(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
 
 fn query(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     format!(

@@ -1,23 +1,14 @@
 //! `GET /calendly/busy-times` and `GET /calendly/availability-schedules`.
 
-use chrono::{DateTime, Duration as Days, DurationRound, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use test_support::calendly;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{TestApp, assert_error, assert_not_connected, json_of};
-
-/// Midnight UTC `days` from now.
-fn days_ahead(days: i64) -> DateTime<Utc> {
-    (Utc::now() + Days::days(days))
-        .duration_trunc(TimeDelta::days(1))
-        .expect("truncates")
-}
-
-fn calendly_time(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
+use crate::helpers::{
+    TestApp, assert_error, assert_not_connected, calendly_time, days_ahead, json_of,
+};
 
 fn busy_query(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     format!(

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use adapters::jwt::JwtIssuer;
 use app_http::{Application, Settings};
+use chrono::{DateTime, DurationRound, SecondsFormat, TimeDelta, Utc};
 use domain::UserId;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -51,6 +52,35 @@ where
     let address = format!("http://{}", server.addrs()[0]);
     tokio::spawn(server.run());
     address
+}
+
+/// A client that shows redirects instead of following them, as the tests of a browser's way
+/// through OAuth need.
+pub fn browser() -> reqwest::Client {
+    client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A redirect's `Location`.
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned()
+}
+
+/// Midnight UTC `days` from now: ranges in the future, whenever the tests run.
+pub fn days_ahead(days: i64) -> DateTime<Utc> {
+    (Utc::now() + TimeDelta::days(days))
+        .duration_trunc(TimeDelta::days(1))
+        .expect("truncates")
+}
+
+/// As Calendly writes times, and as the gateway sends them.
+pub fn calendly_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// An HTTP client that sends no `X-Request-Id`.

@@ -12,7 +12,7 @@ use test_support::calendly;
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{TestApp, USER, assert_error, json_of};
+use crate::helpers::{TestApp, USER, assert_error, browser, json_of, location};
 use crate::secrets_in_logs;
 
 const CLIENT_ID: &str = "gateway-test-client";
@@ -32,14 +32,6 @@ async fn oauth_app(json: bool) -> TestApp {
         settings.calendly.oauth.return_url = (!json).then(|| RETURN_URL.into());
     })
     .await
-}
-
-/// A client that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
 }
 
 /// `POST /calendly/oauth/start` as `user`: the authorize URL's query.
@@ -113,13 +105,6 @@ async fn callback(app: &TestApp, query: &str) -> reqwest::Response {
         .send()
         .await
         .expect("sent")
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"]
-        .to_str()
-        .expect("ASCII")
-        .to_owned()
 }
 
 /// The form fields of the token requests Calendly received.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use test_support::{TestDatabase, TestSqliteFile};
 
 use crate::binary::{Server, access_token, development_env, env_with, log_line_with, serve};
-use crate::helpers::{http_client, json_of};
+use crate::helpers::{browser, http_client, json_of, location};
 use crate::secrets_in_logs;
 
 const REDIRECT_URI: &str = "https://gateway.example/calendly/oauth/callback";
@@ -119,20 +119,6 @@ fn oauth_env<'a>(database_url: &'a str, stand_in: &'a str) -> Vec<(&'a str, &'a 
             ),
         ],
     )
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"]
-        .to_str()
-        .expect("ASCII")
-        .to_owned()
 }
 
 /// What a web client and its user's browser do: start, follow `authorize_url` to the stand-in

@@ -1,21 +1,15 @@
 //! `GET /calendly/slots`: the answer's shape, and every bad input.
 
-use chrono::{DateTime, Duration as Days, DurationRound, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 use test_support::calendly;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{TestApp, assert_error, json_of};
+use crate::helpers::{TestApp, assert_error, days_ahead, json_of};
 
 const E1: &str = "https://api.calendly.com/event_types/E1";
 const E2: &str = "https://api.calendly.com/event_types/E2";
-
-fn days_ahead(days: i64) -> DateTime<Utc> {
-    (Utc::now() + Days::days(days))
-        .duration_trunc(TimeDelta::days(1))
-        .expect("truncates")
-}
 
 fn event_type(uri: &str, duration: Value, active: bool) -> Value {
     let mut event_type = calendly::event_type(uri, "Meeting");

@@ -8,30 +8,14 @@ use domain::{EventTypeUri, Slots, SlotsQuery};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::availability::required_times;
+use super::availability::{self, required_times};
 use crate::auth::AuthenticatedUser;
-use crate::error::{
-    ApiError, CALENDLY_BAD_ARGUMENT, CALENDLY_CONFLICT, CALENDLY_FORBIDDEN, CALENDLY_NOT_CONNECTED,
-    CALENDLY_NOT_FOUND, CALENDLY_REAUTH_REQUIRED, EVENT_TYPE_NOT_FOUND, ErrorKind,
-    INVALID_PARAMETER, MISSING_PARAMETER, NO_EVENT_TYPES, URI_TOO_LONG,
-};
+use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
 
-/// The errors of `GET /calendly/slots`, beyond those of every authenticated operation that
-/// calls Calendly.
-pub const ERRORS: &[ErrorKind] = &[
-    INVALID_PARAMETER,
-    MISSING_PARAMETER,
-    URI_TOO_LONG,
-    CALENDLY_NOT_CONNECTED,
-    NO_EVENT_TYPES,
-    EVENT_TYPE_NOT_FOUND,
-    CALENDLY_REAUTH_REQUIRED,
-    CALENDLY_BAD_ARGUMENT,
-    CALENDLY_FORBIDDEN,
-    CALENDLY_NOT_FOUND,
-    CALENDLY_CONFLICT,
-];
+/// The errors of `GET /calendly/slots`: those of check-availability, whose ranges and event
+/// types it reads the same way.
+pub const ERRORS: &[ErrorKind] = availability::ERRORS;
 
 /// The slots, by local day.
 #[derive(Debug, Serialize, ToSchema)]

@@ -160,12 +160,13 @@ impl Shared {
             observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
             circuit: Arc::clone(&self.circuit),
         })?;
-        let oauth = match settings.oauth_application() {
+        let application = settings.oauth_application();
+        let oauth = match &application {
             Some(application) => Some(Arc::new(CalendlyOAuthClient::new(CalendlyOAuthSettings {
                 auth_base_url: settings.calendly.auth_base_url.clone(),
-                client_id: application.client_id,
-                client_secret: application.client_secret,
-                redirect_uri: application.redirect_uri,
+                client_id: application.client_id.clone(),
+                client_secret: application.client_secret.clone(),
+                redirect_uri: application.redirect_uri.clone(),
                 timeout: settings.calendly_timeout(),
                 connect_timeout: settings.calendly_connect_timeout(),
                 observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
@@ -185,7 +186,7 @@ impl Shared {
             service: CalendlyService::new(ports, self.policy).sharing(Arc::clone(&self.renewals)),
             user_auth: Arc::clone(&self.user_auth),
             tokens: storage.tokens,
-            return_url: settings.oauth_application().and_then(|app| app.return_url),
+            return_url: application.and_then(|app| app.return_url),
         })
     }
 

@@ -26,8 +26,7 @@ impl CalendlyService {
         let connection = self.connection(user_id).await?;
         self.with_renewal(connection, |connection| {
             async move {
-                let earliest = self.ports.clock.now() + self.policy.start_lead;
-                let Some(range) = requested.not_before(earliest) else {
+                let Some(range) = self.still_ahead(requested) else {
                     return Ok(Vec::new());
                 };
                 let token = connection.credential.access_token();

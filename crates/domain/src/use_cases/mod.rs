@@ -235,8 +235,7 @@ impl CalendlyService {
         let event_type = self
             .chosen_event_type(connection, query.event_type.clone())
             .await?;
-        let earliest = self.ports.clock.now() + self.policy.start_lead;
-        let Some(range) = requested.not_before(earliest) else {
+        let Some(range) = self.still_ahead(requested) else {
             return Ok(Vec::new());
         };
 
@@ -252,6 +251,13 @@ impl CalendlyService {
             .try_collect()
             .await?;
         Ok(merged(pieces))
+    }
+
+    /// The part of `requested` the provider may be asked about: from now plus `start_lead`
+    /// (nothing earlier can be booked, and the provider refuses a past start); `None` when the
+    /// whole range lies before that.
+    fn still_ahead(&self, requested: TimeRange) -> Option<TimeRange> {
+        requested.not_before(self.ports.clock.now() + self.policy.start_lead)
     }
 
     fn validated_range(

@@ -84,8 +84,7 @@ impl CalendlyService {
         self.with_renewal(connection, |connection| {
             async move {
                 let chosen = self.chosen_for_slots(&connection, asked).await?;
-                let earliest = self.ports.clock.now() + self.policy.start_lead;
-                let Some(range) = requested.not_before(earliest) else {
+                let Some(range) = self.still_ahead(requested) else {
                     return Ok(Slots {
                         timezone,
                         days: Vec::new(),
