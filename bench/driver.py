@@ -136,7 +136,7 @@ def calls(stand_in: str, reset: bool) -> None:
 def table(results_path: str) -> None:
     rows = [json.loads(line) for line in open(results_path) if line.strip()]
     header = (
-        "| users | connected with | stand-in latency | gateway req/s | gateway p50 | gateway p99 | direct req/s | direct p50 "
+        "| users | connected with | availability TTL | order | stand-in latency | gateway req/s | gateway p50 | gateway p99 | direct req/s | direct p50 "
         "| direct p99 | req/s ratio | p99 added | Calendly calls / check | Calendly calls / event-types request "
         "| gateway CPU / check | peak RSS | errors |"
     )
@@ -152,7 +152,7 @@ def table(results_path: str) -> None:
         event_type_calls = r["event_types_calendly_calls"] / e["requests"]
         errors = sum(x["socket_errors"] + x["non_2xx"] for x in (g, d, e))
         print(
-            f"| {r['users']} | {r.get('connect', 'pat')} | {r['latency_ms']} ms | {g_rps:,.0f} | {g['p50_us'] / 1000:.2f} ms | "
+            f"| {r['users']} | {r.get('connect', 'pat')} | {r.get('availability_ttl', 0)} s | {r.get('order', 'turn')} | {r['latency_ms']} ms | {g_rps:,.0f} | {g['p50_us'] / 1000:.2f} ms | "
             f"{g['p99_us'] / 1000:.2f} ms | {d_rps:,.0f} | {d['p50_us'] / 1000:.2f} ms | {d['p99_us'] / 1000:.2f} ms | "
             f"{g_rps / d_rps:.2f} | {(g['p99_us'] - d['p99_us']) / 1000:+.2f} ms | {calls:.2f} | {event_type_calls:.2f} | {cpu_us:.0f} µs | "
             f"{r['peak_rss_kb'] / 1024:.1f} MB | {errors} |"

@@ -38,7 +38,7 @@ else
   start_throwaway_cluster
 fi
 
-target/release/calendly-stand-in --port 0 --latency-ms "$LATENCY" >"$WORK/stand-in.log" 2>&1 &
+target/release/calendly-stand-in --port 0 --latency-ms "$LATENCY" --rate-limit-per-minute 100000000 >"$WORK/stand-in.log" 2>&1 &
 PIDS+=($!)
 stand_in="http://$(address_in "$WORK/stand-in.log")"
 APP__SERVER__PORT=0 \

@@ -1,6 +1,7 @@
 -- wrk script: each request is the next line of a file of "TOKEN<TAB>PATH" lines, so the load
--- goes over every user in turn. At the end it prints one JSON line with exact percentiles.
---   wrk -t2 -c64 -d15s -s bench/rotate.lua http://127.0.0.1:PORT -- requests.tsv
+-- goes over every user in turn (or, with a second argument `random`, a line at random each
+-- time). At the end it prints one JSON line with exact percentiles.
+--   wrk -t2 -c64 -d15s -s bench/rotate.lua http://127.0.0.1:PORT -- requests.tsv [random]
 
 local threads = {}
 
@@ -17,10 +18,16 @@ function init(args)
   end
   -- Threads start apart, so that they do not ask for the same users at the same moment.
   position = (id or 0) * math.floor(#lines / 2)
+  at_random = args[2] == "random"
+  math.randomseed(os.time() + (id or 0) * 7919)
 end
 
 function request()
-  position = position % #lines + 1
+  if at_random then
+    position = math.random(#lines)
+  else
+    position = position % #lines + 1
+  end
   local entry = lines[position]
   return wrk.format("GET", entry[2], { ["Authorization"] = "Bearer " .. entry[1] })
 end

@@ -537,6 +537,8 @@ async fn two_instances_on_one_database_see_each_others_connects_and_disconnects(
         ("APP__CALENDLY__API_BASE_URL", &calendly_stand_in.uri()),
         ("APP__AUTH__JWT_SECRET", JWT_SECRET),
         ("APP__CALENDLY__TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
+        // Every check reaches Calendly, so that the token each sends is seen.
+        ("APP__CACHE__AVAILABILITY_TTL_SECS", "0"),
     ];
     let token = access_token(&env, "7");
     secrets_in_logs::register_secret(REPLACEMENT_TOKEN);

@@ -128,6 +128,9 @@ impl TestApp {
         settings.calendly.timeout_ms = 2000;
         settings.calendly.token_encryption_key = Some(SecretString::from(ENCRYPTION_KEY));
         settings.auth.jwt_secret = SecretString::from(JWT_SECRET);
+        // Most tests look at what each question asks of Calendly: those of the availability
+        // cache turn it on.
+        settings.cache.availability_ttl_secs = 0;
         customize(&mut settings);
 
         let application = Application::build(settings)
@@ -270,4 +273,17 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     );
     assert!(body.get("detail").is_some(), "{body}");
     body["detail"].clone()
+}
+
+/// A check-availability path for next week's UTC calendar week, Monday to Monday: one window
+/// of the availability cache.
+pub fn next_week_check() -> String {
+    use chrono::Datelike as _;
+    let today = chrono::Utc::now().date_naive();
+    let monday = today - chrono::TimeDelta::days(i64::from(today.weekday().num_days_from_monday()))
+        + chrono::TimeDelta::days(7);
+    format!(
+        "/calendly/check-availability?start_time={monday}T00:00:00Z&end_time={}T00:00:00Z",
+        monday + chrono::TimeDelta::days(7)
+    )
 }

@@ -2,99 +2,18 @@
 //! `crates/calendly-stand-in`): the whole flow, renewals across expiries, a refused refresh
 //! token, revocation, and two instances renewing one connection at once.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use test_support::{TestDatabase, TestSqliteFile};
 
-use crate::binary::{Server, access_token, development_env, env_with, log_line_with, serve};
+use crate::binary::{Server, access_token, development_env, env_with, serve};
 use crate::helpers::{browser, http_client, json_of, location};
 use crate::secrets_in_logs;
+use crate::stand_in::StandIn;
 
 const REDIRECT_URI: &str = "https://gateway.example/calendly/oauth/callback";
 const RETURN_URL: &str = "https://app.example/settings";
-
-/// The stand-in's binary, built beside the gateway's (`cargo test --workspace` builds it; a
-/// narrower run builds it here).
-fn stand_in_binary() -> PathBuf {
-    let gateway = PathBuf::from(env!("CARGO_BIN_EXE_calendly-gateway"));
-    let binary = gateway.with_file_name("calendly-stand-in");
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let built = Command::new(cargo)
-            .args(["build", "-p", "calendly-stand-in", "--locked"])
-            .status()
-            .expect("cargo runs");
-        assert!(built.success(), "the stand-in does not build");
-    }
-    binary
-}
-
-/// A running stand-in, killed with its test.
-struct StandIn {
-    child: Child,
-    url: String,
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl StandIn {
-    fn start(access_token_ttl_secs: u64) -> Self {
-        let mut child = Command::new(stand_in_binary())
-            .args([
-                "--port",
-                "0",
-                "--access-token-ttl-secs",
-                &access_token_ttl_secs.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the stand-in starts");
-        let log = crate::binary::log_lines(&mut child);
-        let line = log_line_with(&log, &["listening on http://"]);
-        let url = line
-            .split("listening on ")
-            .nth(1)
-            .expect("an address")
-            .trim()
-            .to_owned();
-        Self { child, url }
-    }
-
-    async fn stats(&self) -> HashMap<String, u64> {
-        let stats: Value = http_client()
-            .get(format!("{}/stats", self.url))
-            .send()
-            .await
-            .expect("sent")
-            .json()
-            .await
-            .expect("JSON");
-        stats
-            .as_object()
-            .expect("an object")
-            .iter()
-            .map(|(name, count)| (name.clone(), count.as_u64().unwrap_or_default()))
-            .collect()
-    }
-
-    async fn reset_stats(&self) {
-        http_client()
-            .delete(format!("{}/stats", self.url))
-            .send()
-            .await
-            .expect("sent");
-    }
-}
 
 /// The gateway's settings for OAuth with the stand-in's application, on `database_url`.
 fn oauth_env<'a>(database_url: &'a str, stand_in: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -182,7 +101,7 @@ async fn get(gateway: &str, bearer: &str, path: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_flow_then_renewals_across_expiries_a_refused_refresh_and_revocation() {
-    let stand_in = StandIn::start(2);
+    let stand_in = StandIn::with_token_ttl(2);
     let db = TestSqliteFile::create();
     let database_url = db.url();
     let env = oauth_env(&database_url, &stand_in.url);
@@ -284,7 +203,7 @@ async fn burst(gateway: &str, bearer: &str, requests: usize) -> Vec<u16> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_renewing_one_connection_at_expiry_make_one_refresh() {
     const TTL_SECS: u64 = 4;
-    let stand_in = StandIn::start(TTL_SECS);
+    let stand_in = StandIn::with_token_ttl(TTL_SECS);
     let db = TestDatabase::create().await;
     let env = oauth_env(db.url(), &stand_in.url);
     let (_first, first, _first_log): (Server, _, _) = serve(&env);

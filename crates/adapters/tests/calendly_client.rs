@@ -3,9 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use adapters::calendly::{
-    CalendlyClient, CalendlyClientSettings, CallObserver, CallOutcome, CircuitBreaker,
-};
+use adapters::calendly::{CalendlyClient, CallObserver, CallOutcome, CircuitBreaker};
 use chrono::DateTime;
 use domain::{
     CalendlyToken, CalendlyUserUri, EventTypeUri, ProviderError, Rejection, SchedulingProvider,
@@ -16,16 +14,13 @@ use test_support::calendly;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod support;
+
 const TOKEN: &str = "calendly-personal-access-token";
 
 /// A client with a circuit that never opens.
 fn client(server: &MockServer, timeout: Duration) -> CalendlyClient {
-    client_with(
-        &server.uri(),
-        timeout,
-        Arc::new(CircuitBreaker::new(0, Duration::ZERO)),
-        None,
-    )
+    client_with(&server.uri(), timeout, support::never_open(), None)
 }
 
 fn client_with(
@@ -34,15 +29,7 @@ fn client_with(
     circuit: Arc<CircuitBreaker>,
     observer: Option<Arc<dyn CallObserver>>,
 ) -> CalendlyClient {
-    CalendlyClient::new(&CalendlyClientSettings {
-        api_base_url: format!("{base_url}/"),
-        timeout,
-        connect_timeout: Duration::from_secs(1),
-        max_idle_connections: 8,
-        observer,
-        circuit,
-    })
-    .expect("client")
+    support::client_with(base_url, timeout, circuit, observer, Arc::default())
 }
 
 fn token() -> CalendlyToken {
@@ -268,6 +255,7 @@ async fn available_times_are_asked_for_the_range_and_kept_as_written() {
     let times = client(&server, Duration::from_secs(5))
         .available_times(
             &token(),
+            &user_uri(),
             &event_type_uri(),
             range("2030-01-02T21:00:00+01:00", "2030-01-09T20:00:00Z"),
         )

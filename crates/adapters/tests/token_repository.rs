@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::DateTime;
 use domain::{
-    CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri,
-    OAuthStart, OAuthStarts, OAuthStateToken, PkceVerifier, RepositoryError, TokenRepository,
-    UserId,
+    CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri, HookId,
+    OAuthStart, OAuthStarts, OAuthStateToken, PkceVerifier, RepositoryError, SigningKey,
+    Subscription, TokenRepository, UserId, Webhooks,
 };
 use secrecy::SecretString;
 
@@ -395,6 +395,9 @@ on_every_backend!(
     of_concurrent_takes_of_one_start_one_gets_it,
     the_database_keeps_neither_the_state_nor_the_verifier,
     a_start_sealed_with_another_key_is_undecryptable,
+    a_subscribed_connection_loads_back_and_is_found_by_its_hook,
+    replacing_or_deleting_a_connection_ends_its_hook,
+    rotating_keys_reseals_webhook_keys_too,
 );
 
 fn connection(user: &str, token: &str, calendly_user: &str) -> CalendlyConnection {
@@ -410,10 +413,14 @@ fn connection(user: &str, token: &str, calendly_user: &str) -> CalendlyConnectio
             email: format!("{calendly_user}@example.com"),
             scheduling_url: format!("https://calendly.com/{calendly_user}"),
             timezone: "Europe/Berlin".into(),
+            organization: Some(format!(
+                "https://api.calendly.com/organizations/{calendly_user}"
+            )),
         },
         connected_at: DateTime::parse_from_rfc3339("2030-01-01T12:34:56.123456Z")
             .expect("time")
             .to_utc(),
+        webhooks: Webhooks::Off,
     }
 }
 
@@ -1184,5 +1191,148 @@ async fn no_connection_no_lease(store: impl Store) {
             .await
             .expect("locked")
             .is_some()
+    );
+}
+
+// --- webhook subscriptions -------------------------------------------------------------------
+
+const SIGNING_KEY: &str = "webhook-signing-key-never-in-clear";
+
+fn subscribed(user: &str, hook: &str) -> CalendlyConnection {
+    CalendlyConnection {
+        webhooks: Webhooks::Active(Subscription {
+            hook_id: HookId::parse(hook).expect("hook id"),
+            signing_key: SigningKey::new(SIGNING_KEY),
+            uri: format!("https://api.calendly.com/webhook_subscriptions/{hook}"),
+        }),
+        ..connection(user, &format!("token-of-{user}"), &format!("CAL{user}"))
+    }
+}
+
+fn hook(id: &str) -> HookId {
+    HookId::parse(id).expect("hook id")
+}
+
+async fn a_subscribed_connection_loads_back_and_is_found_by_its_hook(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&subscribed("42", "hook-of-user-42-xyz"))
+        .await
+        .expect("saved");
+    repository
+        .save(&connection("43", "t", "CAL43"))
+        .await
+        .expect("saved");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loads")
+        .expect("present");
+    assert_eq!(
+        loaded.webhooks,
+        subscribed("42", "hook-of-user-42-xyz").webhooks
+    );
+    assert_eq!(
+        loaded.calendly_user.organization.as_deref(),
+        Some("https://api.calendly.com/organizations/CAL42")
+    );
+    let found = repository
+        .find_hook(&hook("hook-of-user-42-xyz"))
+        .await
+        .expect("found")
+        .expect("present");
+    assert_eq!(found.user_id, user("42"));
+    assert_eq!(
+        found.account.as_str(),
+        "https://api.calendly.com/users/CAL42"
+    );
+    assert_eq!(found.signing_key.expose(), SIGNING_KEY);
+    assert!(
+        repository
+            .find_hook(&hook("hook-of-nobody-000000"))
+            .await
+            .expect("asked")
+            .is_none()
+    );
+    let unsubscribed = repository
+        .load(&user("43"))
+        .await
+        .expect("loads")
+        .expect("present");
+    assert_eq!(unsubscribed.webhooks, Webhooks::Off);
+    for row in store.rows_as_text().await {
+        assert!(!row.contains(SIGNING_KEY), "{row}");
+        assert!(!row.contains(&hex_of(SIGNING_KEY)), "{row}");
+    }
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn replacing_or_deleting_a_connection_ends_its_hook(store: impl Store) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&subscribed("42", "hook-of-the-first-one"))
+        .await
+        .expect("saved");
+    repository
+        .save(&CalendlyConnection {
+            webhooks: Webhooks::Unavailable,
+            ..connection("42", "new-token", "CAL42")
+        })
+        .await
+        .expect("replaced");
+    assert!(
+        repository
+            .find_hook(&hook("hook-of-the-first-one"))
+            .await
+            .expect("asked")
+            .is_none()
+    );
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loads")
+        .expect("present");
+    assert_eq!(loaded.webhooks, Webhooks::Unavailable);
+    repository
+        .save(&subscribed("42", "hook-of-the-second-one"))
+        .await
+        .expect("subscribed again");
+    repository.delete(&user("42")).await.expect("deleted");
+    assert!(
+        repository
+            .find_hook(&hook("hook-of-the-second-one"))
+            .await
+            .expect("asked")
+            .is_none()
+    );
+}
+
+async fn rotating_keys_reseals_webhook_keys_too(store: impl Store) {
+    store
+        .repository(7)
+        .await
+        .save(&subscribed("42", "hook-of-user-42-xyz"))
+        .await
+        .expect("saved");
+    let done = store.rotate(&[("2026-11", 9), ("default", 7)]).await;
+    assert_eq!(done.rotated, 1);
+    let rotated = store.keyed_repository(&[("2026-11", 9)]).await;
+    let found = rotated
+        .find_hook(&hook("hook-of-user-42-xyz"))
+        .await
+        .expect("the new key alone opens it")
+        .expect("present");
+    assert_eq!(found.signing_key.expose(), SIGNING_KEY);
+    let loaded = rotated
+        .load(&user("42"))
+        .await
+        .expect("loads")
+        .expect("present");
+    assert_eq!(
+        loaded.webhooks,
+        subscribed("42", "hook-of-user-42-xyz").webhooks
     );
 }

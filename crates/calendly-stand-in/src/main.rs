@@ -15,7 +15,13 @@
 //!   (see [`booking`]);
 //! - `GET /oauth/authorize`, `POST /oauth/token`, `POST /oauth/revoke`: Calendly's OAuth server
 //!   (see [`oauth`]); its access tokens are accepted by the endpoints above until they expire;
-//! - `GET /stats`: calls received per endpoint (`DELETE /stats` resets them).
+//! - `/webhook_subscriptions`, and `POST /admin/book` and `POST /admin/change_event_type`,
+//!   which change things and deliver the signed webhooks (see [`webhooks`]);
+//! - `GET /stats`: calls received per endpoint (`DELETE /stats` resets them, and the rate
+//!   limit's windows).
+//!
+//! Every answer of the API carries Calendly's rate-limit headers; past
+//! `--rate-limit-per-minute` calls of a user in a minute, it answers 429 (see [`limits`]).
 //!
 //! `--latency-ms` delays every answer, as a distant Calendly would.
 
@@ -23,8 +29,10 @@
 #![allow(clippy::result_large_err)]
 
 mod booking;
+mod limits;
 mod oauth;
 mod stats;
+mod webhooks;
 
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
@@ -79,6 +87,12 @@ struct Options {
     /// The user declines at /oauth/authorize.
     #[arg(long)]
     deny_authorization: bool,
+    /// Calls each user may make a minute (Calendly's paid plans: 500; free: 50).
+    #[arg(long, default_value_t = 500)]
+    rate_limit_per_minute: u32,
+    /// Refuse webhook subscriptions, as a plan without webhooks.
+    #[arg(long)]
+    no_webhooks: bool,
 }
 
 #[derive(Debug)]
@@ -88,6 +102,8 @@ pub(crate) struct StandIn {
     slot: TimeDelta,
     calls: stats::Counters,
     oauth: oauth::OAuth,
+    limit: limits::RateLimit,
+    hooks: webhooks::Hooks,
 }
 
 fn error(status: u16, title: &str, message: &str) -> HttpResponse {
@@ -191,7 +207,10 @@ async fn event_types(
         .map(|i| {
             json!({
                 "uri": format!("{API}/event_types/{user}-{i}"),
-                "name": format!("{} Minute Meeting", 15 * (i + 1)),
+                "name": match state.hooks.changes_of(&format!("{API}/event_types/{user}-{i}")) {
+                    0 => format!("{} Minute Meeting", 15 * (i + 1)),
+                    n => format!("{} Minute Meeting (changed {n} times)", 15 * (i + 1)),
+                },
                 "active": i % 4 != 3,
                 "slug": format!("meeting-{i}"),
                 "scheduling_url": format!("https://calendly.com/{}/meeting-{i}", user.to_lowercase()),
@@ -293,7 +312,7 @@ async fn available_times(
     }
     let mut first = true;
     while slot < end {
-        if (9..17).contains(&slot.hour()) {
+        if (9..17).contains(&slot.hour()) && !state.hooks.is_booked(event_type, slot) {
             if !first {
                 body.push(',');
             }
@@ -327,10 +346,13 @@ async fn main() -> std::io::Result<()> {
             Duration::from_secs(options.access_token_ttl_secs),
             options.deny_authorization,
         ),
+        limit: limits::RateLimit::new(options.rate_limit_per_minute),
+        hooks: webhooks::Hooks::new(!options.no_webhooks),
     }));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(actix_web::middleware::from_fn(limits::limited))
             .route("/users/me", web::get().to(users_me))
             .route("/event_types", web::get().to(event_types))
             .route(
@@ -348,6 +370,17 @@ async fn main() -> std::io::Result<()> {
             .route(
                 "/oauth/refresh_tokens",
                 web::delete().to(oauth::revoke_refresh_tokens),
+            )
+            .route("/webhook_subscriptions", web::post().to(webhooks::create))
+            .route("/webhook_subscriptions", web::get().to(webhooks::list))
+            .route(
+                "/webhook_subscriptions/{uuid}",
+                web::delete().to(webhooks::delete),
+            )
+            .route("/admin/book", web::post().to(webhooks::book))
+            .route(
+                "/admin/change_event_type",
+                web::post().to(webhooks::change_event_type),
             )
             .route("/stats", web::get().to(stats::stats))
             .route("/stats", web::delete().to(stats::reset_stats))

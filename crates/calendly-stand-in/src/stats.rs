@@ -36,6 +36,7 @@ pub async fn stats(state: web::Data<StandIn>) -> HttpResponse {
         "oauth_token_refresh_token": oauth.refresh_token.load(Ordering::Relaxed),
         "oauth_revoke": oauth.revoke.load(Ordering::Relaxed),
         "oauth_invalid_grant": oauth.invalid_grant.load(Ordering::Relaxed),
+        "rate_limited": state.limit.refused.load(Ordering::Relaxed),
     }))
 }
 
@@ -48,6 +49,7 @@ pub async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
         .calls
         .availability_schedules
         .store(0, Ordering::Relaxed);
+    state.limit.reset();
     let oauth = &state.oauth.calls;
     for counter in [
         &oauth.authorize,

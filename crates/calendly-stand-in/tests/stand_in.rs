@@ -396,3 +396,39 @@ async fn busy_times_are_answered_for_seven_days_at_most_and_schedules_for_the_us
         (Some(4), Some(1))
     );
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_rate_limit_and_past_it_calendlys_429() {
+    let stand_in = StandIn::start_with(&["--rate-limit-per-minute", "3"]);
+    let client = client();
+    let mut seen = Vec::new();
+    for token in ["a-token", "a-token", "a-token", "a-token", "another-token"] {
+        let response = client
+            .get(format!("{}/users/me", stand_in.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("sent");
+        let header = |name: &str| -> u64 {
+            response.headers()[name]
+                .to_str()
+                .expect("text")
+                .parse()
+                .expect("a number")
+        };
+        assert_eq!(header("x-ratelimit-limit"), 3);
+        assert!((1..=60).contains(&header("x-ratelimit-reset")));
+        seen.push((response.status().as_u16(), header("x-ratelimit-remaining")));
+    }
+    assert_eq!(seen, [(200, 2), (200, 1), (200, 0), (429, 0), (200, 2)]);
+    let stats: Value = client
+        .get(format!("{}/stats", stand_in.address))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats["rate_limited"], 1);
+    assert_eq!(stats["users_me"], 4);
+}

@@ -116,6 +116,12 @@ pub enum GatewayError {
     /// token): the user must connect again.
     #[error("the OAuth connection must be made again")]
     ReauthRequired,
+    /// A webhook delivery for a hook no connection has (any more).
+    #[error("no webhook subscription has this id")]
+    HookNotFound,
+    /// A webhook delivery whose signature does not hold.
+    #[error("the webhook signature is not valid: {0}")]
+    InvalidSignature(#[from] crate::webhook::SignatureError),
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]

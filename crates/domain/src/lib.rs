@@ -9,6 +9,7 @@ pub mod oauth;
 pub mod ports;
 pub mod time_range;
 pub mod use_cases;
+pub mod webhook;
 
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
@@ -20,11 +21,15 @@ pub use oauth::{
     PkceVerifier,
 };
 pub use ports::{
-    AccountCache, Clock, OAuthProvider, OAuthStarts, RefreshLease, SchedulingProvider, SystemClock,
-    TaskRunner, TokenRepository, UserAuth,
+    AccountCache, Clock, HookedAccount, OAuthProvider, OAuthStarts, RefreshLease,
+    SchedulingProvider, SystemClock, TaskRunner, TokenRepository, UserAuth, WebhookSubscriptions,
 };
 pub use time_range::TimeRange;
 pub use use_cases::{
     AvailabilityPolicy, AvailabilityQuery, CalendlyService, OAUTH_START_LIFETIME, Ports, Renewals,
-    Slot, SlotDay, Slots, SlotsQuery, TOKEN_CALL_SPACING,
+    Slot, SlotDay, Slots, SlotsQuery, TOKEN_CALL_SPACING, WebhookPolicy, WebhookReceipt,
+};
+pub use webhook::{
+    HookId, NewHook, SignatureError, SigningKey, Subscription, Webhooks, signature_header,
+    verify_signature,
 };

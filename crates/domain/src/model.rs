@@ -141,6 +141,9 @@ pub struct CalendlyUser {
     pub email: String,
     pub scheduling_url: String,
     pub timezone: String,
+    /// The organization the user belongs to (webhook subscriptions are made in it); `None`
+    /// when the provider did not say.
+    pub organization: Option<String>,
 }
 
 /// How a user connected their Calendly account.
@@ -243,6 +246,8 @@ pub struct CalendlyConnection {
     pub credential: CalendlyCredential,
     pub calendly_user: CalendlyUser,
     pub connected_at: DateTime<Utc>,
+    /// The connection's webhook subscription at the provider.
+    pub webhooks: crate::webhook::Webhooks,
 }
 
 /// One JSON value exactly as the provider wrote it, fields the gateway does not model included,
@@ -302,6 +307,7 @@ pub struct AvailableTime {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusyTime {
     pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
     pub json: RawJson,
 }
 

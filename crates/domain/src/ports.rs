@@ -15,6 +15,7 @@ use crate::oauth::{
     AuthorizationCode, OAuthAuthorization, OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier,
 };
 use crate::time_range::TimeRange;
+use crate::webhook::{HookId, NewHook, SigningKey};
 
 /// Turns the application's bearer token into the user it was issued for.
 ///
@@ -53,6 +54,10 @@ pub trait TokenRepository: Send + Sync {
     /// Succeeds when the store answers.
     async fn ping(&self) -> Result<(), RepositoryError>;
 
+    /// The account and signing key of the connection whose webhook subscription has
+    /// `hook_id`; `None` when no connection has it.
+    async fn find_hook(&self, hook_id: &HookId) -> Result<Option<HookedAccount>, RepositoryError>;
+
     /// Locks the user's connection for renewing its credential, waiting while another request
     /// or instance holds it; `None` when there is no connection. The lease holds the
     /// connection as stored once locked: a renewal made meanwhile is in it.
@@ -60,6 +65,15 @@ pub trait TokenRepository: Send + Sync {
         &self,
         user_id: &UserId,
     ) -> Result<Option<Box<dyn RefreshLease>>, RepositoryError>;
+}
+
+/// Whose a webhook subscription is: the account its deliveries are about, and the key they are
+/// signed with.
+#[derive(Debug, Clone)]
+pub struct HookedAccount {
+    pub user_id: UserId,
+    pub account: CalendlyUserUri,
+    pub signing_key: SigningKey,
 }
 
 /// A connection locked for renewing its credential: no one else can renew it until the lease
@@ -130,11 +144,12 @@ pub trait SchedulingProvider: Send + Sync {
         user: &CalendlyUserUri,
     ) -> Result<Arc<[EventType]>, ProviderError>;
 
-    /// The bookable times of `event_type` within `range`, which must be no longer than the
-    /// provider accepts in one call.
+    /// The bookable times of `event_type`, one of `account`'s, within `range`, which must be
+    /// no longer than the provider accepts in one call.
     async fn available_times(
         &self,
         token: &CalendlyToken,
+        account: &CalendlyUserUri,
         event_type: &EventTypeUri,
         range: TimeRange,
     ) -> Result<Vec<AvailableTime>, ProviderError>;
@@ -154,6 +169,43 @@ pub trait SchedulingProvider: Send + Sync {
         token: &CalendlyToken,
         user: &CalendlyUserUri,
     ) -> Result<Vec<RawJson>, ProviderError>;
+}
+
+/// The provider's webhook subscriptions, made with a user's credential, scope `user`, for the
+/// events the gateway acts on (invitees created and canceled, event types created, updated and
+/// deleted).
+///
+/// Errors: as [`SchedulingProvider`]'s; in particular [`ProviderError::Rejected`] with
+/// [`crate::Rejection::Conflict`] when a subscription with that URL exists, and with
+/// [`crate::Rejection::Forbidden`] when the user's plan has no webhooks.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait WebhookSubscriptions: Send + Sync {
+    /// A new hook: a random id and a random signing key. No call is made.
+    fn new_hook(&self) -> NewHook;
+
+    /// Subscribes `user`, of `organization`, with deliveries to `url` signed with `key`: the
+    /// subscription's URI.
+    async fn subscribe(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+        organization: &str,
+        url: &str,
+        key: &SigningKey,
+    ) -> Result<String, ProviderError>;
+
+    /// The URI of `user`'s subscription with deliveries to `url`, if there is one.
+    async fn find(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+        organization: &str,
+        url: &str,
+    ) -> Result<Option<String>, ProviderError>;
+
+    /// Deletes the subscription at `uri`; one already gone counts as deleted.
+    async fn unsubscribe(&self, token: &CalendlyToken, uri: &str) -> Result<(), ProviderError>;
 }
 
 /// The scheduling service's OAuth server, for the gateway's registered application (its client
@@ -199,6 +251,10 @@ pub trait AccountCache: Send + Sync {
     /// Forgets every answer remembered for `account`: the next question about it asks the
     /// provider.
     async fn forget(&self, account: &CalendlyUserUri);
+
+    /// Forgets `account`'s available and busy times (a booking changed them); its event
+    /// types stay.
+    async fn forget_times(&self, account: &CalendlyUserUri);
 }
 
 /// Runs work that must finish even when the request that started it is abandoned (a client

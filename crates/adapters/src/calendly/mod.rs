@@ -2,8 +2,11 @@
 //! (keep-alive, rustls with ring, a deadline per call).
 
 mod answer;
+mod budget;
 mod circuit;
 mod oauth;
+mod retry;
+mod webhooks;
 mod wire;
 
 use std::collections::HashSet;
@@ -14,25 +17,24 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::{
     AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
-    ProviderError, RawJson, Rejection, SchedulingProvider, TimeRange,
+    ProviderError, RawJson, SchedulingProvider, TimeRange,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::time::Instant;
 use tracing::instrument;
 
-use answer::{Answer, transport_error, whole_answer};
+use answer::{Answer, refusal, transport_error, whole_answer};
+pub use budget::RateBudgets;
+use budget::RateHeaders;
 pub use circuit::CircuitBreaker;
 pub use oauth::{CalendlyOAuthClient, CalendlyOAuthSettings};
+use retry::{RETRY_BACKOFF, jittered, retry_pause};
 
 /// Calendly's page size limit.
 const PAGE_SIZE: &str = "100";
 /// A bound on pages followed, so that a provider inventing new tokens cannot loop us forever.
 const MAX_PAGES: usize = 1000;
-/// The pause before the one retry: this, plus up to as much again at random.
-const RETRY_BACKOFF: Duration = Duration::from_millis(100);
-/// A retry is made only if at least this much of the deadline would be left for it.
-const MIN_RETRY_TIME: Duration = Duration::from_millis(250);
 
 /// How to reach Calendly.
 #[derive(Debug, Clone)]
@@ -50,6 +52,8 @@ pub struct CalendlyClientSettings {
     pub observer: Option<Arc<dyn CallObserver>>,
     /// Shared by every client of the process, so that all stop calling a failing Calendly.
     pub circuit: Arc<CircuitBreaker>,
+    /// Each account's calls left, shared by every client of the process.
+    pub budgets: Arc<RateBudgets>,
 }
 
 /// How a call to Calendly ended.
@@ -67,6 +71,9 @@ pub enum CallOutcome {
 /// ended and how long it took.
 pub trait CallObserver: Send + Sync + fmt::Debug {
     fn observe(&self, endpoint: &'static str, outcome: CallOutcome, elapsed: Duration);
+
+    /// A call to `endpoint` was not made: the account's budget was spent.
+    fn refused_for_budget(&self, _endpoint: &'static str) {}
 }
 
 /// Makes ring the process's TLS crypto provider. reqwest is built without one (which keeps
@@ -94,6 +101,7 @@ pub struct CalendlyClient {
     timeout: Duration,
     observer: Option<Arc<dyn CallObserver>>,
     circuit: Arc<CircuitBreaker>,
+    budgets: Arc<RateBudgets>,
 }
 
 impl fmt::Debug for CalendlyClient {
@@ -120,22 +128,51 @@ impl CalendlyClient {
             timeout: settings.timeout,
             observer: settings.observer.clone(),
             circuit: Arc::clone(&settings.circuit),
+            budgets: Arc::clone(&settings.budgets),
         })
     }
 
-    /// GET `path` with `query`, within the call's deadline; the body of a 2xx answer, or the
-    /// port's error for anything else. A connection failure or a 502/503/504 is tried once more
-    /// after a short random pause, when enough of the deadline is left; a timeout or a 429 is
-    /// not. While the circuit is open, no call goes out.
+    /// GET `path` with `query` for `account`, within the call's deadline; the body of a 2xx
+    /// answer, or the port's error for anything else. A connection failure or a 502/503/504 is
+    /// tried once more after a short random pause, when enough of the deadline is left; a
+    /// timeout or a 429 is not. While the circuit is open, or the account's budget is spent, no
+    /// call goes out; each answer's rate-limit headers are recorded for the account.
     async fn get(
         &self,
         token: &CalendlyToken,
+        account: &CalendlyUserUri,
         path: &'static str,
         query: &[(&str, &str)],
     ) -> Result<bytes::Bytes, ProviderError> {
+        self.call(token, Some(account), Call::get(path, query))
+            .await
+            .map(|(body, _)| body)
+    }
+
+    /// As [`Self::get`], for any call, and for an account known only once answered (then it is
+    /// the caller's to record the headers returned). A POST is never retried: it might have
+    /// been made.
+    async fn call(
+        &self,
+        token: &CalendlyToken,
+        account: Option<&CalendlyUserUri>,
+        call: Call<'_>,
+    ) -> Result<(bytes::Bytes, RateHeaders), ProviderError> {
+        let path = call.endpoint;
         let deadline = Instant::now() + self.timeout;
         let mut retried = false;
         loop {
+            if let Some(account) = account
+                && let Err(wait) = self.budgets.admit(account)
+            {
+                if let Some(observer) = &self.observer {
+                    observer.refused_for_budget(path);
+                }
+                return Err(ProviderError::RateLimited {
+                    retry_after: Some(wait),
+                    details: Value::Null,
+                });
+            }
             self.circuit
                 .admit()
                 .map_err(|wait| ProviderError::Unavailable {
@@ -146,7 +183,7 @@ impl CalendlyClient {
                 })?;
             let started = Instant::now();
             let left = deadline.saturating_duration_since(started);
-            let answer = self.exchange(token, path, query, left).await;
+            let answer = self.exchange(token, &call, left).await;
             let outcome = CallOutcome::of(&answer);
             if let Some(observer) = &self.observer {
                 observer.observe(path, outcome, started.elapsed());
@@ -162,6 +199,7 @@ impl CalendlyClient {
             );
             if retryable
                 && !retried
+                && call.method != reqwest::Method::POST
                 && let Some(pause) = retry_pause(deadline, Instant::now(), jittered(RETRY_BACKOFF))
             {
                 tracing::debug!(path, ?outcome, "retrying a failed Calendly call once");
@@ -169,11 +207,15 @@ impl CalendlyClient {
                 retried = true;
                 continue;
             }
-            let (status, retry_after, body) = answer.map_err(transport_error)?;
+            let (status, rate, body) = answer.map_err(transport_error)?;
+            if let Some(account) = account {
+                self.budgets
+                    .record(account, rate, status == StatusCode::TOO_MANY_REQUESTS);
+            }
             return if status.is_success() {
-                Ok(body)
+                Ok((body, rate))
             } else {
-                Err(refusal(status, retry_after, &body))
+                Err(refusal(status, rate.reset, &body))
             };
         }
     }
@@ -182,18 +224,43 @@ impl CalendlyClient {
     async fn exchange(
         &self,
         token: &CalendlyToken,
-        path: &str,
-        query: &[(&str, &str)],
+        call: &Call<'_>,
         timeout: Duration,
     ) -> Result<Answer, reqwest::Error> {
-        whole_answer(
-            self.http
-                .get(format!("{}{path}", self.base_url))
-                .timeout(timeout)
-                .query(query)
-                .bearer_auth(token.expose()),
-        )
-        .await
+        let path = call.path.as_deref().unwrap_or(call.endpoint);
+        let mut request = self
+            .http
+            .request(call.method.clone(), format!("{}{path}", self.base_url))
+            .timeout(timeout)
+            .query(call.query)
+            .bearer_auth(token.expose());
+        if let Some(body) = call.body {
+            request = request.json(body);
+        }
+        whole_answer(request).await
+    }
+}
+
+/// One call to Calendly's API.
+struct Call<'a> {
+    method: reqwest::Method,
+    /// The endpoint, as metrics name it (`/webhook_subscriptions/{uuid}`).
+    endpoint: &'static str,
+    /// The path called, when it is not `endpoint` itself.
+    path: Option<String>,
+    query: &'a [(&'a str, &'a str)],
+    body: Option<&'a Value>,
+}
+
+impl<'a> Call<'a> {
+    fn get(endpoint: &'static str, query: &'a [(&'a str, &'a str)]) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            endpoint,
+            path: None,
+            query,
+            body: None,
+        }
     }
 }
 
@@ -201,8 +268,10 @@ impl CalendlyClient {
 impl SchedulingProvider for CalendlyClient {
     #[instrument(skip_all, err(Display))]
     async fn current_user(&self, token: &CalendlyToken) -> Result<CalendlyUser, ProviderError> {
-        let body = self.get(token, "/users/me", &[]).await?;
-        wire::current_user(&body)
+        let (body, rate) = self.call(token, None, Call::get("/users/me", &[])).await?;
+        let user = wire::current_user(&body)?;
+        self.budgets.record(&user.uri, rate, false);
+        Ok(user)
     }
 
     #[instrument(level = "debug", skip_all, fields(user = %user), err(Display))]
@@ -220,7 +289,7 @@ impl SchedulingProvider for CalendlyClient {
             if let Some(page_token) = &page_token {
                 query.push(("page_token", page_token));
             }
-            let body = self.get(token, "/event_types", &query).await?;
+            let body = self.get(token, user, "/event_types", &query).await?;
             // Event types are remembered for a while, and they are slices of their page: a page
             // of its own, rather than part of whatever larger buffer it arrived in, keeps only
             // itself alive.
@@ -254,6 +323,7 @@ impl SchedulingProvider for CalendlyClient {
     async fn available_times(
         &self,
         token: &CalendlyToken,
+        account: &CalendlyUserUri,
         event_type: &EventTypeUri,
         range: TimeRange,
     ) -> Result<Vec<AvailableTime>, ProviderError> {
@@ -265,7 +335,7 @@ impl SchedulingProvider for CalendlyClient {
             ("end_time", end.as_str()),
         ];
         let body = self
-            .get(token, "/event_type_available_times", &query)
+            .get(token, account, "/event_type_available_times", &query)
             .await?;
         wire::available_times(&body)
     }
@@ -284,7 +354,7 @@ impl SchedulingProvider for CalendlyClient {
             ("start_time", start.as_str()),
             ("end_time", end.as_str()),
         ];
-        let body = self.get(token, "/user_busy_times", &query).await?;
+        let body = self.get(token, user, "/user_busy_times", &query).await?;
         wire::busy_times(&body)
     }
 
@@ -297,98 +367,11 @@ impl SchedulingProvider for CalendlyClient {
         let body = self
             .get(
                 token,
+                user,
                 "/user_availability_schedules",
                 &[("user", user.as_str())],
             )
             .await?;
         wire::objects(&body, "availability schedule")
-    }
-}
-
-/// The pause before a retry at `now`, if the retry would still have [`MIN_RETRY_TIME`] of the
-/// call's deadline after it.
-fn retry_pause(deadline: Instant, now: Instant, pause: Duration) -> Option<Duration> {
-    (deadline.saturating_duration_since(now) > pause + MIN_RETRY_TIME).then_some(pause)
-}
-
-/// `base` plus up to as much again: retries from many requests do not arrive together. The
-/// randomness need not be good, so it comes from the clock.
-fn jittered(base: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    base + base.mul_f64(f64::from(nanos % 1000) / 1000.0)
-}
-
-/// The port's error for a non-2xx answer. Calendly's error body is passed on as the details;
-/// a refusal whose body is not Calendly's JSON error is not Calendly speaking, so it counts as
-/// a failure of the upstream.
-fn refusal(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> ProviderError {
-    let details = serde_json::from_slice::<Value>(body)
-        .ok()
-        .filter(Value::is_object);
-    let rejection = |reason| match details.clone() {
-        Some(details) => ProviderError::Rejected { reason, details },
-        None => not_calendly_json(status),
-    };
-    match status {
-        StatusCode::UNAUTHORIZED => match details {
-            Some(details) => ProviderError::CredentialRejected { details },
-            None => not_calendly_json(status),
-        },
-        StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited {
-            retry_after,
-            details: details.unwrap_or(Value::Null),
-        },
-        StatusCode::BAD_REQUEST => rejection(Rejection::BadArgument),
-        StatusCode::FORBIDDEN => rejection(Rejection::Forbidden),
-        StatusCode::NOT_FOUND => rejection(Rejection::NotFound),
-        StatusCode::CONFLICT => rejection(Rejection::Conflict),
-        other => ProviderError::Unavailable {
-            reason: format!("Calendly answered {other}"),
-        },
-    }
-}
-
-fn not_calendly_json(status: StatusCode) -> ProviderError {
-    ProviderError::Unavailable {
-        reason: format!("Calendly answered {status} with a body that is not its JSON error"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn a_retry_is_made_only_with_enough_of_the_deadline_left() {
-        let pause = Duration::from_millis(150);
-        let deadline = Instant::now() + Duration::from_secs(1);
-        assert_eq!(retry_pause(deadline, Instant::now(), pause), Some(pause));
-        tokio::time::advance(Duration::from_millis(599)).await;
-        assert_eq!(retry_pause(deadline, Instant::now(), pause), Some(pause));
-        tokio::time::advance(Duration::from_millis(1)).await;
-        assert_eq!(
-            retry_pause(deadline, Instant::now(), pause),
-            None,
-            "400 ms left"
-        );
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(
-            retry_pause(deadline, Instant::now(), pause),
-            None,
-            "past it"
-        );
-    }
-
-    #[test]
-    fn the_pause_is_jittered_between_once_and_twice_the_base() {
-        for _ in 0..100 {
-            let pause = jittered(RETRY_BACKOFF);
-            assert!(
-                pause >= RETRY_BACKOFF && pause < RETRY_BACKOFF * 2,
-                "{pause:?}"
-            );
-        }
     }
 }

@@ -131,9 +131,9 @@ impl CalendlyOAuthClient {
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> Result<OAuthGrant, ProviderError> {
-        let (status, retry_after, body) = self.post("/oauth/token", form, true).await?;
+        let (status, rate, body) = self.post("/oauth/token", form, true).await?;
         if !status.is_success() {
-            return Err(refusal(status, retry_after, &body));
+            return Err(refusal(status, rate.reset, &body));
         }
         let answer: TokenAnswer =
             serde_json::from_slice(&body).map_err(|e| ProviderError::Unavailable {
@@ -218,11 +218,11 @@ impl OAuthProvider for CalendlyOAuthClient {
             ("client_secret", self.settings.client_secret.expose_secret()),
             ("token", token.expose()),
         ];
-        let (status, retry_after, body) = self.post("/oauth/revoke", &form, false).await?;
+        let (status, rate, body) = self.post("/oauth/revoke", &form, false).await?;
         if status.is_success() {
             Ok(())
         } else {
-            Err(refusal(status, retry_after, &body))
+            Err(refusal(status, rate.reset, &body))
         }
     }
 }

@@ -24,6 +24,8 @@ struct User {
     email: String,
     scheduling_url: String,
     timezone: String,
+    #[serde(default)]
+    current_organization: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -35,9 +37,9 @@ struct Collection<'a> {
 }
 
 #[derive(Deserialize)]
-struct Pagination {
+pub(super) struct Pagination {
     #[serde(default)]
-    next_page_token: Option<String>,
+    pub next_page_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,13 +58,21 @@ struct WithStartTime<'a> {
     start_time: Cow<'a, str>,
 }
 
+#[derive(Deserialize)]
+struct Interval<'a> {
+    #[serde(borrow)]
+    start_time: Cow<'a, str>,
+    #[serde(borrow)]
+    end_time: Cow<'a, str>,
+}
+
 /// One page of `GET /event_types`.
 pub(super) struct EventTypesPage {
     pub event_types: Vec<EventType>,
     pub next_page_token: Option<String>,
 }
 
-fn malformed(what: &str, error: impl std::fmt::Display) -> ProviderError {
+pub(super) fn malformed(what: &str, error: impl std::fmt::Display) -> ProviderError {
     ProviderError::Unavailable {
         reason: format!("Calendly's {what} is not in its documented format: {error}"),
     }
@@ -83,6 +93,7 @@ pub(super) fn current_user(body: &[u8]) -> Result<CalendlyUser, ProviderError> {
         email: user.email,
         scheduling_url: user.scheduling_url,
         timezone: user.timezone,
+        organization: user.current_organization,
     })
 }
 
@@ -126,38 +137,45 @@ pub(super) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderE
 }
 
 pub(super) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
-    timed(body, "available time", |start_time, json| AvailableTime {
-        start_time,
-        json,
+    timed(body, "available time", |raw| {
+        let WithStartTime { start_time } =
+            serde_json::from_str(raw.get()).map_err(|e| malformed("available time", e))?;
+        Ok(AvailableTime {
+            start_time: time(&start_time, "available time's start_time")?,
+            json: kept(body, raw),
+        })
     })
 }
 
 pub(super) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
-    timed(body, "busy time", |start_time, json| BusyTime {
-        start_time,
-        json,
+    timed(body, "busy time", |raw| {
+        let Interval {
+            start_time,
+            end_time,
+        } = serde_json::from_str(raw.get()).map_err(|e| malformed("busy time", e))?;
+        Ok(BusyTime {
+            start_time: time(&start_time, "busy time's start_time")?,
+            end_time: time(&end_time, "busy time's end_time")?,
+            json: kept(body, raw),
+        })
     })
 }
 
-/// A collection of objects with a `start_time`, each kept as written.
+fn time(text: &str, what: &str) -> Result<DateTime<Utc>, ProviderError> {
+    Ok(DateTime::parse_from_rfc3339(text)
+        .map_err(|e| malformed(what, e))?
+        .to_utc())
+}
+
+/// A collection of objects, each read by `read` and kept as written.
 fn timed<T>(
     body: &Bytes,
     what: &str,
-    make: impl Fn(DateTime<Utc>, RawJson) -> T,
+    read: impl Fn(&RawValue) -> Result<T, ProviderError>,
 ) -> Result<Vec<T>, ProviderError> {
     let list: Collection<'_> =
         serde_json::from_slice(body).map_err(|e| malformed(&format!("{what} list"), e))?;
-    list.collection
-        .into_iter()
-        .map(|raw| {
-            let WithStartTime { start_time } =
-                serde_json::from_str(raw.get()).map_err(|e| malformed(what, e))?;
-            let start_time = DateTime::parse_from_rfc3339(&start_time)
-                .map_err(|e| malformed(&format!("{what}'s start_time"), e))?
-                .to_utc();
-            Ok(make(start_time, kept(body, raw)))
-        })
-        .collect()
+    list.collection.into_iter().map(read).collect()
 }
 
 /// A collection of objects, each kept as written.
@@ -203,6 +221,7 @@ mod tests {
         let body = Bytes::from_static(br#"{"collection":[{"type":"external","start_time":"2030-01-02T20:00:00.000000Z","end_time":"2030-01-02T21:00:00.000000Z"}]}"#);
         let busy = busy_times(&body).expect("parsed");
         assert_eq!(busy[0].start_time.to_rfc3339(), "2030-01-02T20:00:00+00:00");
+        assert_eq!(busy[0].end_time.to_rfc3339(), "2030-01-02T21:00:00+00:00");
         assert!(busy[0].json.text().contains(r#""type":"external""#));
         let body = Bytes::from_static(br#"{"collection":[{"uri":"u","rules":[]}]}"#);
         assert_eq!(
@@ -236,6 +255,12 @@ mod tests {
                 Err(ProviderError::Unavailable { .. })
             ));
         }
+        assert!(matches!(
+            busy_times(&Bytes::from_static(
+                br#"{"collection":[{"start_time":"2030-01-02T20:00:00Z"}]}"#
+            )),
+            Err(ProviderError::Unavailable { .. })
+        ));
         assert!(matches!(
             event_types_page(&Bytes::from_static(
                 br#"{"collection":[{"name":"no uri"}],"pagination":{}}"#

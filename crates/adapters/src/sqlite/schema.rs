@@ -16,6 +16,11 @@ diesel::table! {
         refresh_token_ciphertext -> Nullable<Binary>,
         access_token_expires_at -> Nullable<TimestamptzSqlite>,
         access_token_issued_at -> Nullable<TimestamptzSqlite>,
+        calendly_organization_uri -> Nullable<Text>,
+        webhook_status -> Text,
+        hook_id -> Nullable<Text>,
+        webhook_key_ciphertext -> Nullable<Binary>,
+        webhook_subscription_uri -> Nullable<Text>,
     }
 }
 

@@ -11,10 +11,7 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, PoolError as ConnectError, PoolableConnection,
 };
-use domain::{
-    CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri,
-    RepositoryError, UserId,
-};
+use domain::{CalendlyConnection, CalendlyToken, RepositoryError, UserId};
 
 use crate::crypto::{SealedToken, TokenCipher};
 use crate::error_chain;
@@ -23,6 +20,7 @@ mod lease;
 mod oauth_starts;
 mod outcome;
 mod queries;
+mod rows;
 
 pub(crate) use outcome::{Backend, judge};
 
@@ -31,6 +29,8 @@ pub use lease::Lease;
 pub(crate) use oauth_starts::{StoredStart, state_hash};
 
 pub(crate) use queries::diesel_token_repository;
+use rows::sealed_refresh_token;
+pub(crate) use rows::stored_row;
 
 /// [`domain::TokenRepository`] over a Diesel connection pool: PostgreSQL or SQLite.
 pub struct DieselTokenRepository<C: PoolableConnection + 'static>
@@ -76,6 +76,14 @@ pub(crate) struct StoredConnection {
     pub access_token_expires_at: Option<DateTime<Utc>>,
     /// OAuth only: when it was issued.
     pub access_token_issued_at: Option<DateTime<Utc>>,
+    pub calendly_organization_uri: Option<String>,
+    /// `off`, `unavailable` or `active`.
+    pub webhook_status: String,
+    /// Active webhooks only: the hook id, its signing key (sealed under `token_key_id` for its
+    /// purpose) and the subscription's URI at Calendly.
+    pub hook_id: Option<String>,
+    pub webhook_key_ciphertext: Option<Vec<u8>>,
+    pub webhook_subscription_uri: Option<String>,
 }
 
 /// A pool that opens connections lazily, at most `max_size`, and gives up waiting for one
@@ -169,187 +177,6 @@ where
         sealed_refresh_token(&self.cipher, user_id, token)
     }
 }
-
-/// `connection` as a row, its tokens sealed with `cipher`'s current key.
-pub(crate) fn stored_row(
-    cipher: &TokenCipher,
-    connection: &CalendlyConnection,
-) -> StoredConnection {
-    {
-        let user_id = &connection.user_id;
-        let credential = &connection.credential;
-        let sealed = cipher.seal(user_id, credential.access_token());
-        let (refresh_token_ciphertext, access_token_issued_at, access_token_expires_at) =
-            match credential {
-                CalendlyCredential::PersonalAccessToken(_) => (None, None, None),
-                CalendlyCredential::OAuth {
-                    refresh_token,
-                    issued_at,
-                    expires_at,
-                    ..
-                } => (
-                    refresh_token
-                        .as_ref()
-                        .map(|token| sealed_refresh_token(cipher, user_id, token).bytes),
-                    Some(*issued_at),
-                    Some(*expires_at),
-                ),
-            };
-        let user = &connection.calendly_user;
-        StoredConnection {
-            user_id: user_id.as_str().to_owned(),
-            token_ciphertext: sealed.bytes,
-            token_key_id: sealed.key_id,
-            calendly_user_uri: user.uri.as_str().to_owned(),
-            name: user.name.clone(),
-            email: user.email.clone(),
-            scheduling_url: user.scheduling_url.clone(),
-            timezone: user.timezone.clone(),
-            connected_at: connection.connected_at,
-            updated_at: Utc::now(),
-            method: credential.method().as_str().to_owned(),
-            refresh_token_ciphertext,
-            access_token_expires_at,
-            access_token_issued_at,
-        }
-    }
-}
-
-fn sealed_refresh_token(
-    cipher: &TokenCipher,
-    user_id: &UserId,
-    token: &CalendlyToken,
-) -> SealedToken {
-    cipher.seal_for(REFRESH_TOKEN_PURPOSE, user_id, token.expose())
-}
-
-impl<C: PoolableConnection + 'static> DieselTokenRepository<C>
-where
-    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
-{
-    /// The token `sealed` holds for `user_id`; one that does not open is logged, and
-    /// [`RepositoryError::Undecryptable`].
-    fn opened(
-        &self,
-        user_id: &UserId,
-        sealed: &SealedToken,
-    ) -> Result<CalendlyToken, RepositoryError> {
-        self.cipher.open(user_id, sealed).map_err(|error| {
-            tracing::error!(
-                user_id = %user_id,
-                key_id = %sealed.key_id,
-                error = %error,
-                "a stored Calendly token cannot be decrypted; the user must reconnect"
-            );
-            RepositoryError::Undecryptable
-        })
-    }
-
-    /// A stored token (and the refresh token beside it, if any) sealed again with the current
-    /// key; `None` (logged) when either cannot be opened, and then the row is left as it is.
-    pub(crate) fn resealed(
-        &self,
-        user_id: &str,
-        sealed: &SealedToken,
-        refresh_token: Option<Vec<u8>>,
-    ) -> Option<(SealedToken, Option<Vec<u8>>)> {
-        let user = match UserId::parse(user_id) {
-            Ok(user) => user,
-            Err(error) => {
-                tracing::error!(user_id, %error, "a stored connection has an unreadable user id; its token is left as it is");
-                return None;
-            }
-        };
-        let token = self.opened(&user, sealed).ok()?;
-        let refresh_token = match refresh_token {
-            Some(bytes) => {
-                let token = self
-                    .opened_refresh_token(&user, &sealed.key_id, bytes)
-                    .ok()?;
-                Some(self.sealed_refresh_token(&user, &token).bytes)
-            }
-            None => None,
-        };
-        Some((self.cipher.seal(&user, &token), refresh_token))
-    }
-
-    /// The refresh token sealed beside an access token under `key_id`; one that does not open
-    /// is logged, and [`RepositoryError::Undecryptable`].
-    fn opened_refresh_token(
-        &self,
-        user_id: &UserId,
-        key_id: &str,
-        bytes: Vec<u8>,
-    ) -> Result<CalendlyToken, RepositoryError> {
-        let sealed = SealedToken {
-            key_id: key_id.to_owned(),
-            bytes,
-        };
-        self.cipher
-            .open_for(REFRESH_TOKEN_PURPOSE, user_id, &sealed)
-            .ok()
-            .and_then(|text| CalendlyToken::parse(&text).ok())
-            .ok_or_else(|| {
-                tracing::error!(
-                    user_id = %user_id,
-                    key_id,
-                    "a stored Calendly refresh token cannot be decrypted; the user must reconnect"
-                );
-                RepositoryError::Undecryptable
-            })
-    }
-
-    pub(crate) fn restored(
-        &self,
-        row: StoredConnection,
-    ) -> Result<CalendlyConnection, RepositoryError> {
-        let unexpected = |e: domain::InvalidValue| RepositoryError::Unexpected(Box::new(e));
-        let user_id = UserId::parse(row.user_id).map_err(unexpected)?;
-        let sealed = SealedToken {
-            key_id: row.token_key_id,
-            bytes: row.token_ciphertext,
-        };
-        let access_token = self.opened(&user_id, &sealed)?;
-        let credential = match (
-            row.method.as_str(),
-            row.refresh_token_ciphertext,
-            row.access_token_issued_at,
-            row.access_token_expires_at,
-        ) {
-            ("oauth", refresh, Some(issued_at), Some(expires_at)) => CalendlyCredential::OAuth {
-                refresh_token: refresh
-                    .map(|refresh| self.opened_refresh_token(&user_id, &sealed.key_id, refresh))
-                    .transpose()?,
-                access_token,
-                issued_at,
-                expires_at,
-            },
-            ("personal_access_token", None, None, None) => {
-                CalendlyCredential::PersonalAccessToken(access_token)
-            }
-            (method, ..) => {
-                return Err(RepositoryError::Unexpected(
-                    format!("a stored connection of method {method:?} is incomplete").into(),
-                ));
-            }
-        };
-        Ok(CalendlyConnection {
-            user_id,
-            credential,
-            calendly_user: CalendlyUser {
-                uri: CalendlyUserUri::parse(row.calendly_user_uri).map_err(unexpected)?,
-                name: row.name,
-                email: row.email,
-                scheduling_url: row.scheduling_url,
-                timezone: row.timezone,
-            },
-            connected_at: row.connected_at,
-        })
-    }
-}
-
-/// The purpose a refresh token is sealed for (see [`TokenCipher::seal_for`]).
-const REFRESH_TOKEN_PURPOSE: &str = "refresh_token";
 
 /// What `rotate_keys` did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -39,6 +39,11 @@ macro_rules! diesel_token_repository {
                         dsl::refresh_token_ciphertext.eq(&row.refresh_token_ciphertext),
                         dsl::access_token_expires_at.eq(row.access_token_expires_at),
                         dsl::access_token_issued_at.eq(row.access_token_issued_at),
+                        dsl::calendly_organization_uri.eq(&row.calendly_organization_uri),
+                        dsl::webhook_status.eq(&row.webhook_status),
+                        dsl::hook_id.eq(&row.hook_id),
+                        dsl::webhook_key_ciphertext.eq(&row.webhook_key_ciphertext),
+                        dsl::webhook_subscription_uri.eq(&row.webhook_subscription_uri),
                     ))
                     .on_conflict(dsl::user_id)
                     .do_update()
@@ -56,6 +61,11 @@ macro_rules! diesel_token_repository {
                         dsl::refresh_token_ciphertext.eq(excluded(dsl::refresh_token_ciphertext)),
                         dsl::access_token_expires_at.eq(excluded(dsl::access_token_expires_at)),
                         dsl::access_token_issued_at.eq(excluded(dsl::access_token_issued_at)),
+                        dsl::calendly_organization_uri.eq(excluded(dsl::calendly_organization_uri)),
+                        dsl::webhook_status.eq(excluded(dsl::webhook_status)),
+                        dsl::hook_id.eq(excluded(dsl::hook_id)),
+                        dsl::webhook_key_ciphertext.eq(excluded(dsl::webhook_key_ciphertext)),
+                        dsl::webhook_subscription_uri.eq(excluded(dsl::webhook_subscription_uri)),
                     ))
                     .execute(&mut db);
                 let outcome = tokio::time::timeout(self.query_timeout(), query).await;
@@ -98,6 +108,33 @@ macro_rules! diesel_token_repository {
                     diesel::delete(dsl::calendly_connections.find(user_id.as_str())).execute(&mut db);
                 let outcome = tokio::time::timeout(self.query_timeout(), query).await;
                 Ok(self.settled(outcome, db).await? > 0)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, err(Display))]
+            async fn find_hook(
+                &self,
+                hook_id: &domain::HookId,
+            ) -> Result<Option<domain::HookedAccount>, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let mut db = self.connection().await?;
+                let query = dsl::calendly_connections
+                    .select((
+                        dsl::user_id,
+                        dsl::calendly_user_uri,
+                        dsl::token_key_id,
+                        dsl::webhook_key_ciphertext,
+                    ))
+                    .filter(dsl::hook_id.eq(hook_id.as_str()))
+                    .filter(dsl::webhook_status.eq("active"))
+                    .first::<(String, String, String, Option<Vec<u8>>)>(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query)
+                    .await
+                    .map(diesel::OptionalExtension::optional);
+                let row = self.settled(outcome, db).await?;
+                row.map(|row| self.hooked(row)).transpose()
             }
 
             #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]
@@ -310,22 +347,23 @@ macro_rules! diesel_token_repository {
                             dsl::token_key_id,
                             dsl::token_ciphertext,
                             dsl::refresh_token_ciphertext,
+                            dsl::webhook_key_ciphertext,
                         ))
                         .filter(dsl::token_key_id.ne(&current))
                         .filter(dsl::user_id.gt(&after))
                         .order(dsl::user_id)
                         .limit($crate::token_store::ROTATION_BATCH)
-                        .load::<(String, String, Vec<u8>, Option<Vec<u8>>)>(&mut db);
+                        .load::<(String, String, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)>(&mut db);
                     let outcome = tokio::time::timeout(self.query_timeout(), query).await;
                     let rows = self.settled(outcome, db).await?;
                     let Some((last, ..)) = rows.last() else {
                         return Ok(done);
                     };
                     after = last.clone();
-                    for (user_id, key_id, bytes, refresh_token) in rows {
+                    for (user_id, key_id, bytes, refresh_token, webhook_key) in rows {
                         let sealed = $crate::crypto::SealedToken { key_id, bytes };
-                        let Some((resealed, refresh_token)) =
-                            self.resealed(&user_id, &sealed, refresh_token)
+                        let Some((resealed, refresh_token, webhook_key)) =
+                            self.resealed(&user_id, &sealed, refresh_token, webhook_key)
                         else {
                             done.undecryptable += 1;
                             continue;
@@ -341,6 +379,7 @@ macro_rules! diesel_token_repository {
                             dsl::token_ciphertext.eq(&resealed.bytes),
                             dsl::token_key_id.eq(&resealed.key_id),
                             dsl::refresh_token_ciphertext.eq(&refresh_token),
+                            dsl::webhook_key_ciphertext.eq(&webhook_key),
                         ))
                         .execute(&mut db);
                         let outcome = tokio::time::timeout(self.query_timeout(), query).await;

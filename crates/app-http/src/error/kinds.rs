@@ -84,6 +84,16 @@ pub const ACCESS_DENIED: ErrorKind = kind(
     "access_denied",
     "the user declined at Calendly (`error=access_denied`)",
 );
+pub const INVALID_SIGNATURE: ErrorKind = kind(
+    StatusCode::UNAUTHORIZED,
+    "invalid_signature",
+    "`Calendly-Webhook-Signature` is missing, malformed, older than `webhooks.tolerance_secs` or not the hook's HMAC of the body",
+);
+pub const HOOK_NOT_FOUND: ErrorKind = kind(
+    StatusCode::NOT_FOUND,
+    "not_found",
+    "no connection has a webhook subscription with this id",
+);
 pub const CALENDLY_BAD_ARGUMENT: ErrorKind = kind(
     StatusCode::BAD_REQUEST,
     "calendly_error",

@@ -143,6 +143,15 @@ fn described_gateway(error: &GatewayError) -> (ErrorKind, Value) {
                 "Calendly no longer renews this connection. Please connect your Calendly account again.",
             ),
         ),
+        GatewayError::HookNotFound => {
+            (HOOK_NOT_FOUND, text("No webhook subscription has this id."))
+        }
+        GatewayError::InvalidSignature(_) => (
+            INVALID_SIGNATURE,
+            text(
+                "The Calendly-Webhook-Signature header is missing, malformed, stale or does not match the body.",
+            ),
+        ),
         GatewayError::Provider(error) => described_provider(error),
         GatewayError::Repository(RepositoryError::Unavailable(_)) => (
             DATABASE_UNAVAILABLE,

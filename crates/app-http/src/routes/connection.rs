@@ -55,6 +55,12 @@ pub struct ConnectionBody {
     /// offered, `oauth`).
     #[schema(example = "personal_access_token")]
     pub method: &'static str,
+    /// Whether Calendly tells the gateway of bookings and event type changes: `active`;
+    /// `unavailable` when Calendly refused the subscription (a plan without webhooks); `off`
+    /// when the gateway does not subscribe (`webhooks.public_base_url` unset). Without webhooks,
+    /// answers are reused for their cache TTLs.
+    #[schema(example = "active")]
+    pub webhooks: &'static str,
 }
 
 // Describes the body for the OpenAPI document; `token_from` reads it, telling a missing field
@@ -85,6 +91,7 @@ impl From<CalendlyConnection> for ConnectionBody {
                 .connected_at
                 .to_rfc3339_opts(SecondsFormat::Micros, true),
             method,
+            webhooks: connection.webhooks.status(),
         }
     }
 }

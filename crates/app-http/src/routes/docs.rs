@@ -17,7 +17,7 @@ use utoipa_swagger_ui::Config;
 use super::availability::{self, AvailableTime};
 use super::booking::{self, AvailabilitySchedule, BusyTime};
 use super::user::{self, EventType};
-use super::{connection, health, metrics, oauth, slots};
+use super::{connection, health, metrics, oauth, slots, webhooks};
 use crate::error::{
     CALENDLY_RATE_LIMITED, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE, DATABASE_UNAVAILABLE, ErrorBody,
     ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED, TOKEN_EXPIRED, status_error,
@@ -34,9 +34,9 @@ pub const BEARER: &str = "bearer";
         description = "Answers for a web application about its users' Calendly accounts: each user \
             connects their Calendly account once (a personal access token, or Calendly's OAuth \
             \"Connect\" flow), then asks who they are on Calendly, their event types and their \
-            availability. Every `/calendly` endpoint needs \
-            `Authorization: Bearer <JWT>` (HS256, `sub` = the user id, `exp` required). Every error \
-            is `{\"detail\": …, \"code\": …}`."
+            availability. Every `/calendly` endpoint but the OAuth callback and Calendly's webhook \
+            deliveries needs `Authorization: Bearer <JWT>` (HS256, `sub` = the user id, `exp` \
+            required). Every error is `{\"detail\": …, \"code\": …}`."
     ),
     paths(
         connection::connect,
@@ -50,6 +50,7 @@ pub const BEARER: &str = "bearer";
         slots::slots,
         booking::busy_times,
         booking::availability_schedules,
+        webhooks::receive,
         health::healthz,
         health::readyz,
         metrics::metrics,
@@ -174,6 +175,7 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
     ("slots", slots::ERRORS),
     ("busy_times", booking::BUSY_TIMES_ERRORS),
     ("availability_schedules", booking::SCHEDULES_ERRORS),
+    ("receive_webhook", webhooks::ERRORS),
     ("readyz", &[DATABASE_UNAVAILABLE]),
 ];
 
@@ -265,12 +267,16 @@ fn add_errors(operation: &mut Operation) {
             .join(" ");
         operation.responses.responses.insert(
             status.to_string(),
-            RefOr::T(error_response(status, &description)),
+            RefOr::T(error_response(
+                status,
+                &description,
+                kinds.contains(&NOT_AUTHENTICATED),
+            )),
         );
     }
 }
 
-fn error_response(status: u16, description: &str) -> Response {
+fn error_response(status: u16, description: &str, bearer: bool) -> Response {
     let mut response = ResponseBuilder::new().description(description).content(
         "application/json",
         ContentBuilder::new()
@@ -279,7 +285,7 @@ fn error_response(status: u16, description: &str) -> Response {
     );
     let string = || ObjectBuilder::new().schema_type(Type::String).build();
     response = match status {
-        401 => response.header(
+        401 if bearer => response.header(
             "WWW-Authenticate",
             HeaderBuilder::new()
                 .schema(string())

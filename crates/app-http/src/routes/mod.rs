@@ -11,6 +11,7 @@ mod oauth;
 mod raw_json;
 mod slots;
 mod user;
+pub(crate) mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -52,6 +53,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource(["/calendly/oauth/callback", "/calendly/oauth/callback/"])
                 .route(web::get().to(oauth::callback))
                 .default_service(web::to(|| method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource([
+                "/calendly/webhooks/{hook_id}",
+                "/calendly/webhooks/{hook_id}/",
+            ])
+            .app_data(web::PayloadConfig::new(webhooks::MAX_DELIVERY_BYTES))
+            .route(web::post().to(webhooks::receive))
+            .default_service(web::to(|| method_not_allowed("POST"))),
         )
         .service(
             web::resource(["/calendly/user", "/calendly/user/"])

@@ -28,7 +28,18 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: LimitsSettings,
     pub cache: CacheSettings,
+    pub webhooks: WebhookSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// The gateway's base URL as Calendly reaches it; unset: no webhook subscriptions.
+    #[serde(default, deserialize_with = "oauth::optional_text")]
+    pub public_base_url: Option<String>,
+    /// How old (or how far ahead) a delivery's signature time may be.
+    pub tolerance_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,6 +134,14 @@ pub struct CacheSettings {
     pub event_types_ttl_secs: u64,
     /// At most this many users' event types are remembered (least recently used go first).
     pub event_types_max_users: u64,
+    /// At most this many MiB of event types are remembered.
+    pub event_types_max_mib: u64,
+    /// How long Calendly's available and busy times are reused; `0` remembers nothing.
+    pub availability_ttl_secs: u64,
+    /// At most this many windows (a week of one event type, or of busy times) are remembered.
+    pub availability_max_windows: u64,
+    /// At most this many MiB of available and busy times are remembered.
+    pub availability_max_mib: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -305,6 +324,16 @@ impl Settings {
                     "{key}: {url:?} is not an http(s) URL"
                 )));
             }
+        }
+        if let Some(url) = &self.webhooks.public_base_url
+            && (!oauth::is_web_url(url) || url.contains('?'))
+        {
+            return Err(SettingsError::Invalid(format!(
+                "webhooks.public_base_url: {url:?} is not an http(s) base URL such as https://gateway.example.com"
+            )));
+        }
+        if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
+            return invalid("webhooks.tolerance_secs must be from 1 to 86400 (a day)");
         }
         if self.calendly.connect_timeout_ms == 0 {
             return invalid("calendly.connect_timeout_ms must be at least 1");

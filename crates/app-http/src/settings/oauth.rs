@@ -41,7 +41,7 @@ pub struct OAuthApplication {
 }
 
 /// An empty string is no value (an environment variable set to nothing).
-fn optional_text<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+pub(super) fn optional_text<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use adapters::cache::ProviderCache;
+use adapters::cache::{CacheObserver, CacheSettings, ProviderCache};
 use adapters::calendly::{
     CalendlyClient, CalendlyClientSettings, CalendlyOAuthClient, CalendlyOAuthSettings,
-    CallObserver, CircuitBreaker,
+    CallObserver, CircuitBreaker, RateBudgets,
 };
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
@@ -15,7 +15,7 @@ use adapters::tasks::TokioTasks;
 use chrono::TimeDelta;
 use domain::{
     AccountCache, AvailabilityPolicy, CalendlyService, OAuthProvider, Ports, Renewals,
-    SchedulingProvider, SystemClock, UserAuth,
+    SchedulingProvider, SystemClock, UserAuth, WebhookPolicy, WebhookSubscriptions,
 };
 
 use super::StartupError;
@@ -26,6 +26,25 @@ use crate::state::AppState;
 
 /// Keep-alive connections to Calendly kept open between requests.
 const CALENDLY_IDLE_CONNECTIONS: usize = 64;
+
+/// What is remembered of Calendly's answers, and how: windows of a week, or of what Calendly
+/// answers in one call when that is shorter.
+fn cache_settings(settings: &Settings, start_lead: TimeDelta) -> CacheSettings {
+    let cache = &settings.cache;
+    let mib = |value: u64| value.saturating_mul(1024 * 1024);
+    let window = |days: u32| TimeDelta::days(i64::from(days.clamp(1, 7)));
+    CacheSettings {
+        event_types_ttl: Duration::from_secs(cache.event_types_ttl_secs),
+        event_types_max_accounts: cache.event_types_max_users,
+        event_types_max_bytes: mib(cache.event_types_max_mib),
+        availability_ttl: Duration::from_secs(cache.availability_ttl_secs),
+        availability_max_windows: cache.availability_max_windows,
+        availability_max_bytes: mib(cache.availability_max_mib),
+        available_window: window(settings.calendly.max_days_per_call),
+        busy_window: window(settings.calendly.max_busy_days_per_call),
+        start_lead,
+    }
+}
 
 /// How `database.pool_max_size` connections are shared by the HTTP workers, so that they
 /// add up to that size.
@@ -63,6 +82,7 @@ pub(super) struct Shared {
     provider_cache: ProviderCache,
     pub(super) metrics: Arc<Metrics>,
     circuit: Arc<CircuitBreaker>,
+    budgets: Arc<RateBudgets>,
     renewals: Arc<Renewals>,
     pools: PoolShares,
 }
@@ -117,8 +137,9 @@ impl Shared {
             cipher,
             user_auth: Arc::new(JwtUserAuth::new(&settings.auth.jwt_secret)),
             provider_cache: ProviderCache::new(
-                Duration::from_secs(settings.cache.event_types_ttl_secs),
-                settings.cache.event_types_max_users,
+                cache_settings(settings, start_lead),
+                Arc::new(SystemClock),
+                Some(Arc::new(metrics.freshness.clone()) as Arc<dyn CacheObserver>),
             ),
             metrics,
             circuit: Arc::new(CircuitBreaker::new(
@@ -126,6 +147,7 @@ impl Shared {
                 Duration::from_millis(settings.calendly.circuit_breaker_open_ms),
             )),
             renewals: Arc::default(),
+            budgets: Arc::default(),
             pools,
         })
     }
@@ -159,6 +181,7 @@ impl Shared {
             max_idle_connections: CALENDLY_IDLE_CONNECTIONS,
             observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
             circuit: Arc::clone(&self.circuit),
+            budgets: Arc::clone(&self.budgets),
         })?;
         let application = settings.oauth_application();
         let oauth = match &application {
@@ -175,6 +198,7 @@ impl Shared {
         };
         let ports = Ports {
             tokens: Arc::clone(&storage.tokens),
+            subscriptions: Arc::new(client.clone()) as Arc<dyn WebhookSubscriptions>,
             scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
             account_cache: Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
             oauth,
@@ -183,7 +207,14 @@ impl Shared {
             clock: Arc::new(SystemClock),
         };
         Ok(AppState {
-            service: CalendlyService::new(ports, self.policy).sharing(Arc::clone(&self.renewals)),
+            service: CalendlyService::new(ports, self.policy)
+                .sharing(Arc::clone(&self.renewals))
+                .with_webhooks(WebhookPolicy {
+                    public_base_url: settings.webhooks.public_base_url.clone(),
+                    tolerance: TimeDelta::seconds(
+                        i64::try_from(settings.webhooks.tolerance_secs).unwrap_or(i64::MAX),
+                    ),
+                }),
             user_auth: Arc::clone(&self.user_auth),
             tokens: storage.tokens,
             return_url: application.and_then(|app| app.return_url),

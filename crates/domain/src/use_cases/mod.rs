@@ -16,9 +16,10 @@ use crate::model::{
 };
 use crate::ports::{
     AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
-    TokenRepository,
+    TokenRepository, WebhookSubscriptions,
 };
 use crate::time_range::TimeRange;
+use crate::webhook::Webhooks;
 
 mod booking;
 mod oauth;
@@ -26,10 +27,12 @@ mod renewal;
 mod slots;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 pub use oauth::OAUTH_START_LIFETIME;
 pub use renewal::{Renewals, TOKEN_CALL_SPACING};
 pub use slots::{Slot, SlotDay, Slots, SlotsQuery};
+pub use webhooks::{WebhookPolicy, WebhookReceipt};
 
 /// How availability checks are bounded and cut up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +86,8 @@ pub struct Ports {
     /// configured.
     pub oauth: Option<Arc<dyn OAuthProvider>>,
     pub oauth_starts: Arc<dyn OAuthStarts>,
+    /// The provider's webhook subscriptions.
+    pub subscriptions: Arc<dyn WebhookSubscriptions>,
     /// Where renewals run, detached from the request.
     pub tasks: Arc<dyn TaskRunner>,
     pub clock: Arc<dyn Clock>,
@@ -100,6 +105,7 @@ pub struct CalendlyService {
     ports: Ports,
     policy: AvailabilityPolicy,
     renewals: Arc<Renewals>,
+    webhooks: WebhookPolicy,
 }
 
 impl fmt::Debug for CalendlyService {
@@ -116,7 +122,15 @@ impl CalendlyService {
             ports,
             policy,
             renewals: Arc::default(),
+            webhooks: WebhookPolicy::default(),
         }
+    }
+
+    /// The same use cases, subscribing connections to the provider's webhooks as `webhooks`
+    /// says.
+    #[must_use]
+    pub fn with_webhooks(self, webhooks: WebhookPolicy) -> Self {
+        Self { webhooks, ..self }
     }
 
     /// The same use cases, coordinating renewals with every service given `renewals` (those of
@@ -126,9 +140,10 @@ impl CalendlyService {
         Self { renewals, ..self }
     }
 
-    /// Checks `token` with the provider, then stores it as the user's connection, replacing
-    /// any earlier one, and forgets what is remembered of the account (connecting again
-    /// refreshes it). A token the provider refuses is [`GatewayError::TokenRejected`] and
+    /// Checks `token` with the provider, then stores it as the user's connection (subscribed
+    /// to the provider's webhooks when they are on), replacing any earlier one (whose
+    /// subscription is deleted), and forgets what is remembered of the account (connecting
+    /// again refreshes it). A token the provider refuses is [`GatewayError::TokenRejected`] and
     /// nothing is stored.
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn connect(
@@ -149,29 +164,33 @@ impl CalendlyService {
                 } => GatewayError::TokenRejected { details },
                 other => GatewayError::Provider(other),
             })?;
-        let connection = CalendlyConnection {
-            user_id,
-            credential: CalendlyCredential::PersonalAccessToken(token),
-            calendly_user,
-            connected_at: self.ports.clock.now(),
-        };
-        self.ports.tokens.save(&connection).await?;
-        self.ports
-            .account_cache
-            .forget(&connection.calendly_user.uri)
-            .await;
-        tracing::info!(calendly_user = %connection.calendly_user.uri, "Calendly account connected");
+        let connection = self
+            .establish(CalendlyConnection {
+                user_id,
+                credential: CalendlyCredential::PersonalAccessToken(token),
+                calendly_user,
+                connected_at: self.ports.clock.now(),
+                webhooks: Webhooks::Off,
+            })
+            .await?;
+        tracing::info!(calendly_user = %connection.calendly_user.uri, webhooks = connection.webhooks.status(), "Calendly account connected");
         Ok(connection)
     }
 
-    /// Forgets the user's connection; succeeds also when there was none. An OAuth connection's
-    /// tokens are then revoked at the OAuth server; a failure there is logged and changes
-    /// nothing. What is remembered of the account stays until it expires: it is reached only
+    /// Forgets the user's connection; succeeds also when there was none. Its webhook
+    /// subscription is then deleted, and an OAuth connection's tokens revoked at the OAuth
+    /// server; a failure there is logged and changes nothing. What is remembered of the account stays until it expires: it is reached only
     /// through a connection to it.
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn disconnect(&self, user_id: &UserId) -> Result<(), GatewayError> {
         // A connection that no longer decrypts is removed all the same.
         let stored = self.ports.tokens.load(user_id).await.ok().flatten();
+        // Unsubscribed while still stored, so that an expired OAuth access token is renewed
+        // first (and the newest refresh token revoked after).
+        let stored = match stored {
+            Some(connection) => Some(self.unsubscribed(connection).await),
+            None => None,
+        };
         let existed = self.ports.tokens.delete(user_id).await?;
         tracing::info!(existed, "Calendly account disconnected");
         if let Some(connection) = stored.filter(|_| existed) {
@@ -240,12 +259,13 @@ impl CalendlyService {
         };
 
         let token = connection.credential.access_token();
+        let account = &connection.calendly_user.uri;
         let event_type = &event_type;
         let pieces: Vec<Vec<AvailableTime>> = stream::iter(range.split(self.policy.max_call_span))
             .map(|piece| {
                 self.ports
                     .scheduling
-                    .available_times(token, event_type, piece)
+                    .available_times(token, account, event_type, piece)
             })
             .buffered(self.policy.max_concurrent_calls.max(1))
             .try_collect()

@@ -11,6 +11,7 @@ use crate::error::{GatewayError, ProviderError, Rejection};
 use crate::model::{CalendlyConnection, CalendlyCredential, UserId};
 use crate::oauth::{OAuthCallback, OAuthGrant, OAuthStart};
 use crate::ports::OAuthProvider;
+use crate::webhook::Webhooks;
 
 /// How long a start waits for its callback: as long as Calendly's codes live.
 pub const OAUTH_START_LIFETIME: TimeDelta = TimeDelta::minutes(10);
@@ -106,20 +107,19 @@ impl CalendlyService {
             .await
             .map_err(rejected)?;
         let now = self.ports.clock.now();
-        let connection = CalendlyConnection {
-            user_id: start.user_id,
-            credential: credential(grant, now),
-            calendly_user,
-            connected_at: now,
-        };
-        self.ports.tokens.save(&connection).await?;
-        self.ports
-            .account_cache
-            .forget(&connection.calendly_user.uri)
-            .await;
+        let connection = self
+            .establish(CalendlyConnection {
+                user_id: start.user_id,
+                credential: credential(grant, now),
+                calendly_user,
+                connected_at: now,
+                webhooks: Webhooks::Off,
+            })
+            .await?;
         tracing::info!(
             user_id = %connection.user_id,
             calendly_user = %connection.calendly_user.uri,
+            webhooks = connection.webhooks.status(),
             "Calendly account connected with OAuth"
         );
         Ok(connection)

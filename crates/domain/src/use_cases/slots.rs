@@ -91,6 +91,7 @@ impl CalendlyService {
                     });
                 };
                 let token = connection.credential.access_token();
+                let account = &connection.calendly_user.uri;
                 let chosen = &chosen;
                 let calls: Vec<(usize, crate::time_range::TimeRange)> = (0..chosen.len())
                     .flat_map(|index| {
@@ -105,7 +106,7 @@ impl CalendlyService {
                     .map(|(index, piece)| {
                         self.ports
                             .scheduling
-                            .available_times(token, &chosen[index].0, piece)
+                            .available_times(token, account, &chosen[index].0, piece)
                             .map(move |times| times.map(|times| (index, times)))
                     })
                     .buffered(self.policy.max_concurrent_calls.max(1))

@@ -39,13 +39,8 @@ async fn a_renewal_is_stored_even_when_the_request_is_abandoned_while_it_runs() 
     let (scheduling, _) = scheduling_accepting("access-2");
     let service = CalendlyService::new(
         Ports {
-            tokens: Arc::new(tokens),
-            scheduling: Arc::new(scheduling),
-            account_cache: Arc::new(any_cache()),
             oauth: Some(Arc::new(SlowOAuth)),
-            oauth_starts: Arc::new(MockOAuthStarts::new()),
-            tasks: Arc::new(Spawned),
-            clock: Arc::new(clock()),
+            ..ports(tokens, scheduling)
         },
         AvailabilityPolicy::default(),
     );

@@ -17,14 +17,14 @@ async fn availability_uses_the_first_event_type_by_default() {
     let mut scheduling = scheduling_with_event_types(&["https://e/1", "https://e/2"]);
     scheduling
         .expect_available_times()
-        .withf(|token, event_type, range| {
+        .withf(|token, _, event_type, range| {
             token.expose() == "calendly-pat"
                 && event_type.as_str() == "https://e/1"
                 && range.start() == at("2030-01-02T00:00:00Z")
                 && range.end() == at("2030-01-09T00:00:00Z")
         })
         .times(1)
-        .returning(|_, _, _| Ok(vec![available("2030-01-02T10:00:00Z", 1)]));
+        .returning(|_, _, _, _| Ok(vec![available("2030-01-02T10:00:00Z", 1)]));
 
     let times = service(connected_repository(), scheduling)
         .check_availability(
@@ -43,9 +43,9 @@ async fn availability_uses_the_event_type_asked_for() {
     let mut scheduling = scheduling_with_event_types(&["https://e/1", "https://e/2"]);
     scheduling
         .expect_available_times()
-        .withf(|_, event_type, _| event_type.as_str() == "https://e/2")
+        .withf(|_, _, event_type, _| event_type.as_str() == "https://e/2")
         .times(1)
-        .returning(|_, _, _| Ok(vec![]));
+        .returning(|_, _, _, _| Ok(vec![]));
 
     let times = service(connected_repository(), scheduling)
         .check_availability(
@@ -132,7 +132,7 @@ async fn availability_accepts_exactly_the_longest_range() {
     scheduling
         .expect_available_times()
         .times(12)
-        .returning(|_, _, _| Ok(vec![]));
+        .returning(|_, _, _, _| Ok(vec![]));
     service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),
@@ -150,7 +150,7 @@ async fn a_long_range_is_split_and_merged_sorted_without_duplicates() {
     scheduling
         .expect_available_times()
         .times(3)
-        .returning(move |_, _, range| {
+        .returning(move |_, _, _, range| {
             seen.lock().expect("lock").push(range);
             // Each piece answers out of order and repeats the time at its start, as a
             // provider that treats both ends as inclusive would.
@@ -197,12 +197,12 @@ async fn a_start_in_the_past_is_moved_ahead_of_now_by_the_lead() {
     let mut scheduling = scheduling_with_event_types(&["https://e/1"]);
     scheduling
         .expect_available_times()
-        .withf(|_, _, range| {
+        .withf(|_, _, _, range| {
             range.start() == at(NOW) + AvailabilityPolicy::default().start_lead
                 && range.end() == at("2030-01-05T00:00:00Z")
         })
         .times(1)
-        .returning(|_, _, _| Ok(vec![]));
+        .returning(|_, _, _, _| Ok(vec![]));
     service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),
@@ -245,7 +245,7 @@ async fn a_failing_piece_fails_the_whole_check() {
     let mut scheduling = scheduling_with_event_types(&["https://e/1"]);
     scheduling
         .expect_available_times()
-        .returning(|_, _, range| {
+        .returning(|_, _, _, range| {
             if range.start() == at("2030-01-02T00:00:00Z") {
                 Ok(vec![available("2030-01-02T10:00:00Z", 1)])
             } else {

@@ -13,6 +13,8 @@ async fn connect_checks_the_token_then_stores_it_with_the_calendly_user() {
         .times(1)
         .returning(|_| Ok(calendly_user()));
     let mut tokens = MockTokenRepository::new();
+    // Nothing connected before.
+    tokens.expect_load().returning(|_| Ok(None));
     tokens
         .expect_save()
         .withf(|c| {
@@ -89,6 +91,8 @@ async fn connect_when_the_store_is_down_reports_it() {
         .expect_current_user()
         .returning(|_| Ok(calendly_user()));
     let mut tokens = MockTokenRepository::new();
+    // Nothing connected before.
+    tokens.expect_load().returning(|_| Ok(None));
     tokens
         .expect_save()
         .returning(|_| Err(RepositoryError::Unavailable("refused".into())));
@@ -246,6 +250,8 @@ async fn connecting_forgets_what_is_remembered_of_the_account_after_storing() {
         .expect_current_user()
         .returning(|_| Ok(calendly_user()));
     let mut tokens = MockTokenRepository::new();
+    // Nothing connected before.
+    tokens.expect_load().returning(|_| Ok(None));
     tokens
         .expect_save()
         .times(1)
@@ -290,11 +296,11 @@ async fn event_types_are_asked_for_the_connected_account_with_its_token() {
         .returning(|_, _| Ok(Arc::from(vec![event_type("https://e/1")])));
     scheduling
         .expect_available_times()
-        .withf(|token, event_type, _| {
+        .withf(|token, _, event_type, _| {
             token.expose() == "calendly-pat" && event_type.as_str() == "https://e/1"
         })
         .times(1)
-        .returning(|_, _, _| Ok(vec![]));
+        .returning(|_, _, _, _| Ok(vec![]));
     service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),

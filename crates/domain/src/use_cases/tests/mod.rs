@@ -14,6 +14,7 @@ mod renewal;
 mod slots;
 mod slots_concurrency;
 mod slots_zones;
+mod webhooks;
 use crate::error::RepositoryError;
 use crate::model::{CalendlyUser, RawJson};
 use crate::ports::{
@@ -43,6 +44,7 @@ fn calendly_user() -> CalendlyUser {
         email: "user@example.com".into(),
         scheduling_url: "https://calendly.com/acmesales".into(),
         timezone: "America/New York".into(),
+        organization: Some("https://api.calendly.com/organizations/ORG".into()),
     }
 }
 
@@ -52,6 +54,7 @@ fn connection() -> CalendlyConnection {
         credential: CalendlyCredential::PersonalAccessToken(token()),
         calendly_user: calendly_user(),
         connected_at: at("2029-12-01T00:00:00Z"),
+        webhooks: crate::webhook::Webhooks::Off,
     }
 }
 
@@ -110,6 +113,25 @@ fn any_cache() -> MockAccountCache {
     cache
 }
 
+/// A test's ports: `tokens` and `scheduling`, a cache that may be told anything, no OAuth, no
+/// webhook subscription expected, detached tasks on the test's runtime, the clock at `NOW`.
+/// A test changes what it needs with `Ports { …, ..ports(…) }`.
+fn ports(
+    tokens: MockTokenRepository,
+    scheduling: impl crate::ports::SchedulingProvider + 'static,
+) -> Ports {
+    Ports {
+        tokens: Arc::new(tokens),
+        scheduling: Arc::new(scheduling),
+        account_cache: Arc::new(any_cache()),
+        oauth: None,
+        oauth_starts: Arc::new(MockOAuthStarts::new()),
+        subscriptions: Arc::new(crate::ports::MockWebhookSubscriptions::new()),
+        tasks: Arc::new(Spawned),
+        clock: Arc::new(clock()),
+    }
+}
+
 fn service_with_cache(
     tokens: MockTokenRepository,
     scheduling: MockSchedulingProvider,
@@ -117,13 +139,8 @@ fn service_with_cache(
 ) -> CalendlyService {
     CalendlyService::new(
         Ports {
-            tokens: Arc::new(tokens),
-            scheduling: Arc::new(scheduling),
             account_cache: Arc::new(cache),
-            oauth: None,
-            oauth_starts: Arc::new(MockOAuthStarts::new()),
-            tasks: Arc::new(Spawned),
-            clock: Arc::new(clock()),
+            ..ports(tokens, scheduling)
         },
         AvailabilityPolicy::default(),
     )

@@ -132,13 +132,8 @@ fn oauth_service(
 ) -> CalendlyService {
     CalendlyService::new(
         Ports {
-            tokens: Arc::new(tokens),
-            scheduling: Arc::new(scheduling),
-            account_cache: Arc::new(any_cache()),
             oauth: Some(Arc::new(oauth)),
-            oauth_starts: Arc::new(MockOAuthStarts::new()),
-            tasks: Arc::new(Spawned),
-            clock: Arc::new(clock()),
+            ..ports(tokens, scheduling)
         },
         AvailabilityPolicy::default(),
     )

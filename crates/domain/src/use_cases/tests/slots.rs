@@ -34,7 +34,7 @@ pub(super) fn scheduling(
     });
     scheduling
         .expect_available_times()
-        .returning(move |_, event_type, range| {
+        .returning(move |_, _, event_type, range| {
             *counted.lock().expect("lock") += 1;
             Ok(times
                 .iter()
@@ -172,20 +172,7 @@ async fn too_many_unknown_or_durationless_event_types_are_refused() {
         max_event_types: 2,
         ..AvailabilityPolicy::default()
     };
-    let limited = |provider| {
-        CalendlyService::new(
-            Ports {
-                tokens: Arc::new(connected_repository()),
-                scheduling: Arc::new(provider),
-                account_cache: Arc::new(any_cache()),
-                oauth: None,
-                oauth_starts: Arc::new(MockOAuthStarts::new()),
-                tasks: Arc::new(Spawned),
-                clock: Arc::new(clock()),
-            },
-            policy,
-        )
-    };
+    let limited = |provider| CalendlyService::new(ports(connected_repository(), provider), policy);
     static NONE: &[(&str, &str)] = &[];
     let error = limited(scheduling(NONE).0)
         .slots(

@@ -36,6 +36,7 @@ impl SchedulingProvider for Slow {
     async fn available_times(
         &self,
         _: &CalendlyToken,
+        _: &CalendlyUserUri,
         _: &EventTypeUri,
         range: TimeRange,
     ) -> Result<Vec<AvailableTime>, ProviderError> {
@@ -71,13 +72,8 @@ async fn a_40_day_range_over_3_event_types_keeps_to_the_limit_and_a_stable_order
     let slow = Arc::new(Slow::default());
     let service = CalendlyService::new(
         Ports {
-            tokens: Arc::new(connected_repository()),
             scheduling: Arc::clone(&slow) as Arc<dyn SchedulingProvider>,
-            account_cache: Arc::new(any_cache()),
-            oauth: None,
-            oauth_starts: Arc::new(MockOAuthStarts::new()),
-            tasks: Arc::new(Spawned),
-            clock: Arc::new(clock()),
+            ..ports(connected_repository(), MockSchedulingProvider::new())
         },
         AvailabilityPolicy {
             max_concurrent_calls: 2,

@@ -1,5 +1,9 @@
 //! What operators see at `/metrics`: requests by route and status, Calendly calls by endpoint
-//! and outcome, and the database pools.
+//! and outcome, the database pools, and the caches, webhooks and rate budget ([`freshness`]).
+
+mod freshness;
+
+pub use freshness::FreshnessMetrics;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -69,6 +73,7 @@ pub struct Metrics {
     pool_waiting: Gauge,
     /// Each HTTP worker's pool (each has its own share of the connections).
     pools: Mutex<Vec<PoolProbe>>,
+    pub freshness: FreshnessMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -128,8 +133,10 @@ impl Metrics {
             "Requests waiting for a database connection",
             pool_waiting.clone(),
         );
+        let freshness = FreshnessMetrics::register(&mut registry);
         Self {
             registry,
+            freshness,
             requests,
             request_seconds,
             calendly_calls,
@@ -222,6 +229,10 @@ impl CallObserver for Metrics {
         self.calendly_seconds
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
+    }
+
+    fn refused_for_budget(&self, _endpoint: &'static str) {
+        self.freshness.budget_refusal();
     }
 }
 

@@ -1,0 +1,396 @@
+//! Available times held in little memory: a window's slots mostly differ only in their time,
+//! so each is kept as its start and a shared skeleton, the slot's JSON with every writing of
+//! its own start time (in the forms Calendly uses) replaced by a marker. The JSON given back
+//! is, byte for byte, the JSON that came in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use domain::{AvailableTime, RawJson, TimeRange};
+
+/// Starts a marker; JSON text never holds this byte raw.
+const MARKER: u8 = 0x01;
+
+/// The writings of a time that are replaced, longest first so that a shorter one never
+/// matches inside a longer: Calendly's own (`2030-01-02T09:00:00.000000Z`), milliseconds,
+/// whole seconds, the date and the month (the last two in its scheduling URLs).
+const FORMS: usize = 5;
+
+/// A window's available times, sorted by start: each a whole second after the first's (`base`),
+/// with its skeleton's index; the sub-second parts kept apart, and only when there are any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct CompactTimes {
+    /// Shared with the other windows of the subject when they are the same (as usual).
+    skeletons: Arc<[Box<[u8]>]>,
+    base: i64,
+    /// Each slot's seconds after `base`.
+    offsets: Box<[u32]>,
+    /// Each slot's skeleton; empty when there is only one (as usual).
+    skeleton_of: Box<[u32]>,
+    /// Each slot's nanoseconds; empty when all are whole seconds (Calendly's are minutes).
+    nanos: Box<[u32]>,
+}
+
+impl CompactTimes {
+    /// The times of `times` that start within `fetched` (the window asked for: nothing else
+    /// is ever answered from it).
+    pub(super) fn new(mut times: Vec<AvailableTime>, fetched: TimeRange) -> Self {
+        times.retain(|time| time.start_time >= fetched.start() && time.start_time < fetched.end());
+        times.sort_by_key(|time| time.start_time);
+        let base = times.first().map_or(0, |time| time.start_time.timestamp());
+        let mut index: HashMap<Box<[u8]>, u32> = HashMap::new();
+        let mut skeletons = Vec::new();
+        let slots: Vec<(u32, u32)> = times
+            .iter()
+            .map(|time| {
+                let skeleton = skeleton(time.json.as_bytes(), time.start_time);
+                let next = u32::try_from(skeletons.len()).unwrap_or(u32::MAX);
+                let at = *index.entry(skeleton.clone()).or_insert_with(|| {
+                    skeletons.push(skeleton);
+                    next
+                });
+                // Within one window (a week at most) of the first: always fits.
+                let offset = u32::try_from(time.start_time.timestamp() - base).unwrap_or(u32::MAX);
+                (offset, at)
+            })
+            .collect();
+        let nanos: Box<[u32]> = if times
+            .iter()
+            .all(|t| t.start_time.timestamp_subsec_nanos() == 0)
+        {
+            Box::default()
+        } else {
+            times
+                .iter()
+                .map(|t| t.start_time.timestamp_subsec_nanos())
+                .collect()
+        };
+        let skeleton_of = if skeletons.len() > 1 {
+            slots.iter().map(|(_, skeleton)| *skeleton).collect()
+        } else {
+            Box::default()
+        };
+        Self {
+            skeletons: Arc::from(skeletons),
+            base,
+            offsets: slots.iter().map(|(offset, _)| *offset).collect(),
+            skeleton_of,
+            nanos,
+        }
+    }
+
+    /// The same times sharing `other`'s skeletons, when they are the same and not shared yet.
+    pub(super) fn sharing(&self, other: &Self) -> Option<Self> {
+        (!Arc::ptr_eq(&self.skeletons, &other.skeletons) && self.skeletons == other.skeletons).then(
+            || Self {
+                skeletons: Arc::clone(&other.skeletons),
+                ..self.clone()
+            },
+        )
+    }
+
+    /// Bytes held, roughly.
+    pub(super) fn size(&self) -> usize {
+        self.skeletons.iter().map(|s| s.len() + 16).sum::<usize>()
+            + (self.offsets.len() + self.skeleton_of.len()) * 4
+            + self.nanos.len() * 4
+            + 64
+    }
+
+    /// The start of slot `at`.
+    fn start(&self, at: usize) -> DateTime<Utc> {
+        let nanos = self.nanos.get(at).copied().unwrap_or(0);
+        DateTime::from_timestamp(self.base + i64::from(self.offsets[at]), nanos).unwrap_or_default()
+    }
+
+    /// The skeleton of slot `at`.
+    fn skeleton(&self, at: usize) -> &[u8] {
+        let index = self.skeleton_of.get(at).copied().unwrap_or(0);
+        self.skeletons
+            .get(index as usize)
+            .map_or(&[][..], |skeleton| skeleton)
+    }
+
+    /// The times starting within `range`, in order, each with its JSON as it came.
+    pub(super) fn within(&self, range: TimeRange) -> Vec<AvailableTime> {
+        let first = partition(self.offsets.len(), |at| self.start(at) < range.start());
+        let last = partition(self.offsets.len(), |at| self.start(at) < range.end()).max(first);
+        let mut buffer =
+            BytesMut::with_capacity((first..last).map(|at| self.skeleton(at).len() + 64).sum());
+        let mut ends = Vec::with_capacity(last - first);
+        for at in first..last {
+            expand(&mut buffer, self.skeleton(at), self.start(at));
+            ends.push(buffer.len());
+        }
+        let whole: Bytes = buffer.freeze();
+        let mut begin = 0;
+        (first..last)
+            .zip(ends)
+            .map(|(at, end)| {
+                let json = RawJson::parsed(whole.slice(begin..end));
+                begin = end;
+                AvailableTime {
+                    start_time: self.start(at),
+                    json,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The first of `0..len` for which `before` is false (`before` holds for a prefix).
+fn partition(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if before(middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low
+}
+
+/// `json` with each writing of `start` replaced by a marker and the form's index.
+fn skeleton(json: &[u8], start: DateTime<Utc>) -> Box<[u8]> {
+    let mut text = json.to_vec();
+    let mut written = Vec::with_capacity(32);
+    for form in 0..FORMS {
+        written.clear();
+        if write_form(&mut written, form, start) {
+            text = replaced(&text, &written, form);
+        }
+    }
+    text.into()
+}
+
+fn replaced(text: &[u8], needle: &[u8], form: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find(rest, needle) {
+        out.extend_from_slice(&rest[..at]);
+        out.push(MARKER);
+        out.push(b'0' + u8::try_from(form).unwrap_or(0));
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Writes `skeleton` into `out` with each marker replaced by `start` in the marked form.
+fn expand(out: &mut BytesMut, skeleton: &[u8], start: DateTime<Utc>) {
+    let mut rest = skeleton;
+    while let Some(at) = rest.iter().position(|b| *b == MARKER) {
+        out.put_slice(&rest[..at]);
+        let form = rest
+            .get(at + 1)
+            .map_or(0, |code| usize::from(code.wrapping_sub(b'0')));
+        write_form(out, form, start);
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    out.put_slice(rest);
+}
+
+/// Writes `time` in `form` (see [`FORMS`]); `false`, writing nothing, for a year outside
+/// 0–9999 or an unknown form.
+fn write_form(out: &mut impl BufMut, form: usize, time: DateTime<Utc>) -> bool {
+    let year = time.year();
+    if !(0..=9999).contains(&year) || form >= FORMS {
+        return false;
+    }
+    digits(out, year.unsigned_abs(), 4);
+    put(out, b'-', time.month(), 2);
+    if form == 4 {
+        return true;
+    }
+    put(out, b'-', time.day(), 2);
+    if form == 3 {
+        return true;
+    }
+    put(out, b'T', time.hour(), 2);
+    put(out, b':', time.minute(), 2);
+    put(out, b':', time.second(), 2);
+    let micros = time.timestamp_subsec_micros().min(999_999);
+    match form {
+        0 => put(out, b'.', micros, 6),
+        1 => put(out, b'.', micros / 1000, 3),
+        _ => {}
+    }
+    out.put_u8(b'Z');
+    true
+}
+
+fn put(out: &mut impl BufMut, separator: u8, value: u32, width: usize) {
+    out.put_u8(separator);
+    digits(out, value, width);
+}
+
+/// `value`'s last `width` (at most 6) decimal digits, zero-padded.
+fn digits(out: &mut impl BufMut, value: u32, width: usize) {
+    let mut buffer = [b'0'; 6];
+    let mut rest = value;
+    for slot in buffer[..width].iter_mut().rev() {
+        *slot = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        rest /= 10;
+    }
+    out.put_slice(&buffer[..width]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn time(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).expect("time").to_utc()
+    }
+
+    fn slot(json: &str) -> AvailableTime {
+        let start: serde_json::Value = serde_json::from_str(json).expect("json");
+        AvailableTime {
+            start_time: time(start["start_time"].as_str().expect("start")),
+            json: RawJson::parse(json.to_owned()).expect("json"),
+        }
+    }
+
+    #[test]
+    fn every_slot_comes_back_byte_for_byte_sharing_one_skeleton() {
+        let jsons: Vec<String> = (9..17)
+            .map(|hour| {
+                format!(
+                    r#"{{"status":"available","invitees_remaining":1,"start_time":"2030-01-02T{hour:02}:00:00.000000Z","scheduling_url":"https://calendly.com/acme/30min/2030-01-02T{hour:02}:00:00Z?month=2030-01&date=2030-01-02"}}"#
+                )
+            })
+            .collect();
+        let week = TimeRange::new(time("2030-01-01T00:00:00Z"), time("2030-01-08T00:00:00Z"))
+            .expect("range");
+        let compact = CompactTimes::new(jsons.iter().rev().map(|j| slot(j)).collect(), week);
+        assert_eq!(compact.skeletons.len(), 1, "one skeleton for all eight");
+        assert!(compact.skeleton_of.is_empty() && compact.nanos.is_empty());
+        let range = TimeRange::new(time("2030-01-01T00:00:00Z"), time("2030-01-03T00:00:00Z"))
+            .expect("range");
+        let back: Vec<String> = compact
+            .within(range)
+            .iter()
+            .map(|t| t.json.text().into_owned())
+            .collect();
+        assert_eq!(back, jsons);
+        assert!(compact.size() < jsons.iter().map(String::len).sum::<usize>() / 3);
+    }
+
+    #[test]
+    fn the_forms_are_written_as_chrono_writes_them() {
+        let at = time("2030-01-02T03:04:05.678901Z");
+        for (form, pattern) in [
+            "%Y-%m-%dT%H:%M:%S%.6fZ",
+            "%Y-%m-%dT%H:%M:%S%.3fZ",
+            "%Y-%m-%dT%H:%M:%SZ",
+            "%Y-%m-%d",
+            "%Y-%m",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut written = Vec::new();
+            assert!(write_form(&mut written, form, at));
+            assert_eq!(
+                String::from_utf8(written).expect("utf-8"),
+                at.format(pattern).to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn windows_alike_share_their_skeletons() {
+        let day = |d: u32| {
+            TimeRange::new(
+                time(&format!("2030-01-{d:02}T00:00:00Z")),
+                time(&format!("2030-01-{:02}T00:00:00Z", d + 1)),
+            )
+            .expect("range")
+        };
+        let at = |d: u32| {
+            slot(&format!(
+                r#"{{"start_time":"2030-01-{d:02}T09:00:00Z","x":1}}"#
+            ))
+        };
+        let first = CompactTimes::new(vec![at(2)], day(2));
+        let second = CompactTimes::new(vec![at(3)], day(3))
+            .sharing(&first)
+            .expect("shared");
+        assert!(Arc::ptr_eq(&first.skeletons, &second.skeletons));
+        assert!(second.sharing(&first).is_none(), "already shared");
+        let other = CompactTimes::new(
+            vec![slot(r#"{"start_time":"2030-01-04T09:00:00Z","x":2}"#)],
+            day(4),
+        );
+        assert!(other.sharing(&first).is_none());
+        assert_eq!(
+            second.within(day(3))[0].json.text(),
+            r#"{"start_time":"2030-01-03T09:00:00Z","x":1}"#
+        );
+    }
+
+    #[test]
+    fn sub_second_starts_are_kept_exactly() {
+        let jsons = [
+            r#"{"start_time":"2030-01-02T09:00:00.250000Z"}"#,
+            r#"{"start_time":"2030-01-02T09:30:00.000000Z"}"#,
+        ];
+        let day = TimeRange::new(time("2030-01-02T00:00:00Z"), time("2030-01-03T00:00:00Z"))
+            .expect("range");
+        let compact = CompactTimes::new(jsons.iter().map(|j| slot(j)).collect(), day);
+        let back = compact.within(day);
+        assert_eq!(back[0].start_time, time("2030-01-02T09:00:00.25Z"));
+        assert_eq!(back[1].start_time, time("2030-01-02T09:30:00Z"));
+        assert_eq!(back[0].json.text(), jsons[0]);
+        let later = TimeRange::new(time("2030-01-02T09:00:00.3Z"), time("2030-01-03T00:00:00Z"))
+            .expect("range");
+        assert_eq!(compact.within(later).len(), 1);
+    }
+
+    #[test]
+    fn odd_slots_keep_their_own_skeleton_and_unknown_fields() {
+        let jsons = [
+            r#"{"start_time":"2030-01-02T09:00:00Z","new":{"a":[1,"2030-01"]},"status":"available"}"#,
+            r#"{"start_time":"2030-01-02T10:00:00+00:00","status":"available"}"#,
+            r#"{"status":"available","start_time":"2030-01-02T11:00:00.000Z","invitees_remaining":3}"#,
+        ];
+        let day = TimeRange::new(time("2030-01-02T00:00:00Z"), time("2030-01-03T00:00:00Z"))
+            .expect("range");
+        let mut times: Vec<AvailableTime> = jsons.iter().map(|j| slot(j)).collect();
+        times.push(slot(
+            r#"{"start_time":"2030-01-03T00:00:00Z","outside":"the window"}"#,
+        ));
+        let compact = CompactTimes::new(times, day);
+        assert_eq!(
+            compact.offsets.len(),
+            3,
+            "what lies outside the window is not kept"
+        );
+        assert_eq!(compact.skeleton_of.len(), 3, "three skeletons, one a slot");
+        let range = TimeRange::new(time("2030-01-02T09:00:00Z"), time("2030-01-02T11:00:00Z"))
+            .expect("range");
+        let back: Vec<String> = compact
+            .within(range)
+            .iter()
+            .map(|t| t.json.text().into_owned())
+            .collect();
+        assert_eq!(back, jsons[..2], "the end is exclusive");
+        let later = TimeRange::new(time("2030-01-02T10:30:00Z"), time("2030-01-03T00:00:00Z"))
+            .expect("range");
+        let back = compact.within(later);
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].json.text(), jsons[2]);
+        assert_eq!(back[0].start_time, time("2030-01-02T11:00:00Z"));
+    }
+}

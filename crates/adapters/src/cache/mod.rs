@@ -1,0 +1,287 @@
+//! Calendly's answers remembered in process, by the Calendly account they belong to: a
+//! decorator of [`SchedulingProvider`] ([`CachedScheduling`]) over a store that every HTTP
+//! worker shares ([`ProviderCache`], on `moka`), which is also the [`AccountCache`] the use
+//! cases tell when an account's answers are stale.
+//!
+//! The key of each answer holds everything the answer depends on: the account, and for
+//! available and busy times the event type and the window of time (see [`windows`]). A load
+//! in flight for one account can therefore never be joined by a question about another,
+//! whatever the gateway user behind either; the token is only the credential the load is
+//! made with.
+//!
+//! Forgetting an account moves it (and its bucket) to a new generation, which is part of every
+//! key: a load begun before the forgetting lands under the old generation, where no question
+//! looks.
+
+mod compact;
+mod packed;
+mod scheduling;
+mod store;
+#[cfg(test)]
+mod tests;
+mod windows;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventTypeUri, SchedulingProvider};
+use moka::future::Cache;
+
+use compact::CompactTimes;
+use packed::PackedEventTypes;
+pub use scheduling::CachedScheduling;
+use store::{SubjectKey, WindowStore};
+
+/// What a cache answer is about, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CacheKind {
+    EventTypes,
+    AvailableTimes,
+    BusyTimes,
+}
+
+impl CacheKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EventTypes => "event_types",
+            Self::AvailableTimes => "available_times",
+            Self::BusyTimes => "busy_times",
+        }
+    }
+}
+
+/// Is told of every lookup: what it was about, and whether it was answered from memory.
+pub trait CacheObserver: Send + Sync + fmt::Debug {
+    fn looked_up(&self, kind: CacheKind, hit: bool);
+}
+
+/// How much is remembered, and for how long.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// How long an account's event types are reused; zero remembers none.
+    pub event_types_ttl: Duration,
+    /// Most accounts whose event types are kept.
+    pub event_types_max_accounts: u64,
+    /// Most bytes of event types kept.
+    pub event_types_max_bytes: u64,
+    /// How long available and busy times are reused; zero remembers none.
+    pub availability_ttl: Duration,
+    /// Most windows of available or busy times kept.
+    pub availability_max_windows: u64,
+    /// Most bytes of available and busy times kept.
+    pub availability_max_bytes: u64,
+    /// The window of available times asked at once (at most what the provider answers in one
+    /// call).
+    pub available_window: TimeDelta,
+    /// The window of busy times asked at once (likewise).
+    pub busy_window: TimeDelta,
+    /// How far ahead of now the earliest start asked of the provider lies (as the use cases').
+    pub start_lead: TimeDelta,
+}
+
+/// The weight, in bytes, of an entry of `bytes` holding `entries` things (accounts' event
+/// types, windows), such that `max_bytes` bounds both the bytes and, at `max_bytes /
+/// max_entries` at least each, the number of things.
+fn weight(bytes: usize, entries: usize, (max_bytes, max_entries): (u64, u64)) -> u32 {
+    let each = max_bytes / max_entries.max(1);
+    let floor = each.saturating_mul(u64::try_from(entries.max(1)).unwrap_or(u64::MAX));
+    u32::try_from(u64::try_from(bytes).unwrap_or(u64::MAX).max(floor)).unwrap_or(u32::MAX)
+}
+
+/// Event types by account and generation.
+type EventTypesStore = Cache<(CalendlyUserUri, u64), Arc<PackedEventTypes>>;
+
+/// Generations are kept per bucket of accounts, not per account: memory stays fixed however
+/// many accounts there are, and a lookup is an array read. Forgetting an account also moves the
+/// other accounts of its bucket on (they ask the provider once more): with this many buckets,
+/// rarely anyone.
+const GENERATION_BUCKETS: usize = 4096;
+
+/// An account's generations: of its available and busy times, and of its event types.
+#[derive(Debug, Clone, Copy, Default)]
+struct Generations {
+    times: u64,
+    event_types: u64,
+}
+
+/// The generations of every bucket.
+struct GenerationBuckets {
+    times: Box<[AtomicU64]>,
+    event_types: Box<[AtomicU64]>,
+}
+
+impl GenerationBuckets {
+    fn new() -> Self {
+        let zeros = || (0..GENERATION_BUCKETS).map(|_| AtomicU64::new(0)).collect();
+        Self {
+            times: zeros(),
+            event_types: zeros(),
+        }
+    }
+
+    fn bucket(account: &CalendlyUserUri) -> usize {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(account.as_str());
+        usize::try_from(hash % GENERATION_BUCKETS as u64).unwrap_or(0)
+    }
+
+    fn of(&self, account: &CalendlyUserUri) -> Generations {
+        let bucket = Self::bucket(account);
+        Generations {
+            times: self.times[bucket].load(Ordering::Acquire),
+            event_types: self.event_types[bucket].load(Ordering::Acquire),
+        }
+    }
+
+    fn advance(&self, account: &CalendlyUserUri, event_types_too: bool) {
+        let bucket = Self::bucket(account);
+        self.times[bucket].fetch_add(1, Ordering::AcqRel);
+        if event_types_too {
+            self.event_types[bucket].fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+struct Stores {
+    event_types: Option<EventTypesStore>,
+    available: Option<WindowStore<CompactTimes>>,
+    busy: Option<WindowStore<Arc<[BusyTime]>>>,
+    generations: GenerationBuckets,
+    settings: CacheSettings,
+    clock: Arc<dyn Clock>,
+    observer: Option<Arc<dyn CacheObserver>>,
+}
+
+/// The store. Clones share one store.
+#[derive(Clone)]
+pub struct ProviderCache {
+    stores: Arc<Stores>,
+}
+
+impl fmt::Debug for ProviderCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = |cache: Option<u64>| cache.unwrap_or(0);
+        f.debug_struct("ProviderCache")
+            .field(
+                "event_types",
+                &count(self.stores.event_types.as_ref().map(Cache::entry_count)),
+            )
+            .field(
+                "available_subjects",
+                &count(
+                    self.stores
+                        .available
+                        .as_ref()
+                        .map(WindowStore::subject_count),
+                ),
+            )
+            .field(
+                "busy_subjects",
+                &count(self.stores.busy.as_ref().map(WindowStore::subject_count)),
+            )
+            .finish()
+    }
+}
+
+impl ProviderCache {
+    pub fn new(
+        settings: CacheSettings,
+        clock: Arc<dyn Clock>,
+        observer: Option<Arc<dyn CacheObserver>>,
+    ) -> Self {
+        let (type_bytes, type_entries) = (
+            settings.event_types_max_bytes,
+            settings.event_types_max_accounts,
+        );
+        let event_types = (!settings.event_types_ttl.is_zero()).then(|| {
+            Cache::builder()
+                .time_to_live(settings.event_types_ttl)
+                .max_capacity(type_bytes)
+                .weigher(
+                    move |key: &(CalendlyUserUri, u64), types: &Arc<PackedEventTypes>| {
+                        weight(
+                            key.0.as_str().len() + types.size(),
+                            1,
+                            (type_bytes, type_entries),
+                        )
+                    },
+                )
+                .build()
+        });
+        let ttl = settings.availability_ttl;
+        let (max_bytes, max_windows) = (
+            settings.availability_max_bytes,
+            settings.availability_max_windows,
+        );
+        let bounds = (max_bytes, max_windows);
+        let available = (!ttl.is_zero())
+            .then(|| WindowStore::new(ttl, bounds, CompactTimes::size, CompactTimes::sharing));
+        let busy = (!ttl.is_zero()).then(|| {
+            WindowStore::new(
+                ttl,
+                bounds,
+                |times: &Arc<[BusyTime]>| times.iter().map(|t| t.json.as_bytes().len() + 64).sum(),
+                |_, _| None,
+            )
+        });
+        Self {
+            stores: Arc::new(Stores {
+                event_types,
+                available,
+                busy,
+                generations: GenerationBuckets::new(),
+                settings,
+                clock,
+                observer,
+            }),
+        }
+    }
+
+    /// `provider`, answering from this store where it can.
+    pub fn wrap<P: SchedulingProvider>(&self, provider: P) -> CachedScheduling<P> {
+        CachedScheduling {
+            inner: provider,
+            cache: self.clone(),
+        }
+    }
+
+    fn generations(&self, account: &CalendlyUserUri) -> Generations {
+        self.stores.generations.of(account)
+    }
+
+    /// The key of `account`'s windows of `event_type` (of its busy times: `None`), at the
+    /// account's generation of times.
+    fn subject(&self, account: &CalendlyUserUri, event_type: Option<&EventTypeUri>) -> SubjectKey {
+        SubjectKey {
+            account: account.clone(),
+            generation: self.generations(account).times,
+            event_type: event_type.cloned(),
+        }
+    }
+
+    /// The earliest start the provider may be asked about now.
+    fn earliest(&self) -> DateTime<Utc> {
+        self.stores.clock.now() + self.stores.settings.start_lead
+    }
+
+    fn observe(&self, kind: CacheKind, hit: bool) {
+        if let Some(observer) = &self.stores.observer {
+            observer.looked_up(kind, hit);
+        }
+    }
+}
+
+#[async_trait]
+impl AccountCache for ProviderCache {
+    async fn forget(&self, account: &CalendlyUserUri) {
+        self.stores.generations.advance(account, true);
+    }
+
+    async fn forget_times(&self, account: &CalendlyUserUri) {
+        self.stores.generations.advance(account, false);
+    }
+}

@@ -1,0 +1,173 @@
+//! An account's event types held in little memory: what the use cases read of each (its URI,
+//! duration and whether it is active) as it is, and their JSON, which only the event types
+//! endpoint answers, compressed in one block (LZ4: event types repeat their field names and
+//! much of their values, a few times smaller). Unpacked, the JSON is byte for byte what came.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use domain::{EventType, EventTypeUri, RawJson};
+
+#[derive(Debug)]
+struct Summary {
+    /// Its URI: where it is written in the unpacked block (as it nearly always is, verbatim),
+    /// or else the URI itself.
+    uri: UriAt,
+    duration_minutes: Option<u32>,
+    active: bool,
+    /// Where its JSON ends in the unpacked block.
+    json_end: u32,
+}
+
+#[derive(Debug)]
+enum UriAt {
+    Block { start: u32, end: u32 },
+    Own(EventTypeUri),
+}
+
+#[derive(Debug)]
+pub(super) struct PackedEventTypes {
+    summaries: Box<[Summary]>,
+    compressed: Box<[u8]>,
+}
+
+impl PackedEventTypes {
+    /// `event_types`, packed; `None` when their JSON is too large to index (over 4 GiB).
+    pub(super) fn pack(event_types: &[EventType]) -> Option<Self> {
+        let mut block =
+            Vec::with_capacity(event_types.iter().map(|t| t.json.as_bytes().len()).sum());
+        let mut summaries = Vec::with_capacity(event_types.len());
+        for event_type in event_types {
+            let json_start = block.len();
+            block.extend_from_slice(event_type.json.as_bytes());
+            let written =
+                find(&block[json_start..], event_type.uri.as_str().as_bytes()).and_then(|at| {
+                    let start = u32::try_from(json_start + at).ok()?;
+                    let end =
+                        u32::try_from(json_start + at + event_type.uri.as_str().len()).ok()?;
+                    Some(UriAt::Block { start, end })
+                });
+            summaries.push(Summary {
+                uri: written.unwrap_or_else(|| UriAt::Own(event_type.uri.clone())),
+                duration_minutes: event_type.duration_minutes,
+                active: event_type.active,
+                json_end: u32::try_from(block.len()).ok()?,
+            });
+        }
+        Some(Self {
+            summaries: summaries.into(),
+            compressed: lz4_flex::compress_prepend_size(&block).into(),
+        })
+    }
+
+    /// The event types as they were packed; `None` if the block does not unpack (it always
+    /// does: it is the cache's own).
+    pub(super) fn unpack(&self) -> Option<Arc<[EventType]>> {
+        let block = Bytes::from(lz4_flex::decompress_size_prepended(&self.compressed).ok()?);
+        let mut begin = 0;
+        self.summaries
+            .iter()
+            .map(|summary| {
+                let end = usize::try_from(summary.json_end).ok()?;
+                let json = RawJson::parsed(block.get(begin..end).map(|_| block.slice(begin..end))?);
+                begin = end;
+                let uri = match &summary.uri {
+                    UriAt::Own(uri) => uri.clone(),
+                    UriAt::Block { start, end } => {
+                        let range = usize::try_from(*start).ok()?..usize::try_from(*end).ok()?;
+                        EventTypeUri::parse(std::str::from_utf8(block.get(range)?).ok()?).ok()?
+                    }
+                };
+                Some(EventType {
+                    uri,
+                    duration_minutes: summary.duration_minutes,
+                    active: summary.active,
+                    json,
+                })
+            })
+            .collect()
+    }
+
+    /// Bytes held, roughly.
+    pub(super) fn size(&self) -> usize {
+        self.compressed.len()
+            + self
+                .summaries
+                .iter()
+                .map(|s| {
+                    std::mem::size_of::<Summary>()
+                        + match &s.uri {
+                            UriAt::Own(uri) => uri.as_str().len(),
+                            UriAt::Block { .. } => 0,
+                        }
+                })
+                .sum::<usize>()
+            + 64
+    }
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event_type(i: usize) -> EventType {
+        let uri = format!("https://api.calendly.com/event_types/ACCOUNT-{i}");
+        EventType {
+            uri: EventTypeUri::parse(&uri).expect("uri"),
+            duration_minutes: (i != 2).then_some(15 * u32::try_from(i + 1).expect("small")),
+            active: i % 4 != 3,
+            json: RawJson::parse(format!(
+                r##"{{"uri":"{uri}","name":"Meeting {i}","color":"#fff200","kind":"solo","custom_questions":[],"profile":{{"type":"User","owner":"https://api.calendly.com/users/ACCOUNT"}}}}"##
+            ))
+            .expect("json"),
+        }
+    }
+
+    #[test]
+    fn event_types_unpack_as_they_were_packed_in_less_room() {
+        let event_types: Vec<EventType> = (0..4).map(event_type).collect();
+        let packed = PackedEventTypes::pack(&event_types).expect("packed");
+        let unpacked = packed.unpack().expect("unpacked");
+        assert_eq!(unpacked.len(), 4);
+        for (back, original) in unpacked.iter().zip(&event_types) {
+            assert_eq!(back.uri, original.uri);
+            assert_eq!(back.duration_minutes, original.duration_minutes);
+            assert_eq!(back.active, original.active);
+            assert_eq!(back.json.as_bytes(), original.json.as_bytes());
+        }
+        let raw: usize = event_types.iter().map(|t| t.json.as_bytes().len()).sum();
+        assert!(
+            packed.compressed.len() < raw / 2,
+            "{} of {raw}",
+            packed.compressed.len()
+        );
+        assert!(
+            packed
+                .summaries
+                .iter()
+                .all(|s| matches!(s.uri, UriAt::Block { .. }))
+        );
+        // A URI written escaped in its JSON is kept beside it.
+        let escaped = EventType {
+            json: RawJson::parse(r#"{"uri":"https:\/\/api.calendly.com\/event_types\/E"}"#)
+                .expect("json"),
+            uri: EventTypeUri::parse("https://api.calendly.com/event_types/E").expect("uri"),
+            duration_minutes: None,
+            active: true,
+        };
+        let packed = PackedEventTypes::pack(std::slice::from_ref(&escaped)).expect("packed");
+        let back = packed.unpack().expect("unpacked");
+        assert_eq!(back[0].uri, escaped.uri);
+        assert_eq!(back[0].json.as_bytes(), escaped.json.as_bytes());
+        let none = PackedEventTypes::pack(&[]).expect("packed");
+        assert_eq!(none.unpack().expect("unpacked").len(), 0);
+    }
+}

@@ -1,0 +1,158 @@
+//! The decorator: [`SchedulingProvider`] answering from a [`ProviderCache`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::{
+    AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
+    ProviderError, RawJson, SchedulingProvider, TimeRange,
+};
+
+use super::compact::CompactTimes;
+use super::packed::PackedEventTypes;
+use super::windows::touched;
+use super::{CacheKind, ProviderCache};
+
+/// [`SchedulingProvider`] answering from a [`ProviderCache`]: event types by account,
+/// available and busy times by account, event type and window. A miss asks `P`, concurrent
+/// misses for one key share that one call, and a failure is passed to each of them and not
+/// remembered. Whatever comes from memory is cut to the range asked: never a time before it,
+/// and so never one already past. Everything else goes to `P` as asked.
+pub struct CachedScheduling<P> {
+    pub(super) inner: P,
+    pub(super) cache: ProviderCache,
+}
+
+impl<P: fmt::Debug> fmt::Debug for CachedScheduling<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedScheduling")
+            .field("inner", &self.inner)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
+    async fn current_user(&self, token: &CalendlyToken) -> Result<CalendlyUser, ProviderError> {
+        self.inner.current_user(token).await
+    }
+
+    async fn event_types(
+        &self,
+        token: &CalendlyToken,
+        account: &CalendlyUserUri,
+    ) -> Result<Arc<[EventType]>, ProviderError> {
+        let Some(cache) = &self.cache.stores.event_types else {
+            return self.inner.event_types(token, account).await;
+        };
+        let key = (account.clone(), self.cache.generations(account).event_types);
+        if let Some(kept) = cache.get(&key).await.and_then(|kept| kept.unpack()) {
+            self.cache.observe(CacheKind::EventTypes, true);
+            return Ok(kept);
+        }
+        self.cache.observe(CacheKind::EventTypes, false);
+        // The provider's (boxed) future is made only on a miss, when the block is first polled.
+        let load = async {
+            let event_types = self.inner.event_types(token, account).await?;
+            PackedEventTypes::pack(&event_types)
+                .map(Arc::new)
+                .ok_or_else(|| ProviderError::Unavailable {
+                    reason: "Calendly's event types are too large to keep".into(),
+                })
+        };
+        let packed = cache
+            .try_get_with(key, load)
+            .await
+            .map_err(Arc::unwrap_or_clone)?;
+        packed.unpack().ok_or_else(|| ProviderError::Unavailable {
+            reason: "kept event types did not unpack".into(),
+        })
+    }
+
+    async fn available_times(
+        &self,
+        token: &CalendlyToken,
+        account: &CalendlyUserUri,
+        event_type: &EventTypeUri,
+        range: TimeRange,
+    ) -> Result<Vec<AvailableTime>, ProviderError> {
+        let Some(store) = &self.cache.stores.available else {
+            return self
+                .inner
+                .available_times(token, account, event_type, range)
+                .await;
+        };
+        let subject = self.cache.subject(account, Some(event_type));
+        let windows = store
+            .windows(
+                &subject,
+                touched(range, self.cache.stores.settings.available_window),
+                self.cache.earliest(),
+                |fetch| async move {
+                    let times = self
+                        .inner
+                        .available_times(token, account, event_type, fetch)
+                        .await?;
+                    Ok(CompactTimes::new(times, fetch))
+                },
+                |hit| self.cache.observe(CacheKind::AvailableTimes, hit),
+            )
+            .await?;
+        Ok(windows
+            .iter()
+            .flat_map(|(kept, needed)| kept.data.within(*needed))
+            .collect())
+    }
+
+    async fn busy_times(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+        range: TimeRange,
+    ) -> Result<Vec<BusyTime>, ProviderError> {
+        let Some(store) = &self.cache.stores.busy else {
+            return self.inner.busy_times(token, user, range).await;
+        };
+        let subject = self.cache.subject(user, None);
+        let windows = store
+            .windows(
+                &subject,
+                touched(range, self.cache.stores.settings.busy_window),
+                self.cache.earliest(),
+                |fetch| async move {
+                    let times = self.inner.busy_times(token, user, fetch).await?;
+                    // Copied out of the answer's buffer, which would otherwise stay alive.
+                    Ok(times
+                        .into_iter()
+                        .map(|time| BusyTime {
+                            json: RawJson::parsed(bytes::Bytes::copy_from_slice(
+                                time.json.as_bytes(),
+                            )),
+                            ..time
+                        })
+                        .collect::<Arc<[BusyTime]>>())
+                },
+                |hit| self.cache.observe(CacheKind::BusyTimes, hit),
+            )
+            .await?;
+        Ok(windows
+            .iter()
+            .flat_map(|(kept, needed)| {
+                kept.data
+                    .iter()
+                    .filter(|time| time.end_time > needed.start() && time.start_time < needed.end())
+                    .cloned()
+            })
+            .collect())
+    }
+
+    async fn availability_schedules(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+    ) -> Result<Vec<RawJson>, ProviderError> {
+        self.inner.availability_schedules(token, user).await
+    }
+}

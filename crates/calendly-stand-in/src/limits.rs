@@ -1,0 +1,103 @@
+//! Calendly's rate limit: each user may make `--rate-limit-per-minute` calls a minute (a
+//! fixed window from the user's first call in it). Every answer of the API carries
+//! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until the
+//! window resets); past the limit, Calendly's 429 is answered without reaching the endpoint.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, web};
+use serde_json::json;
+
+use crate::{StandIn, user_of};
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// The windows of every user.
+#[derive(Debug)]
+pub(crate) struct RateLimit {
+    per_minute: u32,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Calls answered 429.
+    pub refused: AtomicU64,
+}
+
+impl RateLimit {
+    pub(crate) fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a call of `user`: the calls left after it (`None` when over the limit) and the
+    /// seconds until the window resets.
+    fn count(&self, user: &str) -> (Option<u32>, u64) {
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let (start, calls) = windows.entry(user.to_owned()).or_insert((now, 0));
+        if now.duration_since(*start) >= WINDOW {
+            (*start, *calls) = (now, 0);
+        }
+        *calls += 1;
+        let left = WINDOW.saturating_sub(now.duration_since(*start));
+        let reset = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        (self.per_minute.checked_sub(*calls), reset)
+    }
+
+    /// Forgets every window (`DELETE /stats`).
+    pub(crate) fn reset(&self) {
+        self.windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.refused.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Middleware over the API's endpoints (not OAuth's, the stats' or the admin's).
+pub(crate) async fn limited(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let path = request.path();
+    let exempt =
+        path.starts_with("/oauth") || path.starts_with("/stats") || path.starts_with("/admin");
+    let state = request.app_data::<web::Data<StandIn>>().cloned();
+    let user = state
+        .as_ref()
+        .filter(|_| !exempt)
+        .and_then(|state| user_of(request.request(), state).ok());
+    let (Some(state), Some(user)) = (state, user) else {
+        return Ok(next.call(request).await?.map_into_boxed_body());
+    };
+    let limit = &state.limit;
+    let (left, reset) = limit.count(&user);
+    let mut response = match left {
+        Some(_) => next.call(request).await?.map_into_boxed_body(),
+        None => {
+            limit.refused.fetch_add(1, Ordering::Relaxed);
+            let refusal = HttpResponse::TooManyRequests().json(json!({
+                "title": "Too Many Requests",
+                "message": "You have exceeded the rate limit. Please try again later."
+            }));
+            request.into_response(refusal)
+        }
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-ratelimit-limit", u64::from(limit.per_minute)),
+        ("x-ratelimit-remaining", u64::from(left.unwrap_or(0))),
+        ("x-ratelimit-reset", reset),
+    ] {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+    }
+    Ok(response)
+}
