@@ -14,6 +14,7 @@
 //! looks.
 
 mod compact;
+mod in_flight;
 mod packed;
 mod scheduling;
 mod store;
@@ -32,7 +33,7 @@ use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventTypeUri, Sched
 use moka::future::Cache;
 
 use compact::CompactTimes;
-use packed::PackedEventTypes;
+use packed::{Dictionary, PackedEventTypes};
 pub use scheduling::CachedScheduling;
 use store::{SubjectKey, WindowStore};
 
@@ -148,6 +149,8 @@ impl GenerationBuckets {
 
 struct Stores {
     event_types: Option<EventTypesStore>,
+    /// What every account's event types are compressed against.
+    dictionary: Dictionary,
     available: Option<WindowStore<CompactTimes>>,
     busy: Option<WindowStore<Arc<[BusyTime]>>>,
     generations: GenerationBuckets,
@@ -231,6 +234,7 @@ impl ProviderCache {
         Self {
             stores: Arc::new(Stores {
                 event_types,
+                dictionary: Dictionary::default(),
                 available,
                 busy,
                 generations: GenerationBuckets::new(),

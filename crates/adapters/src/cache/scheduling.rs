@@ -56,7 +56,7 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
         // The provider's (boxed) future is made only on a miss, when the block is first polled.
         let load = async {
             let event_types = self.inner.event_types(token, account).await?;
-            PackedEventTypes::pack(&event_types)
+            PackedEventTypes::pack(&event_types, &self.cache.stores.dictionary)
                 .map(Arc::new)
                 .ok_or_else(|| ProviderError::Unavailable {
                     reason: "Calendly's event types are too large to keep".into(),

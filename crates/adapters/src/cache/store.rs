@@ -2,7 +2,7 @@
 //! account's busy times) in one cache entry, so that the cache's own cost per entry is paid
 //! once per subject rather than once per week. Each window keeps the time it was stored and
 //! lives for the TTL from then; the entry lives while any window is fresh. Concurrent loads of
-//! one window are joined through a second, short-lived cache keyed by window.
+//! one window are joined while they run ([`InFlight`]).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use domain::{CalendlyUserUri, EventTypeUri, ProviderError, TimeRange};
 use moka::future::Cache;
 
+use super::in_flight::InFlight;
 use super::windows::{Touched, to_fetch};
 
 /// Answers kept for one window, valid for questions starting at `from` or later.
@@ -101,7 +102,7 @@ impl<T> Subject<T> {
 /// Windows of one kind (available or busy times), bounded in bytes and entries.
 pub(super) struct WindowStore<T> {
     subjects: Cache<SubjectKey, Arc<Subject<T>>>,
-    loads: Cache<(SubjectKey, i64), Arc<Covered<T>>>,
+    loads: InFlight<(SubjectKey, i64), Arc<Covered<T>>, ProviderError>,
     ttl: Duration,
     share: fn(&T, &T) -> Option<T>,
 }
@@ -130,14 +131,9 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
                 super::weight(bytes, windows.len(), (max_bytes, max_windows))
             })
             .build();
-        // Only for joining loads in flight: a finished one is in `subjects` at once.
-        let loads = Cache::builder()
-            .time_to_live(ttl.min(Duration::from_secs(1)))
-            .max_capacity(100_000)
-            .build();
         Self {
             subjects,
-            loads,
+            loads: InFlight::new(),
             ttl,
             share,
         }
@@ -173,18 +169,21 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
                 }
                 observe(false);
                 let fetch = to_fetch(part, earliest);
+                let key = (subject.clone(), window_start);
                 let loaded = self
                     .loads
-                    .try_get_with((subject.clone(), window_start), async move {
+                    .join(&key, || async move {
                         let data = load(fetch).await?;
-                        Ok::<_, ProviderError>(Arc::new(Covered {
+                        let loaded = Arc::new(Covered {
                             from: fetch.start(),
                             data,
-                        }))
+                        });
+                        // Kept before the load lets go of its key: a question after it finds
+                        // the window kept, or joins it.
+                        self.keep(subject, window_start, Arc::clone(&loaded)).await;
+                        Ok(loaded)
                     })
-                    .await
-                    .map_err(Arc::unwrap_or_clone)?;
-                self.keep(subject, window_start, Arc::clone(&loaded)).await;
+                    .await?;
                 Ok((loaded, part.needed))
             }
         });
