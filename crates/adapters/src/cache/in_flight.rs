@@ -75,7 +75,9 @@ impl<K: Eq + Hash, V, E> Drop for Asker<'_, K, V, E> {
         let Some(mine) = self.slot.take() else {
             return;
         };
-        let held = slots.get(self.key).is_some_and(|held| Arc::ptr_eq(held, &mine));
+        let held = slots
+            .get(self.key)
+            .is_some_and(|held| Arc::ptr_eq(held, &mine));
         drop(mine);
         if held
             && slots

@@ -81,7 +81,9 @@ impl PackedEventTypes {
         }
         let dictionary = dictionary.for_block(&block);
         let compressed = match &dictionary {
-            Some(dictionary) => lz4_flex::block::compress_prepend_size_with_dict(&block, dictionary),
+            Some(dictionary) => {
+                lz4_flex::block::compress_prepend_size_with_dict(&block, dictionary)
+            }
             None => lz4_flex::compress_prepend_size(&block),
         };
         Some(Self {

@@ -104,7 +104,7 @@ async fn concurrent_identical_questions_share_one_call() {
         delay: Duration::from_millis(100),
         ..Counting::default()
     };
-    let (_, scheduling) = cached(Duration::from_secs(60), provider);
+    let (cache, scheduling) = cached(Duration::from_secs(60), provider);
     let scheduling = Arc::new(scheduling);
     let questions = (0..32).map(|_| {
         let scheduling = Arc::clone(&scheduling);
@@ -120,6 +120,20 @@ async fn concurrent_identical_questions_share_one_call() {
         assert_eq!(answer.expect("task").len(), 8);
     }
     assert_eq!(available_calls(&scheduling), 1);
+    let store = cache.stores.available.as_ref().expect("kept");
+    assert_eq!(
+        store.loads_in_flight(),
+        0,
+        "nothing held once the load is over"
+    );
+    // Two weeks at once, loaded side by side: neither is held after.
+    available(
+        &scheduling,
+        range("2030-01-26T00:00:00Z", "2030-01-30T00:00:00Z"),
+    )
+    .await;
+    assert_eq!(available_calls(&scheduling), 3);
+    assert_eq!(store.loads_in_flight(), 0);
 }
 
 #[tokio::test]
@@ -231,7 +245,7 @@ async fn the_store_keeps_within_its_bytes_and_windows() {
             .expect("available times");
     }
     let store = cache.stores.available.as_ref().expect("store");
-    let (windows, weight) = store.window_count().await;
+    let (windows, weight) = store.window_count();
     assert!((1..=20).contains(&windows), "{windows} windows");
     assert!(weight <= 64 * 1024, "{weight} bytes");
 }
@@ -245,7 +259,7 @@ async fn the_weeks_of_one_event_type_are_kept_together() {
     )
     .await;
     let store = cache.stores.available.as_ref().expect("store");
-    let (windows, _) = store.window_count().await;
+    let (windows, _) = store.window_count();
     assert_eq!((windows, store.subject_count()), (3, 1));
     available(
         &scheduling,
@@ -253,4 +267,37 @@ async fn the_weeks_of_one_event_type_are_kept_together() {
     )
     .await;
     assert_eq!(available_calls(&scheduling), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn windows_live_for_the_ttl_and_those_past_it_are_dropped() {
+    let (cache, scheduling) = cached(Duration::from_secs(60), Counting::default());
+    let week = range("2030-01-07T00:00:00Z", "2030-01-14T00:00:00Z");
+    let ask = |id: usize| {
+        let scheduling = &scheduling;
+        async move {
+            scheduling
+                .available_times(&token(), &account(&format!("A{id}")), &event_type(), week)
+                .await
+                .expect("available times")
+        }
+    };
+    for id in 0..10 {
+        ask(id).await;
+    }
+    let store = cache.stores.available.as_ref().expect("store");
+    assert_eq!(store.window_count().0, 10);
+    tokio::time::advance(Duration::from_secs(59)).await;
+    ask(0).await;
+    assert_eq!(available_calls(&scheduling), 10, "still fresh");
+
+    tokio::time::advance(Duration::from_secs(2)).await;
+    ask(0).await;
+    assert_eq!(available_calls(&scheduling), 11, "asked again past the TTL");
+    // Storing it again dropped every window past the TTL, and what they weighed.
+    let (windows, weight) = store.window_count();
+    assert_eq!((windows, store.subject_count()), (1, 1));
+    ask(1).await;
+    let (_, two) = store.window_count();
+    assert!(weight > 0 && two == 2 * weight, "{weight} then {two}");
 }
