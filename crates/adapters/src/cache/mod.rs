@@ -9,11 +9,12 @@
 //! whatever the gateway user behind either; the token is only the credential the load is
 //! made with.
 //!
-//! Forgetting an account moves it (and its bucket) to a new generation, which is part of every
+//! Forgetting an account moves it to a new generation ([`generations`]), which is part of every
 //! key: a load begun before the forgetting lands under the old generation, where no question
 //! looks.
 
 mod compact;
+mod generations;
 mod in_flight;
 mod packed;
 mod scheduling;
@@ -24,7 +25,6 @@ mod windows;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,6 +33,7 @@ use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventTypeUri, Sched
 use moka::future::Cache;
 
 use compact::CompactTimes;
+use generations::{Generation, Generations};
 use packed::{Dictionary, PackedEventTypes};
 pub use scheduling::CachedScheduling;
 use store::{SubjectKey, WindowStore};
@@ -82,6 +83,9 @@ pub struct CacheSettings {
     pub busy_window: TimeDelta,
     /// How far ahead of now the earliest start asked of the provider lies (as the use cases').
     pub start_lead: TimeDelta,
+    /// The longest a call to the provider may take, retries included: how long, beyond the
+    /// TTLs, a forgotten account's new generation is kept.
+    pub longest_load: Duration,
 }
 
 /// The weight, in bytes, of an entry of `bytes` holding `entries` things (accounts' event
@@ -96,64 +100,13 @@ fn weight(bytes: usize, entries: usize, (max_bytes, max_entries): (u64, u64)) ->
 /// Event types by account and generation.
 type EventTypesStore = Cache<(CalendlyUserUri, u64), Arc<PackedEventTypes>>;
 
-/// Generations are kept per bucket of accounts, not per account: memory stays fixed however
-/// many accounts there are, and a lookup is an array read. Forgetting an account also moves the
-/// other accounts of its bucket on (they ask the provider once more): with this many buckets,
-/// rarely anyone.
-const GENERATION_BUCKETS: usize = 4096;
-
-/// An account's generations: of its available and busy times, and of its event types.
-#[derive(Debug, Clone, Copy, Default)]
-struct Generations {
-    times: u64,
-    event_types: u64,
-}
-
-/// The generations of every bucket.
-struct GenerationBuckets {
-    times: Box<[AtomicU64]>,
-    event_types: Box<[AtomicU64]>,
-}
-
-impl GenerationBuckets {
-    fn new() -> Self {
-        let zeros = || (0..GENERATION_BUCKETS).map(|_| AtomicU64::new(0)).collect();
-        Self {
-            times: zeros(),
-            event_types: zeros(),
-        }
-    }
-
-    fn bucket(account: &CalendlyUserUri) -> usize {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(account.as_str());
-        usize::try_from(hash % GENERATION_BUCKETS as u64).unwrap_or(0)
-    }
-
-    fn of(&self, account: &CalendlyUserUri) -> Generations {
-        let bucket = Self::bucket(account);
-        Generations {
-            times: self.times[bucket].load(Ordering::Acquire),
-            event_types: self.event_types[bucket].load(Ordering::Acquire),
-        }
-    }
-
-    fn advance(&self, account: &CalendlyUserUri, event_types_too: bool) {
-        let bucket = Self::bucket(account);
-        self.times[bucket].fetch_add(1, Ordering::AcqRel);
-        if event_types_too {
-            self.event_types[bucket].fetch_add(1, Ordering::AcqRel);
-        }
-    }
-}
-
 struct Stores {
     event_types: Option<EventTypesStore>,
     /// What every account's event types are compressed against.
     dictionary: Dictionary,
     available: Option<WindowStore<CompactTimes>>,
     busy: Option<WindowStore<Arc<[BusyTime]>>>,
-    generations: GenerationBuckets,
+    generations: Generations,
     settings: CacheSettings,
     clock: Arc<dyn Clock>,
     observer: Option<Arc<dyn CacheObserver>>,
@@ -237,7 +190,9 @@ impl ProviderCache {
                 dictionary: Dictionary::default(),
                 available,
                 busy,
-                generations: GenerationBuckets::new(),
+                generations: Generations::new(
+                    settings.event_types_ttl.max(settings.availability_ttl) + settings.longest_load,
+                ),
                 settings,
                 clock,
                 observer,
@@ -253,7 +208,7 @@ impl ProviderCache {
         }
     }
 
-    fn generations(&self, account: &CalendlyUserUri) -> Generations {
+    fn generations(&self, account: &CalendlyUserUri) -> Generation {
         self.stores.generations.of(account)
     }
 

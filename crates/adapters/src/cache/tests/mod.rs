@@ -164,6 +164,7 @@ fn settings(ttl: Duration) -> CacheSettings {
         available_window: TimeDelta::days(7),
         busy_window: TimeDelta::days(7),
         start_lead: TimeDelta::minutes(1),
+        longest_load: Duration::from_secs(10),
     }
 }
 

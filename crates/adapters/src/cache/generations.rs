@@ -1,0 +1,127 @@
+//! Which generation each account's answers are at. An account never forgotten (or not for a
+//! long while) is at generation 0 and costs nothing here; forgetting one gives it new
+//! generations, kept while anything stored under an older one could still be served: the
+//! longest TTL plus the longest a load may take (a load begun before the forgetting lands
+//! under the old generation, where no question looks). Only the forgotten account moves: its
+//! neighbours' answers stay where they are.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use domain::CalendlyUserUri;
+use tokio::time::Instant;
+
+/// An account's generations: of its available and busy times, and of its event types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Generation {
+    pub times: u64,
+    pub event_types: u64,
+}
+
+struct Forgotten {
+    generation: Generation,
+    at: Instant,
+}
+
+/// The generations of the accounts forgotten within the horizon.
+pub(super) struct Generations {
+    forgotten: Mutex<HashMap<CalendlyUserUri, Forgotten>>,
+    next: AtomicU64,
+    horizon: Duration,
+    swept: Mutex<Instant>,
+}
+
+impl Generations {
+    /// Generations kept for `horizon` after an account is forgotten.
+    pub(super) fn new(horizon: Duration) -> Self {
+        Self {
+            forgotten: Mutex::default(),
+            next: AtomicU64::new(1),
+            horizon,
+            swept: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CalendlyUserUri, Forgotten>> {
+        self.forgotten
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn of(&self, account: &CalendlyUserUri) -> Generation {
+        self.lock()
+            .get(account)
+            .map(|forgotten| forgotten.generation)
+            .unwrap_or_default()
+    }
+
+    /// Moves `account`'s times (and with `event_types_too` its event types) to a new
+    /// generation.
+    pub(super) fn advance(&self, account: &CalendlyUserUri, event_types_too: bool) {
+        let fresh = || self.next.fetch_add(1, Ordering::Relaxed);
+        let mut forgotten = self.lock();
+        self.sweep_when_due(&mut forgotten);
+        let entry = forgotten.entry(account.clone()).or_insert(Forgotten {
+            generation: Generation::default(),
+            at: Instant::now(),
+        });
+        entry.generation.times = fresh();
+        if event_types_too {
+            entry.generation.event_types = fresh();
+        }
+        entry.at = Instant::now();
+    }
+
+    /// Drops the accounts forgotten longer ago than the horizon, at most once a horizon.
+    fn sweep_when_due(&self, forgotten: &mut HashMap<CalendlyUserUri, Forgotten>) {
+        let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
+        if swept.elapsed() >= self.horizon {
+            forgotten.retain(|_, account| account.at.elapsed() < self.horizon);
+            *swept = Instant::now();
+        }
+    }
+
+    /// Accounts whose generations are kept now.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str) -> CalendlyUserUri {
+        CalendlyUserUri::parse(format!("https://api.calendly.com/users/{id}")).expect("uri")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_the_forgotten_account_moves_and_is_kept_for_the_horizon() {
+        let generations = Generations::new(Duration::from_secs(100));
+        let (a, b) = (account("A"), account("B"));
+        assert_eq!(generations.of(&a), Generation::default());
+        generations.advance(&a, false);
+        let moved = generations.of(&a);
+        assert!(moved.times > 0 && moved.event_types == 0, "{moved:?}");
+        assert_eq!(generations.of(&b), Generation::default(), "B stays");
+        generations.advance(&a, true);
+        let again = generations.of(&a);
+        assert!(
+            again.times > moved.times && again.event_types > 0,
+            "{again:?}"
+        );
+
+        tokio::time::advance(Duration::from_secs(101)).await;
+        assert_eq!(generations.of(&a), again, "kept until the next sweep");
+        generations.advance(&b, false);
+        assert_eq!(
+            generations.len(),
+            1,
+            "A's generations dropped past the horizon"
+        );
+        assert_eq!(generations.of(&a), Generation::default());
+    }
+}
