@@ -44,6 +44,8 @@ pub enum CacheKind {
     EventTypes,
     AvailableTimes,
     BusyTimes,
+    /// Stored connections (kept while the database's notices are listened to).
+    Connections,
 }
 
 impl CacheKind {
@@ -52,6 +54,7 @@ impl CacheKind {
             Self::EventTypes => "event_types",
             Self::AvailableTimes => "available_times",
             Self::BusyTimes => "busy_times",
+            Self::Connections => "connections",
         }
     }
 }

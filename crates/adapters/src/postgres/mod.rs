@@ -2,11 +2,13 @@
 //!
 //! [`TokenRepository`]: domain::TokenRepository
 
+mod listened;
 mod migrations;
 mod pool;
 mod repository;
 mod schema;
 
+pub use listened::{ConnectionCache, HEARTBEAT, LISTENER_NAME, ListenedTokens};
 pub use migrations::{MigrationError, run_migrations};
 pub use pool::{PgPool, PgPoolSettings, build_pool};
 pub use repository::PgTokenRepository;
