@@ -142,6 +142,9 @@ pub struct CacheSettings {
     pub availability_max_windows: u64,
     /// At most this many MiB of available and busy times are remembered.
     pub availability_max_mib: u64,
+    /// At most this many users' connections are kept in memory (PostgreSQL only, while its
+    /// notices are listened to); `0` reads the connection from the database on every request.
+    pub connections_max_users: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -33,6 +33,27 @@ fn database(settings: &Settings) -> Database<'_> {
     }
 }
 
+/// The connections kept in memory, listening on the configured database for their changes:
+/// PostgreSQL with `cache.connections_max_users` above 0 only (SQLite has no notices).
+pub(super) fn connection_cache(
+    settings: &Settings,
+    metrics: &Arc<Metrics>,
+) -> Option<Arc<adapters::postgres::ConnectionCache>> {
+    let max_users = usize::try_from(settings.cache.connections_max_users).unwrap_or(usize::MAX);
+    if max_users == 0 || !matches!(database(settings), Database::Postgres) {
+        return None;
+    }
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    let cache = adapters::postgres::ConnectionCache::new(
+        max_users,
+        Some(Arc::new(metrics.freshness.clone()) as Arc<dyn adapters::cache::CacheObserver>),
+    );
+    let _guard = runtime.enter();
+    // Runs for the life of the process (or of the runtime it was started on).
+    drop(cache.listen(settings.database.url.clone()));
+    Some(cache)
+}
+
 /// Applies pending migrations to the configured database (creating an SQLite file and its
 /// folder when missing).
 pub async fn migrate(settings: &Settings) -> Result<Vec<String>, StartupError> {

@@ -11,15 +11,17 @@ use adapters::calendly::{
 };
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
+use adapters::postgres::ConnectionCache;
 use adapters::tasks::TokioTasks;
 use chrono::TimeDelta;
 use domain::{
     AccountCache, AvailabilityPolicy, CalendlyService, OAuthProvider, Ports, Renewals,
-    SchedulingProvider, SystemClock, UserAuth, WebhookPolicy, WebhookSubscriptions,
+    SchedulingProvider, SystemClock, TokenRepository, UserAuth, WebhookPolicy,
+    WebhookSubscriptions,
 };
 
 use super::StartupError;
-use super::database::{Storage, storage};
+use super::database::{Storage, connection_cache, storage};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -87,6 +89,8 @@ pub(super) struct Shared {
     budgets: Arc<RateBudgets>,
     renewals: Arc<Renewals>,
     pools: PoolShares,
+    /// Connections kept in memory (PostgreSQL), shared by every worker's repository.
+    connections: Option<Arc<ConnectionCache>>,
 }
 
 /// The shortest lead of the earliest start asked of Calendly over now (see
@@ -123,6 +127,7 @@ impl Shared {
             i64::try_from(settings.calendly.timeout_ms).unwrap_or(i64::MAX / 2),
         ) + CLOCK_SKEW)
             .max(MIN_START_LEAD);
+        let connections = connection_cache(settings, &metrics);
         Ok(Self {
             settings: settings.clone(),
             workers,
@@ -151,6 +156,7 @@ impl Shared {
             renewals: Arc::default(),
             budgets: Arc::default(),
             pools,
+            connections,
         })
     }
 
@@ -198,8 +204,12 @@ impl Shared {
             })?) as Arc<dyn OAuthProvider>),
             None => None,
         };
+        let tokens = match &self.connections {
+            Some(cache) => Arc::new(cache.wrap(storage.tokens)) as Arc<dyn TokenRepository>,
+            None => storage.tokens,
+        };
         let ports = Ports {
-            tokens: Arc::clone(&storage.tokens),
+            tokens: Arc::clone(&tokens),
             subscriptions: Arc::new(client.clone()) as Arc<dyn WebhookSubscriptions>,
             scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
             account_cache: Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
@@ -218,7 +228,7 @@ impl Shared {
                     ),
                 }),
             user_auth: Arc::clone(&self.user_auth),
-            tokens: storage.tokens,
+            tokens,
             return_url: application.and_then(|app| app.return_url),
         })
     }
