@@ -5,6 +5,7 @@ replays, reads the process figures from /proc, and prints the table. Standard li
     driver.py setup GATEWAY STAND_IN JWT_SECRET USERS OUT_DIR [pat|oauth]
     driver.py proc PID                    # {"cpu_ticks": …, "peak_rss_kb": …}
     driver.py calls STAND_IN [reset]      # Calendly calls the stand-in received (then zeroed)
+    driver.py dbreads GATEWAY             # connections the gateway read from its database so far
     driver.py table RESULTS.jsonl         # the table of every run
 """
 
@@ -133,12 +134,22 @@ def calls(stand_in: str, reset: bool) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{stand_in}/stats", method="DELETE"), timeout=10)
 
 
+def dbreads(gateway: str) -> None:
+    """The gateway's own count of connections read from the database (the misses of its
+    connection cache: `cache_lookups_total{kind="connections",result="miss"}`; 0 when the
+    gateway reads every connection without counting, as on SQLite)."""
+    series = 'cache_lookups_total{kind="connections",result="miss"} '
+    with urllib.request.urlopen(f"{gateway}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    print(next((int(float(line[len(series):])) for line in text.splitlines() if line.startswith(series)), 0))
+
+
 def table(results_path: str) -> None:
     rows = [json.loads(line) for line in open(results_path) if line.strip()]
     header = (
         "| users | connected with | availability TTL | order | stand-in latency | gateway req/s | gateway p50 | gateway p99 | direct req/s | direct p50 "
         "| direct p99 | req/s ratio | p99 added | Calendly calls / check | Calendly calls / event-types request "
-        "| gateway CPU / check | peak RSS | errors |"
+        "| database reads / check | gateway CPU / check | peak RSS | errors |"
     )
     print(header)
     print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
@@ -151,10 +162,11 @@ def table(results_path: str) -> None:
         e = r["event_types"]
         event_type_calls = r["event_types_calendly_calls"] / e["requests"]
         errors = sum(x["socket_errors"] + x["non_2xx"] for x in (g, d, e))
+        db_reads = r.get("database_reads", 0) / g["requests"]
         print(
             f"| {r['users']} | {r.get('connect', 'pat')} | {r.get('availability_ttl', 0)} s | {r.get('order', 'turn')} | {r['latency_ms']} ms | {g_rps:,.0f} | {g['p50_us'] / 1000:.2f} ms | "
             f"{g['p99_us'] / 1000:.2f} ms | {d_rps:,.0f} | {d['p50_us'] / 1000:.2f} ms | {d['p99_us'] / 1000:.2f} ms | "
-            f"{g_rps / d_rps:.2f} | {(g['p99_us'] - d['p99_us']) / 1000:+.2f} ms | {calls:.2f} | {event_type_calls:.2f} | {cpu_us:.0f} µs | "
+            f"{g_rps / d_rps:.2f} | {(g['p99_us'] - d['p99_us']) / 1000:+.2f} ms | {calls:.2f} | {event_type_calls:.2f} | {db_reads:.3f} | {cpu_us:.0f} µs | "
             f"{r['peak_rss_kb'] / 1024:.1f} MB | {errors} |"
         )
 
@@ -183,6 +195,8 @@ if __name__ == "__main__":
         setup(args[0], args[1], args[2], int(args[3]), args[4], *args[5:])
     elif command == "proc":
         proc(args[0])
+    elif command == "dbreads":
+        dbreads(*args)
     elif command == "calls":
         calls(args[0], args[1:] == ["reset"])
     elif command == "table":

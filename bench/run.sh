@@ -96,9 +96,11 @@ for users in $USERS_LIST; do
         -- sleep "$DURATION" >/dev/null 2>&1 &
       perf_pid=$!
     fi
+    reads_before=$(python3 bench/driver.py dbreads "$gateway")
     before=$(python3 bench/driver.py proc "$gateway_pid")
     through=$(wrk_run "$gateway" "$OUT/gateway.tsv")
     after=$(python3 bench/driver.py proc "$gateway_pid")
+    database_reads=$(( $(python3 bench/driver.py dbreads "$gateway") - reads_before ))
     if [ -n "${BENCH_PERF:-}" ]; then
       wait "$perf_pid" || true
       perf report -i "$OUT/$run.perf.data" --no-children --sort symbol --stdio 2>/dev/null \
@@ -116,7 +118,7 @@ for users in $USERS_LIST; do
     slots_calls=$(python3 bench/driver.py calls "$stand_in")
     direct=$(wrk_run "$stand_in" "$OUT/stand_in.tsv")
 
-    AVAILABILITY_TTL=$AVAILABILITY_TTL ORDER=$ORDER python3 - "$CONNECT" "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" \
+    DATABASE_READS=$database_reads AVAILABILITY_TTL=$AVAILABILITY_TTL ORDER=$ORDER python3 - "$CONNECT" "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" \
       "$event_types" "$event_types_calls" "$slots" "$slots_before" "$slots_after" "$slots_calls" >>"$RESULTS" <<'PY'
 import json, os, sys
 (connect, users, latency, before, after, through, direct, calls, event_types, event_types_calls,
@@ -132,6 +134,7 @@ print(json.dumps({
     "event_types": json.loads(event_types), "event_types_calendly_calls": int(event_types_calls),
     "slots": json.loads(slots), "slots_calendly_calls": int(slots_calls),
     "slots_cpu_ticks": slots_after["cpu_ticks"] - slots_before["cpu_ticks"],
+    "database_reads": int(os.environ["DATABASE_READS"]),
 }))
 PY
     tail -n 1 "$RESULTS" >&2

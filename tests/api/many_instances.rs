@@ -1,13 +1,16 @@
 //! Three gateway processes on one PostgreSQL (and the Calendly stand-in's binary): each keeps
-//! connections in memory, and a change through one is seen by the others within a second.
+//! connections in memory, and a change through one (a disconnect, a webhook delivery) is seen
+//! by the others within a second.
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use test_support::TestDatabase;
 
-use crate::binary::{access_token, development_env, serve};
-use crate::helpers::{http_client, next_week_check};
+use crate::binary::{access_token, development_env, env_with, serve};
+use crate::helpers::{http_client, json_of, next_week_check};
 use crate::stand_in::StandIn;
+use crate::webhooks_end_to_end::{free_port, starts};
 
 async fn status_of(gateway: &str, bearer: &str, path: &str) -> u16 {
     http_client()
@@ -98,4 +101,95 @@ async fn a_disconnect_through_one_instance_reaches_the_others_within_a_second() 
     }
     let stats = stand_in.stats().await;
     assert!(stats.values().all(|count| *count == 0), "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_webhook_delivered_to_one_instance_refreshes_the_others() {
+    const PAT: &str = "pat-of-many-hooked-instances";
+    crate::secrets_in_logs::register_secret(PAT);
+    let stand_in = StandIn::start(&[]);
+    let db = TestDatabase::create().await;
+    // Far longer than the test: only a webhook can make an answer fresh.
+    let base = env_with(
+        &development_env(db.url(), &stand_in.url),
+        &[
+            ("APP__CACHE__AVAILABILITY_TTL_SECS", "3600"),
+            ("APP__CACHE__EVENT_TYPES_TTL_SECS", "3600"),
+        ],
+    );
+    let port = free_port().to_string();
+    let public = format!("http://127.0.0.1:{port}");
+    let hooked = env_with(
+        &base,
+        &[
+            ("APP__SERVER__PORT", &port),
+            ("APP__WEBHOOKS__PUBLIC_BASE_URL", &public),
+        ],
+    );
+    let (_a, a, _a_log) = serve(&hooked);
+    let (_b, b, _b_log) = serve(&base);
+    let (_c, c, _c_log) = serve(&base);
+    let bearer = access_token(&base, "hooked-everywhere");
+    let check = next_week_check();
+
+    let (status, connection) = json_of(
+        http_client()
+            .put(format!("http://{a}/calendly/connection"))
+            .bearer_auth(&bearer)
+            .json(&serde_json::json!({ "personal_access_token": PAT }))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!((status, &connection["webhooks"]), (200, &json!("active")));
+    let get = async |gateway: &str, path: &str| {
+        json_of(
+            http_client()
+                .get(format!("http://{gateway}{path}"))
+                .bearer_auth(&bearer)
+                .send()
+                .await
+                .expect("sent"),
+        )
+        .await
+        .1
+    };
+    let first = starts(&get(&b, &check).await);
+    assert_eq!(starts(&get(&c, &check).await), first);
+    assert_eq!(starts(&get(&b, &check).await), first);
+    assert_eq!(
+        stand_in.stats().await["event_type_available_times"],
+        2,
+        "kept by B and by C"
+    );
+
+    let event_types = get(&b, "/calendly/user-event-types").await;
+    let event_type = event_types[0]["uri"].as_str().expect("a URI").to_owned();
+    let booked = first[2].clone();
+    let (status, delivered) = json_of(
+        http_client()
+            .post(format!("{}/admin/book", stand_in.url))
+            .json(&json!({ "event_type": event_type, "start_time": booked }))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(delivered["deliveries"][0]["status"], 200, "{delivered}");
+    let received = Instant::now();
+    for gateway in [&b, &c] {
+        while starts(&get(gateway, &check).await).contains(&booked) {
+            assert!(
+                received.elapsed() < Duration::from_secs(1),
+                "{gateway} still offers the booked slot"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    eprintln!(
+        "the booking was gone everywhere after {:?}",
+        received.elapsed()
+    );
 }

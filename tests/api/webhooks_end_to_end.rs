@@ -13,7 +13,7 @@ use crate::stand_in::StandIn;
 const PAT: &str = "pat-with-webhooks";
 
 /// A port free now (the gateway must know its public URL before it binds).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
@@ -112,7 +112,7 @@ impl Setup {
     }
 }
 
-fn starts(answer: &Value) -> Vec<String> {
+pub(crate) fn starts(answer: &Value) -> Vec<String> {
     answer["collection"]
         .as_array()
         .expect("a collection")

@@ -215,3 +215,65 @@ async fn a_killed_listener_never_leaves_a_stale_answer_and_listens_again() {
     assert_eq!(token_of(&b, &alice).await.as_deref(), Some("token-two"));
     assert_eq!(b.reads.memory.load(Ordering::SeqCst), before + 1);
 }
+
+/// What an instance's own answers by account were told to forget.
+#[derive(Debug, Default)]
+struct Forgotten(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl domain::AccountCache for Forgotten {
+    async fn forget(&self, account: &CalendlyUserUri) {
+        self.0
+            .lock()
+            .expect("lock")
+            .push(format!("all {}", account.as_str()));
+    }
+
+    async fn forget_times(&self, account: &CalendlyUserUri) {
+        self.0
+            .lock()
+            .expect("lock")
+            .push(format!("times {}", account.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_instance_forgets_the_others_forget_too() {
+    use domain::AccountCache as _;
+    let database = TestDatabase::create().await;
+    let (a, b) = (
+        instance(database.url()).await,
+        instance(database.url()).await,
+    );
+    for each in [&a, &b] {
+        until("listening", Duration::from_secs(5), async || {
+            each.cache.is_listening()
+        })
+        .await;
+    }
+    let (a_local, b_local) = (
+        Arc::new(Forgotten::default()),
+        Arc::new(Forgotten::default()),
+    );
+    let a_shared = a.cache.share_forgetting(Arc::clone(&a_local) as _);
+    let _b_shared = b.cache.share_forgetting(Arc::clone(&b_local) as _);
+    let account = CalendlyUserUri::parse("https://api.calendly.com/users/BOOKED").expect("uri");
+
+    a_shared.forget_times(&account).await;
+    a_shared.forget(&account).await;
+    let told = [
+        "times https://api.calendly.com/users/BOOKED",
+        "all https://api.calendly.com/users/BOOKED",
+    ];
+    until("B forgets", Duration::from_secs(1), async || {
+        *b_local.0.lock().expect("lock") == told
+    })
+    .await;
+    tokio::time::sleep(HEARTBEAT * 2).await;
+    assert_eq!(
+        *a_local.0.lock().expect("lock"),
+        told,
+        "A once, not again from its own notice"
+    );
+    assert_eq!(*b_local.0.lock().expect("lock"), told);
+}

@@ -18,19 +18,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use domain::{
-    CalendlyConnection, CalendlyCredential, HookId, HookedAccount, RefreshLease, RepositoryError,
-    TokenRepository, UserId,
-};
+use domain::{AccountCache, CalendlyConnection, CalendlyUserUri, TokenRepository, UserId};
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::{AsyncMessage, NoTls};
 
+use super::listened_ports::{ListenedTokens, SharedForgetting};
 use crate::cache::{CacheKind, CacheObserver};
 
 /// The channel the trigger notifies on.
 pub const CHANNEL: &str = "calendly_connections";
+/// The channel instances tell each other on that an account's answers changed (a webhook, a
+/// connect): `<instance> <times|all> <account URI>`.
+pub const ACCOUNTS_CHANNEL: &str = "calendly_accounts";
 /// How often the listener checks that its connection still answers.
 pub const HEARTBEAT: Duration = Duration::from_millis(250);
 /// How long it waits for that answer: with the period, what a change may take to be seen
@@ -44,10 +44,16 @@ const RETRY: Duration = Duration::from_millis(500);
 /// The connections kept in this process, shared by every HTTP worker's repository.
 pub struct ConnectionCache {
     entries: Mutex<HashMap<UserId, CalendlyConnection>>,
-    epoch: AtomicU64,
+    pub(super) epoch: AtomicU64,
     listening: AtomicBool,
-    max_users: usize,
+    pub(super) max_users: usize,
     observer: Option<Arc<dyn CacheObserver>>,
+    /// This process's name in the notices it sends, so that it skips its own.
+    instance: String,
+    /// Where the answers remembered by account are forgotten when another instance says so.
+    accounts: std::sync::OnceLock<Arc<dyn AccountCache>>,
+    /// Notices to send, through the listener's connection.
+    outgoing: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
 }
 
 impl std::fmt::Debug for ConnectionCache {
@@ -68,10 +74,56 @@ impl ConnectionCache {
             listening: AtomicBool::new(false),
             max_users,
             observer,
+            instance: {
+                use aes_gcm::aead::rand_core::RngCore as _;
+                format!("{:016x}", aes_gcm::aead::OsRng.next_u64())
+            },
+            accounts: std::sync::OnceLock::new(),
+            outgoing: Mutex::new(None),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, CalendlyConnection>> {
+    /// `local` (this process's answers remembered by account), also forgetting what other
+    /// instances forget, and telling them what it forgets; once per process.
+    pub fn share_forgetting(self: &Arc<Self>, local: Arc<dyn AccountCache>) -> SharedForgetting {
+        let _ = self.accounts.set(Arc::clone(&local));
+        SharedForgetting {
+            local,
+            cache: Arc::clone(self),
+        }
+    }
+
+    /// Tells the other instances, while listening; otherwise their TTLs bound what they serve.
+    pub(super) fn tell(&self, what: &str, account: &CalendlyUserUri) {
+        let outgoing = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(outgoing) = outgoing.as_ref() {
+            let _ = outgoing.send(format!("{} {what} {}", self.instance, account.as_str()));
+        }
+    }
+
+    /// A notice from another instance on [`ACCOUNTS_CHANNEL`].
+    async fn heard(&self, notice: &str) {
+        let mut parts = notice.splitn(3, ' ');
+        let (Some(instance), Some(what), Some(account)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return;
+        };
+        let (Some(local), Ok(account)) = (self.accounts.get(), CalendlyUserUri::parse(account))
+        else {
+            return;
+        };
+        if instance == self.instance {
+            return;
+        }
+        match what {
+            "times" => local.forget_times(&account).await,
+            "all" => local.forget(&account).await,
+            _ => {}
+        }
+    }
+
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, CalendlyConnection>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -88,7 +140,7 @@ impl ConnectionCache {
         }
     }
 
-    fn forget(&self, user_id: &str) {
+    pub(super) fn forget(&self, user_id: &str) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Ok(user_id) = UserId::parse(user_id) {
             self.lock().remove(&user_id);
@@ -101,6 +153,10 @@ impl ConnectionCache {
     }
 
     fn stop_listening(&self) {
+        self.outgoing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         self.listening.store(false, Ordering::Release);
         self.forget_all();
     }
@@ -151,13 +207,15 @@ impl ConnectionCache {
             let mut messages = futures::stream::poll_fn(|cx| connection.poll_message(cx));
             while let Some(Ok(message)) = messages.next().await {
                 if let AsyncMessage::Notification(notice) = message
-                    && notices.send(notice.payload().to_owned()).is_err()
+                    && notices
+                        .send((notice.channel() == CHANNEL, notice.payload().to_owned()))
+                        .is_err()
                 {
                     break;
                 }
             }
         });
-        let statement = format!("LISTEN {CHANNEL}");
+        let statement = format!("LISTEN {CHANNEL}; LISTEN {ACCOUNTS_CHANNEL}");
         let listen = client.batch_execute(&statement);
         if !matches!(
             tokio::time::timeout(HEARTBEAT_TIMEOUT, listen).await,
@@ -168,13 +226,24 @@ impl ConnectionCache {
         }
         self.forget_all();
         self.listening.store(true, Ordering::Release);
+        let (outgoing, mut to_send) = tokio::sync::mpsc::unbounded_channel::<String>();
+        *self.outgoing.lock().unwrap_or_else(PoisonError::into_inner) = Some(outgoing);
         tracing::info!("listening for connection changes; connections are kept in memory");
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         loop {
             tokio::select! {
                 notice = received.recv() => match notice {
-                    Some(user_id) => self.forget(&user_id),
+                    Some((true, user_id)) => self.forget(&user_id),
+                    Some((false, account)) => self.heard(&account).await,
                     None => break,
+                },
+                Some(notice) = to_send.recv() => {
+                    let parameters: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+                        [&ACCOUNTS_CHANNEL, &notice];
+                    let sent = client.execute("SELECT pg_notify($1, $2)", &parameters);
+                    if !matches!(tokio::time::timeout(HEARTBEAT_TIMEOUT, sent).await, Ok(Ok(_))) {
+                        break;
+                    }
                 },
                 _ = heartbeat.tick() => {
                     let answered =
@@ -191,109 +260,9 @@ impl ConnectionCache {
         driver.abort();
     }
 
-    fn observe(&self, hit: bool) {
+    pub(super) fn observe(&self, hit: bool) {
         if let Some(observer) = &self.observer {
             observer.looked_up(CacheKind::Connections, hit);
         }
-    }
-}
-
-/// A [`TokenRepository`] that answers `load` from the [`ConnectionCache`] while it listens, and
-/// forgets what it changes itself at once (the notice comes too).
-#[derive(Clone)]
-pub struct ListenedTokens {
-    inner: Arc<dyn TokenRepository>,
-    cache: Arc<ConnectionCache>,
-}
-
-impl std::fmt::Debug for ListenedTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListenedTokens")
-            .field("cache", &self.cache)
-            .finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl TokenRepository for ListenedTokens {
-    async fn save(&self, connection: &CalendlyConnection) -> Result<(), RepositoryError> {
-        let saved = self.inner.save(connection).await;
-        self.cache.forget(connection.user_id.as_str());
-        saved
-    }
-
-    async fn load(&self, user_id: &UserId) -> Result<Option<CalendlyConnection>, RepositoryError> {
-        let epoch = self.cache.epoch.load(Ordering::Acquire);
-        let listening = self.cache.is_listening();
-        if listening && let Some(kept) = self.cache.lock().get(user_id) {
-            self.cache.observe(true);
-            return Ok(Some(kept.clone()));
-        }
-        self.cache.observe(false);
-        let loaded = self.inner.load(user_id).await?;
-        if let Some(connection) = &loaded
-            && listening
-            && self.cache.is_listening()
-            && self.cache.epoch.load(Ordering::Acquire) == epoch
-        {
-            let mut entries = self.cache.lock();
-            if entries.len() < self.cache.max_users {
-                entries.insert(user_id.clone(), connection.clone());
-            }
-        }
-        Ok(loaded)
-    }
-
-    async fn delete(&self, user_id: &UserId) -> Result<bool, RepositoryError> {
-        let deleted = self.inner.delete(user_id).await;
-        self.cache.forget(user_id.as_str());
-        deleted
-    }
-
-    async fn ping(&self) -> Result<(), RepositoryError> {
-        self.inner.ping().await
-    }
-
-    async fn find_hook(&self, hook_id: &HookId) -> Result<Option<HookedAccount>, RepositoryError> {
-        self.inner.find_hook(hook_id).await
-    }
-
-    async fn lock_for_refresh(
-        &self,
-        user_id: &UserId,
-    ) -> Result<Option<Box<dyn RefreshLease>>, RepositoryError> {
-        Ok(self
-            .inner
-            .lock_for_refresh(user_id)
-            .await?
-            .map(|lease| -> Box<dyn RefreshLease> {
-                Box::new(ForgettingLease {
-                    lease,
-                    cache: Arc::clone(&self.cache),
-                })
-            }))
-    }
-}
-
-/// A lease whose commit forgets the connection it renewed, in this process at once.
-struct ForgettingLease {
-    lease: Box<dyn RefreshLease>,
-    cache: Arc<ConnectionCache>,
-}
-
-#[async_trait]
-impl RefreshLease for ForgettingLease {
-    fn connection(&self) -> &CalendlyConnection {
-        self.lease.connection()
-    }
-
-    async fn commit(
-        self: Box<Self>,
-        credential: CalendlyCredential,
-    ) -> Result<CalendlyConnection, RepositoryError> {
-        let user_id = self.lease.connection().user_id.clone();
-        let committed = self.lease.commit(credential).await;
-        self.cache.forget(user_id.as_str());
-        committed
     }
 }

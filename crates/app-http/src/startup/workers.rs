@@ -212,7 +212,14 @@ impl Shared {
             tokens: Arc::clone(&tokens),
             subscriptions: Arc::new(client.clone()) as Arc<dyn WebhookSubscriptions>,
             scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
-            account_cache: Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
+            account_cache: match &self.connections {
+                // What one instance forgets, the others forget too.
+                Some(cache) => {
+                    Arc::new(cache.share_forgetting(Arc::new(self.provider_cache.clone())))
+                        as Arc<dyn AccountCache>
+                }
+                None => Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
+            },
             oauth,
             oauth_starts: storage.oauth_starts,
             tasks: Arc::new(TokioTasks),

@@ -1,0 +1,140 @@
+//! The ports that read through, and tell through, the [`ConnectionCache`].
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use domain::{
+    AccountCache, CalendlyConnection, CalendlyCredential, CalendlyUserUri, HookId, HookedAccount,
+    RefreshLease, RepositoryError, TokenRepository, UserId,
+};
+
+use super::listened::ConnectionCache;
+
+/// A [`TokenRepository`] that answers `load` from the [`ConnectionCache`] while it listens, and
+/// forgets what it changes itself at once (the notice comes too).
+#[derive(Clone)]
+pub struct ListenedTokens {
+    pub(super) inner: Arc<dyn TokenRepository>,
+    pub(super) cache: Arc<ConnectionCache>,
+}
+
+impl std::fmt::Debug for ListenedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenedTokens")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TokenRepository for ListenedTokens {
+    async fn save(&self, connection: &CalendlyConnection) -> Result<(), RepositoryError> {
+        let saved = self.inner.save(connection).await;
+        self.cache.forget(connection.user_id.as_str());
+        saved
+    }
+
+    async fn load(&self, user_id: &UserId) -> Result<Option<CalendlyConnection>, RepositoryError> {
+        let epoch = self.cache.epoch.load(Ordering::Acquire);
+        let listening = self.cache.is_listening();
+        if listening && let Some(kept) = self.cache.lock().get(user_id) {
+            self.cache.observe(true);
+            return Ok(Some(kept.clone()));
+        }
+        self.cache.observe(false);
+        let loaded = self.inner.load(user_id).await?;
+        if let Some(connection) = &loaded
+            && listening
+            && self.cache.is_listening()
+            && self.cache.epoch.load(Ordering::Acquire) == epoch
+        {
+            let mut entries = self.cache.lock();
+            if entries.len() < self.cache.max_users {
+                entries.insert(user_id.clone(), connection.clone());
+            }
+        }
+        Ok(loaded)
+    }
+
+    async fn delete(&self, user_id: &UserId) -> Result<bool, RepositoryError> {
+        let deleted = self.inner.delete(user_id).await;
+        self.cache.forget(user_id.as_str());
+        deleted
+    }
+
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        self.inner.ping().await
+    }
+
+    async fn find_hook(&self, hook_id: &HookId) -> Result<Option<HookedAccount>, RepositoryError> {
+        self.inner.find_hook(hook_id).await
+    }
+
+    async fn lock_for_refresh(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Option<Box<dyn RefreshLease>>, RepositoryError> {
+        Ok(self
+            .inner
+            .lock_for_refresh(user_id)
+            .await?
+            .map(|lease| -> Box<dyn RefreshLease> {
+                Box::new(ForgettingLease {
+                    lease,
+                    cache: Arc::clone(&self.cache),
+                })
+            }))
+    }
+}
+
+/// A lease whose commit forgets the connection it renewed, in this process at once.
+struct ForgettingLease {
+    lease: Box<dyn RefreshLease>,
+    cache: Arc<ConnectionCache>,
+}
+
+#[async_trait]
+impl RefreshLease for ForgettingLease {
+    fn connection(&self) -> &CalendlyConnection {
+        self.lease.connection()
+    }
+
+    async fn commit(
+        self: Box<Self>,
+        credential: CalendlyCredential,
+    ) -> Result<CalendlyConnection, RepositoryError> {
+        let user_id = self.lease.connection().user_id.clone();
+        let committed = self.lease.commit(credential).await;
+        self.cache.forget(user_id.as_str());
+        committed
+    }
+}
+
+/// An [`AccountCache`] that forgets in this process and tells the other instances to forget
+/// too (through the database's notices, while the listener listens).
+pub struct SharedForgetting {
+    pub(super) local: Arc<dyn AccountCache>,
+    pub(super) cache: Arc<ConnectionCache>,
+}
+
+impl std::fmt::Debug for SharedForgetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedForgetting")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl AccountCache for SharedForgetting {
+    async fn forget(&self, account: &CalendlyUserUri) {
+        self.local.forget(account).await;
+        self.cache.tell("all", account);
+    }
+
+    async fn forget_times(&self, account: &CalendlyUserUri) {
+        self.local.forget_times(account).await;
+        self.cache.tell("times", account);
+    }
+}
