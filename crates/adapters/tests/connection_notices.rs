@@ -68,6 +68,34 @@ async fn instance(url: &str) -> Instance {
     }
 }
 
+/// `N` instances on the database at `url`, each listening already.
+async fn listening<const N: usize>(url: &str) -> [Instance; N] {
+    let mut instances = Vec::new();
+    for _ in 0..N {
+        let each = instance(url).await;
+        until("listening", Duration::from_secs(5), async || {
+            each.cache.is_listening()
+        })
+        .await;
+        instances.push(each);
+    }
+    match instances.try_into() {
+        Ok(instances) => instances,
+        Err(_) => panic!("{N} instances"),
+    }
+}
+
+/// Saves `user`'s connection with `token` through `instance`, then waits for the notice of
+/// the save itself, which forgets what any instance read before it.
+async fn saved(instance: &Instance, user: &str, token: &str) {
+    instance
+        .tokens
+        .save(&connection(user, token))
+        .await
+        .expect("save");
+    tokio::time::sleep(HEARTBEAT * 2).await;
+}
+
 async fn until(what: &str, within: Duration, check: impl AsyncFn() -> bool) -> Duration {
     let started = Instant::now();
     while !check().await {
@@ -107,25 +135,11 @@ async fn token_of(instance: &Instance, user: &UserId) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_anywhere_is_seen_by_every_instance_within_a_second() {
     let database = TestDatabase::create().await;
-    let (a, b) = (
-        instance(database.url()).await,
-        instance(database.url()).await,
-    );
-    for each in [&a, &b] {
-        until("listening", Duration::from_secs(5), async || {
-            each.cache.is_listening()
-        })
-        .await;
-    }
+    let [a, b] = listening(database.url()).await;
     let alice = UserId::parse("alice").expect("user id");
 
-    // Connected through A, read through B: once from the database, then from memory (after
-    // the notice of the save itself has come, which forgets what B might have read before).
-    a.tokens
-        .save(&connection("alice", "token-one"))
-        .await
-        .expect("save");
-    tokio::time::sleep(HEARTBEAT * 2).await;
+    // Connected through A, read through B: once from the database, then from memory.
+    saved(&a, "alice", "token-one").await;
     for _ in 0..5 {
         assert_eq!(token_of(&b, &alice).await.as_deref(), Some("token-one"));
     }
@@ -171,17 +185,9 @@ async fn a_change_anywhere_is_seen_by_every_instance_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_listener_never_leaves_a_stale_answer_and_listens_again() {
     let database = TestDatabase::create().await;
-    let b = instance(database.url()).await;
-    until("listening", Duration::from_secs(5), async || {
-        b.cache.is_listening()
-    })
-    .await;
+    let [b] = listening(database.url()).await;
     let alice = UserId::parse("alice").expect("user id");
-    b.tokens
-        .save(&connection("alice", "token-one"))
-        .await
-        .expect("save");
-    tokio::time::sleep(HEARTBEAT * 2).await;
+    saved(&b, "alice", "token-one").await;
     assert_eq!(token_of(&b, &alice).await.as_deref(), Some("token-one"));
     assert_eq!(token_of(&b, &alice).await.as_deref(), Some("token-one"));
     assert_eq!(b.reads.memory.load(Ordering::SeqCst), 1, "kept");
@@ -205,11 +211,7 @@ async fn a_killed_listener_never_leaves_a_stale_answer_and_listens_again() {
         b.cache.is_listening()
     })
     .await;
-    b.tokens
-        .save(&connection("alice", "token-two"))
-        .await
-        .expect("save");
-    tokio::time::sleep(HEARTBEAT * 2).await;
+    saved(&b, "alice", "token-two").await;
     let before = b.reads.memory.load(Ordering::SeqCst);
     assert_eq!(token_of(&b, &alice).await.as_deref(), Some("token-two"));
     assert_eq!(token_of(&b, &alice).await.as_deref(), Some("token-two"));
@@ -241,16 +243,7 @@ impl domain::AccountCache for Forgotten {
 async fn what_one_instance_forgets_the_others_forget_too() {
     use domain::AccountCache as _;
     let database = TestDatabase::create().await;
-    let (a, b) = (
-        instance(database.url()).await,
-        instance(database.url()).await,
-    );
-    for each in [&a, &b] {
-        until("listening", Duration::from_secs(5), async || {
-            each.cache.is_listening()
-        })
-        .await;
-    }
+    let [a, b] = listening(database.url()).await;
     let (a_local, b_local) = (
         Arc::new(Forgotten::default()),
         Arc::new(Forgotten::default()),
