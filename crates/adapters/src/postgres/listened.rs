@@ -41,6 +41,14 @@ pub const LISTENER_NAME: &str = "calendly-gateway-listener";
 /// How long it waits before listening again after a failure.
 const RETRY: Duration = Duration::from_millis(500);
 
+/// How a listening session ended.
+enum Listened {
+    /// It listened, then its connection failed or stopped answering.
+    Stopped,
+    /// It could not listen, for this reason.
+    Never(String),
+}
+
 /// The connections kept in this process, shared by every HTTP worker's repository.
 pub struct ConnectionCache {
     entries: Mutex<HashMap<UserId, CalendlyConnection>>,
@@ -166,8 +174,26 @@ impl ConnectionCache {
     pub fn listen(self: &Arc<Self>, database_url: SecretString) -> tokio::task::JoinHandle<()> {
         let cache = Arc::clone(self);
         tokio::spawn(async move {
+            // Failures in a row: the first is a warning, the rest (every half second while the
+            // database is away) only debug lines.
+            let mut failures = 0_u64;
             loop {
-                cache.listen_once(&database_url).await;
+                match cache.listen_once(&database_url).await {
+                    Listened::Stopped => {
+                        failures = 0;
+                        tracing::warn!(
+                            "stopped listening for connection changes; reading every connection from the database until it listens again"
+                        );
+                    }
+                    Listened::Never(reason) if failures == 0 => {
+                        failures += 1;
+                        tracing::warn!(%reason, "cannot listen for connection changes; reading every connection from the database");
+                    }
+                    Listened::Never(reason) => {
+                        failures += 1;
+                        tracing::debug!(%reason, failures, "still cannot listen for connection changes");
+                    }
+                }
                 cache.stop_listening();
                 tokio::time::sleep(RETRY).await;
             }
@@ -175,31 +201,20 @@ impl ConnectionCache {
     }
 
     /// One listening session: returns when its connection fails or stops answering.
-    async fn listen_once(&self, database_url: &SecretString) {
+    async fn listen_once(&self, database_url: &SecretString) -> Listened {
         let mut config = match database_url
             .expose_secret()
             .parse::<tokio_postgres::Config>()
         {
             Ok(config) => config,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for connection changes; reading every connection from the database");
-                return;
-            }
+            Err(error) => return Listened::Never(error.to_string()),
         };
         config.application_name(LISTENER_NAME);
         let connected = tokio::time::timeout(Duration::from_secs(5), config.connect(NoTls)).await;
         let (client, mut connection) = match connected {
             Ok(Ok(pair)) => pair,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "cannot listen for connection changes; reading every connection from the database");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(
-                    "cannot listen for connection changes (connecting took too long); reading every connection from the database"
-                );
-                return;
-            }
+            Ok(Err(error)) => return Listened::Never(error.to_string()),
+            Err(_) => return Listened::Never("connecting took too long".into()),
         };
         // The connection's messages: notices, and the end of the connection.
         let (notices, mut received) = tokio::sync::mpsc::unbounded_channel();
@@ -222,7 +237,7 @@ impl ConnectionCache {
             Ok(Ok(()))
         ) {
             driver.abort();
-            return;
+            return Listened::Never("LISTEN was not answered".into());
         }
         self.forget_all();
         self.listening.store(true, Ordering::Release);
@@ -254,10 +269,8 @@ impl ConnectionCache {
                 }
             }
         }
-        tracing::warn!(
-            "stopped listening for connection changes; reading every connection from the database until it listens again"
-        );
         driver.abort();
+        Listened::Stopped
     }
 
     pub(super) fn observe(&self, hit: bool) {
