@@ -5,14 +5,23 @@
 
 use std::fmt;
 
+use aes_gcm::aead::rand_core::RngCore as _;
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD};
 use domain::{CalendlyToken, UserId};
 use secrecy::{ExposeSecret, SecretString};
 
 const NONCE_LEN: usize = 12;
+
+/// `bytes` random bytes from the operating system, base64url without padding: OAuth states
+/// and verifiers, webhook hook ids and signing keys, an instance's name in its notices.
+pub(crate) fn random_text(bytes: usize) -> String {
+    let mut random = vec![0_u8; bytes];
+    OsRng.fill_bytes(&mut random);
+    URL_SAFE_NO_PAD.encode(random)
+}
 
 /// Why the configured keys cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -91,12 +91,11 @@ pub struct CacheSettings {
     pub longest_load: Duration,
 }
 
-/// The weight, in bytes, of an entry of `bytes` holding `entries` things (accounts' event
-/// types, windows), such that `max_bytes` bounds both the bytes and, at `max_bytes /
-/// max_entries` at least each, the number of things.
-fn weight(bytes: usize, entries: usize, (max_bytes, max_entries): (u64, u64)) -> u32 {
-    let each = max_bytes / max_entries.max(1);
-    let floor = each.saturating_mul(u64::try_from(entries.max(1)).unwrap_or(u64::MAX));
+/// The weight, in bytes, of an entry of `bytes` (an account's event types), such that
+/// `max_bytes` bounds both the bytes and, at `max_bytes / max_entries` at least each, the
+/// number of entries.
+fn weight(bytes: usize, (max_bytes, max_entries): (u64, u64)) -> u32 {
+    let floor = max_bytes / max_entries.max(1);
     u32::try_from(u64::try_from(bytes).unwrap_or(u64::MAX).max(floor)).unwrap_or(u32::MAX)
 }
 
@@ -164,7 +163,6 @@ impl ProviderCache {
                     move |key: &(CalendlyUserUri, u64), types: &Arc<PackedEventTypes>| {
                         weight(
                             key.0.as_str().len() + types.size(),
-                            1,
                             (type_bytes, type_entries),
                         )
                     },

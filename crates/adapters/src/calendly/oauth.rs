@@ -9,8 +9,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aes_gcm::aead::OsRng;
-use aes_gcm::aead::rand_core::RngCore as _;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,6 +26,7 @@ use tracing::instrument;
 
 use super::answer::{Answer, transport_error, whole_answer};
 use super::{CallObserver, CallOutcome, ClientBuildError, install_tls_provider};
+use crate::crypto::random_text;
 
 /// How to reach Calendly's OAuth server, and the application registered with it.
 #[derive(Clone)]
@@ -153,14 +152,6 @@ impl CalendlyOAuthClient {
     }
 }
 
-/// 32 random bytes from the operating system, base64url without padding: 43 characters, as
-/// PKCE wants a verifier, and as unguessable a state.
-fn random_text() -> String {
-    let mut bytes = [0_u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// PKCE's S256 challenge of `verifier`: base64url of its SHA-256.
 fn challenge(verifier: &PkceVerifier) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()))
@@ -170,8 +161,9 @@ fn challenge(verifier: &PkceVerifier) -> String {
 impl OAuthProvider for CalendlyOAuthClient {
     fn authorization(&self) -> OAuthAuthorization {
         const VISIBLE: &str = "43 base64url characters are visible ASCII";
-        let state = OAuthStateToken::parse(&random_text()).expect(VISIBLE);
-        let verifier = PkceVerifier::parse(&random_text()).expect(VISIBLE);
+        // 32 random bytes: 43 characters, as PKCE wants a verifier, and as unguessable a state.
+        let state = OAuthStateToken::parse(&random_text(32)).expect(VISIBLE);
+        let verifier = PkceVerifier::parse(&random_text(32)).expect(VISIBLE);
         let mut url = self.authorize_url.clone();
         url.query_pairs_mut()
             .append_pair("client_id", &self.settings.client_id)

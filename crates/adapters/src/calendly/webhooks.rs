@@ -3,11 +3,7 @@
 
 use std::collections::HashSet;
 
-use aes_gcm::aead::OsRng;
-use aes_gcm::aead::rand_core::RngCore as _;
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::{
     CalendlyToken, CalendlyUserUri, HookId, NewHook, ProviderError, Rejection, SigningKey,
     WebhookSubscriptions,
@@ -18,6 +14,7 @@ use tracing::instrument;
 
 use super::wire::{Pagination, malformed};
 use super::{CalendlyClient, Call, MAX_PAGES, PAGE_SIZE};
+use crate::crypto::random_text;
 
 /// The events a subscription is made for: what changes available times, busy times and event
 /// types.
@@ -46,13 +43,6 @@ struct Page {
     collection: Vec<Resource>,
     #[serde(default)]
     pagination: Option<Pagination>,
-}
-
-/// `n` random bytes from the operating system, base64url without padding.
-fn random_text(n: usize) -> String {
-    let mut bytes = vec![0_u8; n];
-    OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[async_trait]

@@ -82,10 +82,7 @@ impl ConnectionCache {
             listening: AtomicBool::new(false),
             max_users,
             observer,
-            instance: {
-                use aes_gcm::aead::rand_core::RngCore as _;
-                format!("{:016x}", aes_gcm::aead::OsRng.next_u64())
-            },
+            instance: crate::crypto::random_text(8),
             accounts: std::sync::OnceLock::new(),
             outgoing: Mutex::new(None),
         })

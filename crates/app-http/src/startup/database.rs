@@ -43,12 +43,12 @@ pub(super) fn connection_cache(
     if max_users == 0 || !matches!(database(settings), Database::Postgres) {
         return None;
     }
-    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    // The listener is a task of the runtime the application is built on: without one, no cache.
+    tokio::runtime::Handle::try_current().ok()?;
     let cache = adapters::postgres::ConnectionCache::new(
         max_users,
         Some(Arc::new(metrics.freshness.clone()) as Arc<dyn adapters::cache::CacheObserver>),
     );
-    let _guard = runtime.enter();
     // Runs for the life of the process (or of the runtime it was started on).
     drop(cache.listen(settings.database.url.clone()));
     Some(cache)
