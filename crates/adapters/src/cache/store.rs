@@ -214,11 +214,19 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         F: Fn(TimeRange) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        let lookups = parts.into_iter().map(|part| {
+        // One look into the subject's shard for every part.
+        let kept: Vec<Option<Arc<Covered<T>>>> = {
+            let shard = self.shard(subject);
+            parts
+                .iter()
+                .map(|part| {
+                    let window_start = part.window.start().timestamp();
+                    shard.fresh(subject, window_start, part.needed.start(), self.ttl)
+                })
+                .collect()
+        };
+        let lookups = parts.into_iter().zip(kept).map(|(part, fresh)| {
             let window_start = part.window.start().timestamp();
-            let fresh =
-                self.shard(subject)
-                    .fresh(subject, window_start, part.needed.start(), self.ttl);
             let load = &load;
             let observe = &observe;
             async move {
