@@ -6,6 +6,7 @@ pub mod calendly;
 pub mod crypto;
 pub mod jwt;
 pub mod postgres;
+pub mod shared_tier;
 pub mod sqlite;
 pub mod tasks;
 mod token_store;

@@ -12,12 +12,16 @@
 //! Forgetting an account moves it to a new generation ([`generations`]), which is part of every
 //! key: a load begun before the forgetting lands under the old generation, where no question
 //! looks.
+//!
+//! With a shared tier ([`SharedTier`], Redis), a miss in process looks there before asking the
+//! provider, and what the provider answers is put there for the other instances ([`shared`]).
 
 mod compact;
 mod generations;
 mod in_flight;
 mod packed;
 mod scheduling;
+mod shared;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -30,13 +34,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventTypeUri, SchedulingProvider};
+use moka::Expiry;
 use moka::future::Cache;
 
 use compact::CompactTimes;
 use generations::{Generation, Generations};
 use packed::{Dictionary, PackedEventTypes};
 pub use scheduling::CachedScheduling;
+use shared::SharedAnswers;
 use store::{SubjectKey, WindowStore};
+
+use crate::shared_tier::SharedTier;
 
 /// What a cache answer is about, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +70,9 @@ impl CacheKind {
 /// Is told of every lookup: what it was about, and whether it was answered from memory.
 pub trait CacheObserver: Send + Sync + fmt::Debug {
     fn looked_up(&self, kind: CacheKind, hit: bool);
+
+    /// A miss in process looked into the shared tier: `true` when it found the answer there.
+    fn looked_up_shared(&self, _kind: CacheKind, _hit: bool) {}
 }
 
 /// How much is remembered, and for how long.
@@ -99,8 +110,30 @@ fn weight(bytes: usize, (max_bytes, max_entries): (u64, u64)) -> u32 {
     u32::try_from(u64::try_from(bytes).unwrap_or(u64::MAX).max(floor)).unwrap_or(u32::MAX)
 }
 
+/// An account's event types, and how long they are kept from when they were stored (less
+/// than the TTL when they came from the shared tier already aged).
+#[derive(Debug)]
+struct KeptTypes {
+    packed: PackedEventTypes,
+    lives: Duration,
+}
+
+/// Each entry lives as long as it says.
+struct Lives;
+
+impl Expiry<(CalendlyUserUri, u64), Arc<KeptTypes>> for Lives {
+    fn expire_after_create(
+        &self,
+        _: &(CalendlyUserUri, u64),
+        kept: &Arc<KeptTypes>,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(kept.lives)
+    }
+}
+
 /// Event types by account and generation.
-type EventTypesStore = Cache<(CalendlyUserUri, u64), Arc<PackedEventTypes>>;
+type EventTypesStore = Cache<(CalendlyUserUri, u64), Arc<KeptTypes>>;
 
 struct Stores {
     event_types: Option<EventTypesStore>,
@@ -109,6 +142,8 @@ struct Stores {
     available: Option<WindowStore<CompactTimes>>,
     busy: Option<WindowStore<Arc<[BusyTime]>>>,
     generations: Generations,
+    /// The tier under this one that every instance shares, if any.
+    shared: Option<SharedAnswers>,
     settings: CacheSettings,
     clock: Arc<dyn Clock>,
     observer: Option<Arc<dyn CacheObserver>>,
@@ -150,6 +185,7 @@ impl ProviderCache {
         settings: CacheSettings,
         clock: Arc<dyn Clock>,
         observer: Option<Arc<dyn CacheObserver>>,
+        shared: Option<SharedTier>,
     ) -> Self {
         let (type_bytes, type_entries) = (
             settings.event_types_max_bytes,
@@ -157,12 +193,12 @@ impl ProviderCache {
         );
         let event_types = (!settings.event_types_ttl.is_zero()).then(|| {
             Cache::builder()
-                .time_to_live(settings.event_types_ttl)
+                .expire_after(Lives)
                 .max_capacity(type_bytes)
                 .weigher(
-                    move |key: &(CalendlyUserUri, u64), types: &Arc<PackedEventTypes>| {
+                    move |key: &(CalendlyUserUri, u64), types: &Arc<KeptTypes>| {
                         weight(
-                            key.0.as_str().len() + types.size(),
+                            key.0.as_str().len() + types.packed.size(),
                             (type_bytes, type_entries),
                         )
                     },
@@ -185,15 +221,16 @@ impl ProviderCache {
                 |_, _| None,
             )
         });
+        let horizon =
+            settings.event_types_ttl.max(settings.availability_ttl) + settings.longest_load;
         Self {
             stores: Arc::new(Stores {
                 event_types,
                 dictionary: Dictionary::default(),
                 available,
                 busy,
-                generations: Generations::new(
-                    settings.event_types_ttl.max(settings.availability_ttl) + settings.longest_load,
-                ),
+                generations: Generations::new(horizon),
+                shared: shared.map(|tier| SharedAnswers::new(tier, horizon)),
                 settings,
                 clock,
                 observer,
@@ -233,6 +270,12 @@ impl ProviderCache {
             observer.looked_up(kind, hit);
         }
     }
+
+    fn observe_shared(&self, kind: CacheKind, hit: bool) {
+        if let Some(observer) = &self.stores.observer {
+            observer.looked_up_shared(kind, hit);
+        }
+    }
 }
 
 #[async_trait]
@@ -243,5 +286,47 @@ impl AccountCache for ProviderCache {
 
     async fn forget_times(&self, account: &CalendlyUserUri) {
         self.stores.generations.advance(account, false);
+    }
+}
+
+impl ProviderCache {
+    /// `inner` (what forgets in this process, and tells the other instances), forgetting in
+    /// the shared tier first: when the others hear of it, they find nothing stale there.
+    pub fn forgetting_shared(&self, inner: Arc<dyn AccountCache>) -> Arc<dyn AccountCache> {
+        if self.stores.shared.is_none() {
+            return inner;
+        }
+        Arc::new(TierForgetting {
+            cache: self.clone(),
+            inner,
+        })
+    }
+}
+
+struct TierForgetting {
+    cache: ProviderCache,
+    inner: Arc<dyn AccountCache>,
+}
+
+impl fmt::Debug for TierForgetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TierForgetting").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl AccountCache for TierForgetting {
+    async fn forget(&self, account: &CalendlyUserUri) {
+        if let Some(shared) = &self.cache.stores.shared {
+            shared.forget(account, true).await;
+        }
+        self.inner.forget(account).await;
+    }
+
+    async fn forget_times(&self, account: &CalendlyUserUri) {
+        if let Some(shared) = &self.cache.stores.shared {
+            shared.forget(account, false).await;
+        }
+        self.inner.forget_times(account).await;
     }
 }

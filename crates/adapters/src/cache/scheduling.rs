@@ -11,8 +11,10 @@ use domain::{
 
 use super::compact::CompactTimes;
 use super::packed::PackedEventTypes;
+use super::shared::Answers;
+use super::store::Loaded;
 use super::windows::touched;
-use super::{CacheKind, ProviderCache};
+use super::{CacheKind, KeptTypes, ProviderCache};
 
 /// [`SchedulingProvider`] answering from a [`ProviderCache`]: event types by account,
 /// available and busy times by account, event type and window. A miss asks `P`, concurrent
@@ -48,27 +50,42 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
             return self.inner.event_types(token, account).await;
         };
         let key = (account.clone(), self.cache.generations(account).event_types);
-        if let Some(kept) = cache.get(&key).await.and_then(|kept| kept.unpack()) {
+        if let Some(kept) = cache.get(&key).await.and_then(|kept| kept.packed.unpack()) {
             self.cache.observe(CacheKind::EventTypes, true);
             return Ok(kept);
         }
         self.cache.observe(CacheKind::EventTypes, false);
         // The provider's (boxed) future is made only on a miss, when the block is first polled.
         let load = async {
-            let event_types = self.inner.event_types(token, account).await?;
-            PackedEventTypes::pack(&event_types, &self.cache.stores.dictionary)
-                .map(Arc::new)
+            let ttl = self.cache.stores.settings.event_types_ttl;
+            let found = self
+                .cache
+                .shared_or(
+                    (CacheKind::EventTypes, account, Answers::EventTypes),
+                    (self.cache.stores.clock.now(), ttl),
+                    self.inner.event_types(token, account),
+                )
+                .await?;
+            PackedEventTypes::pack(&found.data, &self.cache.stores.dictionary)
+                .map(|packed| {
+                    Arc::new(KeptTypes {
+                        packed,
+                        lives: ttl.saturating_sub(found.age),
+                    })
+                })
                 .ok_or_else(|| ProviderError::Unavailable {
                     reason: "Calendly's event types are too large to keep".into(),
                 })
         };
-        let packed = cache
+        let kept = cache
             .try_get_with(key, load)
             .await
             .map_err(Arc::unwrap_or_clone)?;
-        packed.unpack().ok_or_else(|| ProviderError::Unavailable {
-            reason: "kept event types did not unpack".into(),
-        })
+        kept.packed
+            .unpack()
+            .ok_or_else(|| ProviderError::Unavailable {
+                reason: "kept event types did not unpack".into(),
+            })
     }
 
     async fn available_times(
@@ -90,12 +107,29 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
                 &subject,
                 touched(range, self.cache.stores.settings.available_window),
                 self.cache.earliest(),
-                |fetch| async move {
-                    let times = self
-                        .inner
-                        .available_times(token, account, event_type, fetch)
+                |window_start, fetch| async move {
+                    let found = self
+                        .cache
+                        .shared_or(
+                            (
+                                CacheKind::AvailableTimes,
+                                account,
+                                Answers::Available {
+                                    event_type,
+                                    window_start,
+                                },
+                            ),
+                            (fetch.start(), self.cache.stores.settings.availability_ttl),
+                            self.inner
+                                .available_times(token, account, event_type, fetch),
+                        )
                         .await?;
-                    Ok(CompactTimes::new(times, fetch))
+                    let held = TimeRange::new(found.from, fetch.end()).unwrap_or(fetch);
+                    Ok(Loaded {
+                        data: CompactTimes::new(found.data, held),
+                        from: found.from,
+                        age: found.age,
+                    })
                 },
                 |hit| self.cache.observe(CacheKind::AvailableTimes, hit),
             )
@@ -121,10 +155,18 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
                 &subject,
                 touched(range, self.cache.stores.settings.busy_window),
                 self.cache.earliest(),
-                |fetch| async move {
-                    let times = self.inner.busy_times(token, user, fetch).await?;
+                |window_start, fetch| async move {
+                    let found = self
+                        .cache
+                        .shared_or(
+                            (CacheKind::BusyTimes, user, Answers::Busy { window_start }),
+                            (fetch.start(), self.cache.stores.settings.availability_ttl),
+                            self.inner.busy_times(token, user, fetch),
+                        )
+                        .await?;
                     // Copied out of the answer's buffer, which would otherwise stay alive.
-                    Ok(times
+                    let data = found
+                        .data
                         .into_iter()
                         .map(|time| BusyTime {
                             json: RawJson::parsed(bytes::Bytes::copy_from_slice(
@@ -132,7 +174,12 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
                             )),
                             ..time
                         })
-                        .collect::<Arc<[BusyTime]>>())
+                        .collect::<Arc<[BusyTime]>>();
+                    Ok(Loaded {
+                        data,
+                        from: found.from,
+                        age: found.age,
+                    })
                 },
                 |hit| self.cache.observe(CacheKind::BusyTimes, hit),
             )

@@ -25,6 +25,16 @@ pub(super) struct Covered<T> {
     pub data: T,
 }
 
+/// What a load gave: the window's data, valid for questions starting at `from` or later, and
+/// how long ago it was first stored (zero when fresh from the provider, more when it came from
+/// the shared tier).
+#[derive(Debug)]
+pub(super) struct Loaded<T> {
+    pub data: T,
+    pub from: DateTime<Utc>,
+    pub age: Duration,
+}
+
 /// Whose windows: an account (at a generation), and an event type (`None` for busy times).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct SubjectKey {
@@ -199,9 +209,9 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The windows `parts` touch, each kept or loaded by `load` with the range to fetch
-    /// (concurrent loads of one window share one), with the part of the question each is
-    /// asked for. `observe` is told of each lookup: `true` for a kept window.
+    /// The windows `parts` touch, each kept or loaded by `load` with the window's start
+    /// (seconds) and the range to fetch (concurrent loads of one window share one), with the
+    /// part of the question each is asked for. `observe` is told of each lookup: `true` for a kept window.
     pub(super) async fn windows<F, Fut>(
         &self,
         subject: &SubjectKey,
@@ -211,8 +221,8 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         observe: impl Fn(bool),
     ) -> Result<Vec<(Arc<Covered<T>>, TimeRange)>, ProviderError>
     where
-        F: Fn(TimeRange) -> Fut,
-        Fut: Future<Output = Result<T, ProviderError>>,
+        F: Fn(i64, TimeRange) -> Fut,
+        Fut: Future<Output = Result<Loaded<T>, ProviderError>>,
     {
         // One look into the subject's shard for every part.
         let kept: Vec<Option<Arc<Covered<T>>>> = {
@@ -240,14 +250,11 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
                 let loaded = self
                     .loads
                     .join(&key, || async move {
-                        let data = load(fetch).await?;
-                        let loaded = Arc::new(Covered {
-                            from: fetch.start(),
-                            data,
-                        });
+                        let Loaded { data, from, age } = load(window_start, fetch).await?;
+                        let loaded = Arc::new(Covered { from, data });
                         // Kept before the load lets go of its key: a question after it finds
                         // the window kept, or joins it.
-                        self.keep(subject, window_start, Arc::clone(&loaded));
+                        self.keep(subject, window_start, Arc::clone(&loaded), age);
                         Ok(loaded)
                     })
                     .await?;
@@ -257,9 +264,16 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         futures::future::try_join_all(lookups).await
     }
 
-    /// Keeps `covered` as `subject`'s window at `window_start`, dropping its windows past the
-    /// TTL; what it has in common with another window of the subject is shared (`share`).
-    fn keep(&self, subject: &SubjectKey, window_start: i64, covered: Arc<Covered<T>>) {
+    /// Keeps `covered` (stored `age` ago) as `subject`'s window at `window_start`, dropping its
+    /// windows past the TTL; what it has in common with another window of the subject is
+    /// shared (`share`).
+    fn keep(
+        &self,
+        subject: &SubjectKey,
+        window_start: i64,
+        covered: Arc<Covered<T>>,
+        age: Duration,
+    ) {
         let (ttl, size_of) = (self.ttl, self.size_of);
         let mut shard = self.shard(subject);
         shard.drop_windows(subject, size_of, |kept| {
@@ -279,9 +293,10 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         };
         let bytes = size_of(&covered.data) + WINDOW_BYTES;
         windows.reserve_exact(1);
+        let now = Instant::now();
         windows.push(Kept {
             window_start,
-            stored: Instant::now(),
+            stored: now.checked_sub(age).unwrap_or(now),
             covered,
         });
         shard.windows += 1;

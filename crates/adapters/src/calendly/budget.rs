@@ -3,15 +3,22 @@
 //! seconds). While none are left, calls for the account are refused at once, without reaching
 //! Calendly; calls sent meanwhile are counted against what is left, so that concurrent
 //! questions cannot overrun it either.
+//!
+//! With a shared tier (Redis), the budget of an account is kept there, one for every instance:
+//! each call is counted there before it goes out, each answer's figures are taken in there (by
+//! one script each, atomic). While the tier does not answer, each instance counts alone.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use domain::CalendlyUserUri;
+use redis::Script;
 use reqwest::header::HeaderMap;
 // tokio's clock, so that the windows can be tested on paused time.
 use tokio::time::Instant;
+
+use crate::shared_tier::SharedTier;
 
 /// Two answers whose resets lie closer than this belong to one window.
 const SAME_WINDOW: Duration = Duration::from_secs(2);
@@ -45,21 +52,107 @@ struct Budget {
     resets_at: Instant,
 }
 
+/// Counts a call: `-1` when it may go out, else the milliseconds until the reset.
+const ADMIT: &str = r"
+local left = redis.call('HGET', KEYS[1], 'r')
+if not left then return -1 end
+if tonumber(left) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'r', -1)
+  return -1
+end
+local wait = redis.call('PTTL', KEYS[1])
+if wait < 0 then return -1 end
+return math.max(wait, 1)
+";
+
+/// Takes in what an answer said: ARGV remaining, reset (ms), the nearness of one window (ms).
+const RECORD: &str = r"
+local wait = redis.call('PTTL', KEYS[1])
+local left = redis.call('HGET', KEYS[1], 'r')
+local heard, reset = tonumber(ARGV[1]), tonumber(ARGV[2])
+if left and wait > 0 and reset - wait < tonumber(ARGV[3]) then
+  if heard < tonumber(left) then redis.call('HSET', KEYS[1], 'r', heard) end
+  if reset > wait then redis.call('PEXPIRE', KEYS[1], reset) end
+else
+  redis.call('HSET', KEYS[1], 'r', heard)
+  redis.call('PEXPIRE', KEYS[1], reset)
+end
+return 1
+";
+
+#[derive(Debug)]
+struct SharedBudgets {
+    tier: SharedTier,
+    admit: Script,
+    record: Script,
+}
+
 /// The budgets of the accounts the process calls Calendly for. One per process: every HTTP
 /// worker's client shares it.
 #[derive(Debug, Default)]
 pub struct RateBudgets {
     accounts: Mutex<HashMap<CalendlyUserUri, Budget>>,
+    shared: Option<SharedBudgets>,
 }
 
 impl RateBudgets {
-    fn accounts(&self) -> std::sync::MutexGuard<'_, HashMap<CalendlyUserUri, Budget>> {
-        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Budgets kept in `tier` for every instance (in process while it does not answer).
+    pub fn shared(tier: SharedTier) -> Self {
+        Self {
+            accounts: Mutex::default(),
+            shared: Some(SharedBudgets {
+                tier,
+                admit: Script::new(ADMIT),
+                record: Script::new(RECORD),
+            }),
+        }
     }
 
     /// Whether a call for `account` may go out now (and if so, it is counted); if not, how
     /// long until the account's window resets.
-    pub fn admit(&self, account: &CalendlyUserUri) -> Result<(), Duration> {
+    pub async fn admit(&self, account: &CalendlyUserUri) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared {
+            let mut invocation = shared.admit.prepare_invoke();
+            invocation.key(shared.tier.key("rate", account.as_str()));
+            if let Some(verdict) = shared.tier.run::<i64>("rate_admit", &invocation).await {
+                return match u64::try_from(verdict) {
+                    Ok(wait) => Err(Duration::from_millis(wait)),
+                    Err(_) => Ok(()),
+                };
+            }
+        }
+        self.admit_here(account)
+    }
+
+    /// Takes in what an answer for `account` said of its budget. `limited` when the answer
+    /// was Calendly's 429: nothing is left until the reset.
+    pub(crate) async fn record(
+        &self,
+        account: &CalendlyUserUri,
+        headers: RateHeaders,
+        limited: bool,
+    ) {
+        let Some((remaining, reset)) = heard(headers, limited) else {
+            return;
+        };
+        self.record_here(account, remaining, reset);
+        if let Some(shared) = &self.shared {
+            let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            let mut invocation = shared.record.prepare_invoke();
+            invocation
+                .key(shared.tier.key("rate", account.as_str()))
+                .arg(remaining)
+                .arg(millis(reset).max(1))
+                .arg(millis(SAME_WINDOW));
+            let _: Option<i64> = shared.tier.run("rate_record", &invocation).await;
+        }
+    }
+
+    fn accounts(&self) -> std::sync::MutexGuard<'_, HashMap<CalendlyUserUri, Budget>> {
+        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn admit_here(&self, account: &CalendlyUserUri) -> Result<(), Duration> {
         let now = Instant::now();
         let mut accounts = self.accounts();
         let Some(budget) = accounts.get_mut(account) else {
@@ -76,19 +169,8 @@ impl RateBudgets {
         Ok(())
     }
 
-    /// Takes in what an answer for `account` said of its budget. `limited` when the answer
-    /// was Calendly's 429: nothing is left until the reset.
-    pub(crate) fn record(&self, account: &CalendlyUserUri, headers: RateHeaders, limited: bool) {
+    fn record_here(&self, account: &CalendlyUserUri, remaining: u32, reset: Duration) {
         let now = Instant::now();
-        let remaining = if limited { Some(0) } else { headers.remaining };
-        let Some(remaining) = remaining else {
-            return;
-        };
-        let reset = match (headers.reset, limited) {
-            (Some(reset), _) => reset,
-            (None, true) => DEFAULT_WAIT,
-            (None, false) => return,
-        };
         let heard = Budget {
             remaining,
             resets_at: now + reset,
@@ -111,6 +193,17 @@ impl RateBudgets {
     }
 }
 
+/// What an answer said of the budget: calls left and the time to the reset, if it said.
+fn heard(headers: RateHeaders, limited: bool) -> Option<(u32, Duration)> {
+    let remaining = if limited { 0 } else { headers.remaining? };
+    let reset = match (headers.reset, limited) {
+        (Some(reset), _) => reset,
+        (None, true) => DEFAULT_WAIT,
+        (None, false) => return None,
+    };
+    Some((remaining, reset))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,48 +222,58 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_unknown_account_may_call_and_a_spent_one_waits_for_its_reset() {
         let budgets = RateBudgets::default();
-        assert_eq!(budgets.admit(&account("A")), Ok(()));
-        budgets.record(&account("A"), said(0, 30), false);
-        assert_eq!(budgets.admit(&account("A")), Err(Duration::from_secs(30)));
+        assert_eq!(budgets.admit(&account("A")).await, Ok(()));
+        budgets.record(&account("A"), said(0, 30), false).await;
         assert_eq!(
-            budgets.admit(&account("B")),
+            budgets.admit(&account("A")).await,
+            Err(Duration::from_secs(30))
+        );
+        assert_eq!(
+            budgets.admit(&account("B")).await,
             Ok(()),
             "another account's is its own"
         );
         tokio::time::advance(Duration::from_secs(20)).await;
-        assert_eq!(budgets.admit(&account("A")), Err(Duration::from_secs(10)));
+        assert_eq!(
+            budgets.admit(&account("A")).await,
+            Err(Duration::from_secs(10))
+        );
         tokio::time::advance(Duration::from_secs(10)).await;
-        assert_eq!(budgets.admit(&account("A")), Ok(()));
+        assert_eq!(budgets.admit(&account("A")).await, Ok(()));
     }
 
     #[tokio::test(start_paused = true)]
     async fn calls_sent_count_against_what_is_left() {
         let budgets = RateBudgets::default();
-        budgets.record(&account("A"), said(3, 60), false);
+        budgets.record(&account("A"), said(3, 60), false).await;
         for _ in 0..3 {
-            assert_eq!(budgets.admit(&account("A")), Ok(()));
+            assert_eq!(budgets.admit(&account("A")).await, Ok(()));
         }
-        assert!(budgets.admit(&account("A")).is_err());
+        assert!(budgets.admit(&account("A")).await.is_err());
         // A late answer of an earlier call says more was left: the lower count stands.
-        budgets.record(&account("A"), said(2, 59), false);
-        assert!(budgets.admit(&account("A")).is_err());
+        budgets.record(&account("A"), said(2, 59), false).await;
+        assert!(budgets.admit(&account("A")).await.is_err());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_new_window_replaces_the_old_and_a_429_spends_it() {
         let budgets = RateBudgets::default();
-        budgets.record(&account("A"), said(0, 5), false);
+        budgets.record(&account("A"), said(0, 5), false).await;
         tokio::time::advance(Duration::from_secs(6)).await;
-        budgets.record(&account("A"), said(49, 60), false);
-        assert_eq!(budgets.admit(&account("A")), Ok(()));
-        budgets.record(&account("A"), RateHeaders::default(), true);
+        budgets.record(&account("A"), said(49, 60), false).await;
+        assert_eq!(budgets.admit(&account("A")).await, Ok(()));
+        budgets
+            .record(&account("A"), RateHeaders::default(), true)
+            .await;
         assert_eq!(
-            budgets.admit(&account("A")),
+            budgets.admit(&account("A")).await,
             Err(Duration::from_secs(60)),
             "a 429 without a reset waits a minute"
         );
         // Answers without the headers change nothing.
-        budgets.record(&account("B"), RateHeaders::default(), false);
-        assert_eq!(budgets.admit(&account("B")), Ok(()));
+        budgets
+            .record(&account("B"), RateHeaders::default(), false)
+            .await;
+        assert_eq!(budgets.admit(&account("B")).await, Ok(()));
     }
 }

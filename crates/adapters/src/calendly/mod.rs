@@ -7,7 +7,7 @@ mod circuit;
 mod oauth;
 mod retry;
 mod webhooks;
-mod wire;
+pub(crate) mod wire;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -163,7 +163,7 @@ impl CalendlyClient {
         let mut retried = false;
         loop {
             if let Some(account) = account
-                && let Err(wait) = self.budgets.admit(account)
+                && let Err(wait) = self.budgets.admit(account).await
             {
                 if let Some(observer) = &self.observer {
                     observer.refused_for_budget(path);
@@ -210,7 +210,8 @@ impl CalendlyClient {
             let (status, rate, body) = answer.map_err(transport_error)?;
             if let Some(account) = account {
                 self.budgets
-                    .record(account, rate, status == StatusCode::TOO_MANY_REQUESTS);
+                    .record(account, rate, status == StatusCode::TOO_MANY_REQUESTS)
+                    .await;
             }
             return if status.is_success() {
                 Ok((body, rate))
@@ -270,7 +271,7 @@ impl SchedulingProvider for CalendlyClient {
     async fn current_user(&self, token: &CalendlyToken) -> Result<CalendlyUser, ProviderError> {
         let (body, rate) = self.call(token, None, Call::get("/users/me", &[])).await?;
         let user = wire::current_user(&body)?;
-        self.budgets.record(&user.uri, rate, false);
+        self.budgets.record(&user.uri, rate, false).await;
         Ok(user)
     }
 

@@ -67,7 +67,7 @@ struct Interval<'a> {
 }
 
 /// One page of `GET /event_types`.
-pub(super) struct EventTypesPage {
+pub(crate) struct EventTypesPage {
     pub event_types: Vec<EventType>,
     pub next_page_token: Option<String>,
 }
@@ -102,7 +102,7 @@ fn kept(body: &Bytes, part: &RawValue) -> RawJson {
     RawJson::parsed(body.slice_ref(part.get().as_bytes()))
 }
 
-pub(super) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderError> {
+pub(crate) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderError> {
     let page: Collection<'_> =
         serde_json::from_slice(body).map_err(|e| malformed("event type list", e))?;
     let event_types = page
@@ -136,7 +136,7 @@ pub(super) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderE
     })
 }
 
-pub(super) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
+pub(crate) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
     timed(body, "available time", |raw| {
         let WithStartTime { start_time } =
             serde_json::from_str(raw.get()).map_err(|e| malformed("available time", e))?;
@@ -147,7 +147,7 @@ pub(super) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, Provid
     })
 }
 
-pub(super) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
+pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
     timed(body, "busy time", |raw| {
         let Interval {
             start_time,

@@ -1,10 +1,13 @@
-//! The figures of staying fresh within Calendly's rate limit: cache lookups, webhook
-//! deliveries, and questions refused while an account's call budget is spent.
+//! The figures of staying fresh within Calendly's rate limit: cache lookups (in process and in
+//! the shared tier), the shared tier's health, webhook deliveries, and questions refused while
+//! an account's call budget is spent.
 
 use adapters::cache::{CacheKind, CacheObserver};
+use adapters::shared_tier::SharedTierObserver;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -24,10 +27,20 @@ struct WebhookLabels {
     verdict: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SharedOpLabels {
+    /// `event_types`, `available_times`, `busy_times`, `forget`, `rate_admit`,
+    /// `rate_record`, `connect`.
+    op: &'static str,
+}
+
 /// The series, registered in the process's registry.
 #[derive(Debug, Clone, Default)]
 pub struct FreshnessMetrics {
     lookups: Family<LookupLabels, Counter>,
+    shared_lookups: Family<LookupLabels, Counter>,
+    shared_failures: Family<SharedOpLabels, Counter>,
+    shared_up: Gauge,
     webhooks: Family<WebhookLabels, Counter>,
     budget_refusals: Counter,
 }
@@ -40,6 +53,22 @@ impl FreshnessMetrics {
             "Answers looked up in the cache, by kind and result (hit, miss)",
             metrics.lookups.clone(),
         );
+        registry.register(
+            "cache_shared_lookups",
+            "Misses in process looked up in the shared tier (Redis), by kind and result (hit, miss)",
+            metrics.shared_lookups.clone(),
+        );
+        registry.register(
+            "cache_shared_failures",
+            "Operations of the shared tier (Redis) that failed or ran past cache.redis_timeout_ms",
+            metrics.shared_failures.clone(),
+        );
+        registry.register(
+            "cache_shared_up",
+            "1 while the shared tier (Redis) answers (or none is configured), 0 after a failure until it answers again",
+            metrics.shared_up.clone(),
+        );
+        metrics.shared_up.set(1);
         registry.register(
             "webhook_deliveries",
             "Webhook deliveries received, by event and verdict",
@@ -79,13 +108,31 @@ impl FreshnessMetrics {
     }
 }
 
+fn lookup(kind: CacheKind, hit: bool) -> LookupLabels {
+    LookupLabels {
+        kind: kind.as_str(),
+        result: if hit { "hit" } else { "miss" },
+    }
+}
+
 impl CacheObserver for FreshnessMetrics {
     fn looked_up(&self, kind: CacheKind, hit: bool) {
-        self.lookups
-            .get_or_create(&LookupLabels {
-                kind: kind.as_str(),
-                result: if hit { "hit" } else { "miss" },
-            })
+        self.lookups.get_or_create(&lookup(kind, hit)).inc();
+    }
+
+    fn looked_up_shared(&self, kind: CacheKind, hit: bool) {
+        self.shared_lookups.get_or_create(&lookup(kind, hit)).inc();
+    }
+}
+
+impl SharedTierObserver for FreshnessMetrics {
+    fn failed(&self, op: &'static str) {
+        self.shared_failures
+            .get_or_create(&SharedOpLabels { op })
             .inc();
+    }
+
+    fn reachable(&self, up: bool) {
+        self.shared_up.set(i64::from(up));
     }
 }

@@ -145,6 +145,16 @@ pub struct CacheSettings {
     /// At most this many users' connections are kept in memory (PostgreSQL only, while its
     /// notices are listened to); `0` reads the connection from the database on every request.
     pub connections_max_users: u64,
+    /// Redis, the tier every instance shares under its own cache (event types, available and
+    /// busy times, rate budgets); unset: each instance keeps its own. May hold a password.
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub redis_url: Option<SecretString>,
+    /// Put before every Redis key, so that deployments can share one Redis.
+    pub redis_prefix: String,
+    /// The deadline of each Redis operation; a late one counts as a miss.
+    pub redis_timeout_ms: u64,
+    /// Multiplexed connections to Redis kept open by each instance.
+    pub redis_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -305,6 +315,12 @@ impl Settings {
         }
         if self.limits.max_range_days == 0 {
             return invalid("limits.max_range_days must be at least 1");
+        }
+        if self.cache.redis_timeout_ms == 0 || self.cache.redis_timeout_ms > 60_000 {
+            return invalid("cache.redis_timeout_ms must be between 1 and 60000");
+        }
+        if !(1..=64).contains(&self.cache.redis_connections) {
+            return invalid("cache.redis_connections must be between 1 and 64");
         }
         if self.limits.max_event_types_per_request == 0 {
             return invalid("limits.max_event_types_per_request must be at least 1");

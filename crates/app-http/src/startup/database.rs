@@ -1,4 +1,5 @@
-//! The storage adapter `database.url` selects: migrations, repositories and key rotation.
+//! The storage adapter `database.url` selects: migrations, repositories and key rotation; and
+//! the stores beside it: connections kept in memory, the tier the instances share (Redis).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,6 +7,7 @@ use std::time::Duration;
 use adapters::KeyRotation;
 use adapters::crypto::TokenCipher;
 use adapters::postgres::{PgPoolSettings, PgTokenRepository};
+use adapters::shared_tier::{SharedTier, SharedTierObserver, SharedTierSettings};
 use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
 use domain::{OAuthStarts, TokenRepository};
 use secrecy::ExposeSecret;
@@ -52,6 +54,30 @@ pub(super) fn connection_cache(
     // Runs for the life of the process (or of the runtime it was started on).
     drop(cache.listen(settings.database.url.clone()));
     Some(cache)
+}
+
+/// The tier the instances share (Redis), when `cache.redis_url` is set; it connects in the
+/// background, so that the gateway starts (and answers) whether Redis is up or not.
+pub(super) fn shared_tier(
+    settings: &Settings,
+    metrics: &Arc<Metrics>,
+) -> Result<Option<SharedTier>, StartupError> {
+    let Some(url) = &settings.cache.redis_url else {
+        return Ok(None);
+    };
+    let tier = SharedTier::new(
+        &SharedTierSettings {
+            url: url.expose_secret().to_owned(),
+            prefix: settings.cache.redis_prefix.clone(),
+            timeout: Duration::from_millis(settings.cache.redis_timeout_ms),
+            connections: settings.cache.redis_connections,
+        },
+        Some(Arc::new(metrics.freshness.clone()) as Arc<dyn SharedTierObserver>),
+    )?;
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tier.start();
+    }
+    Ok(Some(tier))
 }
 
 /// Applies pending migrations to the configured database (creating an SQLite file and its

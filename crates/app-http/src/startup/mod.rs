@@ -32,6 +32,8 @@ pub enum StartupError {
     HttpClient(#[from] adapters::calendly::ClientBuildError),
     #[error("database: {0}")]
     Repository(domain::RepositoryError),
+    #[error(transparent)]
+    SharedTier(#[from] adapters::shared_tier::InvalidRedisUrl),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,

@@ -21,7 +21,7 @@ use domain::{
 };
 
 use super::StartupError;
-use super::database::{Storage, connection_cache, storage};
+use super::database::{Storage, connection_cache, shared_tier, storage};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -128,6 +128,7 @@ impl Shared {
         ) + CLOCK_SKEW)
             .max(MIN_START_LEAD);
         let connections = connection_cache(settings, &metrics);
+        let shared = shared_tier(settings, &metrics)?;
         Ok(Self {
             settings: settings.clone(),
             workers,
@@ -147,6 +148,7 @@ impl Shared {
                 cache_settings(settings, start_lead),
                 Arc::new(SystemClock),
                 Some(Arc::new(metrics.freshness.clone()) as Arc<dyn CacheObserver>),
+                shared.clone(),
             ),
             metrics,
             circuit: Arc::new(CircuitBreaker::new(
@@ -154,7 +156,7 @@ impl Shared {
                 Duration::from_millis(settings.calendly.circuit_breaker_open_ms),
             )),
             renewals: Arc::default(),
-            budgets: Arc::default(),
+            budgets: Arc::new(shared.map_or_else(RateBudgets::default, RateBudgets::shared)),
             pools,
             connections,
         })
@@ -212,14 +214,17 @@ impl Shared {
             tokens: Arc::clone(&tokens),
             subscriptions: Arc::new(client.clone()) as Arc<dyn WebhookSubscriptions>,
             scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
-            account_cache: match &self.connections {
-                // What one instance forgets, the others forget too.
-                Some(cache) => {
-                    Arc::new(cache.share_forgetting(Arc::new(self.provider_cache.clone())))
-                        as Arc<dyn AccountCache>
-                }
-                None => Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
-            },
+            // Forgotten in the shared tier first, then here, and by the other instances when
+            // they hear of it.
+            account_cache: self
+                .provider_cache
+                .forgetting_shared(match &self.connections {
+                    Some(cache) => {
+                        Arc::new(cache.share_forgetting(Arc::new(self.provider_cache.clone())))
+                            as Arc<dyn AccountCache>
+                    }
+                    None => Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
+                }),
             oauth,
             oauth_starts: storage.oauth_starts,
             tasks: Arc::new(TokioTasks),

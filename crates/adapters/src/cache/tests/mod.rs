@@ -174,7 +174,7 @@ fn cached_with(
     provider: Counting,
 ) -> (ProviderCache, CachedScheduling<Counting>, Arc<SetClock>) {
     let clock = Arc::new(SetClock(Mutex::new(at("2030-01-01T00:00:00Z"))));
-    let cache = ProviderCache::new(settings, Arc::clone(&clock) as Arc<dyn Clock>, None);
+    let cache = ProviderCache::new(settings, Arc::clone(&clock) as Arc<dyn Clock>, None, None);
     let scheduling = cache.wrap(provider);
     (cache, scheduling, clock)
 }

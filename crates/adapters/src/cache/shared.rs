@@ -1,0 +1,375 @@
+//! Calendly's answers in the shared tier ([`SharedTier`], Redis), under each instance's own
+//! store: a miss in process looks there before asking Calendly, and what Calendly answers is
+//! put there for the other instances.
+//!
+//! Each account is one Redis hash: its two generations (`gt` for times, `ge` for event types)
+//! and its answers, each under a field named with the generation it was loaded at. Forgetting
+//! moves the generation on and drops the answers (one script, atomic); an answer is put only
+//! if the generation is still the one read before the load (one script too), so a load that a
+//! forgetting overtook is never shared. Each answer carries when it was stored and is not used
+//! past its TTL, whatever Redis still holds; the hash expires a TTL after its last write.
+//!
+//! An answer is the items as Calendly wrote them, in a `{"collection": [...]}` read back by the
+//! very code that reads Calendly's own answers.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use domain::{
+    AvailableTime, BusyTime, CalendlyUserUri, Clock, EventType, EventTypeUri, ProviderError,
+    RawJson,
+};
+use redis::Script;
+
+use super::{CacheKind, ProviderCache};
+
+use crate::calendly::wire;
+use crate::shared_tier::SharedTier;
+
+/// An account's hash is emptied of its answers (its generations kept) past this many fields:
+/// windows of weeks gone by would otherwise stay as long as the account is asked about.
+const MOST_FIELDS: u32 = 512;
+
+const GET: &str = r"
+local g = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
+return {g, redis.call('HGET', KEYS[1], ARGV[2] .. g .. ARGV[3])}
+";
+
+const PUT: &str = r"
+if (redis.call('HGET', KEYS[1], ARGV[1]) or '0') ~= ARGV[2] then return 0 end
+if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[5]) then
+  local gt = redis.call('HGET', KEYS[1], 'gt') or '0'
+  local ge = redis.call('HGET', KEYS[1], 'ge') or '0'
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'gt', gt, 'ge', ge)
+end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[6]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+end
+return 1
+";
+
+const FORGET: &str = r"
+local gt = tonumber(redis.call('HGET', KEYS[1], 'gt') or '0') + 1
+local ge = tonumber(redis.call('HGET', KEYS[1], 'ge') or '0')
+local types = nil
+if ARGV[1] == 'all' then
+  ge = ge + 1
+else
+  types = redis.call('HGET', KEYS[1], 'e' .. ge)
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'gt', gt, 'ge', ge)
+if types then redis.call('HSET', KEYS[1], 'e' .. ge, types) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
+/// Which answers of an account.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Answers<'a> {
+    EventTypes,
+    Available {
+        event_type: &'a EventTypeUri,
+        window_start: i64,
+    },
+    Busy {
+        window_start: i64,
+    },
+}
+
+impl Answers<'_> {
+    /// Its generation's field, and its own field's name around the generation.
+    fn fields(&self) -> (&'static str, &'static str, String) {
+        match self {
+            Self::EventTypes => ("ge", "e", String::new()),
+            Self::Available {
+                event_type,
+                window_start,
+            } => (
+                "gt",
+                "a",
+                format!("|{window_start}|{}", event_type.as_str()),
+            ),
+            Self::Busy { window_start } => ("gt", "b", format!("|{window_start}")),
+        }
+    }
+
+    fn op(&self) -> &'static str {
+        match self {
+            Self::EventTypes => "event_types",
+            Self::Available { .. } => "available_times",
+            Self::Busy { .. } => "busy_times",
+        }
+    }
+}
+
+/// An answer found in the tier: its items (read back), from when on it holds, how old it is.
+#[derive(Debug)]
+pub(super) struct Found<T> {
+    pub data: T,
+    pub from: DateTime<Utc>,
+    pub age: Duration,
+}
+
+/// What a look into the tier gave: the generation to put the loaded answer under (`None`: the
+/// tier did not answer, so nothing is put), and the answer when there was a fresh one.
+#[derive(Debug)]
+pub(super) struct Looked<T> {
+    pub generation: Option<String>,
+    pub found: Option<Found<T>>,
+}
+
+impl<T> Looked<T> {
+    fn nothing() -> Self {
+        Self {
+            generation: None,
+            found: None,
+        }
+    }
+}
+
+/// The answers part of the shared tier.
+#[derive(Debug)]
+pub(crate) struct SharedAnswers {
+    tier: SharedTier,
+    get: Script,
+    put: Script,
+    forget: Script,
+    /// How long forgetting is remembered: the longest TTL plus the longest load.
+    horizon: Duration,
+}
+
+impl SharedAnswers {
+    pub(crate) fn new(tier: SharedTier, horizon: Duration) -> Self {
+        Self {
+            tier,
+            get: Script::new(GET),
+            put: Script::new(PUT),
+            forget: Script::new(FORGET),
+            horizon,
+        }
+    }
+
+    fn key(&self, account: &CalendlyUserUri) -> String {
+        self.tier.key("account", account.as_str())
+    }
+
+    /// `account`'s `answers`, if kept less than `ttl` ago, read by `read`.
+    pub(super) async fn look<T>(
+        &self,
+        account: &CalendlyUserUri,
+        answers: Answers<'_>,
+        ttl: Duration,
+        clock: &dyn Clock,
+        read: impl FnOnce(&Bytes) -> Option<T>,
+    ) -> Looked<T> {
+        let (generation, letter, rest) = answers.fields();
+        let mut invocation = self.get.prepare_invoke();
+        invocation
+            .key(self.key(account))
+            .arg(generation)
+            .arg(letter)
+            .arg(rest);
+        let Some((generation, value)) = self
+            .tier
+            .run::<(String, Option<Vec<u8>>)>(answers.op(), &invocation)
+            .await
+        else {
+            return Looked::nothing();
+        };
+        let found = value.and_then(|value| {
+            let (stored, from, body) = decode(value)?;
+            let age = (clock.now() - stored).to_std().unwrap_or_default();
+            if age >= ttl {
+                return None;
+            }
+            Some(Found {
+                data: read(&body)?,
+                from,
+                age,
+            })
+        });
+        Looked {
+            generation: Some(generation),
+            found,
+        }
+    }
+
+    /// Puts `items` (valid from `from` on) as `account`'s `answers` at `generation`, unless
+    /// it has moved on since.
+    pub(super) async fn put<'i>(
+        &self,
+        account: &CalendlyUserUri,
+        answers: Answers<'_>,
+        generation: &str,
+        (from, ttl): (DateTime<Utc>, Duration),
+        clock: &dyn Clock,
+        items: impl Iterator<Item = &'i RawJson>,
+    ) {
+        let (generation_field, letter, rest) = answers.fields();
+        let value = encode(clock.now(), from, items);
+        let mut invocation = self.put.prepare_invoke();
+        invocation
+            .key(self.key(account))
+            .arg(generation_field)
+            .arg(generation)
+            .arg(format!("{letter}{generation}{rest}"))
+            .arg(value)
+            .arg(MOST_FIELDS)
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+        let _: Option<i64> = self.tier.run(answers.op(), &invocation).await;
+    }
+
+    /// Drops `account`'s answers in the tier: its times, and its event types too when `all`.
+    pub(super) async fn forget(&self, account: &CalendlyUserUri, all: bool) {
+        let mut invocation = self.forget.prepare_invoke();
+        invocation
+            .key(self.key(account))
+            .arg(if all { "all" } else { "times" })
+            .arg(
+                u64::try_from(self.horizon.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            );
+        let _: Option<i64> = self.tier.run("forget", &invocation).await;
+    }
+}
+
+/// `items` as kept: when stored and from when on they hold (nanoseconds since the epoch), then
+/// the collection.
+fn encode<'i>(
+    stored: DateTime<Utc>,
+    from: DateTime<Utc>,
+    items: impl Iterator<Item = &'i RawJson>,
+) -> Vec<u8> {
+    let nanos = |time: DateTime<Utc>| time.timestamp_nanos_opt().unwrap_or(0);
+    let mut value = format!("{} {}\n{{\"collection\":[", nanos(stored), nanos(from)).into_bytes();
+    for (at, item) in items.enumerate() {
+        if at > 0 {
+            value.push(b',');
+        }
+        value.extend_from_slice(item.as_bytes());
+    }
+    value.extend_from_slice(b"]}");
+    value
+}
+
+fn decode(value: Vec<u8>) -> Option<(DateTime<Utc>, DateTime<Utc>, Bytes)> {
+    let value = Bytes::from(value);
+    let line_end = value.iter().position(|&b| b == b'\n')?;
+    let header = std::str::from_utf8(&value[..line_end]).ok()?;
+    let (stored, from) = header.split_once(' ')?;
+    let time = |text: &str| Some(DateTime::from_timestamp_nanos(text.parse().ok()?));
+    Some((time(stored)?, time(from)?, value.slice(line_end + 1..)))
+}
+
+/// Answers the tier can hold: read back from what [`encode`] wrote, and the items to write.
+pub(super) trait Shareable: Sized {
+    fn read(body: &Bytes) -> Option<Self>;
+    fn items(&self) -> impl Iterator<Item = &RawJson>;
+}
+
+impl Shareable for Arc<[EventType]> {
+    fn read(body: &Bytes) -> Option<Self> {
+        Some(wire::event_types_page(body).ok()?.event_types.into())
+    }
+
+    fn items(&self) -> impl Iterator<Item = &RawJson> {
+        self.iter().map(|event_type| &event_type.json)
+    }
+}
+
+impl Shareable for Vec<AvailableTime> {
+    fn read(body: &Bytes) -> Option<Self> {
+        wire::available_times(body).ok()
+    }
+
+    fn items(&self) -> impl Iterator<Item = &RawJson> {
+        self.iter().map(|time| &time.json)
+    }
+}
+
+impl Shareable for Vec<BusyTime> {
+    fn read(body: &Bytes) -> Option<Self> {
+        wire::busy_times(body).ok()
+    }
+
+    fn items(&self) -> impl Iterator<Item = &RawJson> {
+        self.iter().map(|time| &time.json)
+    }
+}
+
+impl ProviderCache {
+    /// The answer to a miss in process: the shared tier's when it holds a fresh one that
+    /// holds from `from`, or else `load`'s, which is then shared.
+    pub(super) async fn shared_or<T: Shareable>(
+        &self,
+        (kind, account, answers): (CacheKind, &CalendlyUserUri, Answers<'_>),
+        (from, ttl): (DateTime<Utc>, Duration),
+        load: impl Future<Output = Result<T, ProviderError>>,
+    ) -> Result<Found<T>, ProviderError> {
+        let fresh = |data| Found {
+            data,
+            from,
+            age: Duration::ZERO,
+        };
+        let Some(shared) = &self.stores.shared else {
+            return Ok(fresh(load.await?));
+        };
+        let clock = self.stores.clock.as_ref();
+        let looked = shared.look(account, answers, ttl, clock, T::read).await;
+        let found = looked.found.filter(|found| found.from <= from);
+        self.observe_shared(kind, found.is_some());
+        if let Some(found) = found {
+            return Ok(found);
+        }
+        let data = load.await?;
+        if let Some(generation) = &looked.generation {
+            shared
+                .put(
+                    account,
+                    answers,
+                    generation,
+                    (from, ttl),
+                    clock,
+                    data.items(),
+                )
+                .await;
+        }
+        Ok(fresh(data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_kept_reads_back_as_it_came() {
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).expect("time").to_utc();
+        let times = [
+            r#"{"start_time":"2030-01-07T09:00:00Z","status":"available"}"#,
+            r#"{"start_time":"2030-01-07T09:30:00.5Z","status":"available"}"#,
+        ]
+        .map(|json| RawJson::parse(json).expect("json"));
+        let value = encode(
+            at("2030-01-01T00:00:00.25Z"),
+            at("2030-01-02T03:04:05Z"),
+            times.iter(),
+        );
+        let (stored, from, body) = decode(value).expect("decoded");
+        assert_eq!(stored, at("2030-01-01T00:00:00.25Z"));
+        assert_eq!(from, at("2030-01-02T03:04:05Z"));
+        let read = Vec::<AvailableTime>::read(&body).expect("read");
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[1].start_time, at("2030-01-07T09:30:00.5Z"));
+        assert_eq!(read[1].json.as_bytes(), times[1].as_bytes());
+        assert!(decode(b"no header".to_vec()).is_none());
+        assert!(decode(b"1 x\n{}".to_vec()).is_none());
+    }
+}

@@ -1,0 +1,248 @@
+//! Redis, the tier every instance shares under its own in-process caches: what one instance
+//! learned from Calendly (event types, available and busy times, an account's rate budget) the
+//! others find there instead of asking Calendly again.
+//!
+//! The tier is a help, never a need. Every operation has a deadline; a failed or late one
+//! counts as "not there", and for a second after a failure the tier is not asked at all (so a
+//! Redis that hangs costs one deadline a second, not one per request). Each instance then goes
+//! on with what it keeps itself; one warning is logged per outage, and sharing resumes by itself
+//! when an operation succeeds again. Connections are made in the background, a few multiplexed
+//! ones that reconnect by themselves (`redis`'s connection manager), never on a request's time.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{FromRedisValue, ScriptInvocation};
+use tokio::time::Instant;
+
+/// How long the tier is left alone after a failed operation.
+const REST_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// Is told how the tier fares: for metrics.
+pub trait SharedTierObserver: Send + Sync + fmt::Debug {
+    /// An operation (`op`) failed or ran past its deadline.
+    fn failed(&self, op: &'static str);
+    /// Whether the tier answers now (told on every change).
+    fn reachable(&self, up: bool);
+}
+
+/// How to reach the tier.
+#[derive(Clone)]
+pub struct SharedTierSettings {
+    /// `redis://[user:password@]host:port[/db]`; holds a password, so never printed.
+    pub url: String,
+    /// Put before every key, so that several deployments (or tests) can share one Redis.
+    pub prefix: String,
+    /// The deadline of each operation, and of each connection attempt.
+    pub timeout: Duration,
+    /// Multiplexed connections kept open.
+    pub connections: usize,
+}
+
+impl fmt::Debug for SharedTierSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedTierSettings")
+            .field("url", &"[redacted]")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("connections", &self.connections)
+            .finish()
+    }
+}
+
+/// One connection, once made.
+#[derive(Default)]
+struct Slot {
+    manager: Mutex<Option<ConnectionManager>>,
+    connecting: AtomicBool,
+}
+
+struct Inner {
+    client: redis::Client,
+    prefix: String,
+    timeout: Duration,
+    slots: Box<[Slot]>,
+    next: AtomicUsize,
+    /// Until when the tier is not asked, after a failure.
+    resting_until: Mutex<Option<Instant>>,
+    /// Whether the last operation failed (a warning was logged for this outage).
+    down: AtomicBool,
+    observer: Option<Arc<dyn SharedTierObserver>>,
+}
+
+/// The shared tier. Clones share its connections.
+#[derive(Clone)]
+pub struct SharedTier {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SharedTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedTier")
+            .field("prefix", &self.inner.prefix)
+            .field("down", &self.inner.down.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL the tier cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("cache.redis_url is not a Redis URL: {0}")]
+pub struct InvalidRedisUrl(String);
+
+impl SharedTier {
+    /// The tier at `settings.url`; connects in the background, from the first operation on.
+    pub fn new(
+        settings: &SharedTierSettings,
+        observer: Option<Arc<dyn SharedTierObserver>>,
+    ) -> Result<Self, InvalidRedisUrl> {
+        // The URL's own text is not repeated: it may hold a password.
+        let client = redis::Client::open(settings.url.as_str())
+            .map_err(|e| InvalidRedisUrl(format!("{:?}", e.kind())))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                prefix: settings.prefix.clone(),
+                timeout: settings.timeout,
+                slots: (0..settings.connections.max(1))
+                    .map(|_| Slot::default())
+                    .collect(),
+                next: AtomicUsize::new(0),
+                resting_until: Mutex::new(None),
+                down: AtomicBool::new(false),
+                observer,
+            }),
+        })
+    }
+
+    /// `parts` joined after the tier's prefix: the name of a key.
+    pub(crate) fn key(&self, kind: &str, name: &str) -> String {
+        format!("{}{kind}:{name}", self.inner.prefix)
+    }
+
+    /// Runs `invocation` with a deadline: its answer, or `None` when the tier is resting,
+    /// not yet connected, failed or late.
+    pub(crate) async fn run<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Option<T> {
+        if self.resting() {
+            return None;
+        }
+        let mut connection = self.connection()?;
+        match tokio::time::timeout(
+            self.inner.timeout,
+            invocation.invoke_async::<T>(&mut connection),
+        )
+        .await
+        {
+            Ok(Ok(answer)) => {
+                if self.inner.down.swap(false, Ordering::AcqRel) {
+                    tracing::info!("the shared cache (Redis) answers again; sharing resumed");
+                    self.tell(|observer| observer.reachable(true));
+                }
+                Some(answer)
+            }
+            Ok(Err(error)) => {
+                self.failed(op, &format!("{:?}", error.kind()));
+                None
+            }
+            Err(_) => {
+                self.failed(op, "no answer within cache.redis_timeout_ms");
+                None
+            }
+        }
+    }
+
+    fn resting(&self) -> bool {
+        let mut until = self
+            .inner
+            .resting_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match *until {
+            Some(at) if at > Instant::now() => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn failed(&self, op: &'static str, why: &str) {
+        *self
+            .inner
+            .resting_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + REST_AFTER_FAILURE);
+        self.tell(|observer| observer.failed(op));
+        if !self.inner.down.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                op,
+                reason = why,
+                "the shared cache (Redis) failed; each instance goes on with its own cache until it answers again"
+            );
+            self.tell(|observer| observer.reachable(false));
+        } else {
+            tracing::debug!(op, reason = why, "the shared cache (Redis) failed again");
+        }
+    }
+
+    fn tell(&self, what: impl Fn(&dyn SharedTierObserver)) {
+        if let Some(observer) = &self.inner.observer {
+            what(observer.as_ref());
+        }
+    }
+
+    /// The next connection, if made; otherwise one is begun in the background.
+    fn connection(&self) -> Option<ConnectionManager> {
+        let at = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.slots.len();
+        let slot = &self.inner.slots[at];
+        if let Some(manager) = slot
+            .manager
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Some(manager);
+        }
+        if !slot.connecting.swap(true, Ordering::AcqRel) {
+            let tier = self.clone();
+            tokio::spawn(async move { tier.connect(at).await });
+        }
+        None
+    }
+
+    async fn connect(&self, at: usize) {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(self.inner.timeout)
+            .set_response_timeout(self.inner.timeout)
+            .set_number_of_retries(1);
+        let slot = &self.inner.slots[at];
+        match tokio::time::timeout(
+            self.inner.timeout * 4,
+            self.inner.client.get_connection_manager_with_config(config),
+        )
+        .await
+        {
+            Ok(Ok(manager)) => {
+                *slot.manager.lock().unwrap_or_else(PoisonError::into_inner) = Some(manager);
+            }
+            Ok(Err(error)) => self.failed("connect", &format!("{:?}", error.kind())),
+            Err(_) => self.failed("connect", "no connection within the deadline"),
+        }
+        slot.connecting.store(false, Ordering::Release);
+    }
+
+    /// Makes its connections now (in the background), so that the first requests share.
+    pub fn start(&self) {
+        for _ in 0..self.inner.slots.len() {
+            let _ = self.connection();
+        }
+    }
+}
