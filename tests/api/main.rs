@@ -23,6 +23,7 @@ mod outage;
 mod rate_budget;
 mod request_id;
 mod secrets_in_logs;
+mod shared_tier;
 mod slots;
 mod stand_in;
 mod user;

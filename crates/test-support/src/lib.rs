@@ -1,11 +1,13 @@
-//! What the test suites share: a throwaway PostgreSQL database or SQLite file per test, and
-//! Calendly's documented example bodies.
+//! What the test suites share: a throwaway PostgreSQL database or SQLite file per test, a Redis
+//! server of a test's own, and Calendly's documented example bodies.
 
 pub mod calendly;
 mod cluster;
 mod database;
+mod redis;
 mod sqlite;
 
 pub use cluster::PgCluster;
 pub use database::TestDatabase;
+pub use redis::TestRedis;
 pub use sqlite::TestSqliteFile;

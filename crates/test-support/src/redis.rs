@@ -1,0 +1,77 @@
+//! A Redis server of one test's own, which the test may stop and start again: for what the
+//! gateway's instances share, and what they do while Redis is away. It needs `redis-server`
+//! on PATH (Debian's `redis-server` package); it keeps nothing on disk and is killed when
+//! dropped.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+pub struct TestRedis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl TestRedis {
+    /// A new server on a free port, started and answering.
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("calendly-gateway-redis-{port}"));
+        std::fs::create_dir_all(&dir).expect("a folder for Redis");
+        let mut redis = Self {
+            port,
+            dir,
+            child: None,
+        };
+        redis.resume();
+        redis
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Stops the server (its data goes with it).
+    pub fn pause(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on its port, empty, and waits until it answers.
+    pub fn resume(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts (Debian: apt-get install redis-server)");
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not listen on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.pause();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
