@@ -138,6 +138,10 @@ fn the_gateway_is_configured_only_by_keys_it_reads() {
         "compose runs the gateway on PostgreSQL"
     );
     assert_eq!(settings.server.host, "0.0.0.0");
+    assert!(
+        settings.cache.redis_url.is_some(),
+        "compose shares the cache"
+    );
 
     // Each one alone, so that a misspelt key is named by the failure.
     for (name, value) in &vars {
@@ -224,6 +228,30 @@ fn the_gateway_waits_for_a_healthy_database_with_a_volume() {
     assert!(
         service(&compose, "gateway")["build"].as_str().is_some(),
         "the gateway is built from the Dockerfile"
+    );
+}
+
+#[test]
+fn the_gateway_shares_its_cache_through_the_composed_redis() {
+    let compose = compose();
+    let redis = service(&compose, "redis");
+    assert!(
+        redis["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("redis:")),
+        "{redis:?}"
+    );
+    let gateway = service(&compose, "gateway");
+    assert_eq!(
+        environment(gateway)
+            .get("APP__CACHE__REDIS_URL")
+            .map(String::as_str),
+        Some("redis://redis:6379/0")
+    );
+    // Without Redis the gateway still answers: it waits for it to start, not to be healthy.
+    assert_eq!(
+        gateway["depends_on"]["redis"]["condition"].as_str(),
+        Some("service_started")
     );
 }
 
