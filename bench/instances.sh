@@ -110,7 +110,7 @@ runs = [json.load(open(path)) for path in sorted(glob.glob(prefix + ".wrk*.json"
 requests = sum(r["requests"] for r in runs)
 seconds = max(r["duration_us"] for r in runs) / 1e6
 ticks = after[0]["ticks_per_s"]
-gateway_ticks = sum(a["cpu_ticks"] - b["cpu_ticks"] for a, b in zip(before[:-1], after[:-1]))
+gateway_ticks = sum(a["cpu_ticks"] - b["cpu_ticks"] for b, a in zip(before[:-1], after[:-1]))
 redis_ticks = after[-1]["cpu_ticks"] - before[-1]["cpu_ticks"]
 print(json.dumps({
     "instances": int(count), "shared": shared, "requests": requests,

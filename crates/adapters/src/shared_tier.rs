@@ -118,7 +118,7 @@ impl SharedTier {
         })
     }
 
-    /// `parts` joined after the tier's prefix: the name of a key.
+    /// The name of the key of `name`'s `kind` (after the tier's prefix).
     pub(crate) fn key(&self, kind: &str, name: &str) -> String {
         format!("{}{kind}:{name}", self.inner.prefix)
     }
