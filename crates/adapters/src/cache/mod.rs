@@ -25,6 +25,7 @@ mod shared;
 mod store;
 #[cfg(test)]
 mod tests;
+mod tiered;
 mod windows;
 
 use std::fmt;
@@ -230,7 +231,8 @@ impl ProviderCache {
                 available,
                 busy,
                 generations: Generations::new(horizon),
-                shared: shared.map(|tier| SharedAnswers::new(tier, horizon)),
+                shared: shared
+                    .map(|tier| SharedAnswers::new(tier, horizon, settings.longest_load / 2)),
                 settings,
                 clock,
                 observer,

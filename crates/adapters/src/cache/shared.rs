@@ -12,30 +12,41 @@
 //! An answer is the items as Calendly wrote them, in a `{"collection": [...]}` read back by the
 //! very code that reads Calendly's own answers.
 
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use domain::{
-    AvailableTime, BusyTime, CalendlyUserUri, Clock, EventType, EventTypeUri, ProviderError,
-    RawJson,
-};
+use domain::{CalendlyUserUri, Clock, EventTypeUri, RawJson};
 use redis::Script;
 
-use super::{CacheKind, ProviderCache};
-
-use crate::calendly::wire;
 use crate::shared_tier::SharedTier;
 
 /// An account's hash is emptied of its answers (its generations kept) past this many fields:
 /// windows of weeks gone by would otherwise stay as long as the account is asked about.
 const MOST_FIELDS: u32 = 512;
 
+/// The generation, the answer if any, and who loads it when there is none: `1` the caller
+/// (who now holds the load for ARGV[4] ms), `2` another instance (which holds it).
 const GET: &str = r"
 local g = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
-return {g, redis.call('HGET', KEYS[1], ARGV[2] .. g .. ARGV[3])}
+local field = ARGV[2] .. g .. ARGV[3]
+local answer = redis.call('HGET', KEYS[1], field)
+if answer then return {g, answer, 0} end
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local held = tonumber(redis.call('HGET', KEYS[1], 'l|' .. field) or '0')
+if held > ms then return {g, false, 2} end
+redis.call('HSET', KEYS[1], 'l|' .. field, ms + tonumber(ARGV[4]))
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return {g, false, 1}
+";
+
+/// Lets go of a load that failed, so that others load at once rather than wait.
+const RELEASE: &str = r"
+redis.call('HDEL', KEYS[1], 'l|' .. ARGV[1])
+return 1
 ";
 
 const PUT: &str = r"
@@ -47,6 +58,7 @@ if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[5]) then
   redis.call('HSET', KEYS[1], 'gt', gt, 'ge', ge)
 end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('HDEL', KEYS[1], 'l|' .. ARGV[3])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[6]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
@@ -117,11 +129,13 @@ pub(super) struct Found<T> {
 }
 
 /// What a look into the tier gave: the generation to put the loaded answer under (`None`: the
-/// tier did not answer, so nothing is put), and the answer when there was a fresh one.
+/// tier did not answer, so nothing is put), the answer when there was a fresh one, and whether
+/// another instance is loading it now.
 #[derive(Debug)]
 pub(super) struct Looked<T> {
     pub generation: Option<String>,
     pub found: Option<Found<T>>,
+    pub loaded_elsewhere: bool,
 }
 
 impl<T> Looked<T> {
@@ -129,6 +143,7 @@ impl<T> Looked<T> {
         Self {
             generation: None,
             found: None,
+            loaded_elsewhere: false,
         }
     }
 }
@@ -139,19 +154,24 @@ pub(crate) struct SharedAnswers {
     tier: SharedTier,
     get: Script,
     put: Script,
+    release: Script,
     forget: Script,
     /// How long forgetting is remembered: the longest TTL plus the longest load.
     horizon: Duration,
+    /// How long a load is held for the other instances (who wait for it, at most this long).
+    pub(super) hold: Duration,
 }
 
 impl SharedAnswers {
-    pub(crate) fn new(tier: SharedTier, horizon: Duration) -> Self {
+    pub(crate) fn new(tier: SharedTier, horizon: Duration, hold: Duration) -> Self {
         Self {
             tier,
             get: Script::new(GET),
             put: Script::new(PUT),
+            release: Script::new(RELEASE),
             forget: Script::new(FORGET),
             horizon,
+            hold,
         }
     }
 
@@ -159,7 +179,8 @@ impl SharedAnswers {
         self.tier.key("account", account.as_str())
     }
 
-    /// `account`'s `answers`, if kept less than `ttl` ago, read by `read`.
+    /// `account`'s `answers`, if kept less than `ttl` ago, read by `read`; when there are
+    /// none and no other instance loads them, the caller holds their load.
     pub(super) async fn look<T>(
         &self,
         account: &CalendlyUserUri,
@@ -174,10 +195,11 @@ impl SharedAnswers {
             .key(self.key(account))
             .arg(generation)
             .arg(letter)
-            .arg(rest);
-        let Some((generation, value)) = self
+            .arg(rest)
+            .arg(millis(self.hold));
+        let Some((generation, value, loader)) = self
             .tier
-            .run::<(String, Option<Vec<u8>>)>(answers.op(), &invocation)
+            .run::<(String, Option<Vec<u8>>, u8)>(answers.op(), &invocation)
             .await
         else {
             return Looked::nothing();
@@ -197,7 +219,23 @@ impl SharedAnswers {
         Looked {
             generation: Some(generation),
             found,
+            loaded_elsewhere: loader == 2,
         }
+    }
+
+    /// Lets go of the load of `account`'s `answers` at `generation`, which failed.
+    pub(super) async fn release(
+        &self,
+        account: &CalendlyUserUri,
+        answers: Answers<'_>,
+        generation: &str,
+    ) {
+        let (_, letter, rest) = answers.fields();
+        let mut invocation = self.release.prepare_invoke();
+        invocation
+            .key(self.key(account))
+            .arg(format!("{letter}{generation}{rest}"));
+        let _: Option<i64> = self.tier.run(answers.op(), &invocation).await;
     }
 
     /// Puts `items` (valid from `from` on) as `account`'s `answers` at `generation`, unless
@@ -221,7 +259,7 @@ impl SharedAnswers {
             .arg(format!("{letter}{generation}{rest}"))
             .arg(value)
             .arg(MOST_FIELDS)
-            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+            .arg(millis(ttl));
         let _: Option<i64> = self.tier.run(answers.op(), &invocation).await;
     }
 
@@ -238,6 +276,13 @@ impl SharedAnswers {
             );
         let _: Option<i64> = self.tier.run("forget", &invocation).await;
     }
+}
+
+/// Whole milliseconds, at least one.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// `items` as kept: when stored and from when on they hold (nanoseconds since the epoch), then
@@ -268,86 +313,10 @@ fn decode(value: Vec<u8>) -> Option<(DateTime<Utc>, DateTime<Utc>, Bytes)> {
     Some((time(stored)?, time(from)?, value.slice(line_end + 1..)))
 }
 
-/// Answers the tier can hold: read back from what [`encode`] wrote, and the items to write.
-pub(super) trait Shareable: Sized {
-    fn read(body: &Bytes) -> Option<Self>;
-    fn items(&self) -> impl Iterator<Item = &RawJson>;
-}
-
-impl Shareable for Arc<[EventType]> {
-    fn read(body: &Bytes) -> Option<Self> {
-        Some(wire::event_types_page(body).ok()?.event_types.into())
-    }
-
-    fn items(&self) -> impl Iterator<Item = &RawJson> {
-        self.iter().map(|event_type| &event_type.json)
-    }
-}
-
-impl Shareable for Vec<AvailableTime> {
-    fn read(body: &Bytes) -> Option<Self> {
-        wire::available_times(body).ok()
-    }
-
-    fn items(&self) -> impl Iterator<Item = &RawJson> {
-        self.iter().map(|time| &time.json)
-    }
-}
-
-impl Shareable for Vec<BusyTime> {
-    fn read(body: &Bytes) -> Option<Self> {
-        wire::busy_times(body).ok()
-    }
-
-    fn items(&self) -> impl Iterator<Item = &RawJson> {
-        self.iter().map(|time| &time.json)
-    }
-}
-
-impl ProviderCache {
-    /// The answer to a miss in process: the shared tier's when it holds a fresh one that
-    /// holds from `from`, or else `load`'s, which is then shared.
-    pub(super) async fn shared_or<T: Shareable>(
-        &self,
-        (kind, account, answers): (CacheKind, &CalendlyUserUri, Answers<'_>),
-        (from, ttl): (DateTime<Utc>, Duration),
-        load: impl Future<Output = Result<T, ProviderError>>,
-    ) -> Result<Found<T>, ProviderError> {
-        let fresh = |data| Found {
-            data,
-            from,
-            age: Duration::ZERO,
-        };
-        let Some(shared) = &self.stores.shared else {
-            return Ok(fresh(load.await?));
-        };
-        let clock = self.stores.clock.as_ref();
-        let looked = shared.look(account, answers, ttl, clock, T::read).await;
-        let found = looked.found.filter(|found| found.from <= from);
-        self.observe_shared(kind, found.is_some());
-        if let Some(found) = found {
-            return Ok(found);
-        }
-        let data = load.await?;
-        if let Some(generation) = &looked.generation {
-            shared
-                .put(
-                    account,
-                    answers,
-                    generation,
-                    (from, ttl),
-                    clock,
-                    data.items(),
-                )
-                .await;
-        }
-        Ok(fresh(data))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendly::wire;
 
     #[test]
     fn what_is_kept_reads_back_as_it_came() {
@@ -365,7 +334,7 @@ mod tests {
         let (stored, from, body) = decode(value).expect("decoded");
         assert_eq!(stored, at("2030-01-01T00:00:00.25Z"));
         assert_eq!(from, at("2030-01-02T03:04:05Z"));
-        let read = Vec::<AvailableTime>::read(&body).expect("read");
+        let read = wire::available_times(&body).expect("read");
         assert_eq!(read.len(), 2);
         assert_eq!(read[1].start_time, at("2030-01-07T09:30:00.5Z"));
         assert_eq!(read[1].json.as_bytes(), times[1].as_bytes());

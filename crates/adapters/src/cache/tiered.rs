@@ -1,0 +1,115 @@
+//! The two tiers together: a miss in process asks the shared tier ([`super::shared`]), and
+//! only then the provider, whose answer is put there for the other instances.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use domain::{AvailableTime, BusyTime, CalendlyUserUri, EventType, ProviderError, RawJson};
+
+use super::shared::{Answers, Found};
+use super::{CacheKind, ProviderCache};
+use crate::calendly::wire;
+
+/// How often an instance looks again while another loads what it needs.
+const WAIT_STEP: Duration = Duration::from_millis(20);
+
+/// Answers the tier can hold: read back from what [`encode`] wrote, and the items to write.
+pub(super) trait Shareable: Sized {
+    fn read(body: &Bytes) -> Option<Self>;
+    fn items(&self) -> impl Iterator<Item = &RawJson>;
+}
+
+impl Shareable for Arc<[EventType]> {
+    fn read(body: &Bytes) -> Option<Self> {
+        Some(wire::event_types_page(body).ok()?.event_types.into())
+    }
+
+    fn items(&self) -> impl Iterator<Item = &RawJson> {
+        self.iter().map(|event_type| &event_type.json)
+    }
+}
+
+impl Shareable for Vec<AvailableTime> {
+    fn read(body: &Bytes) -> Option<Self> {
+        wire::available_times(body).ok()
+    }
+
+    fn items(&self) -> impl Iterator<Item = &RawJson> {
+        self.iter().map(|time| &time.json)
+    }
+}
+
+impl Shareable for Vec<BusyTime> {
+    fn read(body: &Bytes) -> Option<Self> {
+        wire::busy_times(body).ok()
+    }
+
+    fn items(&self) -> impl Iterator<Item = &RawJson> {
+        self.iter().map(|time| &time.json)
+    }
+}
+
+impl ProviderCache {
+    /// The answer to a miss in process: the shared tier's when it holds a fresh one that
+    /// holds from `from`, or else `load`'s, which is then shared. While another instance
+    /// loads it, this one waits for that answer (looking again every 20 ms, for as long as
+    /// that load is held): instances missing one answer at once make one call. While another instance
+    /// loads it, this one waits for that answer (looking again every 20 ms, for as long as
+    /// that load is held): N instances missing one answer at once make one call.
+    pub(super) async fn shared_or<T: Shareable>(
+        &self,
+        (kind, account, answers): (CacheKind, &CalendlyUserUri, Answers<'_>),
+        (from, ttl): (DateTime<Utc>, Duration),
+        load: impl Future<Output = Result<T, ProviderError>>,
+    ) -> Result<Found<T>, ProviderError> {
+        let fresh = |data| Found {
+            data,
+            from,
+            age: Duration::ZERO,
+        };
+        let Some(shared) = &self.stores.shared else {
+            return Ok(fresh(load.await?));
+        };
+        let clock = self.stores.clock.as_ref();
+        let waited_from = tokio::time::Instant::now();
+        let looked = loop {
+            let looked = shared.look(account, answers, ttl, clock, T::read).await;
+            if !looked.loaded_elsewhere || waited_from.elapsed() >= shared.hold {
+                break looked;
+            }
+            tokio::time::sleep(WAIT_STEP).await;
+        };
+        let found = looked.found.filter(|found| found.from <= from);
+        self.observe_shared(kind, found.is_some());
+        if let Some(found) = found {
+            return Ok(found);
+        }
+        // Put only by the instance that holds the load (or by one that could not wait longer).
+        let generation = looked.generation.filter(|_| !looked.loaded_elsewhere);
+        let data = match load.await {
+            Ok(data) => data,
+            Err(error) => {
+                if let Some(generation) = &generation {
+                    shared.release(account, answers, generation).await;
+                }
+                return Err(error);
+            }
+        };
+        if let Some(generation) = &generation {
+            shared
+                .put(
+                    account,
+                    answers,
+                    generation,
+                    (from, ttl),
+                    clock,
+                    data.items(),
+                )
+                .await;
+        }
+        Ok(fresh(data))
+    }
+}
