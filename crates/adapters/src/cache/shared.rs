@@ -25,13 +25,16 @@ use crate::shared_tier::SharedTier;
 /// windows of weeks gone by would otherwise stay as long as the account is asked about.
 const MOST_FIELDS: u32 = 512;
 
-/// The generation, the answer if any, and who loads it when there is none: `1` the caller
-/// (who now holds the load for ARGV[4] ms), `2` another instance (which holds it).
+/// The generation, the answer if any stored since ARGV[5] (nanoseconds), and who loads it when
+/// there is none: `1` the caller (who now holds the load for ARGV[4] ms), `2` another instance
+/// (which holds it). An answer past its TTL is none: its reload is held like a first load.
 const GET: &str = r"
 local g = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 local field = ARGV[2] .. g .. ARGV[3]
 local answer = redis.call('HGET', KEYS[1], field)
-if answer then return {g, answer, 0} end
+if answer and tonumber(string.match(answer, '^(%d+) ') or '0') >= tonumber(ARGV[5]) then
+  return {g, answer, 0}
+end
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local held = tonumber(redis.call('HGET', KEYS[1], 'l|' .. field) or '0')
@@ -196,7 +199,14 @@ impl SharedAnswers {
             .arg(generation)
             .arg(letter)
             .arg(rest)
-            .arg(millis(self.hold));
+            .arg(millis(self.hold))
+            .arg(
+                clock
+                    .now()
+                    .checked_sub_signed(ttl_delta(ttl))
+                    .and_then(|since| since.timestamp_nanos_opt())
+                    .unwrap_or(0),
+            );
         let Some((generation, value, loader)) = self
             .tier
             .run::<(String, Option<Vec<u8>>, u8)>(answers.op(), &invocation)
@@ -276,6 +286,10 @@ impl SharedAnswers {
             );
         let _: Option<i64> = self.tier.run("forget", &invocation).await;
     }
+}
+
+fn ttl_delta(ttl: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX)
 }
 
 /// Whole milliseconds, at least one.
