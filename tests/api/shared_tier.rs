@@ -91,6 +91,8 @@ async fn three_instances_make_the_calls_of_one_and_a_webhook_to_one_refreshes_al
         &development_env(db.url(), &stand_in.url),
         &[
             ("APP__CACHE__REDIS_URL", &redis_url),
+            // Generous: two busy cores run the whole suite at once.
+            ("APP__CACHE__REDIS_TIMEOUT_MS", "1000"),
             ("APP__CACHE__AVAILABILITY_TTL_SECS", "3600"),
             ("APP__CACHE__EVENT_TYPES_TTL_SECS", "3600"),
         ],
@@ -178,6 +180,8 @@ async fn the_rate_budget_of_an_account_is_one_for_every_instance() {
         &development_env(db.url(), &stand_in.url),
         &[
             ("APP__CACHE__REDIS_URL", &redis_url),
+            // Generous: two busy cores run the whole suite at once.
+            ("APP__CACHE__REDIS_TIMEOUT_MS", "1000"),
             ("APP__CACHE__AVAILABILITY_TTL_SECS", "0"),
         ],
     );
@@ -220,6 +224,8 @@ async fn with_redis_gone_every_request_is_answered_and_sharing_resumes_when_it_i
         &development_env(db.url(), &stand_in.url),
         &[
             ("APP__CACHE__REDIS_URL", &redis_url),
+            // Generous: two busy cores run the whole suite at once.
+            ("APP__CACHE__REDIS_TIMEOUT_MS", "1000"),
             ("APP__CACHE__AVAILABILITY_TTL_SECS", "3600"),
         ],
     );

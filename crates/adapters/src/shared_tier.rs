@@ -239,6 +239,16 @@ impl SharedTier {
         slot.connecting.store(false, Ordering::Release);
     }
 
+    /// Whether a connection is made (whether it still works, the next operation tells).
+    pub fn is_connected(&self) -> bool {
+        self.inner.slots.iter().any(|slot| {
+            slot.manager
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some()
+        })
+    }
+
     /// Makes its connections now (in the background), so that the first requests share.
     pub fn start(&self) {
         for _ in 0..self.inner.slots.len() {

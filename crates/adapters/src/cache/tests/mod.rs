@@ -8,6 +8,7 @@ use domain::{
 };
 
 mod event_types;
+mod shared;
 mod times;
 
 fn account(id: &str) -> CalendlyUserUri {
@@ -99,7 +100,8 @@ impl SchedulingProvider for Counting {
         Ok(Arc::from(vec![EventType {
             duration_minutes: Some(30),
             active: true,
-            json: RawJson::parse(format!(r#"{{"uri":"{uri}"}}"#)).expect("json"),
+            // As Calendly writes it: what the use cases read of it is in its JSON too.
+            json: RawJson::parse(format!(r#"{{"uri":"{uri}","duration":30}}"#)).expect("json"),
             uri: EventTypeUri::parse(uri).expect("uri"),
         }]))
     }

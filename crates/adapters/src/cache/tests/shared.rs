@@ -1,0 +1,187 @@
+//! Two instances' caches on one Redis (a server of the test's own): what one loads the other
+//! finds, one load for both, forgetting, TTLs, and a Redis that does not answer.
+
+use std::time::Instant as WallInstant;
+
+use test_support::TestRedis;
+
+use super::*;
+use crate::shared_tier::SharedTierSettings;
+
+fn event_type() -> EventTypeUri {
+    EventTypeUri::parse("https://api.calendly.com/event_types/A-1").expect("uri")
+}
+
+fn week() -> TimeRange {
+    range("2030-01-07T00:00:00Z", "2030-01-14T00:00:00Z")
+}
+
+/// A tier at `url`, connected (or given up on after two seconds, for a Redis that is not there).
+async fn tier(url: &str, prefix: &str) -> SharedTier {
+    let tier = SharedTier::new(
+        &SharedTierSettings {
+            url: url.to_owned(),
+            prefix: prefix.to_owned(),
+            timeout: Duration::from_secs(2),
+            connections: 2,
+        },
+        None,
+    )
+    .expect("a Redis URL");
+    tier.start();
+    let started = WallInstant::now();
+    while !tier.is_connected() && started.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tier
+}
+
+/// An instance: its own cache over its own provider, on `tier`, at 2030-01-01T00:00:00Z.
+fn instance(tier: &SharedTier, ttl: Duration, provider: Counting) -> CachedScheduling<Counting> {
+    let clock = Arc::new(SetClock(Mutex::new(at("2030-01-01T00:00:00Z"))));
+    instance_on(tier, ttl, provider, clock)
+}
+
+/// An instance whose clock is `clock`.
+fn instance_on(
+    tier: &SharedTier,
+    ttl: Duration,
+    provider: Counting,
+    clock: Arc<SetClock>,
+) -> CachedScheduling<Counting> {
+    ProviderCache::new(settings(ttl), clock, None, Some(tier.clone())).wrap(provider)
+}
+
+async fn available(scheduling: &CachedScheduling<Counting>) -> Vec<String> {
+    scheduling
+        .available_times(&token(), &account("A"), &event_type(), week())
+        .await
+        .expect("available times")
+        .iter()
+        .map(|time| time.json.text().into_owned())
+        .collect()
+}
+
+fn available_calls(scheduling: &CachedScheduling<Counting>) -> usize {
+    scheduling.inner.available_calls.load(Ordering::SeqCst)
+}
+
+fn slow(millis: u64) -> Counting {
+    Counting {
+        delay: Duration::from_millis(millis),
+        ..Counting::default()
+    }
+}
+
+#[tokio::test]
+async fn what_one_instance_loaded_the_other_finds_and_both_missing_at_once_make_one_call() {
+    let redis = TestRedis::start();
+    let tier = tier(&redis.url(), "found:").await;
+    let ttl = Duration::from_secs(60);
+    let (a, b) = (
+        instance(&tier, ttl, slow(200)),
+        instance(&tier, ttl, slow(200)),
+    );
+
+    let (from_a, from_b) = tokio::join!(available(&a), available(&b));
+    assert_eq!(from_a.len(), 7 * 8);
+    assert_eq!(from_a, from_b, "byte for byte the same");
+    assert_eq!(
+        available_calls(&a) + available_calls(&b),
+        1,
+        "one load for both"
+    );
+
+    let types_a = a
+        .event_types(&token(), &account("A"))
+        .await
+        .expect("event types");
+    let types_b = b
+        .event_types(&token(), &account("A"))
+        .await
+        .expect("event types");
+    assert_eq!(calls(&a) + calls(&b), 1);
+    assert_eq!(types_a[0].json.as_bytes(), types_b[0].json.as_bytes());
+    assert_eq!(types_b[0].duration_minutes, Some(30));
+}
+
+#[tokio::test]
+async fn a_load_overtaken_by_forgetting_is_never_shared() {
+    let redis = TestRedis::start();
+    let tier = tier(&redis.url(), "forgotten:").await;
+    let ttl = Duration::from_secs(60);
+    let a = instance(&tier, ttl, slow(400));
+    let b_cache = ProviderCache::new(
+        settings(ttl),
+        Arc::new(SetClock(Mutex::new(at("2030-01-01T00:00:00Z")))),
+        None,
+        Some(tier.clone()),
+    );
+    let b = b_cache.wrap(Counting::default());
+    let forgetting = b_cache.forgetting_shared(Arc::new(b_cache.clone()));
+
+    // A's load begins, B forgets the account's times (a webhook) while it runs.
+    let loading = available(&a);
+    let forgetting_meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        forgetting.forget_times(&account("A")).await;
+    };
+    tokio::join!(loading, forgetting_meanwhile);
+    assert_eq!(available_calls(&a), 1);
+
+    assert_eq!(available(&b).await.len(), 7 * 8);
+    assert_eq!(
+        available_calls(&b),
+        1,
+        "B asked again: A's answer was not shared"
+    );
+    // What B loaded after the forgetting is shared.
+    let c = instance(&tier, ttl, Counting::default());
+    available(&c).await;
+    assert_eq!(available_calls(&c), 0);
+}
+
+#[tokio::test]
+async fn an_answer_past_its_ttl_is_loaded_again_by_one_instance() {
+    let redis = TestRedis::start();
+    let tier = tier(&redis.url(), "expired:").await;
+    let ttl = Duration::from_millis(500);
+    let clock = Arc::new(SetClock(Mutex::new(at("2030-01-01T00:00:00Z"))));
+    let (a, b) = (
+        instance_on(&tier, ttl, slow(100), Arc::clone(&clock)),
+        instance_on(&tier, ttl, slow(100), Arc::clone(&clock)),
+    );
+    available(&a).await;
+    available(&b).await;
+    assert_eq!(available_calls(&a) + available_calls(&b), 1);
+    // Past the TTL for both, in process and in Redis (the hash is still there).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    clock.set("2030-01-01T00:00:00.600Z");
+    tokio::join!(available(&a), available(&b));
+    assert_eq!(
+        available_calls(&a) + available_calls(&b),
+        2,
+        "one reload for both"
+    );
+}
+
+#[tokio::test]
+async fn without_redis_each_instance_answers_alone() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let tier = tier(&format!("redis://127.0.0.1:{port}/0"), "absent:").await;
+    assert!(!tier.is_connected());
+    let ttl = Duration::from_secs(60);
+    let (a, b) = (
+        instance(&tier, ttl, Counting::default()),
+        instance(&tier, ttl, Counting::default()),
+    );
+    assert_eq!(available(&a).await.len(), 7 * 8);
+    assert_eq!(available(&b).await.len(), 7 * 8);
+    assert_eq!((available_calls(&a), available_calls(&b)), (1, 1));
+    available(&a).await;
+    assert_eq!(available_calls(&a), 1, "its own tier still answers");
+}
