@@ -79,8 +79,7 @@ for setup in $SETUPS; do
     APP__AUTH__JWT_SECRET="$JWT_SECRET" \
     APP__CALENDLY__TOKEN_ENCRYPTION_KEY="$ENCRYPTION_KEY" \
     APP__CACHE__AVAILABILITY_TTL_SECS="$AVAILABILITY_TTL" \
-    APP__CACHE__REDIS_URL="$redis_url" \
-      target/release/calendly-gateway serve >"$OUT/$run.gateway$i.log" 2>&1 &
+      env ${redis_url:+APP__CACHE__REDIS_URL="$redis_url"} target/release/calendly-gateway serve >"$OUT/$run.gateway$i.log" 2>&1 &
     gateway_pids+=($!)
     PIDS+=($!)
     gateways+=("http://$(address_in "$OUT/$run.gateway$i.log")")

@@ -18,7 +18,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpResponse, Resource, web};
 
 use crate::error::{ApiError, status_error};
 
@@ -30,90 +30,76 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// (a 128 KiB request head, 96 headers), which answers without a body.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Each resource answers with or without a trailing slash, as FastAPI's router did.
+/// `path` and `path/`, each a resource of its own built by `build`: a resource of several
+/// paths is matched by regular expression, on every request that reaches it, where a single
+/// static path is a string comparison.
+fn with_and_without_slash(
+    config: &mut web::ServiceConfig,
+    path: &str,
+    build: impl Fn(Resource) -> Resource,
+) {
+    config
+        .service(build(web::resource(path)))
+        .service(build(web::resource(format!("{path}/"))));
+}
+
+/// Each resource answers with or without a trailing slash, as FastAPI's router did. Routes are
+/// tried in order: the busiest first, and those with a variable part (matched by regular
+/// expression) last.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
             ApiError::InvalidParameter(format!("Query string not understood: {error}.")).into()
         }))
-        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-        .service(
-            web::resource(["/calendly/connection", "/calendly/connection/"])
-                .route(web::put().to(connection::connect))
-                .route(web::get().to(connection::status))
-                .route(web::delete().to(connection::disconnect))
-                .default_service(web::to(|| method_not_allowed("GET, PUT, DELETE"))),
-        )
-        .service(
-            web::resource(["/calendly/oauth/start", "/calendly/oauth/start/"])
-                .route(web::post().to(oauth::start))
-                .default_service(web::to(|| method_not_allowed("POST"))),
-        )
-        .service(
-            web::resource(["/calendly/oauth/callback", "/calendly/oauth/callback/"])
-                .route(web::get().to(oauth::callback))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource([
-                "/calendly/webhooks/{hook_id}",
-                "/calendly/webhooks/{hook_id}/",
-            ])
-            .app_data(web::PayloadConfig::new(webhooks::MAX_DELIVERY_BYTES))
-            .route(web::post().to(webhooks::receive))
-            .default_service(web::to(|| method_not_allowed("POST"))),
-        )
-        .service(
-            web::resource(["/calendly/user", "/calendly/user/"])
-                .route(web::get().to(user::user_uri))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource(["/calendly/user-event-types", "/calendly/user-event-types/"])
-                .route(web::get().to(user::event_types))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource([
-                "/calendly/check-availability",
-                "/calendly/check-availability/",
-            ])
-            .route(web::get().to(availability::check_availability))
-            .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource(["/calendly/slots", "/calendly/slots/"])
-                .route(web::get().to(slots::slots))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource(["/calendly/busy-times", "/calendly/busy-times/"])
-                .route(web::get().to(booking::busy_times))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource([
-                "/calendly/availability-schedules",
-                "/calendly/availability-schedules/",
-            ])
-            .route(web::get().to(booking::availability_schedules))
-            .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource(["/healthz", "/healthz/"])
-                .route(web::get().to(health::healthz))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource(["/readyz", "/readyz/"])
-                .route(web::get().to(health::readyz))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource(["/metrics", "/metrics/"])
-                .route(web::get().to(metrics::metrics))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES));
+    let get = |path: &str, config: &mut web::ServiceConfig, handler: fn(Resource) -> Resource| {
+        with_and_without_slash(config, path, |resource| {
+            handler(resource).default_service(web::to(|| method_not_allowed("GET")))
+        });
+    };
+    get("/calendly/check-availability", config, |r| {
+        r.route(web::get().to(availability::check_availability))
+    });
+    get("/calendly/slots", config, |r| {
+        r.route(web::get().to(slots::slots))
+    });
+    get("/calendly/busy-times", config, |r| {
+        r.route(web::get().to(booking::busy_times))
+    });
+    get("/calendly/user-event-types", config, |r| {
+        r.route(web::get().to(user::event_types))
+    });
+    get("/calendly/user", config, |r| {
+        r.route(web::get().to(user::user_uri))
+    });
+    get("/calendly/availability-schedules", config, |r| {
+        r.route(web::get().to(booking::availability_schedules))
+    });
+    with_and_without_slash(config, "/calendly/connection", |resource| {
+        resource
+            .route(web::put().to(connection::connect))
+            .route(web::get().to(connection::status))
+            .route(web::delete().to(connection::disconnect))
+            .default_service(web::to(|| method_not_allowed("GET, PUT, DELETE")))
+    });
+    with_and_without_slash(config, "/calendly/oauth/start", |resource| {
+        resource
+            .route(web::post().to(oauth::start))
+            .default_service(web::to(|| method_not_allowed("POST")))
+    });
+    get("/calendly/oauth/callback", config, |r| {
+        r.route(web::get().to(oauth::callback))
+    });
+    get("/healthz", config, |r| {
+        r.route(web::get().to(health::healthz))
+    });
+    get("/readyz", config, |r| {
+        r.route(web::get().to(health::readyz))
+    });
+    get("/metrics", config, |r| {
+        r.route(web::get().to(metrics::metrics))
+    });
+    config
         .service(
             web::resource("/openapi.json")
                 .route(web::get().to(docs::openapi_json))
@@ -123,7 +109,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/docs")
                 .route(web::get().to(docs::docs_page))
                 .default_service(web::to(|| method_not_allowed("GET"))),
-        )
+        );
+    with_and_without_slash(config, "/calendly/webhooks/{hook_id}", |resource| {
+        resource
+            .app_data(web::PayloadConfig::new(webhooks::MAX_DELIVERY_BYTES))
+            .route(web::post().to(webhooks::receive))
+            .default_service(web::to(|| method_not_allowed("POST")))
+    });
+    config
         .service(
             web::resource("/docs/{file:.*}")
                 .route(web::get().to(docs::docs_asset))
