@@ -97,7 +97,8 @@ pub enum ClientBuildError {
 #[derive(Clone)]
 pub struct CalendlyClient {
     http: reqwest::Client,
-    base_url: String,
+    /// Parsed once: each call's URL is a copy with its path and query set.
+    base_url: reqwest::Url,
     timeout: Duration,
     observer: Option<Arc<dyn CallObserver>>,
     circuit: Arc<CircuitBreaker>,
@@ -107,7 +108,7 @@ pub struct CalendlyClient {
 impl fmt::Debug for CalendlyClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CalendlyClient")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -122,9 +123,12 @@ impl CalendlyClient {
             .tcp_nodelay(true)
             .user_agent(concat!("calendly-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let base = settings.api_base_url.trim_end_matches('/');
+        let base_url = reqwest::Url::parse(base)
+            .map_err(|error| ClientBuildError::BaseUrl(base.to_owned(), error.to_string()))?;
         Ok(Self {
             http,
-            base_url: settings.api_base_url.trim_end_matches('/').to_owned(),
+            base_url,
             timeout: settings.timeout,
             observer: settings.observer.clone(),
             circuit: Arc::clone(&settings.circuit),
@@ -229,11 +233,17 @@ impl CalendlyClient {
         timeout: Duration,
     ) -> Result<Answer, reqwest::Error> {
         let path = call.path.as_deref().unwrap_or(call.endpoint);
+        // The base's host is not parsed again (nor its name checked) for every call.
+        let mut url = self.base_url.clone();
+        let joined = format!("{}{path}", url.path().trim_end_matches('/'));
+        url.set_path(&joined);
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(call.query);
+        }
         let mut request = self
             .http
-            .request(call.method.clone(), format!("{}{path}", self.base_url))
+            .request(call.method.clone(), url)
             .timeout(timeout)
-            .query(call.query)
             .bearer_auth(token.expose());
         if let Some(body) = call.body {
             request = request.json(body);

@@ -138,8 +138,14 @@ pub(crate) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderE
 
 pub(crate) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
     timed(body, "available time", |raw| {
-        let WithStartTime { start_time } =
-            serde_json::from_str(raw.get()).map_err(|e| malformed("available time", e))?;
+        let start_time = match written_start_time(raw.get()) {
+            Some(written) => Cow::Borrowed(written),
+            None => {
+                let WithStartTime { start_time } =
+                    serde_json::from_str(raw.get()).map_err(|e| malformed("available time", e))?;
+                start_time
+            }
+        };
         Ok(AvailableTime {
             start_time: time(&start_time, "available time's start_time")?,
             json: kept(body, raw),
@@ -159,6 +165,28 @@ pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
             json: kept(body, raw),
         })
     })
+}
+
+/// The `start_time` of a flat object as Calendly writes it (the key once, its value without
+/// escapes), found by searching rather than parsing the object again: a week's answer has a
+/// few dozen of them. `None` for any other writing, which is then parsed.
+fn written_start_time(object: &str) -> Option<&str> {
+    const KEY: &str = "\"start_time\"";
+    if object.get(1..)?.contains('{') {
+        return None;
+    }
+    let at = object.find(KEY)?;
+    let rest = &object[at + KEY.len()..];
+    if rest.contains(KEY) {
+        return None;
+    }
+    let rest = rest
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let value = &rest[..rest.find('"')?];
+    (!value.contains('\\')).then_some(value)
 }
 
 fn time(text: &str, what: &str) -> Result<DateTime<Utc>, ProviderError> {
@@ -197,6 +225,39 @@ pub(super) fn objects(body: &Bytes, what: &str) -> Result<Vec<RawJson>, Provider
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_start_time_is_found_as_calendly_writes_it_and_parsed_otherwise() {
+        let found = written_start_time;
+        assert_eq!(
+            found(r#"{"status":"available","start_time":"2030-01-07T09:00:00Z","x":1}"#),
+            Some("2030-01-07T09:00:00Z")
+        );
+        assert_eq!(
+            found(r#"{ "start_time" : "2030-01-07T09:00:00.000000Z" }"#),
+            Some("2030-01-07T09:00:00.000000Z")
+        );
+        // Written otherwise: left to the parser.
+        assert_eq!(found(r#"{"start_time":"2030\u002d01"}"#), None);
+        assert_eq!(found(r#"{"a":{"start_time":"x"},"start_time":"y"}"#), None);
+        assert_eq!(found(r#"{"start_time":"x","start_time":"y"}"#), None);
+        assert_eq!(
+            found(r#"{"note":"\"start_time\": no","start_time":"y"}"#),
+            Some("y")
+        );
+        assert_eq!(found(r#"{"status":"available"}"#), None);
+        let body = Bytes::from_static(
+            br#"{"collection":[{"start_time":"2030\u002d01\u002d07T09:00:00Z"},{"start_time":"2030-01-07T10:00:00Z"}]}"#,
+        );
+        let times = available_times(&body).expect("read");
+        assert_eq!(
+            times
+                .iter()
+                .map(|t| t.start_time.to_rfc3339())
+                .collect::<Vec<_>>(),
+            ["2030-01-07T09:00:00+00:00", "2030-01-07T10:00:00+00:00"]
+        );
+    }
 
     #[test]
     fn times_are_written_as_calendly_writes_them() {
