@@ -2,6 +2,7 @@
 //! as Calendly wrote them.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -9,6 +10,7 @@ use domain::{
     AvailableTime, BusyTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError,
     RawJson,
 };
+use memchr::memmem;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -171,22 +173,25 @@ pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
 /// escapes), found by searching rather than parsing the object again: a week's answer has a
 /// few dozen of them. `None` for any other writing, which is then parsed.
 fn written_start_time(object: &str) -> Option<&str> {
-    const KEY: &str = "\"start_time\"";
-    if object.get(1..)?.contains('{') {
+    static KEY: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\"start_time\""));
+    let bytes = object.as_bytes();
+    if memchr::memchr(b'{', bytes.get(1..)?).is_some() {
         return None;
     }
-    let at = object.find(KEY)?;
-    let rest = &object[at + KEY.len()..];
-    if rest.contains(KEY) {
+    let at = KEY.find(bytes)? + KEY.needle().len();
+    if KEY.find(&bytes[at..]).is_some() {
         return None;
     }
-    let rest = rest
+    let rest = object[at..]
         .trim_start()
         .strip_prefix(':')?
         .trim_start()
         .strip_prefix('"')?;
-    let value = &rest[..rest.find('"')?];
-    (!value.contains('\\')).then_some(value)
+    let value = &rest[..memchr::memchr(b'"', rest.as_bytes())?];
+    memchr::memchr(b'\\', value.as_bytes())
+        .is_none()
+        .then_some(value)
 }
 
 fn time(text: &str, what: &str) -> Result<DateTime<Utc>, ProviderError> {
