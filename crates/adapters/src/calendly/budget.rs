@@ -6,7 +6,10 @@
 //!
 //! With a shared tier (Redis), the budget of an account is kept there, one for every instance:
 //! each call is counted there before it goes out, each answer's figures are taken in there (by
-//! one script each, atomic). While the tier does not answer, each instance counts alone.
+//! one script each, atomic), once fewer than [`SHARED_BELOW`] calls are left: while plenty
+//! are, each instance counts in process and Redis is not asked (each answer tells every
+//! instance what is left, whoever made the other calls). While the tier does not answer, each
+//! instance counts alone.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -51,6 +54,11 @@ struct Budget {
     remaining: u32,
     resets_at: Instant,
 }
+
+/// Below this many calls left (by the last answer, less the calls sent since), an account's
+/// budget is counted in the shared tier. Above it, calls in flight for one account across all
+/// instances when it nears its limit would have to outnumber it to overrun the budget.
+pub const SHARED_BELOW: u32 = 64;
 
 /// Counts a call: `-1` when it may go out, else the milliseconds until the reset.
 const ADMIT: &str = r"
@@ -111,7 +119,9 @@ impl RateBudgets {
     /// Whether a call for `account` may go out now (and if so, it is counted); if not, how
     /// long until the account's window resets.
     pub async fn admit(&self, account: &CalendlyUserUri) -> Result<(), Duration> {
-        if let Some(shared) = &self.shared {
+        if let Some(shared) = &self.shared
+            && !self.plenty_left(account)
+        {
             let mut invocation = shared.admit.prepare_invoke();
             invocation.key(shared.tier.key("rate", account.as_str()));
             if let Some(verdict) = shared.tier.run::<i64>("rate_admit", &invocation).await {
@@ -136,7 +146,9 @@ impl RateBudgets {
             return;
         };
         self.record_here(account, remaining, reset);
-        if let Some(shared) = &self.shared {
+        if let Some(shared) = &self.shared
+            && remaining < SHARED_BELOW
+        {
             let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
             let mut invocation = shared.record.prepare_invoke();
             invocation
@@ -150,6 +162,13 @@ impl RateBudgets {
 
     fn accounts(&self) -> std::sync::MutexGuard<'_, HashMap<CalendlyUserUri, Budget>> {
         self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether this process knows that `account` has at least [`SHARED_BELOW`] calls left.
+    fn plenty_left(&self, account: &CalendlyUserUri) -> bool {
+        self.accounts().get(account).is_some_and(|budget| {
+            budget.resets_at > Instant::now() && budget.remaining >= SHARED_BELOW
+        })
     }
 
     fn admit_here(&self, account: &CalendlyUserUri) -> Result<(), Duration> {
@@ -275,5 +294,44 @@ mod tests {
             .record(&account("B"), RateHeaders::default(), false)
             .await;
         assert_eq!(budgets.admit(&account("B")).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn one_budget_for_every_instance_once_few_calls_are_left() {
+        let redis = test_support::TestRedis::start();
+        let tier = SharedTier::new(
+            &crate::shared_tier::SharedTierSettings {
+                url: redis.url(),
+                prefix: "budget:".into(),
+                timeout: Duration::from_secs(2),
+                connections: 1,
+            },
+            None,
+        )
+        .expect("a Redis URL");
+        tier.start();
+        while !tier.is_connected() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (a, b) = (
+            RateBudgets::shared(tier.clone()),
+            RateBudgets::shared(tier.clone()),
+        );
+        a.record(&account("A"), said(3, 60), false).await;
+        // B never heard of the account: Redis tells it what A heard, and counts its calls.
+        assert_eq!(b.admit(&account("A")).await, Ok(()));
+        assert_eq!(b.admit(&account("A")).await, Ok(()));
+        assert_eq!(a.admit(&account("A")).await, Ok(()));
+        assert!(a.admit(&account("A")).await.is_err());
+        assert!(b.admit(&account("A")).await.is_err());
+
+        // Plenty left: each counts in process, and what it knows stands.
+        a.record(&account("P"), said(SHARED_BELOW, 60), false).await;
+        assert!(a.plenty_left(&account("P")));
+        assert_eq!(a.admit(&account("P")).await, Ok(()));
+        assert!(
+            !a.plenty_left(&account("P")),
+            "one call later, Redis counts"
+        );
     }
 }
