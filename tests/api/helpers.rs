@@ -287,3 +287,33 @@ pub fn next_week_check() -> String {
         monday + chrono::TimeDelta::days(7)
     )
 }
+
+/// GET `path` at `gateway` (an address) as `bearer`: the status and the JSON body.
+pub async fn get_json(gateway: &str, bearer: &str, path: &str) -> (u16, Value) {
+    json_of(
+        http_client()
+            .get(format!("http://{gateway}{path}"))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await
+}
+
+/// The value of the series `series` (name and labels) at `gateway`'s `/metrics`; 0 if absent.
+pub async fn metric_at(gateway: &str, series: &str) -> u64 {
+    let metrics = http_client()
+        .get(format!("http://{gateway}/metrics"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    let series = format!("{series} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0, |count| count.trim().parse().expect("a count"))
+}

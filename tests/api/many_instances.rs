@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use test_support::TestDatabase;
 
-use crate::binary::{access_token, development_env, env_with, serve};
-use crate::helpers::{http_client, json_of, next_week_check};
+use crate::binary::{Server, access_token, development_env, env_with, serve};
+use crate::helpers::{get_json, http_client, json_of, metric_at, next_week_check};
 use crate::stand_in::StandIn;
 use crate::webhooks_end_to_end::{free_port, starts};
 
@@ -25,19 +25,11 @@ async fn status_of(gateway: &str, bearer: &str, path: &str) -> u16 {
 
 /// The count of `cache_lookups_total{kind="connections",result=…}` at `gateway`.
 async fn connection_reads(gateway: &str, result: &str) -> u64 {
-    let metrics = http_client()
-        .get(format!("http://{gateway}/metrics"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
-    let series = format!("cache_lookups_total{{kind=\"connections\",result=\"{result}\"}} ");
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(&series))
-        .map_or(0, |count| count.trim().parse().expect("a count"))
+    metric_at(
+        gateway,
+        &format!("cache_lookups_total{{kind=\"connections\",result=\"{result}\"}}"),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -117,18 +109,7 @@ async fn a_webhook_delivered_to_one_instance_refreshes_the_others() {
             ("APP__CACHE__EVENT_TYPES_TTL_SECS", "3600"),
         ],
     );
-    let port = free_port().to_string();
-    let public = format!("http://127.0.0.1:{port}");
-    let hooked = env_with(
-        &base,
-        &[
-            ("APP__SERVER__PORT", &port),
-            ("APP__WEBHOOKS__PUBLIC_BASE_URL", &public),
-        ],
-    );
-    let (_a, a, _a_log) = serve(&hooked);
-    let (_b, b, _b_log) = serve(&base);
-    let (_c, c, _c_log) = serve(&base);
+    let [(_a, a), (_b, b), (_c, c)] = hooked_and_two_more(&base);
     let bearer = access_token(&base, "hooked-everywhere");
     let check = next_week_check();
 
@@ -164,13 +145,52 @@ async fn a_webhook_delivered_to_one_instance_refreshes_the_others() {
         "kept by B and by C"
     );
 
-    let event_types = get(&b, "/calendly/user-event-types").await;
-    let event_type = event_types[0]["uri"].as_str().expect("a URI").to_owned();
-    let booked = first[2].clone();
+    let event_type = get(&b, "/calendly/user-event-types").await[0]["uri"]
+        .as_str()
+        .expect("a URI")
+        .to_owned();
+    booked_and_gone_everywhere(
+        &stand_in,
+        &bearer,
+        (&event_type, &first[2]),
+        &check,
+        &[&b, &c],
+    )
+    .await;
+}
+
+/// Three gateways: A on `base` and subscribing to Calendly's webhooks (at its own address), B
+/// and C on `base`; each with its address.
+pub(crate) fn hooked_and_two_more(base: &[(&str, &str)]) -> [(Server, String); 3] {
+    let port = free_port().to_string();
+    let public = format!("http://127.0.0.1:{port}");
+    let hooked = env_with(
+        base,
+        &[
+            ("APP__SERVER__PORT", &port),
+            ("APP__WEBHOOKS__PUBLIC_BASE_URL", &public),
+        ],
+    );
+    let serving = |env: &[(&str, &str)]| {
+        let (server, address, _log) = serve(env);
+        (server, address)
+    };
+    [serving(&hooked), serving(base), serving(base)]
+}
+
+/// Books `start` of `event_type` at the stand-in (which delivers the webhook), then sees the
+/// slot gone from `check` at every one of `gateways` within a second.
+pub(crate) async fn booked_and_gone_everywhere(
+    stand_in: &StandIn,
+    bearer: &str,
+    (event_type, start): (&str, &str),
+    check: &str,
+    gateways: &[&str],
+) {
     let (status, delivered) = json_of(
         http_client()
             .post(format!("{}/admin/book", stand_in.url))
-            .json(&json!({ "event_type": event_type, "start_time": booked }))
+            .json(&json!({ "event_type": event_type, "start_time": start }))
             .send()
             .await
             .expect("sent"),
@@ -179,8 +199,11 @@ async fn a_webhook_delivered_to_one_instance_refreshes_the_others() {
     assert_eq!(status, 200);
     assert_eq!(delivered["deliveries"][0]["status"], 200, "{delivered}");
     let received = Instant::now();
-    for gateway in [&b, &c] {
-        while starts(&get(gateway, &check).await).contains(&booked) {
+    for gateway in gateways {
+        while starts(&get_json(gateway, bearer, check).await.1)
+            .iter()
+            .any(|offered| offered == start)
+        {
             assert!(
                 received.elapsed() < Duration::from_secs(1),
                 "{gateway} still offers the booked slot"

@@ -4,11 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use test_support::{TestDatabase, TestSqliteFile};
 
 use crate::binary::{Server, access_token, development_env, env_with, serve};
-use crate::helpers::{browser, http_client, json_of, location};
+use crate::helpers::{browser, get_json as get, http_client, json_of, location};
 use crate::secrets_in_logs;
 use crate::stand_in::StandIn;
 
@@ -86,18 +85,6 @@ async fn connect_with_oauth(gateway: &str, bearer: &str) -> String {
 
 const AVAILABILITY: &str =
     "/calendly/check-availability?start_time=2100-01-01T00:00:00Z&end_time=2100-01-03T00:00:00Z";
-
-async fn get(gateway: &str, bearer: &str, path: &str) -> (u16, Value) {
-    json_of(
-        http_client()
-            .get(format!("http://{gateway}{path}"))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_flow_then_renewals_across_expiries_a_refused_refresh_and_revocation() {

@@ -9,9 +9,10 @@ use serde_json::json;
 use test_support::{TestDatabase, TestRedis};
 
 use crate::binary::{Server, access_token, development_env, env_with, serve};
-use crate::helpers::{http_client, json_of};
+use crate::helpers::{get_json as get, http_client, json_of, metric_at as metric};
+use crate::many_instances::{booked_and_gone_everywhere, hooked_and_two_more};
 use crate::stand_in::StandIn;
-use crate::webhooks_end_to_end::{free_port, starts};
+use crate::webhooks_end_to_end::starts;
 
 /// A check of the UTC calendar week `weeks` ahead, Monday to Monday: one window.
 fn week_check(weeks: i64) -> String {
@@ -23,18 +24,6 @@ fn week_check(weeks: i64) -> String {
         "/calendly/check-availability?start_time={monday}T00:00:00Z&end_time={}T00:00:00Z",
         monday + chrono::TimeDelta::days(7)
     )
-}
-
-async fn get(gateway: &str, bearer: &str, path: &str) -> (u16, serde_json::Value) {
-    json_of(
-        http_client()
-            .get(format!("http://{gateway}{path}"))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await
 }
 
 async fn connect(gateway: &str, bearer: &str, pat: &str) -> serde_json::Value {
@@ -51,23 +40,6 @@ async fn connect(gateway: &str, bearer: &str, pat: &str) -> serde_json::Value {
     .await;
     assert_eq!(status, 200, "{connection}");
     connection
-}
-
-/// The value of the series `name` (labels included) at `gateway`'s `/metrics`, 0 if absent.
-async fn metric(gateway: &str, name: &str) -> u64 {
-    let metrics = http_client()
-        .get(format!("http://{gateway}/metrics"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
-    let series = format!("{name} ");
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(&series))
-        .map_or(0, |count| count.trim().parse().expect("a count"))
 }
 
 /// `count` gateways on `env`.
@@ -97,18 +69,8 @@ async fn three_instances_make_the_calls_of_one_and_a_webhook_to_one_refreshes_al
             ("APP__CACHE__EVENT_TYPES_TTL_SECS", "3600"),
         ],
     );
-    let port = free_port().to_string();
-    let public = format!("http://127.0.0.1:{port}");
-    let hooked = env_with(
-        &base,
-        &[
-            ("APP__SERVER__PORT", &port),
-            ("APP__WEBHOOKS__PUBLIC_BASE_URL", &public),
-        ],
-    );
-    let (_a, a, _a_log) = serve(&hooked);
-    let others = instances(&base, 2);
-    let (b, c) = (&others[0].1, &others[1].1);
+    let [(_a, a), (_b, b), (_c, c)] = hooked_and_two_more(&base);
+    let (b, c) = (&b, &c);
     let bearer = access_token(&base, "shared-everywhere");
     let check = week_check(1);
 
@@ -142,32 +104,14 @@ async fn three_instances_make_the_calls_of_one_and_a_webhook_to_one_refreshes_al
         .as_str()
         .expect("a URI")
         .to_owned();
-    let booked = starts(&first)[2].clone();
-    let (status, delivered) = json_of(
-        http_client()
-            .post(format!("{}/admin/book", stand_in.url))
-            .json(&json!({ "event_type": event_type, "start_time": booked }))
-            .send()
-            .await
-            .expect("sent"),
+    booked_and_gone_everywhere(
+        &stand_in,
+        &bearer,
+        (&event_type, &starts(&first)[2]),
+        &check,
+        &[b, c, &a],
     )
     .await;
-    assert_eq!(status, 200);
-    assert_eq!(delivered["deliveries"][0]["status"], 200, "{delivered}");
-    let received = Instant::now();
-    for gateway in [b, c, &a] {
-        while starts(&get(gateway, &bearer, &check).await.1).contains(&booked) {
-            assert!(
-                received.elapsed() < Duration::from_secs(1),
-                "{gateway} still offers the booked slot"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    eprintln!(
-        "the booking was gone everywhere after {:?}",
-        received.elapsed()
-    );
 }
 
 #[tokio::test]

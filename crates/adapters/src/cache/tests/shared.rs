@@ -5,12 +5,9 @@ use std::time::Instant as WallInstant;
 
 use test_support::TestRedis;
 
+use super::times::{self, available_calls};
 use super::*;
 use crate::shared_tier::SharedTierSettings;
-
-fn event_type() -> EventTypeUri {
-    EventTypeUri::parse("https://api.calendly.com/event_types/A-1").expect("uri")
-}
 
 fn week() -> TimeRange {
     range("2030-01-07T00:00:00Z", "2030-01-14T00:00:00Z")
@@ -53,17 +50,7 @@ fn instance_on(
 }
 
 async fn available(scheduling: &CachedScheduling<Counting>) -> Vec<String> {
-    scheduling
-        .available_times(&token(), &account("A"), &event_type(), week())
-        .await
-        .expect("available times")
-        .iter()
-        .map(|time| time.json.text().into_owned())
-        .collect()
-}
-
-fn available_calls(scheduling: &CachedScheduling<Counting>) -> usize {
-    scheduling.inner.available_calls.load(Ordering::SeqCst)
+    times::available(scheduling, week()).await
 }
 
 fn slow(millis: u64) -> Counting {

@@ -2,11 +2,14 @@
 
 use super::*;
 
-fn event_type() -> EventTypeUri {
+pub(super) fn event_type() -> EventTypeUri {
     EventTypeUri::parse("https://api.calendly.com/event_types/A-1").expect("uri")
 }
 
-async fn available(scheduling: &CachedScheduling<Counting>, asked: TimeRange) -> Vec<String> {
+pub(super) async fn available(
+    scheduling: &CachedScheduling<Counting>,
+    asked: TimeRange,
+) -> Vec<String> {
     scheduling
         .available_times(&token(), &account("A"), &event_type(), asked)
         .await
@@ -16,7 +19,7 @@ async fn available(scheduling: &CachedScheduling<Counting>, asked: TimeRange) ->
         .collect()
 }
 
-fn available_calls(scheduling: &CachedScheduling<Counting>) -> usize {
+pub(super) fn available_calls(scheduling: &CachedScheduling<Counting>) -> usize {
     scheduling.inner.available_calls.load(Ordering::SeqCst)
 }
 
