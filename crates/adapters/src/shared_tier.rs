@@ -18,6 +18,14 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, ScriptInvocation};
 use tokio::time::Instant;
 
+/// `duration` in whole milliseconds, at least one: for the expiries and deadlines given to
+/// Redis, which refuses zero.
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
 /// How long the tier is left alone after a failed operation.
 const REST_AFTER_FAILURE: Duration = Duration::from_secs(1);
 

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use domain::{CalendlyUserUri, Clock, EventTypeUri, RawJson};
 use redis::Script;
 
-use crate::shared_tier::SharedTier;
+use crate::shared_tier::{SharedTier, millis};
 
 /// An account's hash is emptied of its answers (its generations kept) past this many fields:
 /// windows of weeks gone by would otherwise stay as long as the account is asked about.
@@ -279,24 +279,13 @@ impl SharedAnswers {
         invocation
             .key(self.key(account))
             .arg(if all { "all" } else { "times" })
-            .arg(
-                u64::try_from(self.horizon.as_millis())
-                    .unwrap_or(u64::MAX)
-                    .max(1),
-            );
+            .arg(millis(self.horizon));
         let _: Option<i64> = self.tier.run("forget", &invocation).await;
     }
 }
 
 fn ttl_delta(ttl: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX)
-}
-
-/// Whole milliseconds, at least one.
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
 }
 
 /// `items` as kept: when stored and from when on they hold (nanoseconds since the epoch), then

@@ -211,7 +211,8 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
 
     /// The windows `parts` touch, each kept or loaded by `load` with the window's start
     /// (seconds) and the range to fetch (concurrent loads of one window share one), with the
-    /// part of the question each is asked for. `observe` is told of each lookup: `true` for a kept window.
+    /// part of the question each is asked for. `observe` is told of each lookup: `true` for a
+    /// kept window.
     pub(super) async fn windows<F, Fut>(
         &self,
         subject: &SubjectKey,

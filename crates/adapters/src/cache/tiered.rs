@@ -16,7 +16,8 @@ use crate::calendly::wire;
 /// How often an instance looks again while another loads what it needs.
 const WAIT_STEP: Duration = Duration::from_millis(20);
 
-/// Answers the tier can hold: read back from what [`encode`] wrote, and the items to write.
+/// Answers the tier can hold: read back from what the tier keeps (a Calendly-shaped
+/// collection), and the items it is written from.
 pub(super) trait Shareable: Sized {
     fn read(body: &Bytes) -> Option<Self>;
     fn items(&self) -> impl Iterator<Item = &RawJson>;
@@ -56,9 +57,7 @@ impl ProviderCache {
     /// The answer to a miss in process: the shared tier's when it holds a fresh one that
     /// holds from `from`, or else `load`'s, which is then shared. While another instance
     /// loads it, this one waits for that answer (looking again every 20 ms, for as long as
-    /// that load is held): instances missing one answer at once make one call. While another instance
-    /// loads it, this one waits for that answer (looking again every 20 ms, for as long as
-    /// that load is held): N instances missing one answer at once make one call.
+    /// that load is held): instances missing one answer at once make one call.
     pub(super) async fn shared_or<T: Shareable>(
         &self,
         (kind, account, answers): (CacheKind, &CalendlyUserUri, Answers<'_>),

@@ -21,7 +21,7 @@ use reqwest::header::HeaderMap;
 // tokio's clock, so that the windows can be tested on paused time.
 use tokio::time::Instant;
 
-use crate::shared_tier::SharedTier;
+use crate::shared_tier::{SharedTier, millis};
 
 /// Two answers whose resets lie closer than this belong to one window.
 const SAME_WINDOW: Duration = Duration::from_secs(2);
@@ -58,7 +58,7 @@ struct Budget {
 /// Below this many calls left (by the last answer, less the calls sent since), an account's
 /// budget is counted in the shared tier. Above it, calls in flight for one account across all
 /// instances when it nears its limit would have to outnumber it to overrun the budget.
-pub const SHARED_BELOW: u32 = 64;
+const SHARED_BELOW: u32 = 64;
 
 /// Counts a call: `-1` when it may go out, else the milliseconds until the reset.
 const ADMIT: &str = r"
@@ -149,12 +149,11 @@ impl RateBudgets {
         if let Some(shared) = &self.shared
             && remaining < SHARED_BELOW
         {
-            let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
             let mut invocation = shared.record.prepare_invoke();
             invocation
                 .key(shared.tier.key("rate", account.as_str()))
                 .arg(remaining)
-                .arg(millis(reset).max(1))
+                .arg(millis(reset))
                 .arg(millis(SAME_WINDOW));
             let _: Option<i64> = shared.tier.run("rate_record", &invocation).await;
         }

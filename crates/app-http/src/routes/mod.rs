@@ -18,7 +18,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{Error, HttpResponse, Resource, web};
+use actix_web::{Error, HttpResponse, Resource, Route, web};
 
 use crate::error::{ApiError, status_error};
 
@@ -43,6 +43,15 @@ fn with_and_without_slash(
         .service(build(web::resource(format!("{path}/"))));
 }
 
+/// A GET-only `path` (and `path/`), answered by the route `route` makes.
+fn get(config: &mut web::ServiceConfig, path: &str, route: fn() -> Route) {
+    with_and_without_slash(config, path, |resource| {
+        resource
+            .route(route())
+            .default_service(web::to(|| method_not_allowed("GET")))
+    });
+}
+
 /// Each resource answers with or without a trailing slash, as FastAPI's router did. Routes are
 /// tried in order: the busiest first, and those with a variable part (matched by regular
 /// expression) last.
@@ -52,28 +61,19 @@ pub fn configure(config: &mut web::ServiceConfig) {
             ApiError::InvalidParameter(format!("Query string not understood: {error}.")).into()
         }))
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES));
-    let get = |path: &str, config: &mut web::ServiceConfig, handler: fn(Resource) -> Resource| {
-        with_and_without_slash(config, path, |resource| {
-            handler(resource).default_service(web::to(|| method_not_allowed("GET")))
-        });
-    };
-    get("/calendly/check-availability", config, |r| {
-        r.route(web::get().to(availability::check_availability))
+    get(config, "/calendly/check-availability", || {
+        web::get().to(availability::check_availability)
     });
-    get("/calendly/slots", config, |r| {
-        r.route(web::get().to(slots::slots))
+    get(config, "/calendly/slots", || web::get().to(slots::slots));
+    get(config, "/calendly/busy-times", || {
+        web::get().to(booking::busy_times)
     });
-    get("/calendly/busy-times", config, |r| {
-        r.route(web::get().to(booking::busy_times))
+    get(config, "/calendly/user-event-types", || {
+        web::get().to(user::event_types)
     });
-    get("/calendly/user-event-types", config, |r| {
-        r.route(web::get().to(user::event_types))
-    });
-    get("/calendly/user", config, |r| {
-        r.route(web::get().to(user::user_uri))
-    });
-    get("/calendly/availability-schedules", config, |r| {
-        r.route(web::get().to(booking::availability_schedules))
+    get(config, "/calendly/user", || web::get().to(user::user_uri));
+    get(config, "/calendly/availability-schedules", || {
+        web::get().to(booking::availability_schedules)
     });
     with_and_without_slash(config, "/calendly/connection", |resource| {
         resource
@@ -87,18 +87,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route(web::post().to(oauth::start))
             .default_service(web::to(|| method_not_allowed("POST")))
     });
-    get("/calendly/oauth/callback", config, |r| {
-        r.route(web::get().to(oauth::callback))
+    get(config, "/calendly/oauth/callback", || {
+        web::get().to(oauth::callback)
     });
-    get("/healthz", config, |r| {
-        r.route(web::get().to(health::healthz))
-    });
-    get("/readyz", config, |r| {
-        r.route(web::get().to(health::readyz))
-    });
-    get("/metrics", config, |r| {
-        r.route(web::get().to(metrics::metrics))
-    });
+    get(config, "/healthz", || web::get().to(health::healthz));
+    get(config, "/readyz", || web::get().to(health::readyz));
+    get(config, "/metrics", || web::get().to(metrics::metrics));
     config
         .service(
             web::resource("/openapi.json")
