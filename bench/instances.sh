@@ -30,26 +30,17 @@ command -v wrk >/dev/null || { echo "bench/instances.sh needs wrk (apt-get insta
 command -v redis-server >/dev/null || { echo "bench/instances.sh needs redis-server" >&2; exit 1; }
 cargo build --release --locked -p app-http -p calendly-stand-in
 
-OUT=$(mktemp -d "${TMPDIR:-/tmp}/calendly-gateway-instances.XXXXXX")
-RESULTS="$OUT/results.jsonl"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  stop_throwaway_cluster
-}
 # shellcheck source=scripts/pg.sh
 source scripts/pg.sh
 # shellcheck source=scripts/processes.sh
 source scripts/processes.sh
-trap cleanup EXIT
-if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  PG_URL=$BENCH_DATABASE_URL
-else
-  start_throwaway_cluster
-fi
-PSQL=$(command -v psql || echo "$(find_pg_bin)/psql")
+use_work_dir instances
+OUT=$WORK
+RESULTS="$OUT/results.jsonl"
+trap 'stop_processes; stop_throwaway_cluster' EXIT
+bench_database
 
-redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis_port=$(free_port)
 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$OUT" >"$OUT/redis.log" 2>&1 &
 redis_pid=$!
 PIDS+=("$redis_pid")

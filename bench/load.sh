@@ -32,11 +32,7 @@ source scripts/pg.sh
 source scripts/processes.sh
 use_work_dir load
 trap 'stop_processes; stop_throwaway_cluster' EXIT
-if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  PG_URL=$BENCH_DATABASE_URL
-else
-  start_throwaway_cluster
-fi
+bench_database
 
 target/release/calendly-stand-in --port 0 --latency-ms "$LATENCY" --rate-limit-per-minute 100000000 >"$WORK/stand-in.log" 2>&1 &
 PIDS+=($!)

@@ -45,12 +45,7 @@ source scripts/pg.sh
 # shellcheck source=scripts/processes.sh
 source scripts/processes.sh
 trap cleanup EXIT
-if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  PG_URL=$BENCH_DATABASE_URL
-else
-  start_throwaway_cluster
-fi
-PSQL=$(command -v psql || echo "$(find_pg_bin)/psql")
+bench_database
 
 # Waits for "listening on http://ADDRESS" in a log; prints the address.
 wrk_run() {  # URL FILE [SECONDS] -> one JSON line

@@ -3,6 +3,8 @@
 #   source scripts/pg.sh
 #   start_throwaway_cluster     # sets PG_URL (postgres://postgres@127.0.0.1:PORT/postgres)
 #   stop_throwaway_cluster      # stops it and removes its folder
+#   bench_database              # the benchmarks': PG_URL from BENCH_DATABASE_URL, or else a
+#                               # throwaway cluster; PSQL, a psql to use on it
 #
 # It needs PostgreSQL's server programs (initdb, pg_ctl): found on PATH, through pg_config, or
 # under /usr/lib/postgresql/*/bin. As root the cluster runs as the `postgres` user, since
@@ -58,6 +60,15 @@ start_throwaway_cluster() {
   done
   cat "$PG_TMP/server.log" >&2
   exit 1
+}
+
+bench_database() {
+  if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+    PG_URL=$BENCH_DATABASE_URL
+  else
+    start_throwaway_cluster
+  fi
+  PSQL=$(command -v psql || echo "$(find_pg_bin)/psql")
 }
 
 stop_throwaway_cluster() {
