@@ -171,11 +171,22 @@ pub(crate) fn hooked_and_two_more(base: &[(&str, &str)]) -> [(Server, String); 3
             ("APP__WEBHOOKS__PUBLIC_BASE_URL", &public),
         ],
     );
-    let serving = |env: &[(&str, &str)]| {
-        let (server, address, _log) = serve(env);
-        (server, address)
+    let mut gateways = instances(&hooked, 1);
+    gateways.extend(instances(base, 2));
+    let Ok(three) = gateways.try_into() else {
+        unreachable!("one and two make three")
     };
-    [serving(&hooked), serving(base), serving(base)]
+    three
+}
+
+/// `count` gateways on `env`, each with its address.
+pub(crate) fn instances(env: &[(&str, &str)], count: usize) -> Vec<(Server, String)> {
+    (0..count)
+        .map(|_| {
+            let (server, address, _log) = serve(env);
+            (server, address)
+        })
+        .collect()
 }
 
 /// Books `start` of `event_type` at the stand-in (which delivers the webhook), then sees the

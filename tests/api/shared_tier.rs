@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use test_support::{TestDatabase, TestRedis};
 
-use crate::binary::{Server, access_token, development_env, env_with, serve};
+use crate::binary::{access_token, development_env, env_with};
 use crate::helpers::{get_json as get, http_client, json_of, metric_at as metric};
-use crate::many_instances::{booked_and_gone_everywhere, hooked_and_two_more};
+use crate::many_instances::{booked_and_gone_everywhere, hooked_and_two_more, instances};
 use crate::stand_in::StandIn;
 use crate::webhooks_end_to_end::starts;
 
@@ -40,16 +40,6 @@ async fn connect(gateway: &str, bearer: &str, pat: &str) -> serde_json::Value {
     .await;
     assert_eq!(status, 200, "{connection}");
     connection
-}
-
-/// `count` gateways on `env`.
-fn instances(env: &[(&str, &str)], count: usize) -> Vec<(Server, String)> {
-    (0..count)
-        .map(|_| {
-            let (server, address, _log) = serve(env);
-            (server, address)
-        })
-        .collect()
 }
 
 #[tokio::test]
