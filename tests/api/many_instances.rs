@@ -145,18 +145,7 @@ async fn a_webhook_delivered_to_one_instance_refreshes_the_others() {
         "kept by B and by C"
     );
 
-    let event_type = get(&b, "/calendly/user-event-types").await[0]["uri"]
-        .as_str()
-        .expect("a URI")
-        .to_owned();
-    booked_and_gone_everywhere(
-        &stand_in,
-        &bearer,
-        (&event_type, &first[2]),
-        &check,
-        &[&b, &c],
-    )
-    .await;
+    booked_and_gone_everywhere(&stand_in, &bearer, &first[2], &check, &[&b, &c]).await;
 }
 
 /// Three gateways: A on `base` and subscribing to Calendly's webhooks (at its own address), B
@@ -189,15 +178,18 @@ pub(crate) fn instances(env: &[(&str, &str)], count: usize) -> Vec<(Server, Stri
         .collect()
 }
 
-/// Books `start` of `event_type` at the stand-in (which delivers the webhook), then sees the
-/// slot gone from `check` at every one of `gateways` within a second.
+/// Books `start` of the user's first event type (as the first of `gateways` lists them) at the
+/// stand-in, which delivers the webhook, then sees the slot gone from `check` at every one of
+/// `gateways` within a second.
 pub(crate) async fn booked_and_gone_everywhere(
     stand_in: &StandIn,
     bearer: &str,
-    (event_type, start): (&str, &str),
+    start: &str,
     check: &str,
     gateways: &[&str],
 ) {
+    let (_, event_types) = get_json(gateways[0], bearer, "/calendly/user-event-types").await;
+    let event_type = event_types[0]["uri"].as_str().expect("a URI");
     let (status, delivered) = json_of(
         http_client()
             .post(format!("{}/admin/book", stand_in.url))
