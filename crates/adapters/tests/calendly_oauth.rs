@@ -21,6 +21,7 @@ fn client(server: &MockServer, timeout: Duration) -> CalendlyOAuthClient {
         client_id: CLIENT_ID.into(),
         client_secret: SecretString::from(CLIENT_SECRET),
         redirect_uri: REDIRECT_URI.into(),
+        scopes: Some("users:read event_types:read".into()),
         timeout,
         connect_timeout: Duration::from_secs(1),
         observer: None,

@@ -67,7 +67,7 @@ async fn subscribing_posts_the_documented_body_and_reads_the_uri() {
         .mount(&server)
         .await;
     let uri = client(&server)
-        .subscribe(&token(), &user(), ORG, URL, &SigningKey::new("the-key"))
+        .subscribe(&token(), &user(), ORG, URL, Some(&SigningKey::new("the-key")))
         .await
         .expect("subscribed");
     assert_eq!(uri, "https://api.calendly.com/webhook_subscriptions/NEW");
@@ -84,7 +84,7 @@ async fn a_taken_url_and_a_plan_without_webhooks_are_their_rejections_and_never_
             .mount(&server)
             .await;
         let error = client(&server)
-            .subscribe(&token(), &user(), ORG, URL, &SigningKey::new("k"))
+            .subscribe(&token(), &user(), ORG, URL, Some(&SigningKey::new("k")))
             .await
             .expect_err("refused");
         assert!(
@@ -101,7 +101,7 @@ async fn a_taken_url_and_a_plan_without_webhooks_are_their_rejections_and_never_
         .mount(&server)
         .await;
     let error = client(&server)
-        .subscribe(&token(), &user(), ORG, URL, &SigningKey::new("k"))
+        .subscribe(&token(), &user(), ORG, URL, Some(&SigningKey::new("k")))
         .await
         .expect_err("failed");
     assert!(matches!(error, ProviderError::Unavailable { .. }));

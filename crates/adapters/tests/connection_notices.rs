@@ -124,6 +124,7 @@ fn connection(user: &str, token: &str) -> CalendlyConnection {
             .expect("time")
             .to_utc(),
         webhooks: Webhooks::Off,
+        scopes: None,
     }
 }
 

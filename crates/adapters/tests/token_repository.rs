@@ -10,8 +10,8 @@ use base64::Engine as _;
 use chrono::DateTime;
 use domain::{
     CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri, HookId,
-    OAuthStart, OAuthStarts, OAuthStateToken, PkceVerifier, RepositoryError, SigningKey,
-    Subscription, TokenRepository, UserId, Webhooks,
+    HookSigning, OAuthStart, OAuthStarts, OAuthStateToken, PkceVerifier, RepositoryError, Scopes,
+    SigningKey, Subscription, TokenRepository, UserId, WebhookChecks, Webhooks,
 };
 use secrecy::SecretString;
 
@@ -27,6 +27,8 @@ trait Store: Send + Sync {
     async fn keyed_repository(&self, keys: &[(&str, u8)]) -> Arc<dyn TokenRepository>;
     /// The OAuth starts on this store, migrated, sealing with a key made of `key_byte`.
     async fn starts(&self, key_byte: u8) -> Arc<dyn OAuthStarts>;
+    /// When the connections' webhook subscriptions are looked at next.
+    async fn checks(&self, key_byte: u8) -> Arc<dyn WebhookChecks>;
     /// Every stored OAuth start as text, binary columns in hex.
     async fn start_rows_as_text(&self) -> Vec<String>;
     /// `rotate_keys` with keys `(id, byte)`.
@@ -132,6 +134,10 @@ mod pg {
         }
 
         async fn starts(&self, key_byte: u8) -> Arc<dyn OAuthStarts> {
+            Arc::new(self.concrete(&[("default", key_byte)]).await)
+        }
+
+        async fn checks(&self, key_byte: u8) -> Arc<dyn WebhookChecks> {
             Arc::new(self.concrete(&[("default", key_byte)]).await)
         }
 
@@ -297,6 +303,10 @@ mod lite {
             Arc::new(self.concrete(&[("default", key_byte)]).await)
         }
 
+        async fn checks(&self, key_byte: u8) -> Arc<dyn WebhookChecks> {
+            Arc::new(self.concrete(&[("default", key_byte)]).await)
+        }
+
         async fn start_rows_as_text(&self) -> Vec<String> {
             let rows: Vec<RowText> = diesel::sql_query(
                 "SELECT state_hash || '|' || user_id || '|' || hex(verifier_ciphertext) || '|' || \
@@ -398,6 +408,9 @@ on_every_backend!(
     a_subscribed_connection_loads_back_and_is_found_by_its_hook,
     replacing_or_deleting_a_connection_ends_its_hook,
     rotating_keys_reseals_webhook_keys_too,
+    an_application_signed_disabled_subscription_and_scopes_load_back,
+    setting_webhooks_changes_only_them_and_only_while_the_subscription_is_expected,
+    of_instances_claiming_at_once_each_due_check_goes_to_one,
 );
 
 fn connection(user: &str, token: &str, calendly_user: &str) -> CalendlyConnection {
@@ -421,6 +434,7 @@ fn connection(user: &str, token: &str, calendly_user: &str) -> CalendlyConnectio
             .expect("time")
             .to_utc(),
         webhooks: Webhooks::Off,
+        scopes: None,
     }
 }
 
@@ -1202,7 +1216,7 @@ fn subscribed(user: &str, hook: &str) -> CalendlyConnection {
     CalendlyConnection {
         webhooks: Webhooks::Active(Subscription {
             hook_id: HookId::parse(hook).expect("hook id"),
-            signing_key: SigningKey::new(SIGNING_KEY),
+            signing: HookSigning::Own(SigningKey::new(SIGNING_KEY)),
             uri: format!("https://api.calendly.com/webhook_subscriptions/{hook}"),
         }),
         ..connection(user, &format!("token-of-{user}"), &format!("CAL{user}"))
@@ -1246,7 +1260,7 @@ async fn a_subscribed_connection_loads_back_and_is_found_by_its_hook(store: impl
         found.account.as_str(),
         "https://api.calendly.com/users/CAL42"
     );
-    assert_eq!(found.signing_key.expose(), SIGNING_KEY);
+    assert_eq!(found.signing, HookSigning::Own(SigningKey::new(SIGNING_KEY)));
     assert!(
         repository
             .find_hook(&hook("hook-of-nobody-000000"))
@@ -1264,6 +1278,134 @@ async fn a_subscribed_connection_loads_back_and_is_found_by_its_hook(store: impl
         assert!(!row.contains(SIGNING_KEY), "{row}");
         assert!(!row.contains(&hex_of(SIGNING_KEY)), "{row}");
     }
+}
+
+/// A connection whose subscription Calendly signs with the OAuth application's key.
+fn application_signed(hook: &str) -> Subscription {
+    Subscription {
+        hook_id: HookId::parse(hook).expect("hook id"),
+        signing: HookSigning::Application,
+        uri: format!("https://api.calendly.com/webhook_subscriptions/{hook}"),
+    }
+}
+
+async fn an_application_signed_disabled_subscription_and_scopes_load_back(store: impl Store) {
+    let repository = store.repository(7).await;
+    let saved = CalendlyConnection {
+        webhooks: Webhooks::Disabled(application_signed("hook-signed-by-the-app")),
+        scopes: Some(Scopes::parse("users:read event_types:read")),
+        ..connection("42", "t", "CAL42")
+    };
+    repository.save(&saved).await.expect("saved");
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loads")
+        .expect("present");
+    assert_eq!(loaded.webhooks, saved.webhooks);
+    assert_eq!(loaded.webhooks.status(), "disabled");
+    assert_eq!(loaded.scopes, saved.scopes);
+    let found = repository
+        .find_hook(&hook("hook-signed-by-the-app"))
+        .await
+        .expect("found")
+        .expect("a disabled subscription's deliveries are still taken");
+    assert_eq!(found.signing, HookSigning::Application);
+}
+
+async fn setting_webhooks_changes_only_them_and_only_while_the_subscription_is_expected(
+    store: impl Store,
+) {
+    let repository = store.repository(7).await;
+    repository
+        .save(&subscribed("42", "hook-of-user-42-one"))
+        .await
+        .expect("saved");
+    let remade = Webhooks::Active(application_signed("hook-of-user-42-two"));
+    let stale = repository
+        .set_webhooks(&user("42"), Some(&hook("hook-of-someone-else")), &remade)
+        .await
+        .expect("asked");
+    assert!(!stale, "another subscription than the one expected is left alone");
+    let set = repository
+        .set_webhooks(&user("42"), Some(&hook("hook-of-user-42-one")), &remade)
+        .await
+        .expect("set");
+    assert!(set);
+    let loaded = repository
+        .load(&user("42"))
+        .await
+        .expect("loads")
+        .expect("present");
+    assert_eq!(loaded.webhooks, remade);
+    assert_eq!(loaded.credential.access_token().expose(), "token-of-42");
+    assert!(
+        repository
+            .find_hook(&hook("hook-of-user-42-one"))
+            .await
+            .expect("asked")
+            .is_none()
+    );
+    let own = Webhooks::Active(Subscription {
+        hook_id: hook("hook-of-user-42-three"),
+        signing: HookSigning::Own(SigningKey::new(SIGNING_KEY)),
+        uri: "https://api.calendly.com/webhook_subscriptions/three".into(),
+    });
+    assert!(
+        repository
+            .set_webhooks(&user("42"), Some(&hook("hook-of-user-42-two")), &own)
+            .await
+            .expect("set")
+    );
+    let found = repository
+        .find_hook(&hook("hook-of-user-42-three"))
+        .await
+        .expect("found")
+        .expect("present");
+    assert_eq!(found.signing, HookSigning::Own(SigningKey::new(SIGNING_KEY)));
+    assert!(
+        !repository
+            .set_webhooks(&user("nobody"), None, &Webhooks::Unavailable)
+            .await
+            .expect("asked"),
+        "no connection, nothing set"
+    );
+    for row in store.rows_as_text().await {
+        assert!(!row.contains(SIGNING_KEY), "{row}");
+    }
+}
+
+async fn of_instances_claiming_at_once_each_due_check_goes_to_one(store: impl Store) {
+    let repository = store.repository(7).await;
+    for n in 0..5 {
+        repository
+            .save(&connection(&n.to_string(), "t", &format!("CAL{n}")))
+            .await
+            .expect("saved");
+    }
+    let (one, other) = (store.checks(7).await, store.checks(7).await);
+    assert_eq!(one.watched().await.expect("counted"), 5);
+    let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+        .expect("time")
+        .to_utc();
+    let next = now + chrono::TimeDelta::hours(1);
+    let (a, b) = tokio::join!(one.claim_due(now, next, 3), other.claim_due(now, next, 3));
+    let (a, b) = (a.expect("claimed"), b.expect("claimed"));
+    assert!(a.len() <= 3 && b.len() <= 3);
+    let mut all: Vec<String> = a.iter().chain(&b).map(|u| u.as_str().to_owned()).collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!(all.len(), before, "claimed twice: {a:?} {b:?}");
+    // What neither took is taken next, and nothing twice within the interval.
+    let rest = one.claim_due(now, next, 5).await.expect("claimed");
+    assert_eq!(all.len() + rest.len(), 5, "{all:?} then {rest:?}");
+    assert!(one.claim_due(now, next, 5).await.expect("asked").is_empty());
+    let later = one
+        .claim_due(next, next + chrono::TimeDelta::hours(1), 5)
+        .await
+        .expect("claimed");
+    assert_eq!(later.len(), 5, "due again after the interval");
 }
 
 fn hex_of(text: &str) -> String {
@@ -1325,7 +1467,7 @@ async fn rotating_keys_reseals_webhook_keys_too(store: impl Store) {
         .await
         .expect("the new key alone opens it")
         .expect("present");
-    assert_eq!(found.signing_key.expose(), SIGNING_KEY);
+    assert_eq!(found.signing, HookSigning::Own(SigningKey::new(SIGNING_KEY)));
     let loaded = rotated
         .load(&user("42"))
         .await

@@ -8,7 +8,7 @@ use chrono::{Datelike, TimeDelta, Timelike};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{API, StandIn, error, invalid_argument, pause, time, user_of};
+use crate::{API, StandIn, error, invalid_argument, pause, time, user_with};
 
 #[derive(Debug, Deserialize)]
 pub struct BusyTimesQuery {
@@ -40,7 +40,7 @@ pub async fn busy_times(
 ) -> HttpResponse {
     state.calls.busy_times.fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_of(&request, &state).and_then(|u| own(&u, query.user.as_deref())) {
+    let user = match user_with(&request, &state, "availability:read").and_then(|u| own(&u, query.user.as_deref())) {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -112,7 +112,7 @@ pub async fn availability_schedules(
         .availability_schedules
         .fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_of(&request, &state).and_then(|u| own(&u, query.user.as_deref())) {
+    let user = match user_with(&request, &state, "availability:read").and_then(|u| own(&u, query.user.as_deref())) {
         Ok(user) => user,
         Err(response) => return response,
     };

@@ -17,6 +17,10 @@
 //!   (see [`oauth`]); its access tokens are accepted by the endpoints above until they expire;
 //! - `/webhook_subscriptions`, and `POST /admin/book` and `POST /admin/change_event_type`,
 //!   which change things and deliver the signed webhooks (see [`webhooks`]);
+//! - Calendly's scopes: an OAuth token has those its authorization asked for (`scope`; none
+//!   asked: every one, answered as `default`), a personal access token written
+//!   `scoped[users:read,event_types:read]…` those listed (any other: every one); a call
+//!   without its scope is Calendly's 403 naming it;
 //! - `GET /stats`: calls received per endpoint (`DELETE /stats` resets them, and the rate
 //!   limit's windows).
 //!
@@ -93,6 +97,13 @@ struct Options {
     /// Refuse webhook subscriptions, as a plan without webhooks.
     #[arg(long)]
     no_webhooks: bool,
+    /// The OAuth application's webhook signing key: subscriptions made with its access tokens
+    /// are signed with it.
+    #[arg(long, default_value = "stand-in-webhook-signing-key")]
+    oauth_webhook_signing_key: String,
+    /// How long a subscription's deliveries may fail before it is disabled (Calendly: a day).
+    #[arg(long, default_value_t = 86_400)]
+    webhook_disable_after_secs: i64,
 }
 
 #[derive(Debug)]
@@ -120,9 +131,39 @@ fn invalid_argument(parameter: &str, message: &str) -> HttpResponse {
     }))
 }
 
-/// The user a request's token stands for, or Calendly's 401: an OAuth access token of this
-/// stand-in while it is valid, or any other token as a personal access token of its own user.
-fn user_of(request: &HttpRequest, state: &StandIn) -> Result<String, HttpResponse> {
+/// Who calls: the user a request's token stands for, the scopes it was granted (`None`: every
+/// scope, as a token made before Calendly's scopes) and whether it is an OAuth access token.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    pub user: String,
+    scopes: Option<Vec<String>>,
+    pub oauth: bool,
+}
+
+impl Caller {
+    /// Whether the token may `scope`: granted by name, by the `:write` scope of its domain,
+    /// or a token without scopes.
+    fn may(&self, scope: &str) -> bool {
+        let write = scope.strip_suffix(":read").map(|domain| format!("{domain}:write"));
+        self.scopes.as_ref().is_none_or(|granted| {
+            granted
+                .iter()
+                .any(|g| g == "default" || g == scope || Some(g) == write.as_ref())
+        })
+    }
+}
+
+/// The scopes of a personal access token written `scoped[users:read,event_types:read]…`;
+/// `None` for any other token (every scope, as a token made before scopes).
+fn pat_scopes(token: &str) -> Option<Vec<String>> {
+    let rest = token.strip_prefix("scoped[")?;
+    let (scopes, _) = rest.split_once(']')?;
+    Some(scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+}
+
+/// The caller of a request, or Calendly's 401: an OAuth access token of this stand-in while it
+/// is valid, or any other token as a personal access token of its own user.
+fn caller(request: &HttpRequest, state: &StandIn) -> Result<Caller, HttpResponse> {
     let unauthenticated = || error(401, "Unauthenticated", "The access token is invalid");
     let token = request
         .headers()
@@ -131,12 +172,55 @@ fn user_of(request: &HttpRequest, state: &StandIn) -> Result<String, HttpRespons
         .and_then(|v| v.strip_prefix("Bearer "))
         .filter(|t| !t.is_empty() && !t.starts_with("invalid"))
         .ok_or_else(unauthenticated)?;
-    if let Some(user) = state.oauth.user_of(token) {
-        return user.map_err(|()| unauthenticated());
+    if let Some(granted) = state.oauth.user_of(token) {
+        let (user, scopes) = granted.map_err(|()| unauthenticated())?;
+        return Ok(Caller {
+            user,
+            scopes,
+            oauth: true,
+        });
     }
     let mut hasher = DefaultHasher::new();
     token.hash(&mut hasher);
-    Ok(format!("{:016X}", hasher.finish()))
+    Ok(Caller {
+        user: format!("{:016X}", hasher.finish()),
+        scopes: pat_scopes(token),
+        oauth: false,
+    })
+}
+
+/// The user a request's token stands for, or Calendly's 401.
+fn user_of(request: &HttpRequest, state: &StandIn) -> Result<String, HttpResponse> {
+    caller(request, state).map(|caller| caller.user)
+}
+
+/// The caller, when its token was granted `scope`: else Calendly's 401, or its 403 naming the
+/// scope (as Calendly answers since it grants access by scope).
+pub(crate) fn caller_with(
+    request: &HttpRequest,
+    state: &StandIn,
+    scope: &str,
+) -> Result<Caller, HttpResponse> {
+    let caller = caller(request, state)?;
+    if caller.may(scope) {
+        Ok(caller)
+    } else {
+        state.calls.scope_refusals.fetch_add(1, Ordering::Relaxed);
+        Err(error(
+            403,
+            "Permission Denied",
+            &format!("The access token is missing the required scope: {scope}"),
+        ))
+    }
+}
+
+/// The user, when the token was granted `scope` (see [`caller_with`]).
+pub(crate) fn user_with(
+    request: &HttpRequest,
+    state: &StandIn,
+    scope: &str,
+) -> Result<String, HttpResponse> {
+    caller_with(request, state, scope).map(|caller| caller.user)
 }
 
 async fn pause(state: &StandIn) {
@@ -148,7 +232,7 @@ async fn pause(state: &StandIn) {
 async fn users_me(request: HttpRequest, state: web::Data<StandIn>) -> HttpResponse {
     state.calls.users_me.fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_of(&request, &state) {
+    let user = match user_with(&request, &state, "users:read") {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -182,7 +266,7 @@ async fn event_types(
 ) -> HttpResponse {
     state.calls.event_types.fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_of(&request, &state) {
+    let user = match user_with(&request, &state, "event_types:read") {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -262,7 +346,7 @@ async fn available_times(
 ) -> HttpResponse {
     state.calls.available_times.fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_of(&request, &state) {
+    let user = match user_with(&request, &state, "event_types:read") {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -347,7 +431,11 @@ async fn main() -> std::io::Result<()> {
             options.deny_authorization,
         ),
         limit: limits::RateLimit::new(options.rate_limit_per_minute),
-        hooks: webhooks::Hooks::new(!options.no_webhooks),
+        hooks: webhooks::Hooks::new(
+            !options.no_webhooks,
+            options.oauth_webhook_signing_key,
+            TimeDelta::seconds(options.webhook_disable_after_secs),
+        ),
     }));
     let server = HttpServer::new(move || {
         App::new()
@@ -376,6 +464,18 @@ async fn main() -> std::io::Result<()> {
             .route(
                 "/webhook_subscriptions/{uuid}",
                 web::delete().to(webhooks::delete),
+            )
+            .route(
+                "/webhook_subscriptions/{uuid}",
+                web::get().to(webhooks::show),
+            )
+            .route(
+                "/admin/disable_subscriptions",
+                web::post().to(webhooks::disable_subscriptions),
+            )
+            .route(
+                "/admin/refuse_subscriptions",
+                web::post().to(webhooks::refuse_subscriptions),
             )
             .route("/admin/book", web::post().to(webhooks::book))
             .route(

@@ -44,9 +44,14 @@ pub struct OAuthCounters {
     pub invalid_grant: AtomicU64,
 }
 
+/// The scopes of a grant, as the authorization asked for them; `None`: none asked, so the
+/// token answer says `default` and every scope is granted (as before Calendly's scopes).
+type Granted = Option<Vec<String>>;
+
 #[derive(Debug)]
 struct Code {
     user: String,
+    scopes: Granted,
     redirect_uri: String,
     code_challenge: String,
     issued: Instant,
@@ -55,10 +60,10 @@ struct Code {
 #[derive(Debug, Default)]
 struct Grants {
     codes: HashMap<String, Code>,
-    /// Refresh token → the user; removed once used or revoked.
-    refresh_tokens: HashMap<String, String>,
-    /// Access token → the user and when it expires.
-    access_tokens: HashMap<String, (String, Instant)>,
+    /// Refresh token → the user and the grant's scopes; removed once used or revoked.
+    refresh_tokens: HashMap<String, (String, Granted)>,
+    /// Access token → the user, when it expires, and the grant's scopes.
+    access_tokens: HashMap<String, (String, Instant, Granted)>,
 }
 
 fn random_token(prefix: &str) -> String {
@@ -97,35 +102,43 @@ impl OAuth {
         self.grants.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The user an access token of this server stands for: `None` when it is not one, `Some(Err)`
-    /// when it is one no longer valid (expired or revoked).
-    pub fn user_of(&self, token: &str) -> Option<Result<String, ()>> {
+    /// The user an access token of this server stands for, with its grant's scopes: `None`
+    /// when it is not one, `Some(Err)` when it is one no longer valid (expired or revoked).
+    pub fn user_of(&self, token: &str) -> Option<Result<(String, Granted), ()>> {
         if !token.starts_with("oauth-at-") {
             return None;
         }
         Some(match self.grants().access_tokens.get(token) {
-            Some((user, expires)) if Instant::now() < *expires => Ok(user.clone()),
+            Some((user, expires, scopes)) if Instant::now() < *expires => {
+                Ok((user.clone(), scopes.clone()))
+            }
             _ => Err(()),
         })
     }
 
-    /// A new access and refresh token for `user`, as the token endpoint answers them.
-    fn issue(&self, user: &str) -> HttpResponse {
+    /// A new access and refresh token for `user` with `scopes`, as the token endpoint answers
+    /// them.
+    fn issue(&self, user: &str, scopes: Granted) -> HttpResponse {
         let access = random_token("oauth-at-");
         let refresh = random_token("oauth-rt-");
+        let scope = scopes.as_ref().map_or_else(|| "default".to_owned(), |s| s.join(" "));
         let mut grants = self.grants();
         grants.access_tokens.insert(
             access.clone(),
-            (user.to_owned(), Instant::now() + self.access_token_ttl),
+            (
+                user.to_owned(),
+                Instant::now() + self.access_token_ttl,
+                scopes.clone(),
+            ),
         );
         grants
             .refresh_tokens
-            .insert(refresh.clone(), user.to_owned());
+            .insert(refresh.clone(), (user.to_owned(), scopes));
         HttpResponse::Ok().json(json!({
             "token_type": "Bearer",
             "access_token": access,
             "refresh_token": refresh,
-            "scope": "default",
+            "scope": scope,
             "created_at": chrono::Utc::now().timestamp(),
             "expires_in": self.access_token_ttl.as_secs(),
             "owner": format!("{API}/users/{user}"),
@@ -153,6 +166,8 @@ pub struct AuthorizeQuery {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
     state: Option<String>,
+    /// The scopes asked for, space-separated; granted as asked.
+    scope: Option<String>,
 }
 
 /// `GET /oauth/authorize`: the user approves at once (or, with `--deny-authorization`,
@@ -196,6 +211,10 @@ pub async fn authorize(
             code.clone(),
             Code {
                 user,
+                scopes: query
+                    .scope
+                    .as_deref()
+                    .map(|s| s.split_whitespace().map(str::to_owned).collect()),
                 redirect_uri: redirect_uri.clone(),
                 code_challenge: challenge,
                 issued: Instant::now(),
@@ -277,7 +296,7 @@ pub async fn token(
             if !verified {
                 return oauth.invalid_grant("code_verifier does not match");
             }
-            oauth.issue(&code.user)
+            oauth.issue(&code.user, code.scopes)
         }
         Some("refresh_token") => {
             oauth.calls.refresh_token.fetch_add(1, Ordering::Relaxed);
@@ -285,7 +304,7 @@ pub async fn token(
                 .refresh_token
                 .and_then(|token| oauth.grants().refresh_tokens.remove(&token));
             match user {
-                Some(user) => oauth.issue(&user),
+                Some((user, scopes)) => oauth.issue(&user, scopes),
                 None => oauth.invalid_grant("The refresh token is invalid or was used"),
             }
         }

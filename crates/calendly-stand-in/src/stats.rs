@@ -15,6 +15,10 @@ pub struct Counters {
     pub available_times: AtomicU64,
     pub busy_times: AtomicU64,
     pub availability_schedules: AtomicU64,
+    /// Calls refused with 403 for a scope the token was not granted.
+    pub scope_refusals: AtomicU64,
+    /// `GET /webhook_subscriptions/{uuid}` calls.
+    pub subscription_reads: AtomicU64,
 }
 
 pub async fn stats(state: web::Data<StandIn>) -> HttpResponse {
@@ -37,6 +41,8 @@ pub async fn stats(state: web::Data<StandIn>) -> HttpResponse {
         "oauth_revoke": oauth.revoke.load(Ordering::Relaxed),
         "oauth_invalid_grant": oauth.invalid_grant.load(Ordering::Relaxed),
         "rate_limited": state.limit.refused.load(Ordering::Relaxed),
+        "scope_refusals": state.calls.scope_refusals.load(Ordering::Relaxed),
+        "webhook_subscription_reads": state.calls.subscription_reads.load(Ordering::Relaxed),
     }))
 }
 
@@ -49,6 +55,8 @@ pub async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
         .calls
         .availability_schedules
         .store(0, Ordering::Relaxed);
+    state.calls.scope_refusals.store(0, Ordering::Relaxed);
+    state.calls.subscription_reads.store(0, Ordering::Relaxed);
     state.limit.reset();
     let oauth = &state.oauth.calls;
     for counter in [

@@ -2,7 +2,16 @@
 //! signed webhooks for them:
 //! - `POST /webhook_subscriptions` (scope `user`, for the token's own user; 409 when one with
 //!   the URL exists; 403 with `--no-webhooks`, as a plan without webhooks), `GET
-//!   /webhook_subscriptions?user=…`, `DELETE /webhook_subscriptions/{uuid}`;
+//!   /webhook_subscriptions?user=…`, `GET` and `DELETE /webhook_subscriptions/{uuid}`;
+//!   reading needs the `webhooks:read` scope, making and deleting `webhooks:write`;
+//! - as Calendly, a subscription made with a personal access token is signed with the
+//!   `signing_key` sent along, one made with an OAuth access token with the OAuth
+//!   application's webhook signing key (`--oauth-webhook-signing-key`), whatever was sent;
+//! - a subscription whose deliveries keep failing for `--webhook-disable-after-secs` (Calendly:
+//!   a day) is disabled (`"state": "disabled"`, no more deliveries); one answered 410 is
+//!   deleted; `POST /admin/disable_subscriptions {"user"}` disables a user's at once, and
+//!   `POST /admin/refuse_subscriptions {"count"}` fails the next `count` subscription requests
+//!   with 500;
 //! - `POST /admin/book {"event_type", "start_time"}`: books that slot (it leaves the event
 //!   type's available times) and delivers `invitee.created`;
 //! - `POST /admin/change_event_type {"event_type"}`: renames it and delivers
@@ -13,6 +22,7 @@
 //! admin call answers once each has answered, with their statuses.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,7 +33,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::{API, StandIn, error, invalid_argument, user_of};
+use crate::{API, StandIn, caller_with, error, invalid_argument, user_with};
 
 #[derive(Debug, Clone)]
 struct Subscription {
@@ -32,8 +42,12 @@ struct Subscription {
     user: String,
     organization: String,
     events: Vec<String>,
+    /// What its deliveries are signed with: the key sent along, or the OAuth application's.
     signing_key: String,
     created_at: String,
+    disabled: bool,
+    /// When its deliveries started failing, if they are.
+    failing_since: Option<DateTime<Utc>>,
 }
 
 impl Subscription {
@@ -43,8 +57,10 @@ impl Subscription {
             "callback_url": self.url,
             "created_at": self.created_at,
             "updated_at": self.created_at,
-            "retry_started_at": null,
-            "state": "active",
+            "retry_started_at": self
+                .failing_since
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true)),
+            "state": if self.disabled { "disabled" } else { "active" },
             "events": self.events,
             "scope": "user",
             "organization": self.organization,
@@ -58,6 +74,12 @@ impl Subscription {
 #[derive(Debug)]
 pub(crate) struct Hooks {
     enabled: bool,
+    /// The OAuth application's webhook signing key.
+    application_key: String,
+    /// How long deliveries may fail before the subscription is disabled.
+    disable_after: chrono::TimeDelta,
+    /// Subscription requests still to be failed with 500.
+    refusals: std::sync::atomic::AtomicU32,
     subscriptions: Mutex<Vec<Subscription>>,
     /// (event type URI, start time) of each booked slot.
     booked: Mutex<HashSet<(String, DateTime<Utc>)>>,
@@ -67,10 +89,17 @@ pub(crate) struct Hooks {
 }
 
 impl Hooks {
-    pub(crate) fn new(enabled: bool) -> Self {
+    pub(crate) fn new(
+        enabled: bool,
+        application_key: String,
+        disable_after: chrono::TimeDelta,
+    ) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
             enabled,
+            application_key,
+            disable_after,
+            refusals: std::sync::atomic::AtomicU32::new(0),
             subscriptions: Mutex::new(Vec::new()),
             booked: Mutex::new(HashSet::new()),
             changes: Mutex::new(HashMap::new()),
@@ -104,9 +133,14 @@ impl Hooks {
     }
 }
 
-/// The URI of the user a request's token stands for, or Calendly's 401.
-fn user_uri_of(request: &HttpRequest, state: &StandIn) -> Result<String, HttpResponse> {
-    user_of(request, state).map(|user| format!("{API}/users/{user}"))
+/// The URI of the user a request's token stands for, when it was granted `scope`; else
+/// Calendly's 401 or 403.
+fn user_uri_with(
+    request: &HttpRequest,
+    state: &StandIn,
+    scope: &str,
+) -> Result<String, HttpResponse> {
+    user_with(request, state, scope).map(|user| format!("{API}/users/{user}"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,10 +158,18 @@ pub(crate) async fn create(
     body: web::Json<NewSubscription>,
     state: web::Data<StandIn>,
 ) -> HttpResponse {
-    let user = match user_uri_of(&request, &state) {
-        Ok(user) => user,
+    let caller = match caller_with(&request, &state, "webhooks:write") {
+        Ok(caller) => caller,
         Err(response) => return response,
     };
+    let user = format!("{API}/users/{}", caller.user);
+    let refused = state
+        .hooks
+        .refusals
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    if refused.is_ok() {
+        return error(500, "Internal Server Error", "Something went wrong");
+    }
     let body = body.into_inner();
     let (Some(url), Some(events), Some(organization)) = (body.url, body.events, body.organization)
     else {
@@ -154,8 +196,15 @@ pub(crate) async fn create(
         user,
         organization,
         events,
-        signing_key: body.signing_key.unwrap_or_default(),
+        // As Calendly: the key sent along is used for personal access tokens only.
+        signing_key: if caller.oauth {
+            state.hooks.application_key.clone()
+        } else {
+            body.signing_key.unwrap_or_default()
+        },
         created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+        disabled: false,
+        failing_since: None,
     };
     let resource = subscription.resource();
     subscriptions.push(subscription);
@@ -163,7 +212,7 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn list(request: HttpRequest, state: web::Data<StandIn>) -> HttpResponse {
-    let user = match user_uri_of(&request, &state) {
+    let user = match user_uri_with(&request, &state, "webhooks:read") {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -181,12 +230,39 @@ pub(crate) async fn list(request: HttpRequest, state: web::Data<StandIn>) -> Htt
     }))
 }
 
+/// `GET /webhook_subscriptions/{uuid}`: one of the caller's subscriptions, with its state.
+pub(crate) async fn show(
+    request: HttpRequest,
+    uuid: web::Path<String>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    state.calls.subscription_reads.fetch_add(1, Ordering::Relaxed);
+    let user = match user_uri_with(&request, &state, "webhooks:read") {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let subscriptions = state.hooks.subscriptions();
+    match subscriptions
+        .iter()
+        .find(|s| s.uuid == *uuid && s.user == user)
+    {
+        Some(subscription) => {
+            HttpResponse::Ok().json(json!({ "resource": subscription.resource() }))
+        }
+        None => error(
+            404,
+            "Resource Not Found",
+            "The server could not find the requested resource.",
+        ),
+    }
+}
+
 pub(crate) async fn delete(
     request: HttpRequest,
     uuid: web::Path<String>,
     state: web::Data<StandIn>,
 ) -> HttpResponse {
-    let user = match user_uri_of(&request, &state) {
+    let user = match user_uri_with(&request, &state, "webhooks:write") {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -217,7 +293,7 @@ async fn deliver(state: &StandIn, user: &str, event: &str, payload: Value) -> Ve
         .hooks
         .subscriptions()
         .iter()
-        .filter(|s| s.user == user && s.events.iter().any(|e| e == event))
+        .filter(|s| !s.disabled && s.user == user && s.events.iter().any(|e| e == event))
         .cloned()
         .collect();
     let body = json!({
@@ -249,9 +325,73 @@ async fn deliver(state: &StandIn, user: &str, event: &str, payload: Value) -> Ve
             .send()
             .await
             .map_or(0, |response| response.status().as_u16());
+        state.hooks.answered(&target.uuid, status, Utc::now());
         answers.push(json!({ "url": target.url, "status": status }));
     }
     answers
+}
+
+impl Hooks {
+    /// What Calendly does with a delivery's answer: a 2xx ends the failing; 410 deletes the
+    /// subscription; any other answer (or none) keeps it failing, and a subscription failing
+    /// for `disable_after` is disabled.
+    fn answered(&self, uuid: &str, status: u16, now: DateTime<Utc>) {
+        let mut subscriptions = self.subscriptions();
+        if status == 410 {
+            subscriptions.retain(|s| s.uuid != uuid);
+            return;
+        }
+        let Some(subscription) = subscriptions.iter_mut().find(|s| s.uuid == uuid) else {
+            return;
+        };
+        if (200..300).contains(&status) {
+            subscription.failing_since = None;
+            return;
+        }
+        let since = *subscription.failing_since.get_or_insert(now);
+        if now - since >= self.disable_after {
+            subscription.disabled = true;
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DisableSubscriptions {
+    user: String,
+}
+
+/// `POST /admin/disable_subscriptions {"user"}`: disables every subscription of the user (a
+/// URI), as Calendly does after a day of failed deliveries: how many.
+pub(crate) async fn disable_subscriptions(
+    body: web::Json<DisableSubscriptions>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    let mut disabled = 0;
+    for subscription in state
+        .hooks
+        .subscriptions()
+        .iter_mut()
+        .filter(|s| s.user == body.user)
+    {
+        subscription.disabled = true;
+        disabled += 1;
+    }
+    HttpResponse::Ok().json(json!({ "disabled": disabled }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefuseSubscriptions {
+    count: u32,
+}
+
+/// `POST /admin/refuse_subscriptions {"count"}`: the next `count` subscription requests fail
+/// with 500.
+pub(crate) async fn refuse_subscriptions(
+    body: web::Json<RefuseSubscriptions>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    state.hooks.refusals.store(body.count, Ordering::Relaxed);
+    HttpResponse::NoContent().finish()
 }
 
 #[derive(Debug, Deserialize)]

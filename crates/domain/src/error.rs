@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::model::EventTypeUri;
+use crate::scope::Scope;
 
 /// Why a bearer token did not authenticate anyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +56,10 @@ pub enum ProviderError {
     /// The provider understood the request and refused it.
     #[error("the scheduling provider refused the request: {reason:?}")]
     Rejected { reason: Rejection, details: Value },
+    /// The credential lacks a scope the call needs: known before the call from the scopes the
+    /// connection was granted (`details` null), or the provider's 403 saying so.
+    #[error("the credential lacks the scope {scope}")]
+    ScopeMissing { scope: Scope, details: Value },
     /// Too many requests; `retry_after` is when the provider says to try again.
     #[error("the scheduling provider's rate limit was reached")]
     RateLimited {
@@ -105,6 +110,9 @@ pub enum GatewayError {
     /// An OAuth callback without a state, or with one that is unknown, expired or used.
     #[error("the OAuth state is unknown, expired or already used")]
     InvalidOAuthState,
+    /// An OAuth completion by a user other than the one who started it (the start is spent).
+    #[error("the OAuth start belongs to another user")]
+    OAuthUserMismatch,
     /// The user declined the authorization at the provider.
     #[error("the user declined the authorization")]
     AuthorizationDenied,

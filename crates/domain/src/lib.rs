@@ -7,6 +7,7 @@ pub mod error;
 pub mod model;
 pub mod oauth;
 pub mod ports;
+pub mod scope;
 pub mod time_range;
 pub mod use_cases;
 pub mod webhook;
@@ -22,14 +23,16 @@ pub use oauth::{
 };
 pub use ports::{
     AccountCache, Clock, HookedAccount, OAuthProvider, OAuthStarts, RefreshLease,
-    SchedulingProvider, SystemClock, TaskRunner, TokenRepository, UserAuth, WebhookSubscriptions,
+    SchedulingProvider, SystemClock, TaskRunner, TokenRepository, UserAuth, WebhookChecks,
+    WebhookSubscriptions,
 };
+pub use scope::{OPERATION_SCOPES, Scope, Scopes};
 pub use time_range::TimeRange;
 pub use use_cases::{
     AvailabilityPolicy, AvailabilityQuery, CalendlyService, OAUTH_START_LIFETIME, Ports, Renewals,
     Slot, SlotDay, Slots, SlotsQuery, TOKEN_CALL_SPACING, WebhookPolicy, WebhookReceipt,
 };
 pub use webhook::{
-    HookId, NewHook, SignatureError, SigningKey, Subscription, Webhooks, signature_header,
-    verify_signature,
+    HookId, HookSigning, NewHook, SignatureError, SigningKey, Subscription, SubscriptionState,
+    Webhooks, signature_header, verify_signature, verify_signature_with_any,
 };

@@ -81,6 +81,8 @@ pub struct OAuthGrant {
     pub expires_in: std::time::Duration,
     /// The Calendly user the tokens act for.
     pub owner: CalendlyUserUri,
+    /// The scopes granted (the answer's `scope`), when it said.
+    pub scopes: Option<crate::scope::Scopes>,
 }
 
 /// Where to send the browser to start connecting, and what the callback needs to finish:

@@ -15,7 +15,7 @@ use crate::oauth::{
     AuthorizationCode, OAuthAuthorization, OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier,
 };
 use crate::time_range::TimeRange;
-use crate::webhook::{HookId, NewHook, SigningKey};
+use crate::webhook::{HookId, HookSigning, NewHook, SigningKey, SubscriptionState, Webhooks};
 
 /// Turns the application's bearer token into the user it was issued for.
 ///
@@ -54,9 +54,20 @@ pub trait TokenRepository: Send + Sync {
     /// Succeeds when the store answers.
     async fn ping(&self) -> Result<(), RepositoryError>;
 
-    /// The account and signing key of the connection whose webhook subscription has
-    /// `hook_id`; `None` when no connection has it.
+    /// The account and signing of the connection whose webhook subscription (active or
+    /// disabled) has `hook_id`; `None` when no connection has it.
     async fn find_hook(&self, hook_id: &HookId) -> Result<Option<HookedAccount>, RepositoryError>;
+
+    /// Stores `webhooks` as the user's subscription, changing nothing else of the connection,
+    /// if the stored connection's subscription is still the one whose hook id is `expected`
+    /// (`None`: none): `false` when it is not (the user connected again meanwhile, or
+    /// disconnected).
+    async fn set_webhooks<'a>(
+        &self,
+        user_id: &UserId,
+        expected: Option<&'a HookId>,
+        webhooks: &Webhooks,
+    ) -> Result<bool, RepositoryError>;
 
     /// Locks the user's connection for renewing its credential, waiting while another request
     /// or instance holds it; `None` when there is no connection. The lease holds the
@@ -67,13 +78,34 @@ pub trait TokenRepository: Send + Sync {
     ) -> Result<Option<Box<dyn RefreshLease>>, RepositoryError>;
 }
 
-/// Whose a webhook subscription is: the account its deliveries are about, and the key they are
-/// signed with.
+/// Whose a webhook subscription is: the account its deliveries are about, and whose key
+/// signs them.
 #[derive(Debug, Clone)]
 pub struct HookedAccount {
     pub user_id: UserId,
     pub account: CalendlyUserUri,
-    pub signing_key: SigningKey,
+    pub signing: HookSigning,
+}
+
+/// When each connection's webhook subscription is next looked at, kept where every instance
+/// sees it, so that one instance looks at each (not every instance).
+///
+/// Errors: as [`TokenRepository`]'s.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait WebhookChecks: Send + Sync {
+    /// Takes at most `limit` connections (with webhooks on) whose check is due at `now`
+    /// (never checked, or last due before `now`), most overdue first, and sets their next
+    /// check to `next`. Of instances claiming at once, each connection goes to one.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        next: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<UserId>, RepositoryError>;
+
+    /// How many connections have webhooks on (checked at each interval).
+    async fn watched(&self) -> Result<u64, RepositoryError>;
 }
 
 /// A connection locked for renewing its credential: no one else can renew it until the lease
@@ -184,16 +216,25 @@ pub trait WebhookSubscriptions: Send + Sync {
     /// A new hook: a random id and a random signing key. No call is made.
     fn new_hook(&self) -> NewHook;
 
-    /// Subscribes `user`, of `organization`, with deliveries to `url` signed with `key`: the
-    /// subscription's URI.
-    async fn subscribe(
+    /// Subscribes `user`, of `organization`, with deliveries to `url` signed with `key` (for a
+    /// personal access token; `None` for an OAuth token, whose subscriptions the provider signs
+    /// with the application's key): the subscription's URI.
+    async fn subscribe<'a>(
         &self,
         token: &CalendlyToken,
         user: &CalendlyUserUri,
         organization: &str,
         url: &str,
-        key: &SigningKey,
+        key: Option<&'a SigningKey>,
     ) -> Result<String, ProviderError>;
+
+    /// The state of the subscription at `uri`, made for `user`; `None` when it is gone.
+    async fn state(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+        uri: &str,
+    ) -> Result<Option<SubscriptionState>, ProviderError>;
 
     /// The URI of `user`'s subscription with deliveries to `url`, if there is one.
     async fn find(

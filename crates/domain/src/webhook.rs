@@ -74,47 +74,86 @@ impl PartialEq for SigningKey {
     }
 }
 
+impl Eq for SigningKey {}
+
 /// A connection's webhook subscription at the provider.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Webhooks {
     /// The gateway has no public URL for webhooks: answers live out their TTLs.
     Off,
-    /// The provider refused the subscription (a plan without webhooks) or failed.
+    /// The provider refused the subscription (a plan without webhooks, a scope not granted) or
+    /// failed.
     Unavailable,
     Active(Subscription),
+    /// The provider disabled the subscription (its deliveries kept failing) and it could not
+    /// be made again yet: answers live out their TTLs until it is.
+    Disabled(Subscription),
 }
 
 impl Webhooks {
-    /// `active`, `unavailable` or `off`, as clients see it.
+    /// `active`, `disabled`, `unavailable` or `off`, as clients see it.
     pub fn status(&self) -> &'static str {
         match self {
             Self::Off => "off",
             Self::Unavailable => "unavailable",
             Self::Active(_) => "active",
+            Self::Disabled(_) => "disabled",
         }
     }
 
+    /// The subscription at the provider, active or disabled.
     pub fn subscription(&self) -> Option<&Subscription> {
         match self {
-            Self::Active(subscription) => Some(subscription),
-            _ => None,
+            Self::Active(subscription) | Self::Disabled(subscription) => Some(subscription),
+            Self::Off | Self::Unavailable => None,
         }
     }
 }
 
-/// A subscription: where deliveries come, with what key, and its URI at the provider.
+/// Whose key a subscription's deliveries are signed with. Calendly signs the deliveries of a
+/// subscription made with a personal access token with the key sent along when it was made,
+/// and those of one made with an OAuth token with the OAuth application's own key (it ignores
+/// a key sent along).
+#[derive(Debug, Clone, PartialEq)]
+pub enum HookSigning {
+    /// The subscription's own random key.
+    Own(SigningKey),
+    /// The OAuth application's webhook signing key (or, while it is rotated, its previous one).
+    Application,
+}
+
+impl HookSigning {
+    /// `subscription` or `application`, as the store names it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Own(_) => "subscription",
+            Self::Application => "application",
+        }
+    }
+}
+
+/// A subscription: where deliveries come, whose key signs them, and its URI at the provider.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subscription {
     pub hook_id: HookId,
-    pub signing_key: SigningKey,
+    pub signing: HookSigning,
     pub uri: String,
 }
 
-/// What a new subscription is made with (the adapter draws both at random).
+/// What a new subscription is made with (the adapter draws both at random; the key is sent
+/// only for subscriptions signed with their own key).
 #[derive(Debug, Clone)]
 pub struct NewHook {
     pub hook_id: HookId,
     pub signing_key: SigningKey,
+}
+
+/// A subscription's state as the provider reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionState {
+    Active,
+    /// Disabled by the provider after its deliveries failed for a day.
+    Disabled,
 }
 
 /// Why a delivery's signature is not accepted.
@@ -184,6 +223,25 @@ pub fn verify_signature(
     } else {
         Err(SignatureError::Mismatch)
     }
+}
+
+/// Checks `header` as [`verify_signature`] does, under any of `keys` (an application key and
+/// its predecessor while it is rotated). With no key at all, nothing matches.
+pub fn verify_signature_with_any(
+    keys: &[&SigningKey],
+    header: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+    tolerance: TimeDelta,
+) -> Result<(), SignatureError> {
+    let mut outcome = Err(SignatureError::Mismatch);
+    for key in keys {
+        outcome = verify_signature(key, header, body, now, tolerance);
+        if outcome != Err(SignatureError::Mismatch) {
+            return outcome;
+        }
+    }
+    outcome
 }
 
 /// The bytes of lowercase or uppercase hex `text`.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use domain::{ProviderError, Rejection};
+use domain::{ProviderError, Rejection, Scope};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -77,6 +77,57 @@ pub(crate) fn refusal(
             reason: format!("Calendly answered {other}"),
         },
     }
+}
+
+/// The scope Calendly asks for `method` on `endpoint` (its scope catalog).
+pub(super) fn scope_of(method: &reqwest::Method, endpoint: &str) -> Option<Scope> {
+    Some(match endpoint {
+        "/users/me" => Scope::UsersRead,
+        "/event_types" | "/event_type_available_times" => Scope::EventTypesRead,
+        "/user_busy_times" | "/user_availability_schedules" => Scope::AvailabilityRead,
+        "/webhook_subscriptions" | "/webhook_subscriptions/{uuid}"
+            if method == reqwest::Method::GET =>
+        {
+            Scope::WebhooksRead
+        }
+        "/webhook_subscriptions" | "/webhook_subscriptions/{uuid}" => Scope::WebhooksWrite,
+        "/invitees" => Scope::ScheduledEventsWrite,
+        "/scheduled_events" | "/scheduled_events/{uuid}" => Scope::ScheduledEventsRead,
+        _ => return None,
+    })
+}
+
+/// `error` as a missing scope when it is Calendly's 403 saying so (its message speaks of a
+/// scope) for an endpoint whose scope is known; else `error` as it is.
+pub(super) fn scope_refusal(
+    error: ProviderError,
+    method: &reqwest::Method,
+    endpoint: &str,
+) -> ProviderError {
+    match (error, scope_of(method, endpoint)) {
+        (
+            ProviderError::Rejected {
+                reason: Rejection::Forbidden,
+                details,
+            },
+            Some(scope),
+        ) if speaks_of_scope(&details) => ProviderError::ScopeMissing { scope, details },
+        (error, _) => error,
+    }
+}
+
+/// Whether Calendly's error body names a scope (in its title, message or details).
+fn speaks_of_scope(details: &Value) -> bool {
+    let mentions = |value: &Value| {
+        value
+            .as_str()
+            .is_some_and(|text| text.to_ascii_lowercase().contains("scope"))
+    };
+    mentions(&details["title"])
+        || mentions(&details["message"])
+        || details["details"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|item| mentions(&item["message"])))
 }
 
 fn not_calendly_json(status: StatusCode) -> ProviderError {

@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tracing::instrument;
 
-use answer::{Answer, refusal, transport_error, whole_answer};
+use answer::{Answer, refusal, scope_refusal, transport_error, whole_answer};
 pub use budget::RateBudgets;
 use budget::RateHeaders;
 pub use circuit::CircuitBreaker;
@@ -220,7 +220,8 @@ impl CalendlyClient {
             return if status.is_success() {
                 Ok((body, rate))
             } else {
-                Err(refusal(status, rate.reset, &body))
+                let refused = refusal(status, rate.reset, &body);
+                Err(scope_refusal(refused, &call.method, call.endpoint))
             };
         }
     }

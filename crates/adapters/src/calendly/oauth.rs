@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::{
     AuthorizationCode, CalendlyToken, CalendlyUserUri, OAuthAuthorization, OAuthGrant,
-    OAuthProvider, OAuthStateToken, PkceVerifier, ProviderError,
+    OAuthProvider, OAuthStateToken, PkceVerifier, ProviderError, Scopes,
 };
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -35,8 +35,11 @@ pub struct CalendlyOAuthSettings {
     pub auth_base_url: String,
     pub client_id: String,
     pub client_secret: SecretString,
-    /// The gateway's callback, as registered with Calendly.
+    /// Where Calendly sends the browser back, as registered with Calendly.
     pub redirect_uri: String,
+    /// The scopes asked for (`scope` on the authorization URL), space-separated; `None`: the
+    /// application's registered ones.
+    pub scopes: Option<String>,
     /// The deadline of one call.
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -79,6 +82,9 @@ struct TokenAnswer {
     refresh_token: String,
     expires_in: u64,
     owner: String,
+    /// The scopes granted, space-separated; older answers say `default`.
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 impl CalendlyOAuthClient {
@@ -148,6 +154,7 @@ impl CalendlyOAuthClient {
                 .map_err(|_| malformed("refresh_token"))?,
             expires_in: Duration::from_secs(answer.expires_in),
             owner: CalendlyUserUri::parse(answer.owner).map_err(|_| malformed("owner"))?,
+            scopes: answer.scope.as_deref().map(Scopes::parse),
         })
     }
 }
@@ -172,6 +179,9 @@ impl OAuthProvider for CalendlyOAuthClient {
             .append_pair("code_challenge", &challenge(&verifier))
             .append_pair("code_challenge_method", "S256")
             .append_pair("state", state.expose());
+        if let Some(scopes) = &self.settings.scopes {
+            url.query_pairs_mut().append_pair("scope", scopes);
+        }
         OAuthAuthorization {
             authorize_url: url.into(),
             state,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use domain::{
     CalendlyToken, CalendlyUserUri, HookId, NewHook, ProviderError, Rejection, SigningKey,
-    WebhookSubscriptions,
+    SubscriptionState, WebhookSubscriptions,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -39,6 +39,27 @@ struct Resource {
 }
 
 #[derive(Deserialize)]
+struct Shown {
+    resource: ShownResource,
+}
+
+/// A subscription as `GET /webhook_subscriptions/{uuid}` shows it: `active` or `disabled`.
+#[derive(Deserialize)]
+struct ShownResource {
+    state: String,
+}
+
+/// The id at the end of a subscription's URI.
+fn uuid_of(uri: &str) -> Result<&str, ProviderError> {
+    uri.rsplit_once("/webhook_subscriptions/")
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .ok_or_else(|| ProviderError::Unavailable {
+            reason: "a webhook subscription URI without its id".into(),
+        })
+}
+
+#[derive(Deserialize)]
 struct Page {
     collection: Vec<Resource>,
     #[serde(default)]
@@ -57,22 +78,24 @@ impl WebhookSubscriptions for CalendlyClient {
     }
 
     #[instrument(skip_all, fields(user = %user), err(Display))]
-    async fn subscribe(
+    async fn subscribe<'a>(
         &self,
         token: &CalendlyToken,
         user: &CalendlyUserUri,
         organization: &str,
         url: &str,
-        key: &SigningKey,
+        key: Option<&'a SigningKey>,
     ) -> Result<String, ProviderError> {
-        let body = json!({
+        let mut body = json!({
             "url": url,
             "events": EVENTS,
             "organization": organization,
             "user": user.as_str(),
             "scope": "user",
-            "signing_key": key.expose(),
         });
+        if let Some(key) = key {
+            body["signing_key"] = json!(key.expose());
+        }
         let call = Call {
             method: reqwest::Method::POST,
             endpoint: "/webhook_subscriptions",
@@ -128,17 +151,41 @@ impl WebhookSubscriptions for CalendlyClient {
         Ok(None)
     }
 
+    #[instrument(skip_all, fields(user = %user), err(Display))]
+    async fn state(
+        &self,
+        token: &CalendlyToken,
+        user: &CalendlyUserUri,
+        uri: &str,
+    ) -> Result<Option<SubscriptionState>, ProviderError> {
+        let uuid = uuid_of(uri)?;
+        let call = Call {
+            method: reqwest::Method::GET,
+            endpoint: "/webhook_subscriptions/{uuid}",
+            path: Some(format!("/webhook_subscriptions/{uuid}")),
+            query: &[],
+            body: None,
+        };
+        match self.call(token, Some(user), call).await {
+            Ok((answer, _)) => {
+                let shown: Shown = serde_json::from_slice(&answer)
+                    .map_err(|e| malformed("webhook subscription", e))?;
+                Ok(Some(match shown.resource.state.as_str() {
+                    "disabled" => SubscriptionState::Disabled,
+                    _ => SubscriptionState::Active,
+                }))
+            }
+            Err(ProviderError::Rejected {
+                reason: Rejection::NotFound,
+                ..
+            }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     #[instrument(skip_all, err(Display))]
     async fn unsubscribe(&self, token: &CalendlyToken, uri: &str) -> Result<(), ProviderError> {
-        let uuid = uri
-            .rsplit_once("/webhook_subscriptions/")
-            .map(|(_, id)| id)
-            .filter(|id| {
-                !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-            .ok_or_else(|| ProviderError::Unavailable {
-                reason: "a webhook subscription URI without its id".into(),
-            })?;
+        let uuid = uuid_of(uri)?;
         let call = Call {
             method: reqwest::Method::DELETE,
             endpoint: "/webhook_subscriptions/{uuid}",

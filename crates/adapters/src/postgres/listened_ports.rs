@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use domain::{
     AccountCache, CalendlyConnection, CalendlyCredential, CalendlyUserUri, HookId, HookedAccount,
-    RefreshLease, RepositoryError, TokenRepository, UserId,
+    RefreshLease, RepositoryError, TokenRepository, UserId, Webhooks,
 };
 
 use super::listened::ConnectionCache;
@@ -69,6 +69,17 @@ impl TokenRepository for ListenedTokens {
 
     async fn find_hook(&self, hook_id: &HookId) -> Result<Option<HookedAccount>, RepositoryError> {
         self.inner.find_hook(hook_id).await
+    }
+
+    async fn set_webhooks<'a>(
+        &self,
+        user_id: &UserId,
+        expected: Option<&'a HookId>,
+        webhooks: &Webhooks,
+    ) -> Result<bool, RepositoryError> {
+        let set = self.inner.set_webhooks(user_id, expected, webhooks).await;
+        self.cache.forget(user_id.as_str());
+        set
     }
 
     async fn lock_for_refresh(

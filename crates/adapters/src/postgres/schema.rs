@@ -21,6 +21,10 @@ diesel::table! {
         hook_id -> Nullable<Text>,
         webhook_key_ciphertext -> Nullable<Binary>,
         webhook_subscription_uri -> Nullable<Text>,
+        webhook_signed_by -> Text,
+        webhook_disabled -> Bool,
+        scopes -> Nullable<Text>,
+        webhook_check_due_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) use oauth_starts::{StoredStart, state_hash};
 
 pub(crate) use queries::diesel_token_repository;
 use rows::sealed_refresh_token;
-pub(crate) use rows::stored_row;
+pub(crate) use rows::{HookRow, sealed_signing_key, stored_row, stored_status};
 
 /// [`domain::TokenRepository`] over a Diesel connection pool: PostgreSQL or SQLite.
 pub struct DieselTokenRepository<C: PoolableConnection + 'static>
@@ -84,6 +84,13 @@ pub(crate) struct StoredConnection {
     pub hook_id: Option<String>,
     pub webhook_key_ciphertext: Option<Vec<u8>>,
     pub webhook_subscription_uri: Option<String>,
+    pub webhook_signed_by: String,
+    pub webhook_disabled: bool,
+    pub scopes: Option<String>,
+    /// Read with the row, never written by a save and never used: only claiming a check
+    /// moves it.
+    #[allow(dead_code)]
+    pub webhook_check_due_at: Option<DateTime<Utc>>,
 }
 
 /// A pool that opens connections lazily, at most `max_size`, and gives up waiting for one

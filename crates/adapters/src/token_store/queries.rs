@@ -44,6 +44,9 @@ macro_rules! diesel_token_repository {
                         dsl::hook_id.eq(&row.hook_id),
                         dsl::webhook_key_ciphertext.eq(&row.webhook_key_ciphertext),
                         dsl::webhook_subscription_uri.eq(&row.webhook_subscription_uri),
+                        dsl::webhook_signed_by.eq(&row.webhook_signed_by),
+                        dsl::webhook_disabled.eq(row.webhook_disabled),
+                        dsl::scopes.eq(&row.scopes),
                     ))
                     .on_conflict(dsl::user_id)
                     .do_update()
@@ -66,6 +69,9 @@ macro_rules! diesel_token_repository {
                         dsl::hook_id.eq(excluded(dsl::hook_id)),
                         dsl::webhook_key_ciphertext.eq(excluded(dsl::webhook_key_ciphertext)),
                         dsl::webhook_subscription_uri.eq(excluded(dsl::webhook_subscription_uri)),
+                        dsl::webhook_signed_by.eq(excluded(dsl::webhook_signed_by)),
+                        dsl::webhook_disabled.eq(excluded(dsl::webhook_disabled)),
+                        dsl::scopes.eq(excluded(dsl::scopes)),
                     ))
                     .execute(&mut db);
                 let outcome = tokio::time::timeout(self.query_timeout(), query).await;
@@ -125,16 +131,63 @@ macro_rules! diesel_token_repository {
                         dsl::user_id,
                         dsl::calendly_user_uri,
                         dsl::token_key_id,
+                        dsl::webhook_signed_by,
                         dsl::webhook_key_ciphertext,
                     ))
                     .filter(dsl::hook_id.eq(hook_id.as_str()))
                     .filter(dsl::webhook_status.eq("active"))
-                    .first::<(String, String, String, Option<Vec<u8>>)>(&mut db);
+                    .first::<$crate::token_store::HookRow>(&mut db);
                 let outcome = tokio::time::timeout(self.query_timeout(), query)
                     .await
                     .map(diesel::OptionalExtension::optional);
                 let row = self.settled(outcome, db).await?;
                 row.map(|row| self.hooked(row)).transpose()
+            }
+
+            #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]
+            async fn set_webhooks<'a>(
+                &self,
+                user_id: &domain::UserId,
+                expected: Option<&'a domain::HookId>,
+                webhooks: &domain::Webhooks,
+            ) -> Result<bool, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel::sql_types::Bool;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let subscription = webhooks.subscription();
+                let key = subscription.and_then(|s| {
+                    $crate::token_store::sealed_signing_key(&self.cipher(), user_id, &s.signing)
+                });
+                let mut db = self.connection().await?;
+                let still_expected = dsl::hook_id
+                    .eq(expected.map_or("", |id| id.as_str()))
+                    .or(dsl::hook_id.is_null().and(expected.is_none().into_sql::<Bool>()));
+                // A key of its own is sealed under the current key: the row's token must be
+                // sealed under it too (it is, but in the moment keys are rotated).
+                let key_matches = dsl::token_key_id
+                    .eq(self.current_key_id())
+                    .or(key.is_none().into_sql::<Bool>());
+                let query = diesel::update(
+                    dsl::calendly_connections
+                        .find(user_id.as_str())
+                        .filter(still_expected)
+                        .filter(key_matches),
+                )
+                .set((
+                    dsl::webhook_status.eq($crate::token_store::stored_status(webhooks)),
+                    dsl::hook_id.eq(subscription.map(|s| s.hook_id.as_str())),
+                    dsl::webhook_key_ciphertext.eq(key),
+                    dsl::webhook_subscription_uri.eq(subscription.map(|s| s.uri.as_str())),
+                    dsl::webhook_signed_by
+                        .eq(subscription.map_or("subscription", |s| s.signing.as_str())),
+                    dsl::webhook_disabled.eq(matches!(webhooks, domain::Webhooks::Disabled(_))),
+                    dsl::updated_at.eq(chrono::Utc::now()),
+                ))
+                .execute(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                Ok(self.settled(outcome, db).await? > 0)
             }
 
             #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]
@@ -195,6 +248,79 @@ macro_rules! diesel_token_repository {
                 let outcome = tokio::time::timeout(self.query_timeout(), query).await;
                 self.settled(outcome, db).await?;
                 Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl domain::WebhookChecks for $crate::token_store::DieselTokenRepository<$connection> {
+            #[tracing::instrument(level = "debug", skip_all, err(Display))]
+            async fn claim_due(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                next: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> Result<Vec<domain::UserId>, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let due = || {
+                    dsl::webhook_check_due_at
+                        .is_null()
+                        .or(dsl::webhook_check_due_at.le(now))
+                };
+                let mut db = self.connection().await?;
+                let query = dsl::calendly_connections
+                    .select(dsl::user_id)
+                    .filter(due())
+                    .order((
+                        dsl::webhook_check_due_at.is_not_null().asc(),
+                        dsl::webhook_check_due_at.asc(),
+                    ))
+                    .limit(i64::from(limit))
+                    .load::<String>(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                let (most_overdue, mut db) = match self.judged(outcome, &mut db).await {
+                    Ok(users) if users.is_empty() => return Ok(Vec::new()),
+                    Ok(users) => (users, db),
+                    Err((error, usable)) => {
+                        if !usable {
+                            drop(diesel_async::pooled_connection::deadpool::Object::take(db));
+                        }
+                        return Err(error);
+                    }
+                };
+                // The condition is asked again as the rows are written: an instance that
+                // claimed one meanwhile moved it past `now`, so no row is claimed twice.
+                let query = diesel::update(
+                    dsl::calendly_connections
+                        .filter(due())
+                        .filter(dsl::user_id.eq_any(&most_overdue)),
+                )
+                .set(dsl::webhook_check_due_at.eq(next))
+                .returning(dsl::user_id)
+                .get_results::<String>(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                let claimed = self.settled(outcome, db).await?;
+                Ok(claimed
+                    .into_iter()
+                    .filter_map(|user| domain::UserId::parse(user).ok())
+                    .collect())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, err(Display))]
+            async fn watched(&self) -> Result<u64, domain::RepositoryError> {
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                use schema::calendly_connections::dsl;
+
+                let mut db = self.connection().await?;
+                let query = dsl::calendly_connections
+                    .count()
+                    .get_result::<i64>(&mut db);
+                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
+                let count = self.settled(outcome, db).await?;
+                Ok(u64::try_from(count).unwrap_or_default())
             }
         }
 

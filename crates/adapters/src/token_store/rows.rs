@@ -9,7 +9,8 @@ use diesel_async::pooled_connection::{
 };
 use domain::{
     CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri, HookId,
-    HookedAccount, RepositoryError, SigningKey, Subscription, UserId, Webhooks,
+    HookSigning, HookedAccount, RepositoryError, Scopes, SigningKey, Subscription, UserId,
+    Webhooks,
 };
 
 use super::{DieselTokenRepository, StoredConnection};
@@ -58,15 +59,44 @@ pub(crate) fn stored_row(
             access_token_expires_at,
             access_token_issued_at,
             calendly_organization_uri: user.organization.clone(),
-            webhook_status: connection.webhooks.status().to_owned(),
+            webhook_status: stored_status(&connection.webhooks).to_owned(),
             hook_id: subscription.map(|s| s.hook_id.as_str().to_owned()),
-            webhook_key_ciphertext: subscription.map(|s| {
-                cipher
-                    .seal_for(WEBHOOK_KEY_PURPOSE, user_id, s.signing_key.expose())
-                    .bytes
-            }),
+            webhook_key_ciphertext: subscription
+                .and_then(|s| sealed_signing_key(cipher, user_id, &s.signing)),
             webhook_subscription_uri: subscription.map(|s| s.uri.clone()),
+            webhook_signed_by: subscription
+                .map_or("subscription", |s| s.signing.as_str())
+                .to_owned(),
+            webhook_disabled: matches!(connection.webhooks, Webhooks::Disabled(_)),
+            scopes: connection.scopes.as_ref().map(Scopes::joined),
+            webhook_check_due_at: None,
         }
+    }
+}
+
+/// `webhooks`' status as the store names it: a disabled subscription is `active`, with
+/// `webhook_disabled` set.
+pub(crate) fn stored_status(webhooks: &Webhooks) -> &'static str {
+    match webhooks {
+        Webhooks::Disabled(_) => "active",
+        other => other.status(),
+    }
+}
+
+/// A subscription's own signing key sealed for `user_id`; `None` for one signed with the
+/// application's key.
+pub(crate) fn sealed_signing_key(
+    cipher: &TokenCipher,
+    user_id: &UserId,
+    signing: &HookSigning,
+) -> Option<Vec<u8>> {
+    match signing {
+        HookSigning::Own(key) => Some(
+            cipher
+                .seal_for(WEBHOOK_KEY_PURPOSE, user_id, key.expose())
+                .bytes,
+        ),
+        HookSigning::Application => None,
     }
 }
 
@@ -224,11 +254,23 @@ where
         ) {
             ("off", None, None, None) => Webhooks::Off,
             ("unavailable", None, None, None) => Webhooks::Unavailable,
-            ("active", Some(hook_id), Some(key), Some(uri)) => Webhooks::Active(Subscription {
-                hook_id: HookId::parse(hook_id).map_err(unexpected)?,
-                signing_key: self.opened_signing_key(&user_id, &sealed.key_id, key)?,
-                uri,
-            }),
+            ("active", Some(hook_id), key, Some(uri)) => {
+                let subscription = Subscription {
+                    hook_id: HookId::parse(hook_id).map_err(unexpected)?,
+                    signing: self.signing(
+                        &user_id,
+                        &sealed.key_id,
+                        &row.webhook_signed_by,
+                        key,
+                    )?,
+                    uri,
+                };
+                if row.webhook_disabled {
+                    Webhooks::Disabled(subscription)
+                } else {
+                    Webhooks::Active(subscription)
+                }
+            }
             (status, ..) => {
                 return Err(RepositoryError::Unexpected(
                     format!("a stored connection's webhooks ({status:?}) are incomplete").into(),
@@ -248,24 +290,41 @@ where
             },
             connected_at: row.connected_at,
             webhooks,
+            scopes: row.scopes.as_deref().map(Scopes::parse),
         })
     }
 
-    /// A row of `find_hook`: the user, the account and the opened signing key.
+    /// A row of `find_hook`: the user, the account and whose key signs.
     pub(crate) fn hooked(
         &self,
-        (user_id, account, key_id, key): (String, String, String, Option<Vec<u8>>),
+        (user_id, account, key_id, signed_by, key): HookRow,
     ) -> Result<HookedAccount, RepositoryError> {
         let unexpected = |e: domain::InvalidValue| RepositoryError::Unexpected(Box::new(e));
         let user_id = UserId::parse(user_id).map_err(unexpected)?;
-        let key = key.ok_or_else(|| {
-            RepositoryError::Unexpected("an active webhook without its signing key".into())
-        })?;
         Ok(HookedAccount {
-            signing_key: self.opened_signing_key(&user_id, &key_id, key)?,
+            signing: self.signing(&user_id, &key_id, &signed_by, key)?,
             account: CalendlyUserUri::parse(account).map_err(unexpected)?,
             user_id,
         })
+    }
+
+    /// Whose key signs a subscription stored as signed by `signed_by`, its own key opened.
+    fn signing(
+        &self,
+        user_id: &UserId,
+        key_id: &str,
+        signed_by: &str,
+        key: Option<Vec<u8>>,
+    ) -> Result<HookSigning, RepositoryError> {
+        match (signed_by, key) {
+            ("subscription", Some(key)) => Ok(HookSigning::Own(
+                self.opened_signing_key(user_id, key_id, key)?,
+            )),
+            ("application", None) => Ok(HookSigning::Application),
+            (signed_by, _) => Err(RepositoryError::Unexpected(
+                format!("a stored webhook signed by {signed_by:?} is incomplete").into(),
+            )),
+        }
     }
 
     /// The webhook signing key sealed beside an access token under `key_id`.
@@ -281,6 +340,10 @@ where
         })
     }
 }
+
+/// What `find_hook` reads: the user, the account, the access token's key id, whose key signs,
+/// and the sealed key of its own.
+pub(crate) type HookRow = (String, String, String, String, Option<Vec<u8>>);
 
 /// A row's secrets sealed again: the access token, and the refresh token's and webhook
 /// signing key's ciphertexts, when there are those.

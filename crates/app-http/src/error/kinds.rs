@@ -84,15 +84,25 @@ pub const ACCESS_DENIED: ErrorKind = kind(
     "access_denied",
     "the user declined at Calendly (`error=access_denied`)",
 );
+pub const OAUTH_USER_MISMATCH: ErrorKind = kind(
+    StatusCode::FORBIDDEN,
+    "oauth_user_mismatch",
+    "the OAuth `state` was started by another user (it is spent, and nothing is stored)",
+);
+pub const CALENDLY_SCOPE_MISSING: ErrorKind = kind(
+    StatusCode::FAILED_DEPENDENCY,
+    "calendly_scope_missing",
+    "the Calendly connection was not granted a scope this needs (the detail names it): known from the scopes granted, without a call, or from Calendly's 403; connect again granting it",
+);
 pub const INVALID_SIGNATURE: ErrorKind = kind(
     StatusCode::UNAUTHORIZED,
     "invalid_signature",
     "`Calendly-Webhook-Signature` is missing, malformed, older than `webhooks.tolerance_secs` or not the hook's HMAC of the body",
 );
 pub const HOOK_NOT_FOUND: ErrorKind = kind(
-    StatusCode::NOT_FOUND,
-    "not_found",
-    "no connection has a webhook subscription with this id",
+    StatusCode::GONE,
+    "gone",
+    "no connection has a webhook subscription with this id (Calendly deletes a subscription answered 410)",
 );
 pub const CALENDLY_BAD_ARGUMENT: ErrorKind = kind(
     StatusCode::BAD_REQUEST,

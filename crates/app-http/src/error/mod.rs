@@ -126,6 +126,10 @@ fn described_gateway(error: &GatewayError) -> (ErrorKind, Value) {
             INVALID_STATE,
             text("The OAuth state is unknown, expired or already used. Start connecting again."),
         ),
+        GatewayError::OAuthUserMismatch => (
+            OAUTH_USER_MISMATCH,
+            text("This OAuth start was made by another user: nothing was connected. Start connecting again."),
+        ),
         GatewayError::AuthorizationDenied => (
             ACCESS_DENIED,
             text("The Calendly account was not connected: access was declined at Calendly."),
@@ -201,6 +205,12 @@ fn described_provider(error: &ProviderError) -> (ErrorKind, Value) {
             text("Calendly is unavailable or answered in a way the gateway cannot use."),
         ),
         ProviderError::Timeout => (CALENDLY_TIMEOUT, text("Calendly did not answer in time.")),
+        ProviderError::ScopeMissing { scope, .. } => (
+            CALENDLY_SCOPE_MISSING,
+            text(&format!(
+                "The Calendly connection was not granted the scope {scope}, which this needs. Connect again, granting it."
+            )),
+        ),
     }
 }
 

@@ -56,11 +56,17 @@ pub struct ConnectionBody {
     #[schema(example = "personal_access_token")]
     pub method: &'static str,
     /// Whether Calendly tells the gateway of bookings and event type changes: `active`;
-    /// `unavailable` when Calendly refused the subscription (a plan without webhooks); `off`
-    /// when the gateway does not subscribe (`webhooks.public_base_url` unset). Without webhooks,
-    /// answers are reused for their cache TTLs.
+    /// `disabled` when Calendly disabled the subscription (its deliveries kept failing) and it
+    /// is not yet made again (it is looked at every `webhooks.check_interval_secs`);
+    /// `unavailable` when Calendly refused the subscription (a plan without webhooks, a scope
+    /// not granted); `off` when the gateway does not subscribe (`webhooks.public_base_url`
+    /// unset). While not `active`, answers are reused for their cache TTLs.
     #[schema(example = "active")]
     pub webhooks: &'static str,
+    /// The scopes Calendly granted (OAuth's token answer), such as `["users:read",
+    /// "event_types:read"]`; `null` when Calendly did not say (personal access tokens).
+    #[schema(example = json!(["users:read", "event_types:read", "availability:read"]))]
+    pub scopes: Option<Vec<String>>,
 }
 
 // Describes the body for the OpenAPI document; `token_from` reads it, telling a missing field
@@ -92,6 +98,7 @@ impl From<CalendlyConnection> for ConnectionBody {
                 .to_rfc3339_opts(SecondsFormat::Micros, true),
             method,
             webhooks: connection.webhooks.status(),
+            scopes: connection.scopes.map(|scopes| scopes.names().to_vec()),
         }
     }
 }

@@ -19,7 +19,8 @@ use super::booking::{self, AvailabilitySchedule, BusyTime};
 use super::user::{self, EventType};
 use super::{connection, health, metrics, oauth, slots, webhooks};
 use crate::error::{
-    CALENDLY_RATE_LIMITED, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE, DATABASE_UNAVAILABLE, ErrorBody,
+    CALENDLY_RATE_LIMITED, CALENDLY_SCOPE_MISSING, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE,
+    DATABASE_UNAVAILABLE, ErrorBody,
     ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED, TOKEN_EXPIRED, status_error,
 };
 
@@ -168,6 +169,7 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
     ("connection", connection::STATUS_ERRORS),
     ("disconnect", &[]),
     ("oauth_start", oauth::START_ERRORS),
+    ("oauth_complete", oauth::COMPLETE_ERRORS),
     ("oauth_callback", oauth::CALLBACK_ERRORS),
     ("user", user::USER_ERRORS),
     ("user_event_types", user::EVENT_TYPES_ERRORS),
@@ -181,6 +183,7 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
 
 /// Errors of every operation that calls Calendly.
 const UPSTREAM: &[ErrorKind] = &[
+    CALENDLY_SCOPE_MISSING,
     CALENDLY_RATE_LIMITED,
     CALENDLY_UNAVAILABLE,
     CALENDLY_TIMEOUT,
@@ -189,7 +192,7 @@ const UPSTREAM: &[ErrorKind] = &[
 /// Operations that call Calendly.
 const CALLS_CALENDLY: &[&str] = &[
     "connect",
-    "oauth_callback",
+    "oauth_complete",
     "user_event_types",
     "check_availability",
     "slots",

@@ -87,6 +87,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route(web::post().to(oauth::start))
             .default_service(web::to(|| method_not_allowed("POST")))
     });
+    with_and_without_slash(config, "/calendly/oauth/complete", |resource| {
+        resource
+            .route(web::post().to(oauth::complete))
+            .default_service(web::to(|| method_not_allowed("POST")))
+    });
     get(config, "/calendly/oauth/callback", || {
         web::get().to(oauth::callback)
     });

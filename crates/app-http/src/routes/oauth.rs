@@ -1,33 +1,42 @@
 //! Connecting with Calendly's OAuth server: `POST /calendly/oauth/start` (where to send the
-//! browser) and `GET /calendly/oauth/callback` (where Calendly sends it back).
+//! browser), `POST /calendly/oauth/complete` (the page Calendly sent the browser back to hands
+//! over the code, with the bearer of the user who started) and `GET /calendly/oauth/callback`
+//! (for deployments whose registered redirect URI is the gateway: it passes Calendly's answer
+//! on to the web application's page, storing nothing).
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use domain::{AuthorizationCode, OAuthCallback, OAuthStateToken};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::connection::ConnectionBody;
 use crate::auth::AuthenticatedUser;
 use crate::error::{
-    ACCESS_DENIED, ApiError, CALENDLY_TOKEN_INVALID, DATABASE_UNAVAILABLE, ErrorKind,
-    INVALID_STATE, OAUTH_NOT_CONFIGURED, URI_TOO_LONG,
+    ACCESS_DENIED, ApiError, CALENDLY_TOKEN_INVALID, ErrorKind, INVALID_PARAMETER, INVALID_STATE,
+    MISSING_PARAMETER, OAUTH_NOT_CONFIGURED, OAUTH_USER_MISMATCH, PAYLOAD_TOO_LARGE, URI_TOO_LONG,
 };
 use crate::state::AppState;
 
 /// The errors of `POST /calendly/oauth/start`, beyond those of every authenticated operation.
 pub const START_ERRORS: &[ErrorKind] = &[OAUTH_NOT_CONFIGURED];
 
-/// The errors of `GET /calendly/oauth/callback` without `calendly.oauth.return_url`, beyond
-/// Calendly's and the database's.
-pub const CALLBACK_ERRORS: &[ErrorKind] = &[
+/// The errors of `POST /calendly/oauth/complete`, beyond those of every authenticated
+/// operation that calls Calendly.
+pub const COMPLETE_ERRORS: &[ErrorKind] = &[
     OAUTH_NOT_CONFIGURED,
     INVALID_STATE,
+    OAUTH_USER_MISMATCH,
     ACCESS_DENIED,
     CALENDLY_TOKEN_INVALID,
-    DATABASE_UNAVAILABLE,
-    URI_TOO_LONG,
+    INVALID_PARAMETER,
+    MISSING_PARAMETER,
+    PAYLOAD_TOO_LARGE,
 ];
+
+/// The errors of `GET /calendly/oauth/callback`.
+pub const CALLBACK_ERRORS: &[ErrorKind] = &[OAUTH_NOT_CONFIGURED, URI_TOO_LONG];
 
 /// Where to send the browser to connect.
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,23 +82,107 @@ fn single<T>(
     }
 }
 
-/// The callback's parameters: `state`, `code` and `error`, each at most once.
-fn callback_from(query: &str) -> OAuthCallback {
+/// An OAuth `error` as Calendly sends it: a short word of visible ASCII.
+fn oauth_error(value: &str) -> Option<String> {
+    (value.len() <= 64 && value.bytes().all(|b| b.is_ascii_graphic())).then(|| value.to_owned())
+}
+
+/// What the browser brought back, from `{"code", "state"}` or `{"error", "state"}`: a missing
+/// `state` (or both `code` and `error` missing) is 422, anything else wrong with the body 400.
+fn completion_from(body: &[u8]) -> Result<OAuthCallback, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::InvalidParameter(format!("The request body is not valid JSON: {e}."))
+    })?;
+    let Value::Object(object) = value else {
+        return Err(ApiError::InvalidParameter(
+            "The request body must be a JSON object.".into(),
+        ));
+    };
+    let field = |name: &'static str| -> Result<Option<&str>, ApiError> {
+        match object.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.as_str())),
+            Some(_) => Err(ApiError::InvalidParameter(format!("{name} must be a string."))),
+        }
+    };
+    let malformed = |name: &str| {
+        ApiError::InvalidParameter(format!(
+            "{name} must be 1 to 4096 visible ASCII characters, as Calendly sent it."
+        ))
+    };
+    let state = field("state")?.ok_or(ApiError::MissingField("state"))?;
+    let (code, error) = (field("code")?, field("error")?);
+    if code.is_none() && error.is_none() {
+        return Err(ApiError::MissingField("code"));
+    }
+    Ok(OAuthCallback {
+        state: Some(OAuthStateToken::parse(state).map_err(|_| malformed("state"))?),
+        code: code
+            .map(|code| AuthorizationCode::parse(code).map_err(|_| malformed("code")))
+            .transpose()?,
+        error: error
+            .map(|error| oauth_error(error).ok_or_else(|| malformed("error")))
+            .transpose()?,
+    })
+}
+
+// Describes the body for the OpenAPI document; `completion_from` reads it.
+/// What Calendly sent the browser back with.
+#[derive(ToSchema)]
+#[schema(as = OAuthCompleteRequest)]
+#[expect(dead_code, reason = "describes the body in the OpenAPI document only")]
+pub struct CompleteRequest {
+    /// Calendly's `code` (absent when Calendly sent an `error`).
+    code: Option<String>,
+    /// Calendly's `state`, as it came back: the start's, made by this bearer's user.
+    state: String,
+    /// Calendly's `error`, such as `access_denied` when the user declined.
+    error: Option<String>,
+}
+
+/// Completes connecting the user's Calendly account with what Calendly sent the browser back
+/// with. Only the user who started may complete: a start is bound to its user.
+#[utoipa::path(
+    post,
+    path = "/calendly/oauth/complete",
+    operation_id = "oauth_complete",
+    tag = "calendly",
+    security(("bearer" = [])),
+    request_body(content = CompleteRequest, content_type = "application/json"),
+    responses((status = 200, description = "Connected: the code was exchanged and the connection stored, replacing an earlier one.", body = ConnectionBody))
+)]
+pub async fn complete(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user_id): AuthenticatedUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let callback = completion_from(&body)?;
+    let connection = state.service.finish_oauth(&user_id, callback).await?;
+    Ok(no_store(HttpResponse::Ok()).json(ConnectionBody::from(connection)))
+}
+
+/// Calendly's parameters that the callback passes on: `code`, `state`, `error` and
+/// `error_description`, each once and as Calendly sends them.
+fn passed_on(query: &str) -> String {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
         .map(web::Query::into_inner)
         .unwrap_or_default();
-    OAuthCallback {
-        state: single(&pairs, "state", |v| OAuthStateToken::parse(v).ok()),
-        code: single(&pairs, "code", |v| AuthorizationCode::parse(v).ok()),
-        error: single(&pairs, "error", |v| {
-            (v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic())).then(|| v.to_owned())
-        }),
+    let visible = |v: &str| {
+        (!v.is_empty() && v.len() <= 4096 && v.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+            .then(|| v.to_owned())
+    };
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    for name in ["code", "state", "error", "error_description"] {
+        if let Some(value) = single(&pairs, name, visible) {
+            url.append_pair(name, &value);
+        }
     }
+    url.finish()
 }
 
-/// Calendly's redirect after the user approved or declined: finishes connecting, then sends
-/// the browser to `calendly.oauth.return_url` with `?calendly=connected` or
-/// `?calendly=error&code=…` (without it, answers JSON).
+/// Where Calendly sends the browser back when the registered redirect URI is the gateway's:
+/// stores nothing, and sends the browser on to `calendly.oauth.return_url` with Calendly's
+/// parameters, where the web application's page calls `POST /calendly/oauth/complete`.
 #[utoipa::path(
     get,
     path = "/calendly/oauth/callback",
@@ -101,36 +194,15 @@ fn callback_from(query: &str) -> OAuthCallback {
         ("error" = Option<String>, Query, description = "Calendly's error, such as `access_denied` when the user declined."),
     ),
     responses(
-        (status = 200, description = "Connected (without `calendly.oauth.return_url`).", body = ConnectionBody),
-        (status = 302, description = "With `calendly.oauth.return_url`: to `<return_url>?calendly=connected`, or `<return_url>?calendly=error&code=<code>` with the code of the error (`access_denied`, `invalid_state`, `calendly_token_invalid`, `calendly_unavailable`, `calendly_timeout`, or another of the errors below).",
+        (status = 302, description = "To `calendly.oauth.return_url` with `code`, `state`, `error` and `error_description` as Calendly sent them.",
             headers(("Location" = String, description = "The web application's page."))),
     )
 )]
-pub async fn callback(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let outcome = state
-        .service
-        .finish_oauth(callback_from(request.query_string()))
-        .await
-        .map_err(ApiError::from);
-    match (&state.return_url, outcome) {
-        (None, Ok(connection)) => {
-            no_store(HttpResponse::Ok()).json(ConnectionBody::from(connection))
-        }
-        (None, Err(error)) => {
-            let mut response = error.error_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        (Some(url), Ok(_)) => redirect(url, "calendly=connected"),
-        (Some(url), Err(error)) => {
-            // What the JSON answer would log, then the browser goes back to the application.
-            drop(error.error_response());
-            tracing::info!(code = error.code(), "OAuth callback failed");
-            redirect(url, &format!("calendly=error&code={}", error.code()))
-        }
-    }
+pub async fn callback(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some(url) = &state.return_url else {
+        return Err(domain::GatewayError::OAuthNotConfigured.into());
+    };
+    Ok(redirect(url, &passed_on(request.query_string())))
 }
 
 /// `302` to `url` with `query` added to its own.
@@ -158,33 +230,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_parameter_counts_once_present_once_and_well_formed() {
-        let callback = callback_from("code=abc&state=xyz");
+    fn the_callback_passes_on_calendlys_parameters_each_once() {
+        assert_eq!(passed_on("code=abc&state=xyz"), "code=abc&state=xyz");
         assert_eq!(
-            callback.code.map(|c| c.expose().to_owned()),
-            Some("abc".into())
+            passed_on("state=xyz&error=access_denied&error_description=The+user+declined&other=1"),
+            "state=xyz&error=access_denied&error_description=The+user+declined"
         );
-        assert_eq!(
-            callback.state.map(|s| s.expose().to_owned()),
-            Some("xyz".into())
-        );
-        assert!(callback.error.is_none());
+        assert_eq!(passed_on("code=abc&state=x&state=y"), "code=abc");
+        assert_eq!(passed_on("state=%0A&code=%00"), "");
+        assert_eq!(passed_on(&format!("state={}", "s".repeat(4097))), "");
+    }
 
-        let repeated = callback_from("code=abc&state=xyz&state=xyz");
-        assert!(repeated.state.is_none());
-        assert!(repeated.code.is_some());
-
-        let overlong = callback_from(&format!("state={}", "s".repeat(4097)));
-        assert!(overlong.state.is_none());
-        assert!(callback_from("state=a%20b").state.is_none());
-        assert!(callback_from("state=%0A&code=%00").state.is_none());
-        assert!(callback_from("state=%0A&code=%00").code.is_none());
-        assert_eq!(
-            callback_from("error=access_denied&state=x")
-                .error
-                .as_deref(),
-            Some("access_denied")
-        );
+    #[test]
+    fn a_completion_needs_a_state_and_a_code_or_an_error() {
+        let read = |body: &str| completion_from(body.as_bytes());
+        let done = read(r#"{"code": "abc", "state": "xyz"}"#).expect("a completion");
+        assert_eq!(done.code.map(|c| c.expose().to_owned()), Some("abc".into()));
+        assert_eq!(done.state.map(|s| s.expose().to_owned()), Some("xyz".into()));
+        let declined = read(r#"{"error": "access_denied", "state": "xyz"}"#).expect("a completion");
+        assert_eq!(declined.error.as_deref(), Some("access_denied"));
+        assert!(matches!(read(r#"{"code": "abc"}"#), Err(ApiError::MissingField("state"))));
+        assert!(matches!(read(r#"{"state": "xyz"}"#), Err(ApiError::MissingField("code"))));
+        assert!(matches!(read(r#"{"code": 1, "state": "xyz"}"#), Err(ApiError::InvalidParameter(_))));
+        assert!(matches!(read(r#"{"code": "a b", "state": "xyz"}"#), Err(ApiError::InvalidParameter(_))));
+        assert!(matches!(read("[]"), Err(ApiError::InvalidParameter(_))));
+        assert!(matches!(read("{"), Err(ApiError::InvalidParameter(_))));
     }
 
     #[test]

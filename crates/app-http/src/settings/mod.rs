@@ -40,6 +40,8 @@ pub struct WebhookSettings {
     pub public_base_url: Option<String>,
     /// How old (or how far ahead) a delivery's signature time may be.
     pub tolerance_secs: u64,
+    /// Each connection's subscription is looked at, at Calendly, at least this often.
+    pub check_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,6 +157,10 @@ pub struct CacheSettings {
     pub redis_timeout_ms: u64,
     /// Multiplexed connections to Redis kept open by each instance.
     pub redis_connections: usize,
+    /// A PEM file of the CA that signed Redis's certificate (`rediss://`), trusted beside the
+    /// system's roots.
+    #[serde(default, deserialize_with = "oauth::optional_text")]
+    pub redis_ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -266,13 +272,12 @@ impl Settings {
         {
             return Err(development(JWT_SECRET));
         }
-        let dev_client_secret = local.get_string(oauth::CLIENT_SECRET.0).ok();
-        if self
+        if let Some(names) = self
             .calendly
             .oauth
-            .has_development_secret(dev_client_secret.as_deref())
+            .development_secret(|key| local.get_string(key).ok())
         {
-            return Err(development(oauth::CLIENT_SECRET));
+            return Err(development(names));
         }
         let dev_key = local.get_string(ENCRYPTION_KEY.0).unwrap_or_default();
         for (id, key) in self.token_encryption_keys() {
@@ -353,6 +358,18 @@ impl Settings {
         }
         if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
             return invalid("webhooks.tolerance_secs must be from 1 to 86400 (a day)");
+        }
+        // Calendly disables a subscription after a day of failed deliveries.
+        if !(1..=86_400).contains(&self.webhooks.check_interval_secs) {
+            return invalid("webhooks.check_interval_secs must be from 1 to 86400 (a day)");
+        }
+        if self.webhooks.public_base_url.is_some()
+            && self.calendly.oauth.client_id.is_some()
+            && self.calendly.oauth.webhook_signing_key.is_none()
+        {
+            return invalid(
+                "calendly.oauth.webhook_signing_key is not set (APP__CALENDLY__OAUTH__WEBHOOK_SIGNING_KEY): with OAuth and webhooks on, Calendly signs the deliveries of OAuth connections' subscriptions with the OAuth application's webhook signing key, shown where the application is registered",
+            );
         }
         if self.calendly.connect_timeout_ms == 0 {
             return invalid("calendly.connect_timeout_ms must be at least 1");

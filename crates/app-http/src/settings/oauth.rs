@@ -14,6 +14,16 @@ pub(super) const CLIENT_SECRET: (&str, &str) = (
     "APP__CALENDLY__OAUTH__CLIENT_SECRET",
 );
 
+pub(super) const WEBHOOK_SIGNING_KEY: (&str, &str) = (
+    "calendly.oauth.webhook_signing_key",
+    "APP__CALENDLY__OAUTH__WEBHOOK_SIGNING_KEY",
+);
+
+pub(super) const PREVIOUS_WEBHOOK_SIGNING_KEY: (&str, &str) = (
+    "calendly.oauth.previous_webhook_signing_key",
+    "APP__CALENDLY__OAUTH__PREVIOUS_WEBHOOK_SIGNING_KEY",
+);
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthSettings {
@@ -22,13 +32,25 @@ pub struct OAuthSettings {
     pub client_id: Option<String>,
     #[serde(default, deserialize_with = "optional_secret")]
     pub client_secret: Option<SecretString>,
-    /// The gateway's public callback, as registered with Calendly.
+    /// Where Calendly sends the browser back, as registered with Calendly: the web
+    /// application's own page (which calls `POST /calendly/oauth/complete`), or the gateway's
+    /// callback (which passes the parameters on to `return_url`).
     #[serde(default, deserialize_with = "optional_text")]
     pub redirect_uri: Option<String>,
-    /// The web application's page the browser lands on after the callback; unset: the
-    /// callback answers JSON.
+    /// The web application's page the gateway's callback sends the browser on to.
     #[serde(default, deserialize_with = "optional_text")]
     pub return_url: Option<String>,
+    /// The scopes asked for, space-separated (sent as `scope` on the authorization URL);
+    /// unset: those registered with the application.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub scopes: Option<String>,
+    /// The application's webhook signing key: Calendly signs the deliveries of subscriptions
+    /// made with OAuth tokens with it.
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub webhook_signing_key: Option<SecretString>,
+    /// The key before it, accepted too while the key is rotated.
+    #[serde(default, deserialize_with = "optional_secret")]
+    pub previous_webhook_signing_key: Option<SecretString>,
 }
 
 /// The OAuth application, when OAuth is on: every key it needs, validated.
@@ -38,6 +60,10 @@ pub struct OAuthApplication {
     pub client_secret: SecretString,
     pub redirect_uri: String,
     pub return_url: Option<String>,
+    pub scopes: Option<String>,
+    /// The application's webhook signing keys, the current first; empty when unset (then
+    /// webhooks must be off: checked at load).
+    pub webhook_signing_keys: Vec<SecretString>,
 }
 
 /// An empty string is no value (an environment variable set to nothing).
@@ -78,13 +104,25 @@ impl OAuthSettings {
         };
         let Some(redirect_uri) = &self.redirect_uri else {
             return invalid(
-                "calendly.oauth.redirect_uri is not set: with calendly.oauth.client_id set, it is the gateway's public callback, ending in /calendly/oauth/callback".into(),
+                "calendly.oauth.redirect_uri is not set: with calendly.oauth.client_id set, it is where Calendly sends the browser back (the web application's page, or the gateway's /calendly/oauth/callback)".into(),
             );
         };
-        if !is_web_url(redirect_uri) || !redirect_uri.ends_with(CALLBACK_PATH) {
+        if !is_web_url(redirect_uri) {
             return invalid(format!(
-                "calendly.oauth.redirect_uri: {redirect_uri:?} is not an http(s) URL ending in {CALLBACK_PATH}"
+                "calendly.oauth.redirect_uri: {redirect_uri:?} is not an http(s) URL without a fragment"
             ));
+        }
+        if redirect_uri.ends_with(CALLBACK_PATH) && self.return_url.is_none() {
+            return invalid(format!(
+                "calendly.oauth.return_url is not set: calendly.oauth.redirect_uri is the gateway's {CALLBACK_PATH}, which passes Calendly's answer on to the web application's page at return_url"
+            ));
+        }
+        if let Some(scopes) = &self.scopes
+            && !scopes
+                .bytes()
+                .all(|b| b.is_ascii_graphic() || b == b' ')
+        {
+            return invalid("calendly.oauth.scopes must be scope names separated by spaces".into());
         }
         if let Some(return_url) = &self.return_url
             && !is_web_url(return_url)
@@ -101,14 +139,33 @@ impl OAuthSettings {
             client_secret: client_secret.clone(),
             redirect_uri: redirect_uri.clone(),
             return_url: self.return_url.clone(),
+            scopes: self.scopes.clone(),
+            webhook_signing_keys: [
+                &self.webhook_signing_key,
+                &self.previous_webhook_signing_key,
+            ]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
         }))
     }
 
-    /// Whether the client secret is `development`'s.
-    pub(super) fn has_development_secret(&self, development: Option<&str>) -> bool {
-        matches!(
-            (&self.client_secret, development),
-            (Some(secret), Some(dev)) if secret.expose_secret() == dev
-        )
+    /// The first of the application's secrets (client secret, webhook signing keys) that
+    /// still has its value in `development` (the local profile's values by key).
+    pub(super) fn development_secret(
+        &self,
+        development: impl Fn(&str) -> Option<String>,
+    ) -> Option<(&'static str, &'static str)> {
+        [
+            (CLIENT_SECRET, &self.client_secret),
+            (WEBHOOK_SIGNING_KEY, &self.webhook_signing_key),
+            (PREVIOUS_WEBHOOK_SIGNING_KEY, &self.previous_webhook_signing_key),
+        ]
+        .into_iter()
+        .find_map(|(names, value)| match (value, development(names.0)) {
+            (Some(secret), Some(dev)) if secret.expose_secret() == dev => Some(names),
+            _ => None,
+        })
     }
 }

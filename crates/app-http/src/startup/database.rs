@@ -9,7 +9,7 @@ use adapters::crypto::TokenCipher;
 use adapters::postgres::{PgPoolSettings, PgTokenRepository};
 use adapters::shared_tier::{SharedTier, SharedTierObserver, SharedTierSettings};
 use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
-use domain::{OAuthStarts, TokenRepository};
+use domain::{OAuthStarts, TokenRepository, WebhookChecks};
 use secrecy::ExposeSecret;
 
 use super::StartupError;
@@ -142,6 +142,7 @@ fn lock_wait(settings: &Settings) -> Duration {
 pub(super) struct Storage {
     pub tokens: Arc<dyn TokenRepository>,
     pub oauth_starts: Arc<dyn OAuthStarts>,
+    pub webhook_checks: Arc<dyn WebhookChecks>,
 }
 
 /// The storage on the configured database, its pool watched by `metrics` when given.
@@ -160,7 +161,8 @@ pub(super) fn storage(
             }
             Storage {
                 tokens: Arc::clone(&repository) as Arc<dyn TokenRepository>,
-                oauth_starts: repository,
+                oauth_starts: Arc::clone(&repository) as Arc<dyn OAuthStarts>,
+                webhook_checks: repository,
             }
         }
         Database::Sqlite(path) => {
@@ -171,7 +173,8 @@ pub(super) fn storage(
             }
             Storage {
                 tokens: Arc::clone(&repository) as Arc<dyn TokenRepository>,
-                oauth_starts: repository,
+                oauth_starts: Arc::clone(&repository) as Arc<dyn OAuthStarts>,
+                webhook_checks: repository,
             }
         }
     })

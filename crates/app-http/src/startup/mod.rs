@@ -1,6 +1,7 @@
 //! Building the application: the one place that chooses adapters and wires them into ports.
 
 mod database;
+mod webhook_health;
 mod workers;
 
 use std::net::TcpListener;
@@ -46,7 +47,7 @@ pub enum StartupError {
 /// origin is served without CORS headers, so the browser keeps the answer from the page.
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "PUT", "DELETE"])
+        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -89,6 +90,7 @@ impl Application {
         }
         let shared = Shared::new(&settings)?;
         shared.check_wiring()?;
+        shared.start_webhook_checks()?;
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {

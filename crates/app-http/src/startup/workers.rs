@@ -16,9 +16,10 @@ use adapters::tasks::TokioTasks;
 use chrono::TimeDelta;
 use domain::{
     AccountCache, AvailabilityPolicy, CalendlyService, OAuthProvider, Ports, Renewals,
-    SchedulingProvider, SystemClock, TokenRepository, UserAuth, WebhookPolicy,
+    SchedulingProvider, SigningKey, SystemClock, TokenRepository, UserAuth, WebhookPolicy,
     WebhookSubscriptions,
 };
+use secrecy::ExposeSecret;
 
 use super::StartupError;
 use super::database::{Storage, connection_cache, shared_tier, storage};
@@ -200,6 +201,7 @@ impl Shared {
                 client_id: application.client_id.clone(),
                 client_secret: application.client_secret.clone(),
                 redirect_uri: application.redirect_uri.clone(),
+                scopes: application.scopes.clone(),
                 timeout: settings.calendly_timeout(),
                 connect_timeout: settings.calendly_connect_timeout(),
                 observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
@@ -238,6 +240,15 @@ impl Shared {
                     tolerance: TimeDelta::seconds(
                         i64::try_from(settings.webhooks.tolerance_secs).unwrap_or(i64::MAX),
                     ),
+                    application_keys: application
+                        .as_ref()
+                        .map(|app| {
+                            app.webhook_signing_keys
+                                .iter()
+                                .map(|key| SigningKey::new(key.expose_secret()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 }),
             user_auth: Arc::clone(&self.user_auth),
             tokens,
@@ -250,5 +261,23 @@ impl Shared {
     pub(super) fn check_wiring(&self) -> Result<(), StartupError> {
         let storage = storage(&self.settings, Arc::clone(&self.cipher), 1, None)?;
         self.worker_state(storage).map(drop)
+    }
+
+    /// With webhooks on, looks at the connections' subscriptions in the background for the
+    /// life of the process (see [`super::webhook_health`]), on a pool of its own.
+    pub(super) fn start_webhook_checks(&self) -> Result<(), StartupError> {
+        if self.settings.webhooks.public_base_url.is_none() {
+            return Ok(());
+        }
+        let storage = storage(&self.settings, Arc::clone(&self.cipher), 2, None)?;
+        let checks = Arc::clone(&storage.webhook_checks);
+        let state = self.worker_state(storage)?;
+        let interval = Duration::from_secs(self.settings.webhooks.check_interval_secs);
+        drop(tokio::spawn(super::webhook_health::run(
+            state.service,
+            checks,
+            interval,
+        )));
+        Ok(())
     }
 }

@@ -24,6 +24,7 @@ impl CalendlyService {
     ) -> Result<Vec<BusyTime>, GatewayError> {
         let requested = self.validated_range(start, end)?;
         let connection = self.connection(user_id).await?;
+        connection.require(crate::scope::Scope::AvailabilityRead)?;
         self.with_renewal(connection, |connection| {
             async move {
                 let Some(range) = self.still_ahead(requested) else {
@@ -56,6 +57,7 @@ impl CalendlyService {
         user_id: &UserId,
     ) -> Result<Vec<RawJson>, GatewayError> {
         let connection = self.connection(user_id).await?;
+        connection.require(crate::scope::Scope::AvailabilityRead)?;
         self.with_renewal(connection, |connection| {
             async move {
                 Ok(self

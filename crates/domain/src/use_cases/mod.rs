@@ -14,6 +14,7 @@ use crate::model::{
     AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri,
     EventType, EventTypeUri, UserId,
 };
+use crate::scope::Scope;
 use crate::ports::{
     AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
     TokenRepository, WebhookSubscriptions,
@@ -171,6 +172,7 @@ impl CalendlyService {
                 calendly_user,
                 connected_at: self.ports.clock.now(),
                 webhooks: Webhooks::Off,
+                scopes: None,
             })
             .await?;
         tracing::info!(calendly_user = %connection.calendly_user.uri, webhooks = connection.webhooks.status(), "Calendly account connected");
@@ -217,6 +219,7 @@ impl CalendlyService {
     /// Every event type of the user, in the provider's order.
     pub async fn event_types(&self, user_id: &UserId) -> Result<Arc<[EventType]>, GatewayError> {
         let connection = self.connection(user_id).await?;
+        connection.require(Scope::EventTypesRead)?;
         self.with_renewal(connection, |connection| {
             async move { self.event_types_of(&connection).await }.boxed()
         })
@@ -238,6 +241,7 @@ impl CalendlyService {
     ) -> Result<Vec<AvailableTime>, GatewayError> {
         let requested = self.validated_range(query.start, query.end)?;
         let connection = self.connection(user_id).await?;
+        connection.require(Scope::EventTypesRead)?;
         let query = &query;
         self.with_renewal(connection, |connection| {
             async move { self.available_between(&connection, query, requested).await }.boxed()
@@ -316,8 +320,10 @@ impl CalendlyService {
     ) -> Result<EventTypeUri, GatewayError> {
         let event_types = self.event_types_of(connection).await?;
         match requested {
+            // The first one that can be booked: an inactive one has no available times.
             None => event_types
-                .first()
+                .iter()
+                .find(|event_type| event_type.active)
                 .map(|first| first.uri.clone())
                 .ok_or(GatewayError::NoEventTypes),
             Some(wanted) if event_types.iter().any(|e| e.uri == wanted) => Ok(wanted),

@@ -10,6 +10,7 @@ use super::CalendlyService;
 use crate::error::{GatewayError, ProviderError, Rejection};
 use crate::model::{CalendlyConnection, CalendlyCredential, UserId};
 use crate::oauth::{OAuthCallback, OAuthGrant, OAuthStart};
+use crate::scope::Scope;
 use crate::ports::OAuthProvider;
 use crate::webhook::Webhooks;
 
@@ -53,17 +54,21 @@ impl CalendlyService {
         Ok(authorization.authorize_url)
     }
 
-    /// Finishes an OAuth start with what the browser brought back: the start taken (it works
-    /// once), the code exchanged with its verifier, the Calendly user read with the new access
-    /// token, and the connection stored, replacing any earlier one. Any failure stores nothing.
+    /// Finishes an OAuth start for `user_id` (the bearer's user) with what the browser brought
+    /// back: the start taken (it works once), checked to be `user_id`'s, the code exchanged
+    /// with its verifier, the Calendly user read with the new access token, and the connection
+    /// stored, replacing any earlier one. Any failure stores nothing.
     ///
     /// Errors: [`GatewayError::InvalidOAuthState`] (no state, or none kept under it),
+    /// [`GatewayError::OAuthUserMismatch`] (another user started it: the start is spent, so
+    /// that a link sent to someone else can never connect their account to the sender),
     /// [`GatewayError::AuthorizationDenied`] (the user declined), [`GatewayError::CodeRejected`]
     /// (no code, or Calendly refuses it or the token it granted), and the provider's and the
     /// store's errors.
-    #[instrument(skip_all, fields(user_id))]
+    #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn finish_oauth(
         &self,
+        user_id: &UserId,
         callback: OAuthCallback,
     ) -> Result<CalendlyConnection, GatewayError> {
         let oauth = self.oauth()?;
@@ -74,7 +79,10 @@ impl CalendlyService {
             .take_start(&state, self.ports.clock.now())
             .await?
             .ok_or(GatewayError::InvalidOAuthState)?;
-        tracing::Span::current().record("user_id", tracing::field::display(&start.user_id));
+        if start.user_id != *user_id {
+            tracing::warn!(started_by = %start.user_id, "an OAuth start was completed by another user: refused, nothing stored");
+            return Err(GatewayError::OAuthUserMismatch);
+        }
         match callback.error.as_deref() {
             None => {}
             Some("access_denied") => return Err(GatewayError::AuthorizationDenied),
@@ -100,6 +108,16 @@ impl CalendlyService {
             .exchange_code(&code, &start.verifier)
             .await
             .map_err(rejected)?;
+        let scopes = grant.scopes.clone();
+        if let Some(scopes) = &scopes
+            && !scopes.grants(Scope::UsersRead)
+        {
+            return Err(ProviderError::ScopeMissing {
+                scope: Scope::UsersRead,
+                details: serde_json::Value::Null,
+            }
+            .into());
+        }
         let calendly_user = self
             .ports
             .scheduling
@@ -114,6 +132,7 @@ impl CalendlyService {
                 calendly_user,
                 connected_at: now,
                 webhooks: Webhooks::Off,
+                scopes,
             })
             .await?;
         tracing::info!(

@@ -79,6 +79,7 @@ impl CalendlyService {
             });
         }
         let connection = self.connection(user_id).await?;
+        connection.require(crate::scope::Scope::EventTypesRead)?;
         let timezone = query.timezone.unwrap_or_else(|| users_zone(&connection));
         let asked = &asked;
         self.with_renewal(connection, |connection| {

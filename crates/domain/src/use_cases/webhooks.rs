@@ -8,8 +8,12 @@ use tracing::instrument;
 
 use super::CalendlyService;
 use crate::error::{GatewayError, ProviderError, Rejection};
-use crate::model::{CalendlyConnection, CalendlyToken, CalendlyUser, UserId};
-use crate::webhook::{HookId, Subscription, Webhooks, verify_signature};
+use crate::model::{CalendlyConnection, CalendlyCredential, ConnectionMethod, UserId};
+use crate::scope::Scope;
+use crate::webhook::{
+    HookId, HookSigning, SigningKey, Subscription, SubscriptionState, Webhooks,
+    verify_signature_with_any,
+};
 
 /// Whether, and how, connections subscribe to the provider's webhooks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +22,10 @@ pub struct WebhookPolicy {
     pub public_base_url: Option<String>,
     /// How far a delivery's signature time may lie from now, either way.
     pub tolerance: TimeDelta,
+    /// The OAuth application's webhook signing keys, the current first (then the previous,
+    /// while it is rotated): the provider signs the deliveries of subscriptions made with
+    /// OAuth tokens with it.
+    pub application_keys: Vec<SigningKey>,
 }
 
 impl Default for WebhookPolicy {
@@ -25,6 +33,7 @@ impl Default for WebhookPolicy {
         Self {
             public_base_url: None,
             tolerance: TimeDelta::seconds(180),
+            application_keys: Vec::new(),
         }
     }
 }
@@ -43,26 +52,46 @@ struct Delivery {
 }
 
 impl CalendlyService {
-    /// The subscription for a new connection of `user` made with `token`: none when webhooks
-    /// are off; `Unavailable` (logged) when the provider refuses or fails. A subscription with
-    /// the same URL (left by an earlier attempt) is replaced, so that its key is the new one.
-    pub(super) async fn subscribe(&self, token: &CalendlyToken, user: &CalendlyUser) -> Webhooks {
+    /// The subscription for `connection` (not yet stored): none when webhooks are off;
+    /// `Unavailable` (logged) when the connection lacks a scope it needs, or the provider
+    /// refuses or fails. A personal access token's subscription is signed with a random key of
+    /// its own; an OAuth token's with the application's key. A subscription with the same URL
+    /// (left by an earlier attempt) is replaced, so that its key is the new one.
+    pub(super) async fn subscribe(&self, connection: &CalendlyConnection) -> Webhooks {
         let Some(base) = &self.webhooks.public_base_url else {
             return Webhooks::Off;
         };
+        let user = &connection.calendly_user;
+        let needed = [
+            Scope::WebhooksWrite,
+            Scope::ScheduledEventsRead,
+            Scope::EventTypesRead,
+        ];
+        if let Some(missing) = needed.into_iter().find(|scope| !connection.may(*scope)) {
+            tracing::info!(calendly_user = %user.uri, scope = %missing, "the connection was not granted a scope webhooks need: answers are kept for their TTLs only");
+            return Webhooks::Unavailable;
+        }
         let Some(organization) = &user.organization else {
             tracing::warn!(calendly_user = %user.uri, "Calendly did not say the user's organization: no webhook subscription");
             return Webhooks::Unavailable;
         };
+        let token = connection.credential.access_token();
         let subscriptions = &self.ports.subscriptions;
         let hook = subscriptions.new_hook();
+        let signing = match connection.credential.method() {
+            ConnectionMethod::PersonalAccessToken => HookSigning::Own(hook.signing_key),
+            ConnectionMethod::OAuth => HookSigning::Application,
+        };
+        let key = match &signing {
+            HookSigning::Own(key) => Some(key),
+            HookSigning::Application => None,
+        };
         let url = format!(
             "{}/calendly/webhooks/{}",
             base.trim_end_matches('/'),
             hook.hook_id
         );
-        let subscribe =
-            || subscriptions.subscribe(token, &user.uri, organization, &url, &hook.signing_key);
+        let subscribe = || subscriptions.subscribe(token, &user.uri, organization, &url, key);
         let mut made = subscribe().await;
         if let Err(ProviderError::Rejected {
             reason: Rejection::Conflict,
@@ -78,7 +107,7 @@ impl CalendlyService {
         match made {
             Ok(uri) => Webhooks::Active(Subscription {
                 hook_id: hook.hook_id,
-                signing_key: hook.signing_key,
+                signing,
                 uri,
             }),
             Err(ProviderError::Rejected {
@@ -148,15 +177,14 @@ impl CalendlyService {
             .await
     }
 
-    /// Stores `connection` (subscribing it first), replacing the user's earlier one, whose
-    /// subscription is then deleted, and forgets what is remembered of the account. When the
-    /// store fails, the new subscription is deleted again.
+    /// Stores `connection` (subscribing it first), replacing the user's earlier one, which is
+    /// then retired (see [`Self::retire`]), and forgets what is remembered of the account.
+    /// When the store fails, the new subscription is deleted again.
     pub(super) async fn establish(
         &self,
         mut connection: CalendlyConnection,
     ) -> Result<CalendlyConnection, GatewayError> {
-        let token = connection.credential.access_token().clone();
-        connection.webhooks = self.subscribe(&token, &connection.calendly_user).await;
+        connection.webhooks = self.subscribe(&connection).await;
         // A connection that no longer decrypts is replaced all the same.
         let earlier = self
             .ports
@@ -174,9 +202,33 @@ impl CalendlyService {
             .forget(&connection.calendly_user.uri)
             .await;
         if let Some(earlier) = earlier {
-            self.unsubscribe(&earlier).await;
+            self.retire(earlier).await;
         }
         Ok(connection)
+    }
+
+    /// A replaced connection's subscription deleted and its OAuth grant revoked, with a
+    /// usable token: an access token due for renewal is renewed first (the new pair is used
+    /// for this and revoked, never stored: the connection is no longer the user's). Failures
+    /// are logged and change nothing.
+    async fn retire(&self, mut earlier: CalendlyConnection) {
+        let now = self.ports.clock.now();
+        if earlier.credential.renewal_due(now)
+            && let CalendlyCredential::OAuth {
+                refresh_token: Some(refresh_token),
+                ..
+            } = &earlier.credential
+            && let Ok(oauth) = self.oauth()
+        {
+            match oauth.refresh(refresh_token).await {
+                Ok(grant) => earlier.credential = super::oauth::credential(grant, now),
+                Err(error) => {
+                    tracing::warn!(user_id = %earlier.user_id, %error, "renewing the replaced connection's token failed; deleting its subscription and revoking it are tried all the same");
+                }
+            }
+        }
+        self.unsubscribe(&earlier).await;
+        self.revoke(&earlier).await;
     }
 
     /// Takes in a delivery for `hook_id`: its `signature` (the header) must hold for `body`
@@ -199,14 +251,18 @@ impl CalendlyService {
             .find_hook(hook_id)
             .await?
             .ok_or(GatewayError::HookNotFound)?;
-        verify_signature(
-            &hooked.signing_key,
+        let keys: Vec<&SigningKey> = match &hooked.signing {
+            HookSigning::Own(key) => vec![key],
+            HookSigning::Application => self.webhooks.application_keys.iter().collect(),
+        };
+        verify_signature_with_any(
+            &keys,
             signature,
             body,
             self.ports.clock.now(),
             self.webhooks.tolerance,
         )
-        .inspect_err(|error| tracing::warn!(%error, "a webhook delivery was refused"))?;
+        .inspect_err(|error| tracing::warn!(%error, signed_by = hooked.signing.as_str(), "a webhook delivery was refused"))?;
         let Ok(Delivery { event }) = serde_json::from_slice::<Delivery>(body) else {
             tracing::warn!(
                 bytes = body.len(),
@@ -222,6 +278,120 @@ impl CalendlyService {
         }
         tracing::info!(%event, user_id = %hooked.user_id, "webhook delivery accepted");
         Ok(WebhookReceipt { event: Some(event) })
+    }
+}
+
+impl CalendlyService {
+    /// Looks at `user_id`'s webhook subscription at the provider and makes a new one when the
+    /// provider disabled it or it is gone (a disabled one is deleted first), or when the
+    /// connection has none though webhooks are on (the provider refused or failed before).
+    /// While it cannot be made again, the connection says `disabled`. A new subscription
+    /// forgets what is remembered of the account: deliveries may have been missed. The
+    /// webhooks' status as it now is; `None` when webhooks are off or the user has no
+    /// connection.
+    ///
+    /// Errors: the provider's (its rate limit included) and the store's; nothing is changed.
+    #[instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn check_webhooks(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Option<&'static str>, GatewayError> {
+        if self.webhooks.public_base_url.is_none() {
+            return Ok(None);
+        }
+        let Some(connection) = self.ports.tokens.load(user_id).await? else {
+            return Ok(None);
+        };
+        let (connection, state) = self
+            .with_renewal(connection, |connection| {
+                async move {
+                    let state = match connection.webhooks.subscription() {
+                        Some(subscription) => {
+                            self.ports
+                                .subscriptions
+                                .state(
+                                    connection.credential.access_token(),
+                                    &connection.calendly_user.uri,
+                                    &subscription.uri,
+                                )
+                                .await?
+                        }
+                        None => None,
+                    };
+                    Ok((connection, state))
+                }
+                .boxed()
+            })
+            .await?;
+        let expected = connection.webhooks.subscription().map(|s| s.hook_id.clone());
+        let webhooks = match (&connection.webhooks, state) {
+            (Webhooks::Active(_), Some(SubscriptionState::Active)) => return Ok(Some("active")),
+            (Webhooks::Disabled(subscription), Some(SubscriptionState::Active)) => {
+                Webhooks::Active(subscription.clone())
+            }
+            (_, state) => {
+                if let Some(subscription) = connection.webhooks.subscription() {
+                    tracing::warn!(
+                        state = if state.is_some() { "disabled" } else { "gone" },
+                        "the webhook subscription is no longer active at Calendly: making a new one"
+                    );
+                    let disabled = Webhooks::Disabled(subscription.clone());
+                    if disabled != connection.webhooks
+                        && !self
+                            .store_webhooks(&connection, expected.as_ref(), &disabled)
+                            .await?
+                    {
+                        return Ok(None);
+                    }
+                    if state.is_some() {
+                        self.unsubscribe(&connection).await;
+                    }
+                }
+                match self.subscribe(&connection).await {
+                    Webhooks::Active(made) => {
+                        self.ports
+                            .account_cache
+                            .forget(&connection.calendly_user.uri)
+                            .await;
+                        Webhooks::Active(made)
+                    }
+                    _ if expected.is_some() => return Ok(Some("disabled")),
+                    unchanged if unchanged == connection.webhooks => {
+                        return Ok(Some(unchanged.status()));
+                    }
+                    other => other,
+                }
+            }
+        };
+        let stored = self
+            .store_webhooks(&connection, expected.as_ref(), &webhooks)
+            .await?;
+        if !stored {
+            // The user connected again or disconnected meanwhile: the new subscription is
+            // no one's.
+            let orphan = CalendlyConnection {
+                webhooks,
+                ..connection
+            };
+            self.unsubscribe(&orphan).await;
+            return Ok(None);
+        }
+        tracing::info!(webhooks = webhooks.status(), "webhook subscription checked");
+        Ok(Some(webhooks.status()))
+    }
+
+    /// Stores `webhooks` as `connection`'s if its subscription is still `expected`'s.
+    async fn store_webhooks(
+        &self,
+        connection: &CalendlyConnection,
+        expected: Option<&HookId>,
+        webhooks: &Webhooks,
+    ) -> Result<bool, GatewayError> {
+        Ok(self
+            .ports
+            .tokens
+            .set_webhooks(&connection.user_id, expected, webhooks)
+            .await?)
     }
 }
 

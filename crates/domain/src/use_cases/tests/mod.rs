@@ -55,6 +55,7 @@ fn connection() -> CalendlyConnection {
         calendly_user: calendly_user(),
         connected_at: at("2029-12-01T00:00:00Z"),
         webhooks: crate::webhook::Webhooks::Off,
+        scopes: None,
     }
 }
 

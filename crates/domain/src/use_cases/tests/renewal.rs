@@ -51,6 +51,7 @@ pub(super) fn grant(access: &str, refresh: &str) -> OAuthGrant {
         refresh_token: CalendlyToken::parse(refresh).expect("token"),
         expires_in: Duration::from_secs(7200),
         owner: calendly_user().uri,
+        scopes: None,
     }
 }
 

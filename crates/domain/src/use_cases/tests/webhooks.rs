@@ -4,7 +4,7 @@ use super::*;
 use crate::error::{ProviderError, Rejection};
 use crate::ports::{HookedAccount, MockWebhookSubscriptions};
 use crate::webhook::{
-    HookId, NewHook, SignatureError, SigningKey, Subscription, Webhooks, signature_header,
+    HookId, HookSigning, NewHook, SignatureError, SigningKey, Subscription, Webhooks, signature_header,
 };
 
 const BASE: &str = "https://gateway.example/";
@@ -20,10 +20,18 @@ fn signing_key() -> SigningKey {
     SigningKey::new("signing-key-of-the-hook")
 }
 
+fn application_key() -> SigningKey {
+    SigningKey::new("the-oauth-applications-key")
+}
+
+fn previous_application_key() -> SigningKey {
+    SigningKey::new("the-oauth-applications-previous-key")
+}
+
 fn subscription(id: &str) -> Webhooks {
     Webhooks::Active(Subscription {
         hook_id: hook_id(id),
-        signing_key: signing_key(),
+        signing: HookSigning::Own(signing_key()),
         uri: format!("https://api.calendly.com/webhook_subscriptions/{id}"),
     })
 }
@@ -57,6 +65,7 @@ fn webhook_service(
     .with_webhooks(WebhookPolicy {
         public_base_url: Some(BASE.into()),
         tolerance: TimeDelta::seconds(180),
+        application_keys: vec![application_key(), previous_application_key()],
     })
 }
 
@@ -75,7 +84,7 @@ async fn connecting_subscribes_then_deletes_the_replaced_connections_subscriptio
                 && *user == calendly_user().uri
                 && organization == ORG
                 && url == URL
-                && *key == signing_key()
+                && *key == Some(&signing_key())
         })
         .times(1)
         .in_sequence(&mut order)
@@ -234,7 +243,7 @@ fn hooked_repository() -> MockTokenRepository {
         Ok((id.as_str() == HOOK).then(|| HookedAccount {
             user_id: user_id(),
             account: calendly_user().uri,
-            signing_key: signing_key(),
+            signing: HookSigning::Own(signing_key()),
         }))
     });
     tokens
