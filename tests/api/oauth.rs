@@ -1,5 +1,6 @@
-//! Connecting with OAuth: the start, the callback and what can go wrong with it, renewing the
-//! access token, and revoking on disconnect. Calendly's API and its OAuth server are one
+//! Connecting with OAuth: the start, the completion (bound to the user who started) and what
+//! can go wrong with it, the callback that passes Calendly's answer on, renewing the access
+//! token, and revoking on disconnect. Calendly's API and its OAuth server are one
 //! wiremock; the gateway is the real application.
 
 use std::collections::HashMap;
@@ -21,15 +22,20 @@ const REDIRECT_URI: &str = "https://gateway.example/calendly/oauth/callback";
 const RETURN_URL: &str = "https://app.example/settings?tab=calendly";
 
 /// A gateway with OAuth on, Calendly's OAuth server on the same wiremock as its API; the
-/// callback redirects to `RETURN_URL`, or answers JSON when `json` is set.
-async fn oauth_app(json: bool) -> TestApp {
+/// redirect URI is the gateway's callback, which passes Calendly's answer on to `RETURN_URL`
+/// (with `app_page`, the redirect URI is the web application's page, and no return URL).
+async fn oauth_app(app_page: bool) -> TestApp {
     secrets_in_logs::register_secret(CLIENT_SECRET);
     TestApp::spawn_with(|settings| {
         settings.calendly.auth_base_url = settings.calendly.api_base_url.clone();
         settings.calendly.oauth.client_id = Some(CLIENT_ID.into());
         settings.calendly.oauth.client_secret = Some(CLIENT_SECRET.into());
-        settings.calendly.oauth.redirect_uri = Some(REDIRECT_URI.into());
-        settings.calendly.oauth.return_url = (!json).then(|| RETURN_URL.into());
+        settings.calendly.oauth.redirect_uri = Some(if app_page {
+            "https://app.example/calendly/connected".into()
+        } else {
+            REDIRECT_URI.into()
+        });
+        settings.calendly.oauth.return_url = (!app_page).then(|| RETURN_URL.into());
     })
     .await
 }
@@ -99,6 +105,17 @@ async fn users_me_for(app: &TestApp, access: &str) {
         .await;
 }
 
+/// `POST /calendly/oauth/complete` as `user` with `body`.
+async fn complete(app: &TestApp, user: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/calendly/oauth/complete"))
+        .bearer_auth(app.token(user))
+        .json(&body)
+        .send()
+        .await
+        .expect("sent")
+}
+
 async fn callback(app: &TestApp, query: &str) -> reqwest::Response {
     browser()
         .get(app.url(&format!("/calendly/oauth/callback?{query}")))
@@ -127,11 +144,13 @@ async fn connect_with_oauth(app: &TestApp, access: &str, refresh: &str, expires_
     let query = start(app, USER).await;
     calendly_grants_the_code(app, access, refresh, expires_in).await;
     secrets_in_logs::register_secret("the-code");
-    let response = callback(app, &format!("code=the-code&state={}", query["state"])).await;
-    assert_eq!(
-        location(&response),
-        format!("{RETURN_URL}&calendly=connected")
-    );
+    let response = complete(
+        app,
+        USER,
+        json!({"code": "the-code", "state": query["state"]}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
 }
 
 async fn connection_status(app: &TestApp) -> (u16, Value) {
@@ -149,6 +168,8 @@ async fn the_whole_flow_connects_with_pkce_and_the_registered_redirect_uri() {
     calendly_grants_the_code(&app, "oauth-access-1", "oauth-refresh-1", 7200).await;
     secrets_in_logs::register_secret("code-from-calendly");
 
+    // Calendly sends the browser to the gateway's callback, which passes its answer on to
+    // the web application's page, storing nothing.
     let response = callback(
         &app,
         &format!("code=code-from-calendly&state={}", query["state"]),
@@ -157,9 +178,29 @@ async fn the_whole_flow_connects_with_pkce_and_the_registered_redirect_uri() {
     assert_eq!(response.status(), 302);
     assert_eq!(
         location(&response),
-        format!("{RETURN_URL}&calendly=connected")
+        format!(
+            "{RETURN_URL}&code=code-from-calendly&state={}",
+            query["state"]
+        )
     );
     assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(token_requests(&app).await.is_empty());
+    assert_eq!(connection_status(&app).await.0, 404);
+    // The page hands the code over with the user's bearer.
+    let response = complete(
+        &app,
+        USER,
+        json!({"code": "code-from-calendly", "state": query["state"]}),
+    )
+    .await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let (status, body) = json_of(response).await;
+    assert_eq!(
+        (status, body["method"].as_str()),
+        (200, Some("oauth")),
+        "{body}"
+    );
+    assert_eq!(body["scopes"], json!(["default"]));
 
     let sent = token_requests(&app).await;
     assert_eq!(sent.len(), 1);
@@ -191,22 +232,63 @@ async fn the_whole_flow_connects_with_pkce_and_the_registered_redirect_uri() {
 }
 
 #[tokio::test]
-async fn without_a_return_url_the_callback_answers_the_connection_or_the_error() {
+async fn a_state_completes_once_and_the_callback_needs_a_page_to_pass_it_on_to() {
     let app = oauth_app(true).await;
     let query = start(&app, USER).await;
     calendly_grants_the_code(&app, "oauth-access-1", "oauth-refresh-1", 7200).await;
-    let response = callback(&app, &format!("code=c1&state={}", query["state"])).await;
-    let (status, body) = json_of(response).await;
+    let body = json!({"code": "c1", "state": query["state"]});
+    let (status, connection) = json_of(complete(&app, USER, body.clone()).await).await;
     assert_eq!(
-        (status, body["method"].as_str()),
-        (200, Some("oauth")),
-        "{body}"
+        (status, connection["connected"].as_bool()),
+        (200, Some(true)),
+        "{connection}"
     );
-    assert_eq!(body["connected"], true);
 
     // The state worked once.
-    let again = callback(&app, &format!("code=c1&state={}", query["state"])).await;
-    assert_error(again, 400, "invalid_state").await;
+    assert_error(complete(&app, USER, body).await, 400, "invalid_state").await;
+    // Without a return URL, the redirect URI is the web application's page: the callback is
+    // not in use.
+    assert_error(
+        callback(&app, &format!("code=c1&state={}", query["state"])).await,
+        404,
+        "oauth_not_configured",
+    )
+    .await;
+    assert_eq!(token_requests(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_callback_passes_calendlys_answer_on_and_stores_nothing() {
+    let app = oauth_app(false).await;
+    let query = start(&app, USER).await;
+    let response = callback(
+        &app,
+        &format!(
+            "error=access_denied&error_description=The+user+declined&state={}&other=dropped",
+            query["state"]
+        ),
+    )
+    .await;
+    assert_eq!(
+        location(&response),
+        format!(
+            "{RETURN_URL}&state={}&error=access_denied&error_description=The+user+declined",
+            query["state"]
+        )
+    );
+    // Nothing was spent: the page completes it (here, as declined).
+    assert_error(
+        complete(
+            &app,
+            USER,
+            json!({"error": "access_denied", "state": query["state"]}),
+        )
+        .await,
+        403,
+        "access_denied",
+    )
+    .await;
+    assert!(token_requests(&app).await.is_empty());
 }
 
 #[tokio::test]
@@ -235,77 +317,95 @@ async fn oauth_off_is_404_and_start_needs_a_bearer() {
         .await
         .expect("sent");
     assert_error(response, 401, "not_authenticated").await;
+    let query = start(&app, USER).await;
+    let response = app
+        .client
+        .post(app.url("/calendly/oauth/complete"))
+        .json(&json!({"code": "c", "state": query["state"]}))
+        .send()
+        .await
+        .expect("sent");
+    assert_error(response, 401, "not_authenticated").await;
+    // The state was not spent by a completion without a bearer.
+    calendly_grants_the_code(&app, "oauth-access-1", "oauth-refresh-1", 7200).await;
+    let done = complete(&app, USER, json!({"code": "c", "state": query["state"]})).await;
+    assert_eq!(done.status(), 200);
 }
 
-/// Every bad callback ends in the return URL's error code, and stores nothing: the user's
-/// earlier connection (a personal access token) is still there, and no token was stored.
+/// Every bad completion is its error, and stores nothing: the user's earlier connection (a
+/// personal access token) is still there, and no token was stored.
 #[tokio::test]
-async fn bad_callbacks_store_nothing_and_each_ends_in_its_error_code() {
+async fn bad_completions_store_nothing_and_each_is_its_error() {
     let app = oauth_app(false).await;
     app.connect().await;
-    let error_url = |code: &str| format!("{RETURN_URL}&calendly=error&code={code}");
 
-    for (query, code) in [
-        ("code=c".to_owned(), "invalid_state"),
-        ("code=c&state=never-issued".to_owned(), "invalid_state"),
+    for (body, status, code) in [
+        (json!({"code": "c"}), 422, "missing_parameter"),
+        (json!({"state": "s"}), 422, "missing_parameter"),
         (
-            format!("code=c&state={}", "s".repeat(5000)),
+            json!({"code": "c", "state": "never-issued"}),
+            400,
             "invalid_state",
         ),
-        ("code=c&state=%ZZ".to_owned(), "invalid_state"),
-        ("error=access_denied".to_owned(), "invalid_state"),
+        (
+            json!({"code": "c", "state": "s".repeat(5000)}),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            json!({"code": "c d", "state": "s"}),
+            400,
+            "invalid_parameter",
+        ),
+        (json!({"code": 1, "state": "s"}), 400, "invalid_parameter"),
+        (json!(["code", "state"]), 400, "invalid_parameter"),
+        (
+            json!({"error": "access_denied", "state": "never-issued"}),
+            400,
+            "invalid_state",
+        ),
     ] {
-        let response = callback(&app, &query).await;
-        assert_eq!(
-            (response.status().as_u16(), location(&response)),
-            (302, error_url(code)),
-            "{query}"
-        );
+        let response = complete(&app, USER, body.clone()).await;
+        assert_error(response, status, code).await;
     }
-
-    // A state seen twice is not one state.
-    let query = start(&app, USER).await;
-    let state = &query["state"];
-    let response = callback(&app, &format!("code=c&state={state}&state={state}")).await;
-    assert_eq!(location(&response), error_url("invalid_state"));
+    let response = app
+        .client
+        .post(app.url("/calendly/oauth/complete"))
+        .bearer_auth(app.token(USER))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("sent");
+    assert_error(response, 400, "invalid_parameter").await;
 
     // The user declined: the start is spent.
     let query = start(&app, USER).await;
-    let response = callback(
-        &app,
-        &format!("error=access_denied&state={}", query["state"]),
-    )
-    .await;
-    assert_eq!(location(&response), error_url("access_denied"));
-    let response = callback(&app, &format!("code=c&state={}", query["state"])).await;
-    assert_eq!(location(&response), error_url("invalid_state"));
-
-    // No code, or two.
-    let query = start(&app, USER).await;
-    let response = callback(&app, &format!("state={}", query["state"])).await;
-    assert_eq!(location(&response), error_url("calendly_token_invalid"));
-    let query = start(&app, USER).await;
-    let response = callback(&app, &format!("code=a&code=b&state={}", query["state"])).await;
-    assert_eq!(location(&response), error_url("calendly_token_invalid"));
+    let declined = json!({"error": "access_denied", "state": query["state"]});
+    assert_error(complete(&app, USER, declined).await, 403, "access_denied").await;
+    let late = json!({"code": "c", "state": query["state"]});
+    assert_error(complete(&app, USER, late).await, 400, "invalid_state").await;
 
     // An expired start.
     let query = start(&app, USER).await;
     app.db
         .execute("UPDATE calendly_oauth_starts SET expires_at = now() - interval '1 second'")
         .await;
-    let response = callback(&app, &format!("code=c&state={}", query["state"])).await;
-    assert_eq!(location(&response), error_url("invalid_state"));
+    let expired = json!({"code": "c", "state": query["state"]});
+    assert_error(complete(&app, USER, expired).await, 400, "invalid_state").await;
 
     // Calendly refuses the code, fails, or is too slow.
-    for (answer, code) in [
+    for (answer, status, code) in [
         (
             ResponseTemplate::new(400)
                 .set_body_json(json!({"error": "invalid_grant", "error_description": "expired"})),
+            422,
             "calendly_token_invalid",
         ),
-        (ResponseTemplate::new(500), "calendly_unavailable"),
+        (ResponseTemplate::new(500), 502, "calendly_unavailable"),
         (
             ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
+            504,
             "calendly_timeout",
         ),
     ] {
@@ -315,8 +415,8 @@ async fn bad_callbacks_store_nothing_and_each_ends_in_its_error_code() {
             .respond_with(answer)
             .mount_as_scoped(&app.calendly)
             .await;
-        let response = callback(&app, &format!("code=c&state={}", query["state"])).await;
-        assert_eq!(location(&response), error_url(code));
+        let body = json!({"code": "c", "state": query["state"]});
+        assert_error(complete(&app, USER, body).await, status, code).await;
         drop(mock);
     }
 
@@ -328,24 +428,36 @@ async fn bad_callbacks_store_nothing_and_each_ends_in_its_error_code() {
     );
 }
 
+/// The account-linking attack: user 7 starts, and sends the authorization URL to `USER`, who
+/// approves at Calendly and lands on the page with the code. Completed with `USER`'s bearer,
+/// nothing is stored, for either; completed by 7 (who holds a stolen code), the state is spent.
 #[tokio::test]
-async fn a_callback_connects_the_user_who_started_not_another() {
+async fn a_state_completed_by_another_user_stores_nothing_for_either() {
     let app = oauth_app(false).await;
+    app.connect().await;
+    let earlier = connection_status(&app).await.1;
     let theirs = start(&app, "7").await;
-    let _mine = start(&app, USER).await;
-    calendly_grants_the_code(&app, "access-of-7", "refresh-of-7", 7200).await;
-    let response = callback(&app, &format!("code=c&state={}", theirs["state"])).await;
-    assert_eq!(
-        location(&response),
-        format!("{RETURN_URL}&calendly=connected")
+    calendly_grants_the_code(&app, "access-of-the-victim", "refresh-of-the-victim", 7200).await;
+    let body = json!({"code": "c", "state": theirs["state"]});
+    assert_error(
+        complete(&app, USER, body.clone()).await,
+        403,
+        "oauth_user_mismatch",
+    )
+    .await;
+    // The state is spent: not even its user can use it now.
+    assert_error(complete(&app, "7", body).await, 400, "invalid_state").await;
+    assert!(
+        token_requests(&app).await.is_empty(),
+        "no code was exchanged"
     );
     assert_eq!(
         json_of(app.get_as("7", "/calendly/connection").await)
             .await
             .0,
-        200
+        404
     );
-    assert_eq!(connection_status(&app).await.0, 404);
+    assert_eq!(connection_status(&app).await.1, earlier, "untouched");
 }
 
 const AVAILABILITY: &str =

@@ -39,14 +39,15 @@ fn oauth_env<'a>(database_url: &'a str, stand_in: &'a str) -> Vec<(&'a str, &'a 
     )
 }
 
-/// What a web client and its user's browser do: start, follow `authorize_url` to the stand-in
-/// (which approves at once), and bring its redirect back to the gateway's callback. The page
-/// the browser lands on.
-async fn connect_with_oauth(gateway: &str, bearer: &str) -> String {
+/// What a web client and its user's browser do: start as `starter`, follow `authorize_url` to
+/// the stand-in (which approves at once), and bring its redirect back to the gateway's
+/// callback, which sends the browser on to the web application's page with Calendly's `code`
+/// and `state`: those two.
+pub(crate) async fn authorize(gateway: &str, starter: &str) -> (String, String) {
     let (status, body) = json_of(
         http_client()
             .post(format!("http://{gateway}/calendly/oauth/start"))
-            .bearer_auth(bearer)
+            .bearer_auth(starter)
             .send()
             .await
             .expect("sent"),
@@ -80,11 +81,83 @@ async fn connect_with_oauth(gateway: &str, bearer: &str) -> String {
         .await
         .expect("sent");
     assert_eq!(landed.status(), 302);
-    location(&landed)
+    let page = reqwest::Url::parse(&location(&landed)).expect("a URL");
+    assert_eq!(page.as_str().split('?').next(), Some(RETURN_URL));
+    let value = |name: &str| {
+        page.query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_else(|| panic!("{name} passed on: {page}"))
+    };
+    (value("code"), value("state"))
+}
+
+/// What the web application's page does with them: `POST /calendly/oauth/complete` with its
+/// user's bearer. The status and body.
+pub(crate) async fn complete(
+    gateway: &str,
+    bearer: &str,
+    (code, state): &(String, String),
+) -> (u16, serde_json::Value) {
+    json_of(
+        http_client()
+            .post(format!("http://{gateway}/calendly/oauth/complete"))
+            .bearer_auth(bearer)
+            .json(&serde_json::json!({"code": code, "state": state}))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await
+}
+
+/// The whole flow for `bearer`'s user: the connection.
+async fn connect_with_oauth(gateway: &str, bearer: &str) -> serde_json::Value {
+    let answer = authorize(gateway, bearer).await;
+    let (status, connection) = complete(gateway, bearer, &answer).await;
+    assert_eq!(status, 200, "{connection}");
+    connection
 }
 
 const AVAILABILITY: &str =
     "/calendly/check-availability?start_time=2100-01-01T00:00:00Z&end_time=2100-01-03T00:00:00Z";
+
+/// The account-linking attack, end to end: someone starts for their own app user and sends the
+/// authorization URL to a victim, who approves at Calendly and lands on the web application's
+/// page, signed in as themselves. Completed with the victim's bearer, it is refused and nothing
+/// is stored; the sender, who may have the code too, finds the state spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_url_sent_to_someone_else_connects_no_one() {
+    let stand_in = StandIn::with_token_ttl(7200);
+    let db = TestSqliteFile::create();
+    let database_url = db.url();
+    let env = oauth_env(&database_url, &stand_in.url);
+    let (_server, gateway, _log) = serve(&env);
+    let attacker = access_token(&env, "666");
+    let victim = access_token(&env, "42");
+
+    let answer = authorize(&gateway, &attacker).await;
+    let (status, body) = complete(&gateway, &victim, &answer).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("oauth_user_mismatch")),
+        "{body}"
+    );
+    let (status, body) = complete(&gateway, &attacker, &answer).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_state")),
+        "{body}"
+    );
+    for bearer in [&attacker, &victim] {
+        assert_eq!(get(&gateway, bearer, "/calendly/connection").await.0, 404);
+    }
+    let stats = stand_in.stats().await;
+    assert_eq!(
+        stats["oauth_token_authorization_code"], 0,
+        "no code was exchanged"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_flow_then_renewals_across_expiries_a_refused_refresh_and_revocation() {
@@ -95,8 +168,8 @@ async fn the_whole_flow_then_renewals_across_expiries_a_refused_refresh_and_revo
     let (_server, gateway, _log) = serve(&env);
     let bearer = access_token(&env, "42");
 
-    let landed = connect_with_oauth(&gateway, &bearer).await;
-    assert_eq!(landed, format!("{RETURN_URL}?calendly=connected"));
+    let completed = connect_with_oauth(&gateway, &bearer).await;
+    assert_eq!(completed["method"], "oauth");
     let (status, connection) = get(&gateway, &bearer, "/calendly/connection").await;
     assert_eq!(
         (status, connection["method"].as_str()),

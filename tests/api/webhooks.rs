@@ -160,7 +160,7 @@ async fn unknown_hooks_large_bodies_and_unreadable_deliveries() {
     ] {
         let signature = signature_header(&key, now(), BODY.as_bytes());
         let response = deliver(&app, unknown, Some(&signature), BODY.as_bytes()).await;
-        assert_error(response, 404, "not_found").await;
+        assert_error(response, 410, "gone").await;
     }
     // Over 64 KiB, whatever its signature.
     let large = format!(
@@ -189,14 +189,14 @@ async fn unknown_hooks_large_bodies_and_unreadable_deliveries() {
         .await
         .expect("text");
     assert!(
-        metrics.contains(r#"webhook_deliveries_total{event="none",verdict="not_found"} 2"#),
+        metrics.contains(r#"webhook_deliveries_total{event="none",verdict="gone"} 2"#),
         "{metrics}"
     );
     assert!(metrics.contains(r#"webhook_deliveries_total{event="none",verdict="unreadable"} 1"#));
 }
 
 #[tokio::test]
-async fn a_disconnected_users_hook_is_404_and_its_subscription_deleted() {
+async fn a_disconnected_users_hook_is_410_and_its_subscription_deleted() {
     let (app, hook, key) = subscribed().await;
     Mock::given(method("DELETE"))
         .and(path("/webhook_subscriptions/SUB1"))
@@ -214,5 +214,5 @@ async fn a_disconnected_users_hook_is_404_and_its_subscription_deleted() {
     assert_eq!(response.status(), 204);
     let signature = signature_header(&key, now(), BODY.as_bytes());
     let response = deliver(&app, &hook, Some(&signature), BODY.as_bytes()).await;
-    assert_error(response, 404, "not_found").await;
+    assert_error(response, 410, "gone").await;
 }

@@ -93,6 +93,7 @@ async fn a_code_is_exchanged_with_its_verifier_and_the_registered_redirect_uri()
         grant.owner.as_str(),
         "https://api.calendly.com/users/EBHAAFHDCAEQTSEZ"
     );
+    assert_eq!(grant.scopes, Some(domain::Scopes::parse("default")));
 }
 
 #[tokio::test]
@@ -279,6 +280,7 @@ async fn an_authorization_carries_the_application_the_s256_challenge_and_a_fresh
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
             ("state", first.state.expose()),
+            ("scope", "users:read event_types:read"),
         ]
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
     );

@@ -67,7 +67,13 @@ async fn subscribing_posts_the_documented_body_and_reads_the_uri() {
         .mount(&server)
         .await;
     let uri = client(&server)
-        .subscribe(&token(), &user(), ORG, URL, Some(&SigningKey::new("the-key")))
+        .subscribe(
+            &token(),
+            &user(),
+            ORG,
+            URL,
+            Some(&SigningKey::new("the-key")),
+        )
         .await
         .expect("subscribed");
     assert_eq!(uri, "https://api.calendly.com/webhook_subscriptions/NEW");

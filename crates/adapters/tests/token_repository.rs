@@ -1260,7 +1260,10 @@ async fn a_subscribed_connection_loads_back_and_is_found_by_its_hook(store: impl
         found.account.as_str(),
         "https://api.calendly.com/users/CAL42"
     );
-    assert_eq!(found.signing, HookSigning::Own(SigningKey::new(SIGNING_KEY)));
+    assert_eq!(
+        found.signing,
+        HookSigning::Own(SigningKey::new(SIGNING_KEY))
+    );
     assert!(
         repository
             .find_hook(&hook("hook-of-nobody-000000"))
@@ -1326,7 +1329,10 @@ async fn setting_webhooks_changes_only_them_and_only_while_the_subscription_is_e
         .set_webhooks(&user("42"), Some(&hook("hook-of-someone-else")), &remade)
         .await
         .expect("asked");
-    assert!(!stale, "another subscription than the one expected is left alone");
+    assert!(
+        !stale,
+        "another subscription than the one expected is left alone"
+    );
     let set = repository
         .set_webhooks(&user("42"), Some(&hook("hook-of-user-42-one")), &remade)
         .await
@@ -1362,7 +1368,10 @@ async fn setting_webhooks_changes_only_them_and_only_while_the_subscription_is_e
         .await
         .expect("found")
         .expect("present");
-    assert_eq!(found.signing, HookSigning::Own(SigningKey::new(SIGNING_KEY)));
+    assert_eq!(
+        found.signing,
+        HookSigning::Own(SigningKey::new(SIGNING_KEY))
+    );
     assert!(
         !repository
             .set_webhooks(&user("nobody"), None, &Webhooks::Unavailable)
@@ -1467,7 +1476,10 @@ async fn rotating_keys_reseals_webhook_keys_too(store: impl Store) {
         .await
         .expect("the new key alone opens it")
         .expect("present");
-    assert_eq!(found.signing, HookSigning::Own(SigningKey::new(SIGNING_KEY)));
+    assert_eq!(
+        found.signing,
+        HookSigning::Own(SigningKey::new(SIGNING_KEY))
+    );
     let loaded = rotated
         .load(&user("42"))
         .await

@@ -40,7 +40,9 @@ pub async fn busy_times(
 ) -> HttpResponse {
     state.calls.busy_times.fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_with(&request, &state, "availability:read").and_then(|u| own(&u, query.user.as_deref())) {
+    let user = match user_with(&request, &state, "availability:read")
+        .and_then(|u| own(&u, query.user.as_deref()))
+    {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -112,7 +114,9 @@ pub async fn availability_schedules(
         .availability_schedules
         .fetch_add(1, Ordering::Relaxed);
     pause(&state).await;
-    let user = match user_with(&request, &state, "availability:read").and_then(|u| own(&u, query.user.as_deref())) {
+    let user = match user_with(&request, &state, "availability:read")
+        .and_then(|u| own(&u, query.user.as_deref()))
+    {
         Ok(user) => user,
         Err(response) => return response,
     };

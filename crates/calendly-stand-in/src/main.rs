@@ -144,7 +144,9 @@ impl Caller {
     /// Whether the token may `scope`: granted by name, by the `:write` scope of its domain,
     /// or a token without scopes.
     fn may(&self, scope: &str) -> bool {
-        let write = scope.strip_suffix(":read").map(|domain| format!("{domain}:write"));
+        let write = scope
+            .strip_suffix(":read")
+            .map(|domain| format!("{domain}:write"));
         self.scopes.as_ref().is_none_or(|granted| {
             granted
                 .iter()
@@ -158,7 +160,13 @@ impl Caller {
 fn pat_scopes(token: &str) -> Option<Vec<String>> {
     let rest = token.strip_prefix("scoped[")?;
     let (scopes, _) = rest.split_once(']')?;
-    Some(scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+    Some(
+        scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 /// The caller of a request, or Calendly's 401: an OAuth access token of this stand-in while it

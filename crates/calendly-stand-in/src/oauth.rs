@@ -121,7 +121,9 @@ impl OAuth {
     fn issue(&self, user: &str, scopes: Granted) -> HttpResponse {
         let access = random_token("oauth-at-");
         let refresh = random_token("oauth-rt-");
-        let scope = scopes.as_ref().map_or_else(|| "default".to_owned(), |s| s.join(" "));
+        let scope = scopes
+            .as_ref()
+            .map_or_else(|| "default".to_owned(), |s| s.join(" "));
         let mut grants = self.grants();
         grants.access_tokens.insert(
             access.clone(),

@@ -236,7 +236,10 @@ pub(crate) async fn show(
     uuid: web::Path<String>,
     state: web::Data<StandIn>,
 ) -> HttpResponse {
-    state.calls.subscription_reads.fetch_add(1, Ordering::Relaxed);
+    state
+        .calls
+        .subscription_reads
+        .fetch_add(1, Ordering::Relaxed);
     let user = match user_uri_with(&request, &state, "webhooks:read") {
         Ok(user) => user,
         Err(response) => return response,

@@ -115,6 +115,10 @@ mod tests {
 
     #[test]
     fn every_operation_names_at_least_one_scope() {
-        assert!(OPERATION_SCOPES.iter().all(|(_, scopes)| !scopes.is_empty()));
+        assert!(
+            OPERATION_SCOPES
+                .iter()
+                .all(|(_, scopes)| !scopes.is_empty())
+        );
     }
 }

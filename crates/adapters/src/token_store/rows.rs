@@ -257,12 +257,7 @@ where
             ("active", Some(hook_id), key, Some(uri)) => {
                 let subscription = Subscription {
                     hook_id: HookId::parse(hook_id).map_err(unexpected)?,
-                    signing: self.signing(
-                        &user_id,
-                        &sealed.key_id,
-                        &row.webhook_signed_by,
-                        key,
-                    )?,
+                    signing: self.signing(&user_id, &sealed.key_id, &row.webhook_signed_by, key)?,
                     uri,
                 };
                 if row.webhook_disabled {

@@ -128,7 +128,9 @@ fn described_gateway(error: &GatewayError) -> (ErrorKind, Value) {
         ),
         GatewayError::OAuthUserMismatch => (
             OAUTH_USER_MISMATCH,
-            text("This OAuth start was made by another user: nothing was connected. Start connecting again."),
+            text(
+                "This OAuth start was made by another user: nothing was connected. Start connecting again.",
+            ),
         ),
         GatewayError::AuthorizationDenied => (
             ACCESS_DENIED,

@@ -23,7 +23,7 @@ struct WebhookLabels {
     /// Calendly's event name (`invitee.created`…), `other` for one the gateway does not know,
     /// `none` when the delivery was refused before it was read.
     event: String,
-    /// `accepted`, `invalid_signature`, `not_found`, `too_large`, `unreadable`.
+    /// `accepted`, `invalid_signature`, `gone` (an unknown hook), `too_large`, `unreadable`.
     verdict: &'static str,
 }
 

@@ -20,8 +20,8 @@ use super::user::{self, EventType};
 use super::{connection, health, metrics, oauth, slots, webhooks};
 use crate::error::{
     CALENDLY_RATE_LIMITED, CALENDLY_SCOPE_MISSING, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE,
-    DATABASE_UNAVAILABLE, ErrorBody,
-    ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED, TOKEN_EXPIRED, status_error,
+    DATABASE_UNAVAILABLE, ErrorBody, ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED,
+    TOKEN_EXPIRED, status_error,
 };
 
 /// The name of the bearer security scheme in the document (the handlers' annotations spell it
@@ -44,6 +44,7 @@ pub const BEARER: &str = "bearer";
         connection::status,
         connection::disconnect,
         oauth::start,
+        oauth::complete,
         oauth::callback,
         user::user_uri,
         user::event_types,

@@ -102,7 +102,9 @@ fn completion_from(body: &[u8]) -> Result<OAuthCallback, ApiError> {
         match object.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(text)) => Ok(Some(text.as_str())),
-            Some(_) => Err(ApiError::InvalidParameter(format!("{name} must be a string."))),
+            Some(_) => Err(ApiError::InvalidParameter(format!(
+                "{name} must be a string."
+            ))),
         }
     };
     let malformed = |name: &str| {
@@ -198,7 +200,10 @@ fn passed_on(query: &str) -> String {
             headers(("Location" = String, description = "The web application's page."))),
     )
 )]
-pub async fn callback(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn callback(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let Some(url) = &state.return_url else {
         return Err(domain::GatewayError::OAuthNotConfigured.into());
     };
@@ -246,13 +251,28 @@ mod tests {
         let read = |body: &str| completion_from(body.as_bytes());
         let done = read(r#"{"code": "abc", "state": "xyz"}"#).expect("a completion");
         assert_eq!(done.code.map(|c| c.expose().to_owned()), Some("abc".into()));
-        assert_eq!(done.state.map(|s| s.expose().to_owned()), Some("xyz".into()));
+        assert_eq!(
+            done.state.map(|s| s.expose().to_owned()),
+            Some("xyz".into())
+        );
         let declined = read(r#"{"error": "access_denied", "state": "xyz"}"#).expect("a completion");
         assert_eq!(declined.error.as_deref(), Some("access_denied"));
-        assert!(matches!(read(r#"{"code": "abc"}"#), Err(ApiError::MissingField("state"))));
-        assert!(matches!(read(r#"{"state": "xyz"}"#), Err(ApiError::MissingField("code"))));
-        assert!(matches!(read(r#"{"code": 1, "state": "xyz"}"#), Err(ApiError::InvalidParameter(_))));
-        assert!(matches!(read(r#"{"code": "a b", "state": "xyz"}"#), Err(ApiError::InvalidParameter(_))));
+        assert!(matches!(
+            read(r#"{"code": "abc"}"#),
+            Err(ApiError::MissingField("state"))
+        ));
+        assert!(matches!(
+            read(r#"{"state": "xyz"}"#),
+            Err(ApiError::MissingField("code"))
+        ));
+        assert!(matches!(
+            read(r#"{"code": 1, "state": "xyz"}"#),
+            Err(ApiError::InvalidParameter(_))
+        ));
+        assert!(matches!(
+            read(r#"{"code": "a b", "state": "xyz"}"#),
+            Err(ApiError::InvalidParameter(_))
+        ));
         assert!(matches!(read("[]"), Err(ApiError::InvalidParameter(_))));
         assert!(matches!(read("{"), Err(ApiError::InvalidParameter(_))));
     }

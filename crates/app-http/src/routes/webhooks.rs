@@ -67,7 +67,7 @@ pub async fn receive(
         }
     };
     let Ok(hook_id) = HookId::parse(hook_id.into_inner()) else {
-        verdict("none", "not_found");
+        verdict("none", "gone");
         return Err(GatewayError::HookNotFound.into());
     };
     let signature = request
@@ -88,7 +88,7 @@ pub async fn receive(
         }
         Err(error) => {
             let label = match &error {
-                GatewayError::HookNotFound => "not_found",
+                GatewayError::HookNotFound => "gone",
                 GatewayError::InvalidSignature(_) => "invalid_signature",
                 _ => "failed",
             };

@@ -118,9 +118,7 @@ impl OAuthSettings {
             ));
         }
         if let Some(scopes) = &self.scopes
-            && !scopes
-                .bytes()
-                .all(|b| b.is_ascii_graphic() || b == b' ')
+            && !scopes.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
         {
             return invalid("calendly.oauth.scopes must be scope names separated by spaces".into());
         }
@@ -160,7 +158,10 @@ impl OAuthSettings {
         [
             (CLIENT_SECRET, &self.client_secret),
             (WEBHOOK_SIGNING_KEY, &self.webhook_signing_key),
-            (PREVIOUS_WEBHOOK_SIGNING_KEY, &self.previous_webhook_signing_key),
+            (
+                PREVIOUS_WEBHOOK_SIGNING_KEY,
+                &self.previous_webhook_signing_key,
+            ),
         ]
         .into_iter()
         .find_map(|(names, value)| match (value, development(names.0)) {

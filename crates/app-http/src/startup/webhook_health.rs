@@ -24,13 +24,21 @@ fn tick(interval: Duration) -> Duration {
 /// `interval`: at least one.
 fn share(watched: u64, tick: Duration, interval: Duration) -> u32 {
     let ticks = (interval.as_secs_f64() / tick.as_secs_f64()).max(1.0);
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
     let share = (watched as f64 / ticks).ceil() as u64;
     u32::try_from(share.max(1)).unwrap_or(u32::MAX)
 }
 
 /// Looks at the connections' subscriptions, a share each tick, for as long as the process runs.
-pub(super) async fn run(service: CalendlyService, checks: Arc<dyn WebhookChecks>, interval: Duration) {
+pub(super) async fn run(
+    service: CalendlyService,
+    checks: Arc<dyn WebhookChecks>,
+    interval: Duration,
+) {
     let tick = tick(interval);
     let next_in = TimeDelta::from_std(interval).unwrap_or(TimeDelta::hours(1));
     let mut ticks = tokio::time::interval(tick);
@@ -78,6 +86,9 @@ mod tests {
         assert_eq!(share(1_000, tick(hour), hour), 10);
         assert_eq!(share(100_001, tick(hour), hour), 1_001);
         // An interval shorter than a tick: everyone each tick.
-        assert_eq!(share(7, Duration::from_secs(1), Duration::from_millis(500)), 7);
+        assert_eq!(
+            share(7, Duration::from_secs(1), Duration::from_millis(500)),
+            7
+        );
     }
 }

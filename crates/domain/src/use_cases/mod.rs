@@ -14,11 +14,11 @@ use crate::model::{
     AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri,
     EventType, EventTypeUri, UserId,
 };
-use crate::scope::Scope;
 use crate::ports::{
     AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
     TokenRepository, WebhookSubscriptions,
 };
+use crate::scope::Scope;
 use crate::time_range::TimeRange;
 use crate::webhook::Webhooks;
 

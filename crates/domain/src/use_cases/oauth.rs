@@ -10,8 +10,8 @@ use super::CalendlyService;
 use crate::error::{GatewayError, ProviderError, Rejection};
 use crate::model::{CalendlyConnection, CalendlyCredential, UserId};
 use crate::oauth::{OAuthCallback, OAuthGrant, OAuthStart};
-use crate::scope::Scope;
 use crate::ports::OAuthProvider;
+use crate::scope::Scope;
 use crate::webhook::Webhooks;
 
 /// How long a start waits for its callback: as long as Calendly's codes live.

@@ -323,7 +323,10 @@ impl CalendlyService {
                 .boxed()
             })
             .await?;
-        let expected = connection.webhooks.subscription().map(|s| s.hook_id.clone());
+        let expected = connection
+            .webhooks
+            .subscription()
+            .map(|s| s.hook_id.clone());
         let webhooks = match (&connection.webhooks, state) {
             (Webhooks::Active(_), Some(SubscriptionState::Active)) => return Ok(Some("active")),
             (Webhooks::Disabled(subscription), Some(SubscriptionState::Active)) => {

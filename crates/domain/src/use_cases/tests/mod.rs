@@ -15,6 +15,7 @@ mod slots;
 mod slots_concurrency;
 mod slots_zones;
 mod webhooks;
+mod webhooks_oauth;
 use crate::error::RepositoryError;
 use crate::model::{CalendlyUser, RawJson};
 use crate::ports::{

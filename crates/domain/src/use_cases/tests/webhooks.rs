@@ -4,31 +4,32 @@ use super::*;
 use crate::error::{ProviderError, Rejection};
 use crate::ports::{HookedAccount, MockWebhookSubscriptions};
 use crate::webhook::{
-    HookId, HookSigning, NewHook, SignatureError, SigningKey, Subscription, Webhooks, signature_header,
+    HookId, HookSigning, NewHook, SignatureError, SigningKey, Subscription, Webhooks,
+    signature_header,
 };
 
 const BASE: &str = "https://gateway.example/";
-const HOOK: &str = "hook-0123456789abcdef";
+pub(super) const HOOK: &str = "hook-0123456789abcdef";
 const URL: &str = "https://gateway.example/calendly/webhooks/hook-0123456789abcdef";
-const ORG: &str = "https://api.calendly.com/organizations/ORG";
+pub(super) const ORG: &str = "https://api.calendly.com/organizations/ORG";
 
-fn hook_id(id: &str) -> HookId {
+pub(super) fn hook_id(id: &str) -> HookId {
     HookId::parse(id).expect("hook id")
 }
 
-fn signing_key() -> SigningKey {
+pub(super) fn signing_key() -> SigningKey {
     SigningKey::new("signing-key-of-the-hook")
 }
 
-fn application_key() -> SigningKey {
+pub(super) fn application_key() -> SigningKey {
     SigningKey::new("the-oauth-applications-key")
 }
 
-fn previous_application_key() -> SigningKey {
+pub(super) fn previous_application_key() -> SigningKey {
     SigningKey::new("the-oauth-applications-previous-key")
 }
 
-fn subscription(id: &str) -> Webhooks {
+pub(super) fn subscription(id: &str) -> Webhooks {
     Webhooks::Active(Subscription {
         hook_id: hook_id(id),
         signing: HookSigning::Own(signing_key()),
@@ -36,7 +37,7 @@ fn subscription(id: &str) -> Webhooks {
     })
 }
 
-fn subscriptions() -> MockWebhookSubscriptions {
+pub(super) fn subscriptions() -> MockWebhookSubscriptions {
     let mut subscriptions = MockWebhookSubscriptions::new();
     subscriptions.expect_new_hook().returning(|| NewHook {
         hook_id: hook_id(HOOK),
@@ -45,7 +46,7 @@ fn subscriptions() -> MockWebhookSubscriptions {
     subscriptions
 }
 
-fn webhook_service(
+pub(super) fn webhook_service(
     tokens: MockTokenRepository,
     subscriptions: MockWebhookSubscriptions,
     cache: MockAccountCache,
