@@ -29,3 +29,4 @@ mod stand_in;
 mod user;
 mod webhooks;
 mod webhooks_end_to_end;
+mod webhooks_health;

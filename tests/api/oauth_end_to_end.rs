@@ -11,8 +11,8 @@ use crate::helpers::{browser, get_json as get, http_client, json_of, location};
 use crate::secrets_in_logs;
 use crate::stand_in::StandIn;
 
-const REDIRECT_URI: &str = "https://gateway.example/calendly/oauth/callback";
-const RETURN_URL: &str = "https://app.example/settings";
+pub(crate) const REDIRECT_URI: &str = "https://gateway.example/calendly/oauth/callback";
+pub(crate) const RETURN_URL: &str = "https://app.example/settings";
 
 /// The gateway's settings for OAuth with the stand-in's application, on `database_url`.
 fn oauth_env<'a>(database_url: &'a str, stand_in: &'a str) -> Vec<(&'a str, &'a str)> {

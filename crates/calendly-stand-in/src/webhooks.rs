@@ -388,13 +388,13 @@ pub(crate) struct RefuseSubscriptions {
 }
 
 /// `POST /admin/refuse_subscriptions {"count"}`: the next `count` subscription requests fail
-/// with 500.
+/// with 500 (`0`: none).
 pub(crate) async fn refuse_subscriptions(
     body: web::Json<RefuseSubscriptions>,
     state: web::Data<StandIn>,
 ) -> HttpResponse {
     state.hooks.refusals.store(body.count, Ordering::Relaxed);
-    HttpResponse::NoContent().finish()
+    HttpResponse::Ok().json(json!({ "refusing": body.count }))
 }
 
 #[derive(Debug, Deserialize)]

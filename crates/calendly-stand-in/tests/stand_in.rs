@@ -121,6 +121,15 @@ fn challenge(verifier: &str) -> String {
 
 /// Follows `/oauth/authorize` as a browser would: the `Location` it sends the browser to.
 async fn authorize(stand_in: &StandIn, verifier: &str) -> reqwest::Url {
+    authorize_with(stand_in, verifier, &[]).await
+}
+
+/// [`authorize`] with `extra` parameters (such as `scope`).
+async fn authorize_with(
+    stand_in: &StandIn,
+    verifier: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Url {
     let response = client()
         .get(format!("{}/oauth/authorize", stand_in.address))
         .query(&[
@@ -131,6 +140,7 @@ async fn authorize(stand_in: &StandIn, verifier: &str) -> reqwest::Url {
             ("code_challenge_method", "S256"),
             ("state", "the-state"),
         ])
+        .query(extra)
         .send()
         .await
         .expect("sent");
@@ -431,4 +441,311 @@ async fn every_answer_carries_the_rate_limit_and_past_it_calendlys_429() {
         .expect("json");
     assert_eq!(stats["rate_limited"], 1);
     assert_eq!(stats["users_me"], 4);
+}
+
+const VERIFIER: &str = "a-verifier-of-enough-length-for-pkce-0123456789";
+
+/// An OAuth access token asking for `scope` (none: not asked), and the token answer.
+async fn oauth_token(stand_in: &StandIn, scope: Option<&str>) -> (String, Value) {
+    let extra: Vec<(&str, &str)> = scope.map(|s| ("scope", s)).into_iter().collect();
+    let back = authorize_with(stand_in, VERIFIER, &extra).await;
+    let code = param(&back, "code").expect("a code");
+    let (status, pair) = exchange(stand_in, &code, VERIFIER).await;
+    assert_eq!(status, 200, "{pair}");
+    (
+        pair["access_token"].as_str().expect("token").to_owned(),
+        pair,
+    )
+}
+
+#[tokio::test]
+async fn scopes_asked_for_are_granted_reported_and_enforced_as_calendly_does() {
+    let stand_in = StandIn::start();
+    let (access, pair) = oauth_token(&stand_in, Some("users:read event_types:read")).await;
+    assert_eq!(pair["scope"], "users:read event_types:read");
+    let user = user_uri(&stand_in, &access).await;
+    let (status, _) = get(&stand_in, &access, "/event_types", &[("user", &user)]).await;
+    assert_eq!(status, 200);
+    let (status, body) = get(
+        &stand_in,
+        &access,
+        "/user_availability_schedules",
+        &[("user", &user)],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["title"], "Permission Denied");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("availability:read")),
+        "{body}"
+    );
+    let (status, _) = get(
+        &stand_in,
+        &access,
+        "/webhook_subscriptions",
+        &[("user", &user)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A refreshed pair keeps the grant's scopes.
+    let refresh = pair["refresh_token"].as_str().expect("refresh token");
+    let (_, renewed) = token(
+        &stand_in,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(renewed["scope"], "users:read event_types:read");
+    // A write scope holds its read scope.
+    let (writer, _) = oauth_token(&stand_in, Some("users:read webhooks:write")).await;
+    let user = user_uri(&stand_in, &writer).await;
+    let (status, _) = get(
+        &stand_in,
+        &writer,
+        "/webhook_subscriptions",
+        &[("user", &user)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Asking for none: every scope, answered as `default` (applications made before scopes).
+    let (_, legacy) = oauth_token(&stand_in, None).await;
+    assert_eq!(legacy["scope"], "default");
+    // Personal access tokens: `scoped[…]` ones have those listed, others every one.
+    let (status, _) = get(&stand_in, "scoped[users:read]pat", "/users/me", &[]).await;
+    assert_eq!(status, 200);
+    let pat_user = user_uri(&stand_in, "scoped[users:read]pat").await;
+    let (status, _) = get(
+        &stand_in,
+        "scoped[users:read]pat",
+        "/event_types",
+        &[("user", &pat_user)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let stats = stats(&stand_in).await;
+    assert_eq!(stats["scope_refusals"], 3);
+}
+
+async fn stats(stand_in: &StandIn) -> Value {
+    client()
+        .get(format!("{}/stats", stand_in.address))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Subscribes the user of `token` with deliveries to `url`, sending `signing_key`: its URI.
+async fn subscribe(stand_in: &StandIn, token: &str, url: &str, signing_key: &str) -> String {
+    let user = user_uri(stand_in, token).await;
+    let response = client()
+        .post(format!("{}/webhook_subscriptions", stand_in.address))
+        .bearer_auth(token)
+        .json(&json!({
+            "url": url, "events": ["invitee.created"], "scope": "user", "user": user,
+            "organization": user.replace("/users/", "/organizations/"),
+            "signing_key": signing_key,
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.expect("json");
+    created["resource"]["uri"].as_str().expect("uri").to_owned()
+}
+
+/// A booking of `token`'s user's first event type at the stand-in: the deliveries' statuses.
+async fn book(stand_in: &StandIn, token: &str) -> Value {
+    let user = user_uri(stand_in, token).await;
+    let start = (Utc::now() + TimeDelta::days(2)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    client()
+        .post(format!("{}/admin/book", stand_in.address))
+        .json(&json!({"event_type": user.replace("/users/", "/event_types/") + "-0", "start_time": start}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// The state of the subscription at `uri`, as its user's `token` reads it (404: gone).
+async fn subscription_state(stand_in: &StandIn, token: &str, uri: &str) -> (u16, Value) {
+    let uuid = uri.rsplit('/').next().expect("uuid");
+    let (status, body) = get(
+        stand_in,
+        token,
+        &format!("/webhook_subscriptions/{uuid}"),
+        &[],
+    )
+    .await;
+    (status, body["resource"]["state"].clone())
+}
+
+/// Whether `header` is the signature of `body` under `key`.
+fn signed_by(header: &str, body: &[u8], key: &str) -> bool {
+    use hmac::Mac as _;
+    let t = header
+        .split(',')
+        .find_map(|p| p.strip_prefix("t="))
+        .expect("t");
+    let v1 = header
+        .split(',')
+        .find_map(|p| p.strip_prefix("v1="))
+        .expect("v1");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("key");
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    expected == v1
+}
+
+#[tokio::test]
+async fn oauth_subscriptions_are_signed_with_the_applications_key_and_a_pats_with_its_own() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let stand_in = StandIn::start_with(&["--oauth-webhook-signing-key", "the-apps-key"]);
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (access, _) = oauth_token(&stand_in, None).await;
+    subscribe(
+        &stand_in,
+        &access,
+        &format!("{}/oauth-hook", receiver.uri()),
+        "sent-along",
+    )
+    .await;
+    subscribe(
+        &stand_in,
+        "a-pat",
+        &format!("{}/pat-hook", receiver.uri()),
+        "the-pats-key",
+    )
+    .await;
+    book(&stand_in, &access).await;
+    book(&stand_in, "a-pat").await;
+    let received = receiver.received_requests().await.expect("recorded");
+    assert_eq!(received.len(), 2);
+    for request in &received {
+        let header = request.headers["calendly-webhook-signature"]
+            .to_str()
+            .expect("text");
+        let (right, wrong) = if request.url.path() == "/oauth-hook" {
+            ("the-apps-key", "sent-along")
+        } else {
+            ("the-pats-key", "the-apps-key")
+        };
+        assert!(
+            signed_by(header, &request.body, right),
+            "{} under {right}",
+            request.url
+        );
+        assert!(!signed_by(header, &request.body, wrong), "{}", request.url);
+    }
+}
+
+#[tokio::test]
+async fn failing_deliveries_disable_a_subscription_and_410_deletes_it() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let stand_in = StandIn::start_with(&["--webhook-disable-after-secs", "1"]);
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/failing"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/gone"))
+        .respond_with(ResponseTemplate::new(410))
+        .mount(&receiver)
+        .await;
+    let failing = subscribe(
+        &stand_in,
+        "pat-a",
+        &format!("{}/failing", receiver.uri()),
+        "k",
+    )
+    .await;
+    let gone = subscribe(&stand_in, "pat-b", &format!("{}/gone", receiver.uri()), "k").await;
+
+    book(&stand_in, "pat-a").await;
+    let (status, state) = subscription_state(&stand_in, "pat-a", &failing).await;
+    assert_eq!(
+        (status, state.as_str()),
+        (200, Some("active")),
+        "failing, not yet for long"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    book(&stand_in, "pat-a").await;
+    let (_, state) = subscription_state(&stand_in, "pat-a", &failing).await;
+    assert_eq!(state, "disabled");
+    let before = receiver.received_requests().await.expect("recorded").len();
+    let deliveries = book(&stand_in, "pat-a").await;
+    assert_eq!(
+        deliveries["deliveries"],
+        json!([]),
+        "a disabled subscription gets nothing"
+    );
+    assert_eq!(
+        receiver.received_requests().await.expect("recorded").len(),
+        before
+    );
+
+    book(&stand_in, "pat-b").await;
+    let (status, _) = subscription_state(&stand_in, "pat-b", &gone).await;
+    assert_eq!(status, 404, "answered 410: deleted");
+}
+
+#[tokio::test]
+async fn subscriptions_can_be_disabled_and_refused_from_the_admin_side() {
+    let stand_in = StandIn::start();
+    let uri = subscribe(&stand_in, "pat-c", "https://gateway.example/hook", "k").await;
+    let user = user_uri(&stand_in, "pat-c").await;
+    let answer: Value = client()
+        .post(format!("{}/admin/disable_subscriptions", stand_in.address))
+        .json(&json!({"user": user}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["disabled"], 1);
+    assert_eq!(
+        subscription_state(&stand_in, "pat-c", &uri).await.1,
+        "disabled"
+    );
+    let refused = client()
+        .post(format!("{}/admin/refuse_subscriptions", stand_in.address))
+        .json(&json!({"count": 1}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 200);
+    let make = || {
+        client()
+            .post(format!("{}/webhook_subscriptions", stand_in.address))
+            .bearer_auth("pat-c")
+            .json(&json!({
+                "url": "https://gateway.example/another", "events": ["invitee.created"],
+                "scope": "user", "user": user, "organization": "o",
+            }))
+            .send()
+    };
+    assert_eq!(make().await.expect("sent").status(), 500);
+    assert_eq!(make().await.expect("sent").status(), 201);
 }
