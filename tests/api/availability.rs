@@ -67,6 +67,30 @@ async fn the_first_event_types_times_are_returned_as_calendly_wrote_them() {
 }
 
 #[tokio::test]
+async fn without_an_event_type_the_first_active_one_is_used() {
+    let app = TestApp::spawn().await;
+    app.connect().await;
+    let mut inactive = calendly::event_type(E1, "Retired");
+    inactive["active"] = json!(false);
+    app.calendly_has_event_types(&[inactive, calendly::event_type(E2, "Intro")])
+        .await;
+    let (start, end) = (days_ahead(3), days_ahead(4));
+    let time = calendly::available_time(&calendly_time(start + TimeDelta::hours(9)));
+    calendly_offers(&app, E2, start, std::slice::from_ref(&time)).await;
+
+    let (status, body) = json_of(app.get(&query(start, end)).await).await;
+    assert_eq!((status, body), (200, json!({ "collection": [time] })));
+
+    // None active: nothing to check.
+    let app = TestApp::spawn().await;
+    app.connect().await;
+    let mut inactive = calendly::event_type(E1, "Retired");
+    inactive["active"] = json!(false);
+    app.calendly_has_event_types(&[inactive]).await;
+    assert_error(app.get(&query(start, end)).await, 404, "no_event_types").await;
+}
+
+#[tokio::test]
 async fn the_event_type_asked_for_is_used() {
     let app = connected_with_event_types(&[E1, E2]).await;
     let (start, end) = (days_ahead(3), days_ahead(4));

@@ -88,6 +88,26 @@ async fn token_endpoint_grants(
         .await;
 }
 
+/// The token endpoint grants `access`/`refresh` for a code, with the scopes `scope`.
+async fn token_endpoint_grants_scopes(app: &TestApp, access: &str, refresh: &str, scope: &str) {
+    secrets_in_logs::register_secret(access);
+    secrets_in_logs::register_secret(refresh);
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": 7200,
+            "created_at": 1_700_000_000,
+            "scope": scope,
+            "owner": calendly::user_uri(),
+        })))
+        .up_to_n_times(1)
+        .mount(&app.calendly)
+        .await;
+}
+
 /// Calendly exchanges a code for `access`/`refresh` (living `expires_in` seconds), and knows the
 /// user by `access`.
 async fn calendly_grants_the_code(app: &TestApp, access: &str, refresh: &str, expires_in: u64) {
@@ -458,6 +478,95 @@ async fn a_state_completed_by_another_user_stores_nothing_for_either() {
         404
     );
     assert_eq!(connection_status(&app).await.1, earlier, "untouched");
+}
+
+#[tokio::test]
+async fn a_scope_not_granted_is_424_without_a_call_and_calendlys_403_for_one_is_too() {
+    let app = oauth_app(false).await;
+    let query = start(&app, USER).await;
+    token_endpoint_grants_scopes(
+        &app,
+        "scoped-access",
+        "scoped-refresh",
+        "users:read event_types:read",
+    )
+    .await;
+    users_me_for(&app, "scoped-access").await;
+    let (status, connection) =
+        json_of(complete(&app, USER, json!({"code": "c", "state": query["state"]})).await).await;
+    assert_eq!(status, 200, "{connection}");
+    assert_eq!(
+        connection["scopes"],
+        json!(["users:read", "event_types:read"])
+    );
+    assert_eq!(
+        connection_status(&app).await.1["scopes"],
+        connection["scopes"]
+    );
+
+    let busy = "/calendly/busy-times?start_time=2100-01-01T00:00:00Z&end_time=2100-01-02T00:00:00Z";
+    let response = app.get(busy).await;
+    assert_eq!(response.status(), 424);
+    let (_, body) = json_of(response).await;
+    assert_eq!(body["code"], "calendly_scope_missing");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("availability:read")),
+        "{body}"
+    );
+    assert!(
+        app.calendly_requests("/user_busy_times").await.is_empty(),
+        "no call"
+    );
+    assert_error(
+        app.get("/calendly/availability-schedules").await,
+        424,
+        "calendly_scope_missing",
+    )
+    .await;
+
+    // A granted scope Calendly refuses all the same (a token narrowed at Calendly): its 403.
+    Mock::given(method("GET"))
+        .and(path("/event_types"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "title": "Permission Denied",
+            "message": "The access token is missing the required scope: event_types:read",
+        })))
+        .mount(&app.calendly)
+        .await;
+    let response = app.get("/calendly/user-event-types").await;
+    let (status, body) = json_of(response).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (424, Some("calendly_scope_missing")),
+        "{body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("event_types:read")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_oauth_grant_without_users_read_stores_nothing() {
+    let app = oauth_app(false).await;
+    let query = start(&app, USER).await;
+    token_endpoint_grants_scopes(&app, "narrow-access", "narrow-refresh", "event_types:read").await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/revoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&app.calendly)
+        .await;
+    let response = complete(&app, USER, json!({"code": "c", "state": query["state"]})).await;
+    assert_error(response, 424, "calendly_scope_missing").await;
+    assert!(app.calendly_requests("/users/me").await.is_empty());
+    let revoked = app.calendly_requests("/oauth/revoke").await;
+    assert_eq!(revoked.len(), 1, "the grant is given back");
+    assert!(String::from_utf8_lossy(&revoked[0].body).contains("token=narrow-refresh"));
+    assert_eq!(connection_status(&app).await.0, 404);
 }
 
 const AVAILABILITY: &str =

@@ -326,6 +326,52 @@ async fn each_refusal_maps_to_its_error_with_calendlys_body() {
 }
 
 #[tokio::test]
+async fn a_403_for_a_missing_scope_names_the_scope_the_endpoint_needs() {
+    let server = MockServer::start().await;
+    let refusal = serde_json::json!({
+        "title": "Permission Denied",
+        "message": "The access token is missing the required scope: event_types:read",
+    });
+    Mock::given(method("GET"))
+        .and(path("/event_types"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(refusal.clone()))
+        .mount(&server)
+        .await;
+    let error = client(&server, Duration::from_secs(5))
+        .event_types(&token(), &user_uri())
+        .await
+        .expect_err("refused");
+    match error {
+        ProviderError::ScopeMissing { scope, details } => {
+            assert_eq!(scope, domain::Scope::EventTypesRead);
+            assert_eq!(details, refusal);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Any other 403 stays Calendly's own refusal.
+    let server = MockServer::start().await;
+    answer_users_me_with(
+        &server,
+        ResponseTemplate::new(403).set_body_json(calendly::error(403)),
+    )
+    .await;
+    let error = client(&server, Duration::from_secs(5))
+        .current_user(&token())
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            ProviderError::Rejected {
+                reason: Rejection::Forbidden,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn rate_limiting_carries_the_reset_time() {
     let server = MockServer::start().await;
     answer_users_me_with(

@@ -80,6 +80,83 @@ async fn subscribing_posts_the_documented_body_and_reads_the_uri() {
 }
 
 #[tokio::test]
+async fn an_oauth_subscription_sends_no_signing_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/webhook_subscriptions"))
+        .and(body_json(json!({
+            "url": URL,
+            "events": ["invitee.created", "invitee.canceled", "event_type.created", "event_type.updated", "event_type.deleted"],
+            "organization": ORG,
+            "user": calendly::user_uri(),
+            "scope": "user",
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "resource": resource("https://api.calendly.com/webhook_subscriptions/NEW", URL)
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let uri = client(&server)
+        .subscribe(&token(), &user(), ORG, URL, None)
+        .await
+        .expect("subscribed");
+    assert_eq!(uri, "https://api.calendly.com/webhook_subscriptions/NEW");
+}
+
+#[tokio::test]
+async fn a_subscriptions_state_is_read_and_a_gone_one_is_none() {
+    let server = MockServer::start().await;
+    let mut disabled = resource("https://api.calendly.com/webhook_subscriptions/OFF", URL);
+    disabled["state"] = json!("disabled");
+    for (uuid, answer) in [
+        (
+            "ON",
+            ResponseTemplate::new(200).set_body_json(json!({
+                "resource": resource("https://api.calendly.com/webhook_subscriptions/ON", URL)
+            })),
+        ),
+        (
+            "OFF",
+            ResponseTemplate::new(200).set_body_json(json!({ "resource": disabled })),
+        ),
+        (
+            "GONE",
+            ResponseTemplate::new(404).set_body_json(calendly::error(404)),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/webhook_subscriptions/{uuid}")))
+            .and(header("authorization", "Bearer calendly-token"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+    let state = |uuid: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .state(
+                    &token(),
+                    &user(),
+                    &format!("https://api.calendly.com/webhook_subscriptions/{uuid}"),
+                )
+                .await
+        }
+    };
+    assert_eq!(
+        state("ON").await.expect("read"),
+        Some(domain::SubscriptionState::Active)
+    );
+    assert_eq!(
+        state("OFF").await.expect("read"),
+        Some(domain::SubscriptionState::Disabled)
+    );
+    assert_eq!(state("GONE").await.expect("read"), None);
+}
+
+#[tokio::test]
 async fn a_taken_url_and_a_plan_without_webhooks_are_their_rejections_and_never_retried() {
     for (status, reason) in [(409, Rejection::Conflict), (403, Rejection::Forbidden)] {
         let server = MockServer::start().await;

@@ -112,6 +112,10 @@ impl CalendlyService {
         if let Some(scopes) = &scopes
             && !scopes.grants(Scope::UsersRead)
         {
+            // A grant no connection will hold is given back.
+            if let Err(error) = oauth.revoke(&grant.refresh_token).await {
+                tracing::warn!(%error, "revoking a grant without users:read failed");
+            }
             return Err(ProviderError::ScopeMissing {
                 scope: Scope::UsersRead,
                 details: serde_json::Value::Null,
