@@ -26,6 +26,7 @@ mod secrets_in_logs;
 mod shared_tier;
 mod slots;
 mod stand_in;
+mod tls;
 mod user;
 mod webhooks;
 mod webhooks_end_to_end;

@@ -48,6 +48,8 @@ pub struct SharedTierSettings {
     pub timeout: Duration,
     /// Multiplexed connections kept open.
     pub connections: usize,
+    /// A PEM file of a CA trusted for `rediss://` beside the system's roots.
+    pub ca_file: Option<String>,
 }
 
 impl fmt::Debug for SharedTierSettings {
@@ -57,6 +59,7 @@ impl fmt::Debug for SharedTierSettings {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("connections", &self.connections)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -96,10 +99,38 @@ impl fmt::Debug for SharedTier {
     }
 }
 
-/// A URL the tier cannot use.
+/// Settings the tier cannot use.
 #[derive(Debug, thiserror::Error)]
-#[error("cache.redis_url is not a Redis URL: {0}")]
-pub struct InvalidRedisUrl(String);
+pub enum InvalidRedisUrl {
+    #[error("cache.redis_url is not a Redis URL: {0}")]
+    Url(String),
+    #[error("cache.redis_ca_file {path:?} cannot be read: {reason}")]
+    CaFile { path: String, reason: String },
+}
+
+/// The roots `rediss://` trusts with `ca_file`: its certificates and the system's, as PEM.
+fn trusted_roots(ca_file: &str) -> Result<Vec<u8>, InvalidRedisUrl> {
+    use base64::Engine as _;
+    let unreadable = |reason: String| InvalidRedisUrl::CaFile {
+        path: ca_file.to_owned(),
+        reason,
+    };
+    let mut pem = std::fs::read(ca_file).map_err(|e| unreadable(e.to_string()))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(unreadable("it holds no PEM certificate".into()));
+    }
+    pem.push(b'\n');
+    for certificate in rustls_native_certs::load_native_certs().certs {
+        let text = base64::engine::general_purpose::STANDARD.encode(certificate.as_ref());
+        pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+        for line in text.as_bytes().chunks(64) {
+            pem.extend_from_slice(line);
+            pem.push(b'\n');
+        }
+        pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
+    }
+    Ok(pem)
+}
 
 impl SharedTier {
     /// The tier at `settings.url`; connects in the background, from the first operation on.
@@ -107,9 +138,20 @@ impl SharedTier {
         settings: &SharedTierSettings,
         observer: Option<Arc<dyn SharedTierObserver>>,
     ) -> Result<Self, InvalidRedisUrl> {
+        crate::calendly::install_tls_provider();
         // The URL's own text is not repeated: it may hold a password.
-        let client = redis::Client::open(settings.url.as_str())
-            .map_err(|e| InvalidRedisUrl(format!("{:?}", e.kind())))?;
+        let invalid = |e: redis::RedisError| InvalidRedisUrl::Url(format!("{:?}", e.kind()));
+        let client = match &settings.ca_file {
+            Some(ca_file) => redis::Client::build_with_tls(
+                settings.url.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(trusted_roots(ca_file)?),
+                },
+            )
+            .map_err(invalid)?,
+            None => redis::Client::open(settings.url.as_str()).map_err(invalid)?,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
@@ -241,7 +283,8 @@ impl SharedTier {
             Ok(Ok(manager)) => {
                 *slot.manager.lock().unwrap_or_else(PoisonError::into_inner) = Some(manager);
             }
-            Ok(Err(error)) => self.failed("connect", &format!("{:?}", error.kind())),
+            // Its text names what failed (a certificate not trusted, say), never the URL.
+            Ok(Err(error)) => self.failed("connect", &error.to_string()),
             Err(_) => self.failed("connect", "no connection within the deadline"),
         }
         slot.connecting.store(false, Ordering::Release);

@@ -17,6 +17,8 @@ pub struct PgCluster {
     as_postgres: bool,
     /// The language of the server's messages (gettext's `LANGUAGE`), if not English.
     language: Option<String>,
+    /// Whether it takes TLS connections only.
+    tls: bool,
 }
 
 /// The folder of `initdb` and `pg_ctl`: on PATH, through `pg_config`, or the newest under
@@ -88,7 +90,16 @@ impl PgCluster {
         Self::start_speaking(Some(language))
     }
 
+    /// A new cluster that takes TLS connections only, with `certificate` (and trusts them).
+    pub fn start_with_tls(certificate: &crate::ServerCertificate) -> Self {
+        Self::start_as(None, Some(certificate))
+    }
+
     fn start_speaking(language: Option<&str>) -> Self {
+        Self::start_as(language, None)
+    }
+
+    fn start_as(language: Option<&str>, certificate: Option<&crate::ServerCertificate>) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "calendly-gateway-cluster-{:016x}",
             rand::rng().random::<u64>()
@@ -100,6 +111,7 @@ impl PgCluster {
             port: free_port(),
             as_postgres: is_root(),
             language: language.map(str::to_owned),
+            tls: certificate.is_some(),
         };
         if cluster.as_postgres {
             cluster.must(
@@ -120,6 +132,22 @@ impl PgCluster {
             ]),
             "initdb",
         );
+        if let Some(certificate) = certificate {
+            let (cert, key) = certificate.write_to(&data);
+            // Only TCP with TLS (and the socket) is let in.
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .expect("pg_hba.conf written");
+            cluster.must(Command::new("chmod").arg("600").arg(&key), "chmod");
+            if cluster.as_postgres {
+                cluster.must(
+                    Command::new("chown").arg("postgres").arg(&cert).arg(&key),
+                    "chown",
+                );
+            }
+        }
         cluster.resume();
         cluster
     }
@@ -141,6 +169,9 @@ impl PgCluster {
             self.port,
             self.dir.display()
         );
+        if self.tls {
+            options.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
         if self.language.is_some() {
             // A locale that is not plain "C", so that gettext follows LANGUAGE.
             options.push_str(" -c lc_messages=C.UTF-8");

@@ -1,13 +1,16 @@
 //! What the test suites share: a throwaway PostgreSQL database or SQLite file per test, a Redis
-//! server of a test's own, and Calendly's documented example bodies.
+//! server of a test's own (with TLS when asked), a certificate authority of a test's own, and
+//! Calendly's documented example bodies.
 
 pub mod calendly;
 mod cluster;
 mod database;
 mod redis;
 mod sqlite;
+mod tls;
 
 pub use cluster::PgCluster;
 pub use database::TestDatabase;
 pub use redis::TestRedis;
 pub use sqlite::TestSqliteFile;
+pub use tls::{ServerCertificate, TestCa};

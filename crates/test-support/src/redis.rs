@@ -13,29 +13,45 @@ pub struct TestRedis {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Whether it takes TLS connections only (its certificate and key in `dir`).
+    tls: bool,
 }
 
 impl TestRedis {
     /// A new server on a free port, started and answering.
     pub fn start() -> Self {
+        Self::start_as(None)
+    }
+
+    /// A new server taking TLS connections only, with `certificate` (clients need none).
+    pub fn start_with_tls(certificate: &crate::ServerCertificate) -> Self {
+        Self::start_as(Some(certificate))
+    }
+
+    fn start_as(certificate: Option<&crate::ServerCertificate>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let dir = std::env::temp_dir().join(format!("calendly-gateway-redis-{port}"));
         std::fs::create_dir_all(&dir).expect("a folder for Redis");
+        if let Some(certificate) = certificate {
+            certificate.write_to(&dir);
+        }
         let mut redis = Self {
             port,
             dir,
             child: None,
+            tls: certificate.is_some(),
         };
         redis.resume();
         redis
     }
 
-    /// `redis://127.0.0.1:<port>/0`.
+    /// `redis://127.0.0.1:<port>/0` (`rediss://` with TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     /// Stops the server (its data goes with it).
@@ -48,8 +64,21 @@ impl TestRedis {
 
     /// Starts the server again on its port, empty, and waits until it answers.
     pub fn resume(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+        let port = self.port.to_string();
+        let mut command = Command::new("redis-server");
+        if self.tls {
+            command
+                .args(["--port", "0", "--tls-port", &port])
+                .arg("--tls-cert-file")
+                .arg(self.dir.join("server.crt"))
+                .arg("--tls-key-file")
+                .arg(self.dir.join("server.key"))
+                .args(["--tls-auth-clients", "no"]);
+        } else {
+            command.args(["--port", &port]);
+        }
+        let child = command
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)

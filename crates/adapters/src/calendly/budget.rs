@@ -304,6 +304,7 @@ mod tests {
                 prefix: "budget:".into(),
                 timeout: Duration::from_secs(2),
                 connections: 1,
+                ca_file: None,
             },
             None,
         )

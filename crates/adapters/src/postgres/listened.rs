@@ -21,7 +21,7 @@ use std::time::Duration;
 use domain::{AccountCache, CalendlyConnection, CalendlyUserUri, TokenRepository, UserId};
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use super::listened_ports::{ListenedTokens, SharedForgetting};
 use crate::cache::{CacheKind, CacheObserver};
@@ -199,18 +199,17 @@ impl ConnectionCache {
 
     /// One listening session: returns when its connection fails or stops answering.
     async fn listen_once(&self, database_url: &SecretString) -> Listened {
-        let mut config = match database_url
-            .expose_secret()
-            .parse::<tokio_postgres::Config>()
-        {
-            Ok(config) => config,
+        let connector = match super::tls::PgConnector::new(database_url.expose_secret()) {
+            Ok(connector) => connector,
             Err(error) => return Listened::Never(error.to_string()),
         };
+        let mut config = connector.config().clone();
         config.application_name(LISTENER_NAME);
-        let connected = tokio::time::timeout(Duration::from_secs(5), config.connect(NoTls)).await;
+        let connected =
+            tokio::time::timeout(Duration::from_secs(5), connector.connect_with(&config)).await;
         let (client, mut connection) = match connected {
             Ok(Ok(pair)) => pair,
-            Ok(Err(error)) => return Listened::Never(error.to_string()),
+            Ok(Err(error)) => return Listened::Never(crate::error_chain(&error)),
             Err(_) => return Listened::Never("connecting took too long".into()),
         };
         // The connection's messages: notices, and the end of the connection.

@@ -1,12 +1,19 @@
 //! The embedded migrations, applied under an advisory lock.
 
-use diesel::connection::{Connection, SimpleConnection};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::pool::connect;
+use super::tls::PgConnector;
 use crate::error_chain;
+
+/// How long connecting to migrate may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 /// Any constant will do, as long as it is this service's own: instances starting together
@@ -24,13 +31,15 @@ pub enum MigrationError {
 /// Applies the migrations not yet applied; returns their names. Safe when several instances
 /// start at once: they take turns under an advisory lock.
 pub async fn run_migrations(url: &SecretString) -> Result<Vec<String>, MigrationError> {
-    let url = url.expose_secret().to_owned();
+    let connector = PgConnector::new(url.expose_secret())
+        .map_err(|e| MigrationError::Connect(e.to_string()))?;
+    let connection = connect(&connector, CONNECT_TIMEOUT)
+        .await
+        .map_err(|e| MigrationError::Connect(error_chain(&e)))?;
     // diesel_migrations is synchronous: it runs on a blocking thread through a wrapper that
     // drives the async connection.
     tokio::task::spawn_blocking(move || {
-        let mut connection =
-            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
-                .map_err(|e| MigrationError::Connect(error_chain(&e)))?;
+        let mut connection = AsyncConnectionWrapper::<AsyncPgConnection>::from(connection);
         connection
             .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .map_err(|e| MigrationError::Connect(error_chain(&e)))?;

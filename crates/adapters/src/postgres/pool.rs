@@ -7,9 +7,10 @@ use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::tls::PgConnector;
 use crate::token_store::{PoolSetupError, bounded_pool};
 
 pub type PgPool = Pool<AsyncPgConnection>;
@@ -31,23 +32,32 @@ pub struct PgPoolSettings {
 /// How much longer than the gateway waits the server lets a statement run.
 const SERVER_GRACE: Duration = Duration::from_secs(1);
 
-/// A pool that makes connections lazily: building it does not touch the database.
+/// A connection to the database `connector` reaches, over its TLS, within `timeout`.
+pub(crate) async fn connect(
+    connector: &PgConnector,
+    timeout: Duration,
+) -> Result<AsyncPgConnection, ConnectionError> {
+    let (client, connection) = tokio::time::timeout(timeout, connector.connect())
+        .await
+        .map_err(|_| ConnectionError::BadConnection("connecting took too long".into()))?
+        .map_err(|error| ConnectionError::BadConnection(crate::error_chain(&error)))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+}
+
+/// A pool that makes connections lazily: building it does not touch the database (its URL is
+/// read: a malformed one, or TLS settings that cannot be met, is an error).
 pub fn build_pool(settings: &PgPoolSettings) -> Result<PgPool, PoolSetupError> {
+    let connector = PgConnector::new(settings.url.expose_secret())?;
     let statement_timeout_ms = (settings.statement_timeout + SERVER_GRACE).as_millis();
     let connect_timeout = settings.acquire_timeout;
     let mut config = ManagerConfig::default();
     // No test query on every checkout, which would double the round trips of a request; a closed connection (the server went away) is still
     // discarded, since diesel-async checks for that on every checkout.
     config.recycling_method = RecyclingMethod::Fast;
-    config.custom_setup = Box::new(move |url| {
-        let url = url.to_owned();
+    config.custom_setup = Box::new(move |_url| {
+        let connector = connector.clone();
         Box::pin(async move {
-            let mut connection =
-                tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
-                    .await
-                    .map_err(|_| {
-                        ConnectionError::BadConnection("connecting took too long".into())
-                    })??;
+            let mut connection = connect(&connector, connect_timeout).await?;
             connection
                 .batch_execute(&format!(
                     "SET application_name = 'calendly-gateway'; \

@@ -114,8 +114,12 @@ where
 
 /// The pool cannot be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot set up the database pool: {0}")]
-pub struct PoolSetupError(#[from] diesel_async::pooled_connection::deadpool::BuildError);
+pub enum PoolSetupError {
+    #[error("cannot set up the database pool: {0}")]
+    Build(#[from] diesel_async::pooled_connection::deadpool::BuildError),
+    #[error(transparent)]
+    Tls(#[from] crate::postgres::PgTlsError),
+}
 
 impl<C: PoolableConnection + 'static> DieselTokenRepository<C>
 where

@@ -71,6 +71,7 @@ pub(super) fn shared_tier(
             prefix: settings.cache.redis_prefix.clone(),
             timeout: Duration::from_millis(settings.cache.redis_timeout_ms),
             connections: settings.cache.redis_connections,
+            ca_file: settings.cache.redis_ca_file.clone(),
         },
         Some(Arc::new(metrics.freshness.clone()) as Arc<dyn SharedTierObserver>),
     )?;

@@ -21,6 +21,7 @@ async fn tier(url: &str, prefix: &str) -> SharedTier {
             prefix: prefix.to_owned(),
             timeout: Duration::from_secs(2),
             connections: 2,
+            ca_file: None,
         },
         None,
     )
