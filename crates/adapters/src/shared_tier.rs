@@ -285,7 +285,20 @@ impl SharedTier {
             }
             // Its text names what failed (a certificate not trusted, say), never the URL.
             Ok(Err(error)) => self.failed("connect", &error.to_string()),
-            Err(_) => self.failed("connect", "no connection within the deadline"),
+            Err(_) => {
+                // The manager's retries outlasted the deadline: one plain attempt tells why
+                // (a certificate not trusted, say), on this failing path only.
+                let attempt = tokio::time::timeout(
+                    self.inner.timeout * 4,
+                    self.inner.client.get_multiplexed_async_connection(),
+                )
+                .await;
+                let why = match attempt {
+                    Ok(Err(error)) => error.to_string(),
+                    _ => "no connection within the deadline".to_owned(),
+                };
+                self.failed("connect", &why);
+            }
         }
         slot.connecting.store(false, Ordering::Release);
     }
