@@ -198,7 +198,7 @@ async fn a_subscription_calendly_disabled_is_disabled_until_made_again_within_on
     let seen = seen.expect("the check finds it disabled within an interval");
     assert!(seen <= Duration::from_secs(4), "{seen:?}");
     let (_, answer) = deployment.get(&next_week_check()).await;
-    assert_eq!(starts(&answer).is_empty(), false, "answers go on, on TTLs");
+    assert!(!starts(&answer).is_empty(), "answers go on, on TTLs");
 
     // Calendly takes subscriptions again: made again within an interval.
     deployment

@@ -8,7 +8,8 @@ use chrono::{Datelike, TimeDelta, Timelike};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{API, StandIn, error, invalid_argument, pause, time, user_with};
+use crate::available::time;
+use crate::{API, StandIn, error, invalid_argument, pause, user_with};
 
 #[derive(Debug, Deserialize)]
 pub struct BusyTimesQuery {

@@ -32,25 +32,26 @@
 // Its helpers fail with the very response Calendly would give; a large `Err` is the point.
 #![allow(clippy::result_large_err)]
 
+mod admin;
+mod auth;
+mod available;
 mod booking;
 mod limits;
 mod oauth;
 mod stats;
 mod webhooks;
 
-use std::collections::hash_map::DefaultHasher;
-use std::fmt::Write as _;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use chrono::TimeDelta;
 use clap::Parser;
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+pub(crate) use auth::{caller_with, user_of, user_with};
 
 pub(crate) const API: &str = "https://api.calendly.com";
 
@@ -129,106 +130,6 @@ fn invalid_argument(parameter: &str, message: &str) -> HttpResponse {
         "message": "The supplied parameters are invalid.",
         "details": [{ "parameter": parameter, "message": message }]
     }))
-}
-
-/// Who calls: the user a request's token stands for, the scopes it was granted (`None`: every
-/// scope, as a token made before Calendly's scopes) and whether it is an OAuth access token.
-#[derive(Debug)]
-pub(crate) struct Caller {
-    pub user: String,
-    scopes: Option<Vec<String>>,
-    pub oauth: bool,
-}
-
-impl Caller {
-    /// Whether the token may `scope`: granted by name, by the `:write` scope of its domain,
-    /// or a token without scopes.
-    fn may(&self, scope: &str) -> bool {
-        let write = scope
-            .strip_suffix(":read")
-            .map(|domain| format!("{domain}:write"));
-        self.scopes.as_ref().is_none_or(|granted| {
-            granted
-                .iter()
-                .any(|g| g == "default" || g == scope || Some(g) == write.as_ref())
-        })
-    }
-}
-
-/// The scopes of a personal access token written `scoped[users:read,event_types:read]…`;
-/// `None` for any other token (every scope, as a token made before scopes).
-fn pat_scopes(token: &str) -> Option<Vec<String>> {
-    let rest = token.strip_prefix("scoped[")?;
-    let (scopes, _) = rest.split_once(']')?;
-    Some(
-        scopes
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    )
-}
-
-/// The caller of a request, or Calendly's 401: an OAuth access token of this stand-in while it
-/// is valid, or any other token as a personal access token of its own user.
-fn caller(request: &HttpRequest, state: &StandIn) -> Result<Caller, HttpResponse> {
-    let unauthenticated = || error(401, "Unauthenticated", "The access token is invalid");
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .filter(|t| !t.is_empty() && !t.starts_with("invalid"))
-        .ok_or_else(unauthenticated)?;
-    if let Some(granted) = state.oauth.user_of(token) {
-        let (user, scopes) = granted.map_err(|()| unauthenticated())?;
-        return Ok(Caller {
-            user,
-            scopes,
-            oauth: true,
-        });
-    }
-    let mut hasher = DefaultHasher::new();
-    token.hash(&mut hasher);
-    Ok(Caller {
-        user: format!("{:016X}", hasher.finish()),
-        scopes: pat_scopes(token),
-        oauth: false,
-    })
-}
-
-/// The user a request's token stands for, or Calendly's 401.
-fn user_of(request: &HttpRequest, state: &StandIn) -> Result<String, HttpResponse> {
-    caller(request, state).map(|caller| caller.user)
-}
-
-/// The caller, when its token was granted `scope`: else Calendly's 401, or its 403 naming the
-/// scope (as Calendly answers since it grants access by scope).
-pub(crate) fn caller_with(
-    request: &HttpRequest,
-    state: &StandIn,
-    scope: &str,
-) -> Result<Caller, HttpResponse> {
-    let caller = caller(request, state)?;
-    if caller.may(scope) {
-        Ok(caller)
-    } else {
-        state.calls.scope_refusals.fetch_add(1, Ordering::Relaxed);
-        Err(error(
-            403,
-            "Permission Denied",
-            &format!("The access token is missing the required scope: {scope}"),
-        ))
-    }
-}
-
-/// The user, when the token was granted `scope` (see [`caller_with`]).
-pub(crate) fn user_with(
-    request: &HttpRequest,
-    state: &StandIn,
-    scope: &str,
-) -> Result<String, HttpResponse> {
-    caller_with(request, state, scope).map(|caller| caller.user)
 }
 
 async fn pause(state: &StandIn) {
@@ -333,97 +234,6 @@ async fn event_types(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct AvailableTimesQuery {
-    event_type: Option<String>,
-    start_time: Option<String>,
-    end_time: Option<String>,
-}
-
-fn time(name: &str, value: Option<&str>) -> Result<DateTime<Utc>, HttpResponse> {
-    value
-        .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
-        .map(|t| t.to_utc())
-        .ok_or_else(|| invalid_argument(name, "must be a valid ISO 8601 time"))
-}
-
-async fn available_times(
-    request: HttpRequest,
-    query: web::Query<AvailableTimesQuery>,
-    state: web::Data<StandIn>,
-) -> HttpResponse {
-    state.calls.available_times.fetch_add(1, Ordering::Relaxed);
-    pause(&state).await;
-    let user = match user_with(&request, &state, "event_types:read") {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let Some(event_type) = query.event_type.as_deref() else {
-        return invalid_argument("event_type", "is required");
-    };
-    if !event_type.starts_with(&format!("{API}/event_types/{user}-")) {
-        return error(
-            404,
-            "Resource Not Found",
-            "The server could not find the requested resource.",
-        );
-    }
-    let (start, end) = match (
-        time("start_time", query.start_time.as_deref()),
-        time("end_time", query.end_time.as_deref()),
-    ) {
-        (Ok(start), Ok(end)) => (start, end),
-        (Err(response), _) | (_, Err(response)) => return response,
-    };
-    // As strict as Calendly: a start already past when it is read is refused.
-    if start < Utc::now() {
-        return invalid_argument("start_time", "must be in the future");
-    }
-    if end <= start || end - start > TimeDelta::days(31) {
-        return invalid_argument(
-            "end_time",
-            "must be after start_time and within 31 days of it",
-        );
-    }
-    let slug = event_type.rsplit('/').next().unwrap_or_default();
-    let owner = user.to_lowercase();
-    // Written directly rather than through serde_json::Value: the stand-in should cost the
-    // benchmark as little as it can.
-    let mut body = String::with_capacity(16 * 1024);
-    body.push_str(r#"{"collection":["#);
-    // The first slot boundary at or after start.
-    let minutes = state.slot.num_minutes().max(1);
-    let since_midnight = i64::from(start.num_seconds_from_midnight()) / 60;
-    let mut slot = start
-        .with_second(0)
-        .and_then(|t| t.with_nanosecond(0))
-        .unwrap_or(start)
-        + TimeDelta::minutes((minutes - since_midnight % minutes) % minutes);
-    if slot < start {
-        slot += TimeDelta::minutes(minutes);
-    }
-    let mut first = true;
-    while slot < end {
-        if (9..17).contains(&slot.hour()) && !state.hooks.is_booked(event_type, slot) {
-            if !first {
-                body.push(',');
-            }
-            first = false;
-            let _ = write!(
-                body,
-                r#"{{"status":"available","invitees_remaining":1,"start_time":"{}","scheduling_url":"https://calendly.com/{owner}/{slug}/{}"}}"#,
-                slot.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
-                slot.format("%Y-%m-%dT%H:%M:%SZ"),
-            );
-        }
-        slot += TimeDelta::minutes(minutes);
-    }
-    body.push_str("]}");
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body)
-}
-
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let options = Options::parse();
@@ -453,7 +263,7 @@ async fn main() -> std::io::Result<()> {
             .route("/event_types", web::get().to(event_types))
             .route(
                 "/event_type_available_times",
-                web::get().to(available_times),
+                web::get().to(available::available_times),
             )
             .route("/user_busy_times", web::get().to(booking::busy_times))
             .route(
@@ -479,16 +289,16 @@ async fn main() -> std::io::Result<()> {
             )
             .route(
                 "/admin/disable_subscriptions",
-                web::post().to(webhooks::disable_subscriptions),
+                web::post().to(admin::disable_subscriptions),
             )
             .route(
                 "/admin/refuse_subscriptions",
-                web::post().to(webhooks::refuse_subscriptions),
+                web::post().to(admin::refuse_subscriptions),
             )
-            .route("/admin/book", web::post().to(webhooks::book))
+            .route("/admin/book", web::post().to(admin::book))
             .route(
                 "/admin/change_event_type",
-                web::post().to(webhooks::change_event_type),
+                web::post().to(admin::change_event_type),
             )
             .route("/stats", web::get().to(stats::stats))
             .route("/stats", web::delete().to(stats::reset_stats))

@@ -79,12 +79,12 @@ pub(crate) struct Hooks {
     /// How long deliveries may fail before the subscription is disabled.
     disable_after: chrono::TimeDelta,
     /// Subscription requests still to be failed with 500.
-    refusals: std::sync::atomic::AtomicU32,
+    pub(crate) refusals: std::sync::atomic::AtomicU32,
     subscriptions: Mutex<Vec<Subscription>>,
     /// (event type URI, start time) of each booked slot.
-    booked: Mutex<HashSet<(String, DateTime<Utc>)>>,
+    pub(crate) booked: Mutex<HashSet<(String, DateTime<Utc>)>>,
     /// Times each event type was changed.
-    changes: Mutex<HashMap<String, u32>>,
+    pub(crate) changes: Mutex<HashMap<String, u32>>,
     client: reqwest::Client,
 }
 
@@ -283,7 +283,7 @@ pub(crate) async fn delete(
 }
 
 /// The user an event type of this stand-in belongs to (`…/event_types/<user>-<i>`).
-fn owner_of(event_type: &str) -> Option<String> {
+pub(crate) fn owner_of(event_type: &str) -> Option<String> {
     let rest = event_type.strip_prefix(&format!("{API}/event_types/"))?;
     let (user, _) = rest.rsplit_once('-')?;
     Some(format!("{API}/users/{user}"))
@@ -291,7 +291,12 @@ fn owner_of(event_type: &str) -> Option<String> {
 
 /// Delivers `event` with `payload` to every subscription of `user` for it: each URL and the
 /// status it answered (0: no answer).
-async fn deliver(state: &StandIn, user: &str, event: &str, payload: Value) -> Vec<Value> {
+pub(crate) async fn deliver(
+    state: &StandIn,
+    user: &str,
+    event: &str,
+    payload: Value,
+) -> Vec<Value> {
     let targets: Vec<Subscription> = state
         .hooks
         .subscriptions()
@@ -335,6 +340,13 @@ async fn deliver(state: &StandIn, user: &str, event: &str, payload: Value) -> Ve
 }
 
 impl Hooks {
+    /// Disables every subscription of `user` (a URI): how many.
+    pub(crate) fn disable_all_of(&self, user: &str) -> usize {
+        let mut subscriptions = self.subscriptions();
+        let of_user = subscriptions.iter_mut().filter(|s| s.user == user);
+        of_user.map(|s| s.disabled = true).count()
+    }
+
     /// What Calendly does with a delivery's answer: a 2xx ends the failing; 410 deletes the
     /// subscription; any other answer (or none) keeps it failing, and a subscription failing
     /// for `disable_after` is disabled.
@@ -356,98 +368,4 @@ impl Hooks {
             subscription.disabled = true;
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct DisableSubscriptions {
-    user: String,
-}
-
-/// `POST /admin/disable_subscriptions {"user"}`: disables every subscription of the user (a
-/// URI), as Calendly does after a day of failed deliveries: how many.
-pub(crate) async fn disable_subscriptions(
-    body: web::Json<DisableSubscriptions>,
-    state: web::Data<StandIn>,
-) -> HttpResponse {
-    let mut disabled = 0;
-    for subscription in state
-        .hooks
-        .subscriptions()
-        .iter_mut()
-        .filter(|s| s.user == body.user)
-    {
-        subscription.disabled = true;
-        disabled += 1;
-    }
-    HttpResponse::Ok().json(json!({ "disabled": disabled }))
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct RefuseSubscriptions {
-    count: u32,
-}
-
-/// `POST /admin/refuse_subscriptions {"count"}`: the next `count` subscription requests fail
-/// with 500 (`0`: none).
-pub(crate) async fn refuse_subscriptions(
-    body: web::Json<RefuseSubscriptions>,
-    state: web::Data<StandIn>,
-) -> HttpResponse {
-    state.hooks.refusals.store(body.count, Ordering::Relaxed);
-    HttpResponse::Ok().json(json!({ "refusing": body.count }))
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Booking {
-    event_type: String,
-    start_time: String,
-}
-
-pub(crate) async fn book(body: web::Json<Booking>, state: web::Data<StandIn>) -> HttpResponse {
-    let Ok(start) = DateTime::parse_from_rfc3339(&body.start_time).map(|t| t.to_utc()) else {
-        return invalid_argument("start_time", "must be a valid ISO 8601 time");
-    };
-    let Some(owner) = owner_of(&body.event_type) else {
-        return invalid_argument("event_type", "is not an event type of this stand-in");
-    };
-    state
-        .hooks
-        .booked
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert((body.event_type.clone(), start));
-    let payload = json!({
-        "event_type": body.event_type,
-        "scheduled_event": {"start_time": start.to_rfc3339_opts(SecondsFormat::Micros, true),
-                            "event_type": body.event_type, "status": "active"},
-        "status": "active",
-        "email": "invitee@example.com",
-        "name": "An Invitee",
-    });
-    let deliveries = deliver(&state, &owner, "invitee.created", payload).await;
-    HttpResponse::Ok().json(json!({ "deliveries": deliveries }))
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Change {
-    event_type: String,
-}
-
-pub(crate) async fn change_event_type(
-    body: web::Json<Change>,
-    state: web::Data<StandIn>,
-) -> HttpResponse {
-    let Some(owner) = owner_of(&body.event_type) else {
-        return invalid_argument("event_type", "is not an event type of this stand-in");
-    };
-    *state
-        .hooks
-        .changes
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(body.event_type.clone())
-        .or_default() += 1;
-    let payload = json!({ "uri": body.event_type });
-    let deliveries = deliver(&state, &owner, "event_type.updated", payload).await;
-    HttpResponse::Ok().json(json!({ "deliveries": deliveries }))
 }

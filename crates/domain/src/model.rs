@@ -253,27 +253,6 @@ pub struct CalendlyConnection {
     pub scopes: Option<crate::scope::Scopes>,
 }
 
-impl CalendlyConnection {
-    /// `Ok` unless the connection is known to lack `scope`: then the provider's refusal,
-    /// without a call.
-    pub fn require(&self, scope: crate::scope::Scope) -> Result<(), crate::error::ProviderError> {
-        match &self.scopes {
-            Some(scopes) if !scopes.grants(scope) => {
-                Err(crate::error::ProviderError::ScopeMissing {
-                    scope,
-                    details: serde_json::Value::Null,
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether the connection may have `scope`: granted, or its scopes unknown.
-    pub fn may(&self, scope: crate::scope::Scope) -> bool {
-        self.require(scope).is_ok()
-    }
-}
-
 /// One JSON value exactly as the provider wrote it, fields the gateway does not model included,
 /// so that clients see everything the provider says. It is a slice of the provider's answer,
 /// shared rather than copied.

@@ -16,11 +16,13 @@ use domain::{CalendlyConnection, CalendlyToken, RepositoryError, UserId};
 use crate::crypto::{SealedToken, TokenCipher};
 use crate::error_chain;
 
+mod checks;
 mod lease;
 mod oauth_starts;
 mod outcome;
 mod queries;
 mod rows;
+mod starts_queries;
 
 pub(crate) use outcome::{Backend, judge};
 
@@ -28,9 +30,11 @@ pub use lease::Lease;
 
 pub(crate) use oauth_starts::{StoredStart, state_hash};
 
+pub(crate) use checks::diesel_webhook_checks;
 pub(crate) use queries::diesel_token_repository;
 use rows::sealed_refresh_token;
 pub(crate) use rows::{HookRow, sealed_signing_key, stored_row, stored_status};
+pub(crate) use starts_queries::diesel_oauth_starts;
 
 /// [`domain::TokenRepository`] over a Diesel connection pool: PostgreSQL or SQLite.
 pub struct DieselTokenRepository<C: PoolableConnection + 'static>

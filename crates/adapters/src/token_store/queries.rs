@@ -252,79 +252,6 @@ macro_rules! diesel_token_repository {
         }
 
         #[async_trait::async_trait]
-        impl domain::WebhookChecks for $crate::token_store::DieselTokenRepository<$connection> {
-            #[tracing::instrument(level = "debug", skip_all, err(Display))]
-            async fn claim_due(
-                &self,
-                now: chrono::DateTime<chrono::Utc>,
-                next: chrono::DateTime<chrono::Utc>,
-                limit: u32,
-            ) -> Result<Vec<domain::UserId>, domain::RepositoryError> {
-                use diesel::prelude::*;
-                use diesel_async::RunQueryDsl;
-                use schema::calendly_connections::dsl;
-
-                let due = || {
-                    dsl::webhook_check_due_at
-                        .is_null()
-                        .or(dsl::webhook_check_due_at.le(now))
-                };
-                let mut db = self.connection().await?;
-                let query = dsl::calendly_connections
-                    .select(dsl::user_id)
-                    .filter(due())
-                    .order((
-                        dsl::webhook_check_due_at.is_not_null().asc(),
-                        dsl::webhook_check_due_at.asc(),
-                    ))
-                    .limit(i64::from(limit))
-                    .load::<String>(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
-                let (most_overdue, mut db) = match self.judged(outcome, &mut db).await {
-                    Ok(users) if users.is_empty() => return Ok(Vec::new()),
-                    Ok(users) => (users, db),
-                    Err((error, usable)) => {
-                        if !usable {
-                            drop(diesel_async::pooled_connection::deadpool::Object::take(db));
-                        }
-                        return Err(error);
-                    }
-                };
-                // The condition is asked again as the rows are written: an instance that
-                // claimed one meanwhile moved it past `now`, so no row is claimed twice.
-                let query = diesel::update(
-                    dsl::calendly_connections
-                        .filter(due())
-                        .filter(dsl::user_id.eq_any(&most_overdue)),
-                )
-                .set(dsl::webhook_check_due_at.eq(next))
-                .returning(dsl::user_id)
-                .get_results::<String>(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
-                let claimed = self.settled(outcome, db).await?;
-                Ok(claimed
-                    .into_iter()
-                    .filter_map(|user| domain::UserId::parse(user).ok())
-                    .collect())
-            }
-
-            #[tracing::instrument(level = "debug", skip_all, err(Display))]
-            async fn watched(&self) -> Result<u64, domain::RepositoryError> {
-                use diesel::prelude::*;
-                use diesel_async::RunQueryDsl;
-                use schema::calendly_connections::dsl;
-
-                let mut db = self.connection().await?;
-                let query = dsl::calendly_connections
-                    .count()
-                    .get_result::<i64>(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
-                let count = self.settled(outcome, db).await?;
-                Ok(u64::try_from(count).unwrap_or_default())
-            }
-        }
-
-        #[async_trait::async_trait]
         impl domain::RefreshLease for $crate::token_store::Lease<$connection> {
             fn connection(&self) -> &domain::CalendlyConnection {
                 &self.connection
@@ -383,73 +310,8 @@ macro_rules! diesel_token_repository {
             }
         }
 
-        #[async_trait::async_trait]
-        impl domain::OAuthStarts for $crate::token_store::DieselTokenRepository<$connection> {
-            #[tracing::instrument(skip_all, fields(user_id = %start.user_id), err(Display))]
-            async fn save_start(
-                &self,
-                state: &domain::OAuthStateToken,
-                start: &domain::OAuthStart,
-            ) -> Result<(), domain::RepositoryError> {
-                use diesel::prelude::*;
-                use diesel_async::RunQueryDsl;
-                use schema::calendly_oauth_starts::dsl;
-
-                let hash = $crate::token_store::state_hash(state);
-                let sealed = self.sealed_verifier(start);
-                let mut db = self.connection().await?;
-                let query = diesel::delete(
-                    dsl::calendly_oauth_starts.filter(dsl::expires_at.lt(chrono::Utc::now())),
-                )
-                .execute(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
-                self.settled(outcome, db).await?;
-
-                let mut db = self.connection().await?;
-                let query = diesel::insert_into(dsl::calendly_oauth_starts)
-                    .values((
-                        dsl::state_hash.eq(&hash),
-                        dsl::user_id.eq(start.user_id.as_str()),
-                        dsl::verifier_ciphertext.eq(&sealed.bytes),
-                        dsl::verifier_key_id.eq(&sealed.key_id),
-                        dsl::expires_at.eq(start.expires_at),
-                    ))
-                    .execute(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query).await;
-                self.settled(outcome, db).await?;
-                Ok(())
-            }
-
-            #[tracing::instrument(skip_all, err(Display))]
-            async fn take_start(
-                &self,
-                state: &domain::OAuthStateToken,
-                now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Option<domain::OAuthStart>, domain::RepositoryError> {
-                use diesel::prelude::*;
-                use diesel_async::RunQueryDsl;
-                use schema::calendly_oauth_starts::dsl;
-
-                let hash = $crate::token_store::state_hash(state);
-                let mut db = self.connection().await?;
-                // Deleting is taking: of concurrent takes, one gets the row.
-                let query = diesel::delete(dsl::calendly_oauth_starts.find(&hash))
-                    .returning((
-                        dsl::user_id,
-                        dsl::verifier_ciphertext,
-                        dsl::verifier_key_id,
-                        dsl::expires_at,
-                    ))
-                    .get_result::<$crate::token_store::StoredStart>(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query)
-                    .await
-                    .map(diesel::OptionalExtension::optional);
-                let row = self.settled(outcome, db).await?;
-                row.filter(|(.., expires_at)| *expires_at > now)
-                    .map(|row| self.opened_start(row))
-                    .transpose()
-            }
-        }
+        $crate::token_store::diesel_webhook_checks!($connection);
+        $crate::token_store::diesel_oauth_starts!($connection);
 
         impl $crate::token_store::DieselTokenRepository<$connection> {
             /// Seals every stored token that another key sealed with the current key. Each row

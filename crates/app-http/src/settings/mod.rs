@@ -34,18 +34,6 @@ pub struct Settings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookSettings {
-    /// The gateway's base URL as Calendly reaches it; unset: no webhook subscriptions.
-    #[serde(default, deserialize_with = "oauth::optional_text")]
-    pub public_base_url: Option<String>,
-    /// How old (or how far ahead) a delivery's signature time may be.
-    pub tolerance_secs: u64,
-    /// Each connection's subscription is looked at, at Calendly, at least this often.
-    pub check_interval_secs: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub host: String,
     /// `0` picks a free port.
@@ -349,28 +337,7 @@ impl Settings {
                 )));
             }
         }
-        if let Some(url) = &self.webhooks.public_base_url
-            && (!oauth::is_web_url(url) || url.contains('?'))
-        {
-            return Err(SettingsError::Invalid(format!(
-                "webhooks.public_base_url: {url:?} is not an http(s) base URL such as https://gateway.example.com"
-            )));
-        }
-        if !(1..=86_400).contains(&self.webhooks.tolerance_secs) {
-            return invalid("webhooks.tolerance_secs must be from 1 to 86400 (a day)");
-        }
-        // Calendly disables a subscription after a day of failed deliveries.
-        if !(1..=86_400).contains(&self.webhooks.check_interval_secs) {
-            return invalid("webhooks.check_interval_secs must be from 1 to 86400 (a day)");
-        }
-        if self.webhooks.public_base_url.is_some()
-            && self.calendly.oauth.client_id.is_some()
-            && self.calendly.oauth.webhook_signing_key.is_none()
-        {
-            return invalid(
-                "calendly.oauth.webhook_signing_key is not set (APP__CALENDLY__OAUTH__WEBHOOK_SIGNING_KEY): with OAuth and webhooks on, Calendly signs the deliveries of OAuth connections' subscriptions with the OAuth application's webhook signing key, shown where the application is registered",
-            );
-        }
+        self.webhooks.validate(&self.calendly.oauth)?;
         if self.calendly.connect_timeout_ms == 0 {
             return invalid("calendly.connect_timeout_ms must be at least 1");
         }
@@ -408,6 +375,10 @@ impl Settings {
 mod oauth;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_oauth;
 mod values;
+mod webhooks;
 
 pub use oauth::{CALLBACK_PATH, OAuthApplication, OAuthSettings};
+pub use webhooks::WebhookSettings;

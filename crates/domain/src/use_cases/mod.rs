@@ -28,6 +28,7 @@ mod renewal;
 mod slots;
 #[cfg(test)]
 mod tests;
+mod webhook_health;
 mod webhooks;
 
 pub use oauth::OAUTH_START_LIFETIME;

@@ -1,0 +1,98 @@
+//! The stand-in's admin side: changes made at "Calendly" (a booking, an event type changed,
+//! subscriptions disabled or refused), delivering the signed webhooks for them.
+
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, SecondsFormat};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::webhooks::{deliver, owner_of};
+use crate::{StandIn, invalid_argument};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DisableSubscriptions {
+    user: String,
+}
+
+/// `POST /admin/disable_subscriptions {"user"}`: disables every subscription of the user (a
+/// URI), as Calendly does after a day of failed deliveries: how many.
+pub(crate) async fn disable_subscriptions(
+    body: web::Json<DisableSubscriptions>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    let disabled = state.hooks.disable_all_of(&body.user);
+    HttpResponse::Ok().json(json!({ "disabled": disabled }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefuseSubscriptions {
+    count: u32,
+}
+
+/// `POST /admin/refuse_subscriptions {"count"}`: the next `count` subscription requests fail
+/// with 500 (`0`: none).
+pub(crate) async fn refuse_subscriptions(
+    body: web::Json<RefuseSubscriptions>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    state.hooks.refusals.store(body.count, Ordering::Relaxed);
+    HttpResponse::Ok().json(json!({ "refusing": body.count }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Booking {
+    event_type: String,
+    start_time: String,
+}
+
+pub(crate) async fn book(body: web::Json<Booking>, state: web::Data<StandIn>) -> HttpResponse {
+    let Ok(start) = DateTime::parse_from_rfc3339(&body.start_time).map(|t| t.to_utc()) else {
+        return invalid_argument("start_time", "must be a valid ISO 8601 time");
+    };
+    let Some(owner) = owner_of(&body.event_type) else {
+        return invalid_argument("event_type", "is not an event type of this stand-in");
+    };
+    state
+        .hooks
+        .booked
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert((body.event_type.clone(), start));
+    let payload = json!({
+        "event_type": body.event_type,
+        "scheduled_event": {"start_time": start.to_rfc3339_opts(SecondsFormat::Micros, true),
+                            "event_type": body.event_type, "status": "active"},
+        "status": "active",
+        "email": "invitee@example.com",
+        "name": "An Invitee",
+    });
+    let deliveries = deliver(&state, &owner, "invitee.created", payload).await;
+    HttpResponse::Ok().json(json!({ "deliveries": deliveries }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Change {
+    event_type: String,
+}
+
+pub(crate) async fn change_event_type(
+    body: web::Json<Change>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    let Some(owner) = owner_of(&body.event_type) else {
+        return invalid_argument("event_type", "is not an event type of this stand-in");
+    };
+    *state
+        .hooks
+        .changes
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(body.event_type.clone())
+        .or_default() += 1;
+    let payload = json!({ "uri": body.event_type });
+    let deliveries = deliver(&state, &owner, "event_type.updated", payload).await;
+    HttpResponse::Ok().json(json!({ "deliveries": deliveries }))
+}
