@@ -46,61 +46,46 @@ fn resource(uri: &str, callback_url: &str) -> serde_json::Value {
     })
 }
 
-#[tokio::test]
-async fn subscribing_posts_the_documented_body_and_reads_the_uri() {
+/// Subscribes with `key` against a Calendly that expects exactly `body` (the documented POST
+/// body, with `signing_key` when a key is sent): the URI read from the answer.
+async fn subscribe_expecting(key: Option<&str>) -> String {
     let server = MockServer::start().await;
+    let mut body = json!({
+        "url": URL,
+        "events": ["invitee.created", "invitee.canceled", "event_type.created", "event_type.updated", "event_type.deleted"],
+        "organization": ORG,
+        "user": calendly::user_uri(),
+        "scope": "user",
+    });
+    if let Some(key) = key {
+        body["signing_key"] = json!(key);
+    }
     Mock::given(method("POST"))
         .and(path("/webhook_subscriptions"))
         .and(header("authorization", "Bearer calendly-token"))
-        .and(body_json(json!({
-            "url": URL,
-            "events": ["invitee.created", "invitee.canceled", "event_type.created", "event_type.updated", "event_type.deleted"],
-            "organization": ORG,
-            "user": calendly::user_uri(),
-            "scope": "user",
-            "signing_key": "the-key",
-        })))
+        .and(body_json(body))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "resource": resource("https://api.calendly.com/webhook_subscriptions/NEW", URL)
         })))
         .expect(1)
         .mount(&server)
         .await;
-    let uri = client(&server)
-        .subscribe(
-            &token(),
-            &user(),
-            ORG,
-            URL,
-            Some(&SigningKey::new("the-key")),
-        )
+    let key = key.map(SigningKey::new);
+    client(&server)
+        .subscribe(&token(), &user(), ORG, URL, key.as_ref())
         .await
-        .expect("subscribed");
+        .expect("subscribed")
+}
+
+#[tokio::test]
+async fn subscribing_posts_the_documented_body_and_reads_the_uri() {
+    let uri = subscribe_expecting(Some("the-key")).await;
     assert_eq!(uri, "https://api.calendly.com/webhook_subscriptions/NEW");
 }
 
 #[tokio::test]
 async fn an_oauth_subscription_sends_no_signing_key() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/webhook_subscriptions"))
-        .and(body_json(json!({
-            "url": URL,
-            "events": ["invitee.created", "invitee.canceled", "event_type.created", "event_type.updated", "event_type.deleted"],
-            "organization": ORG,
-            "user": calendly::user_uri(),
-            "scope": "user",
-        })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
-            "resource": resource("https://api.calendly.com/webhook_subscriptions/NEW", URL)
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let uri = client(&server)
-        .subscribe(&token(), &user(), ORG, URL, None)
-        .await
-        .expect("subscribed");
+    let uri = subscribe_expecting(None).await;
     assert_eq!(uri, "https://api.calendly.com/webhook_subscriptions/NEW");
 }
 

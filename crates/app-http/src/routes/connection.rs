@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use chrono::SecondsFormat;
 use domain::{CalendlyConnection, CalendlyToken};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::json_body::{object_from, string_field};
 use crate::auth::AuthenticatedUser;
 use crate::error::{
     ApiError, CALENDLY_BAD_ARGUMENT, CALENDLY_CONFLICT, CALENDLY_NOT_CONNECTED, CALENDLY_NOT_FOUND,
@@ -111,23 +111,9 @@ fn token_from(body: &[u8]) -> Result<CalendlyToken, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::MissingField(FIELD));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::InvalidParameter(format!("The request body is not valid JSON: {e}."))
-    })?;
-    let Value::Object(mut object) = value else {
-        return Err(ApiError::InvalidParameter(
-            "The request body must be a JSON object.".into(),
-        ));
-    };
-    match object.remove(FIELD) {
-        None | Some(Value::Null) => Err(ApiError::MissingField(FIELD)),
-        Some(Value::String(token)) => {
-            CalendlyToken::parse(&token).map_err(|e| ApiError::InvalidParameter(format!("{e}.")))
-        }
-        Some(_) => Err(ApiError::InvalidParameter(format!(
-            "{FIELD} must be a string."
-        ))),
-    }
+    let object = object_from(body)?;
+    let token = string_field(&object, FIELD)?.ok_or(ApiError::MissingField(FIELD))?;
+    CalendlyToken::parse(token).map_err(|e| ApiError::InvalidParameter(format!("{e}.")))
 }
 
 /// Connects the user's Calendly account, replacing an earlier connection.

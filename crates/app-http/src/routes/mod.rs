@@ -6,6 +6,7 @@ mod booking;
 mod connection;
 pub mod docs;
 mod health;
+mod json_body;
 mod metrics;
 mod oauth;
 mod raw_json;

@@ -8,10 +8,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::{AuthorizationCode, OAuthCallback, OAuthStateToken};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::connection::ConnectionBody;
+use super::json_body::{object_from, string_field};
 use crate::auth::AuthenticatedUser;
 use crate::error::{
     ACCESS_DENIED, ApiError, CALENDLY_TOKEN_INVALID, ErrorKind, INVALID_PARAMETER, INVALID_STATE,
@@ -90,23 +90,8 @@ fn oauth_error(value: &str) -> Option<String> {
 /// What the browser brought back, from `{"code", "state"}` or `{"error", "state"}`: a missing
 /// `state` (or both `code` and `error` missing) is 422, anything else wrong with the body 400.
 fn completion_from(body: &[u8]) -> Result<OAuthCallback, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::InvalidParameter(format!("The request body is not valid JSON: {e}."))
-    })?;
-    let Value::Object(object) = value else {
-        return Err(ApiError::InvalidParameter(
-            "The request body must be a JSON object.".into(),
-        ));
-    };
-    let field = |name: &'static str| -> Result<Option<&str>, ApiError> {
-        match object.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.as_str())),
-            Some(_) => Err(ApiError::InvalidParameter(format!(
-                "{name} must be a string."
-            ))),
-        }
-    };
+    let object = object_from(body)?;
+    let field = |name: &'static str| string_field(&object, name);
     let malformed = |name: &str| {
         ApiError::InvalidParameter(format!(
             "{name} must be 1 to 4096 visible ASCII characters, as Calendly sent it."

@@ -53,6 +53,12 @@ impl fmt::Debug for PgConnector {
     }
 }
 
+/// A client and the connection that drives it.
+pub type PgClient = (
+    tokio_postgres::Client,
+    tokio_postgres::Connection<tokio_postgres::Socket, RustlsStream<tokio_postgres::Socket>>,
+);
+
 /// The modes the gateway takes, as libpq names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -115,32 +121,12 @@ impl PgConnector {
     pub async fn connect_with(
         &self,
         config: &tokio_postgres::Config,
-    ) -> Result<
-        (
-            tokio_postgres::Client,
-            tokio_postgres::Connection<
-                tokio_postgres::Socket,
-                RustlsStream<tokio_postgres::Socket>,
-            >,
-        ),
-        tokio_postgres::Error,
-    > {
+    ) -> Result<PgClient, tokio_postgres::Error> {
         config.connect(self.tls.clone()).await
     }
 
     /// Connects with these settings.
-    pub async fn connect(
-        &self,
-    ) -> Result<
-        (
-            tokio_postgres::Client,
-            tokio_postgres::Connection<
-                tokio_postgres::Socket,
-                RustlsStream<tokio_postgres::Socket>,
-            >,
-        ),
-        tokio_postgres::Error,
-    > {
+    pub async fn connect(&self) -> Result<PgClient, tokio_postgres::Error> {
         self.connect_with(&self.config).await
     }
 }

@@ -1,0 +1,33 @@
+//! Reading a JSON object body field by field, telling a missing field (422) from a malformed
+//! body or field (400).
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// The body as a JSON object; anything else is 400 `invalid_parameter`.
+pub(super) fn object_from(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::InvalidParameter(format!("The request body is not valid JSON: {e}."))
+    })?;
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(ApiError::InvalidParameter(
+            "The request body must be a JSON object.".into(),
+        )),
+    }
+}
+
+/// The string field `name` of `object`: `None` when missing or null; another type is 400.
+pub(super) fn string_field<'a>(
+    object: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(ApiError::InvalidParameter(format!(
+            "{name} must be a string."
+        ))),
+    }
+}
