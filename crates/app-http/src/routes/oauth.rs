@@ -127,8 +127,10 @@ pub struct CompleteRequest {
     error: Option<String>,
 }
 
-/// Completes connecting the user's Calendly account with what Calendly sent the browser back
-/// with. Only the user who started may complete: a start is bound to its user.
+/// Completes connecting the user's Calendly account with OAuth.
+///
+/// With what Calendly sent the browser back with. Only the user who started may complete: a
+/// start is bound to its user.
 #[utoipa::path(
     post,
     path = "/calendly/oauth/complete",
@@ -167,6 +169,8 @@ fn passed_on(query: &str) -> String {
     url.finish()
 }
 
+/// Passes Calendly's OAuth answer on to the web application's page.
+///
 /// Where Calendly sends the browser back when the registered redirect URI is the gateway's:
 /// stores nothing, and sends the browser on to `calendly.oauth.return_url` with Calendly's
 /// parameters, where the web application's page calls `POST /calendly/oauth/complete`.
