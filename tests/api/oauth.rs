@@ -456,6 +456,11 @@ async fn a_state_completed_by_another_user_stores_nothing_for_either() {
     let app = oauth_app(false).await;
     app.connect().await;
     let earlier = connection_status(&app).await.1;
+    let response = app
+        .put_connection_as("7", &json!({ "personal_access_token": "pat-of-7" }))
+        .await;
+    assert_eq!(response.status(), 200);
+    let (_, earlier_of_7) = json_of(app.get_as("7", "/calendly/connection").await).await;
     let theirs = start(&app, "7").await;
     calendly_grants_the_code(&app, "access-of-the-victim", "refresh-of-the-victim", 7200).await;
     let body = json!({"code": "c", "state": theirs["state"]});
@@ -471,13 +476,16 @@ async fn a_state_completed_by_another_user_stores_nothing_for_either() {
         token_requests(&app).await.is_empty(),
         "no code was exchanged"
     );
+    let (_, of_7) = json_of(app.get_as("7", "/calendly/connection").await).await;
     assert_eq!(
-        json_of(app.get_as("7", "/calendly/connection").await)
-            .await
-            .0,
-        404
+        of_7, earlier_of_7,
+        "the starter's earlier connection untouched"
     );
-    assert_eq!(connection_status(&app).await.1, earlier, "untouched");
+    assert_eq!(
+        connection_status(&app).await.1,
+        earlier,
+        "the other's untouched"
+    );
 }
 
 #[tokio::test]
