@@ -49,8 +49,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def connect_with_oauth(gateway: str, access: str) -> None:
-    """The OAuth flow as a browser runs it: start, the stand-in's approval, the callback (which
-    answers JSON: the benchmark's gateway has no return URL)."""
+    """The OAuth flow as a browser and the web application's page run it: start, the stand-in's
+    approval (back to the application's page: the benchmark's redirect URI), then the page
+    completing it with the user's bearer token."""
     _, started = call("POST", f"{gateway}/calendly/oauth/start", access)
     opener = urllib.request.build_opener(_NoRedirect)
     try:
@@ -58,9 +59,9 @@ def connect_with_oauth(gateway: str, access: str) -> None:
         raise AssertionError("the stand-in did not redirect")
     except urllib.error.HTTPError as redirect:
         assert redirect.code == 302, redirect.code
-        back = urllib.parse.urlsplit(redirect.headers["Location"])
-    with urllib.request.urlopen(f"{gateway}/calendly/oauth/callback?{back.query}", timeout=30) as response:
-        body = json.loads(response.read())
+        back = urllib.parse.parse_qs(urllib.parse.urlsplit(redirect.headers["Location"]).query)
+    answer = {"code": back["code"][0], "state": back["state"][0]}
+    _, body = call("POST", f"{gateway}/calendly/oauth/complete", access, answer)
     assert body["method"] == "oauth", body
 
 

@@ -73,7 +73,7 @@ for users in $USERS_LIST; do
     APP__CALENDLY__AUTH_BASE_URL="$stand_in" \
     APP__CALENDLY__OAUTH__CLIENT_ID=stand-in-client \
     APP__CALENDLY__OAUTH__CLIENT_SECRET=stand-in-client-secret \
-    APP__CALENDLY__OAUTH__REDIRECT_URI=http://127.0.0.1/calendly/oauth/callback \
+    APP__CALENDLY__OAUTH__REDIRECT_URI=http://127.0.0.1/calendly-connected \
     APP__CACHE__AVAILABILITY_TTL_SECS="$AVAILABILITY_TTL" \
       target/release/calendly-gateway serve >"$OUT/$run.gateway.log" 2>&1 &
     gateway_pid=$!

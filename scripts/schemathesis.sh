@@ -42,6 +42,7 @@ export APP__CALENDLY__AUTH_BASE_URL="$stand_in"
 export APP__CALENDLY__OAUTH__CLIENT_ID=stand-in-client
 export APP__CALENDLY__OAUTH__CLIENT_SECRET=stand-in-client-secret
 export APP__CALENDLY__OAUTH__REDIRECT_URI=http://127.0.0.1/calendly/oauth/callback
+export APP__CALENDLY__OAUTH__RETURN_URL=http://127.0.0.1/settings/calendly
 
 target/debug/calendly-gateway serve >"$WORK/gateway.log" 2>&1 &
 PIDS+=($!)

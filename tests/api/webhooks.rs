@@ -175,6 +175,10 @@ async fn unknown_hooks_large_bodies_and_unreadable_deliveries() {
     let response = deliver(&app, &hook, Some(&signature), b"not json at all").await;
     assert_eq!(response.status(), 200);
     assert!(!secrets_in_logs::lines_with("not Calendly's JSON; ignored").is_empty());
+    // No body at all: no delivery, whatever the hook and its signature.
+    let signature = signature_header(&key, now(), b"");
+    let response = deliver(&app, &hook, Some(&signature), b"").await;
+    assert_error(response, 400, "invalid_parameter").await;
     // Another method.
     let response = app.client.get(app.url(&hook)).send().await.expect("sent");
     assert_error(response, 405, "method_not_allowed").await;
@@ -192,7 +196,7 @@ async fn unknown_hooks_large_bodies_and_unreadable_deliveries() {
         metrics.contains(r#"webhook_deliveries_total{event="none",verdict="gone"} 2"#),
         "{metrics}"
     );
-    assert!(metrics.contains(r#"webhook_deliveries_total{event="none",verdict="unreadable"} 1"#));
+    assert!(metrics.contains(r#"webhook_deliveries_total{event="none",verdict="unreadable"} 2"#));
 }
 
 #[tokio::test]

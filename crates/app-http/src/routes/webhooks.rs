@@ -11,7 +11,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{
-    ApiError, DATABASE_UNAVAILABLE, ErrorKind, HOOK_NOT_FOUND, INVALID_SIGNATURE, PAYLOAD_TOO_LARGE,
+    ApiError, DATABASE_UNAVAILABLE, ErrorKind, HOOK_NOT_FOUND, INVALID_PARAMETER,
+    INVALID_SIGNATURE, PAYLOAD_TOO_LARGE,
 };
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -21,6 +22,7 @@ pub const MAX_DELIVERY_BYTES: usize = 64 * 1024;
 
 /// The errors of `POST /calendly/webhooks/{hook_id}`.
 pub const ERRORS: &[ErrorKind] = &[
+    INVALID_PARAMETER,
     INVALID_SIGNATURE,
     HOOK_NOT_FOUND,
     PAYLOAD_TOO_LARGE,
@@ -51,7 +53,7 @@ pub struct AcceptedBody {
     operation_id = "receive_webhook",
     tag = "calendly",
     params(("hook_id" = String, Path, description = "The subscription's id, from its URL")),
-    request_body(content = Object, content_type = "application/json", description = "Calendly's delivery: `{\"event\", \"created_at\", \"created_by\", \"payload\"}`, at most 64 KiB."),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "Calendly's delivery: `{\"event\", \"created_at\", \"created_by\", \"payload\"}`, at most 64 KiB. Any JSON is read: a signed body the gateway cannot read is accepted and ignored."),
     responses((status = 200, description = "Accepted.", body = AcceptedBody))
 )]
 pub async fn receive(
@@ -66,6 +68,13 @@ pub async fn receive(
             metrics.freshness.webhook(event, verdict);
         }
     };
+    // Calendly never delivers nothing: an empty body is no delivery, whatever the hook.
+    if body.is_empty() {
+        verdict("none", "unreadable");
+        return Err(ApiError::InvalidParameter(
+            "A webhook delivery has a JSON body.".into(),
+        ));
+    }
     let Ok(hook_id) = HookId::parse(hook_id.into_inner()) else {
         verdict("none", "gone");
         return Err(GatewayError::HookNotFound.into());
