@@ -1,8 +1,9 @@
 //! `POST /calendly/webhooks/{hook_id}` against the bad input and attacks a public endpoint
 //! meets: each refused with its error, none changing a cache, no key in any log line.
 
+use adapters::calendly::signature_header;
 use chrono::Utc;
-use domain::{SigningKey, signature_header};
+use domain::SigningKey;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};

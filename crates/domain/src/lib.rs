@@ -24,7 +24,7 @@ pub use oauth::{
 pub use ports::{
     AccountCache, Clock, HookedAccount, OAuthProvider, OAuthStarts, RefreshLease,
     SchedulingProvider, SystemClock, TaskRunner, TokenRepository, UserAuth, WebhookChecks,
-    WebhookSubscriptions,
+    WebhookDeliveries, WebhookSubscriptions,
 };
 pub use scope::{OPERATION_SCOPES, Scope, Scopes};
 pub use time_range::TimeRange;
@@ -33,6 +33,6 @@ pub use use_cases::{
     Slot, SlotDay, Slots, SlotsQuery, TOKEN_CALL_SPACING, WebhookPolicy, WebhookReceipt,
 };
 pub use webhook::{
-    HookId, HookSigning, NewHook, SignatureError, SigningKey, Subscription, SubscriptionState,
-    Webhooks, signature_header, verify_signature, verify_signature_with_any,
+    Change, Delivery, HookId, HookSigning, NewHook, SignatureError, SigningKey, Subscription,
+    SubscriptionState, Webhooks,
 };

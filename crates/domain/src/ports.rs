@@ -15,7 +15,9 @@ use crate::oauth::{
     AuthorizationCode, OAuthAuthorization, OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier,
 };
 use crate::time_range::TimeRange;
-use crate::webhook::{HookId, HookSigning, NewHook, SigningKey, SubscriptionState, Webhooks};
+use crate::webhook::{
+    Delivery, HookId, HookSigning, NewHook, SignatureError, SigningKey, SubscriptionState, Webhooks,
+};
 
 /// Turns the application's bearer token into the user it was issued for.
 ///
@@ -247,6 +249,23 @@ pub trait WebhookSubscriptions: Send + Sync {
 
     /// Deletes the subscription at `uri`; one already gone counts as deleted.
     async fn unsubscribe(&self, token: &CalendlyToken, uri: &str) -> Result<(), ProviderError>;
+}
+
+/// Reads the provider's webhook deliveries: checks a delivery's signature against the keys
+/// that may have signed it, then says what it changed. No call is made.
+///
+/// Errors: [`SignatureError`] when the signature is missing, malformed, outside `tolerance` of
+/// `now`, or made with none of `keys`.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait WebhookDeliveries: Send + Sync {
+    fn read<'a>(
+        &self,
+        keys: &[&'a SigningKey],
+        signature: Option<&'a str>,
+        body: &[u8],
+        now: DateTime<Utc>,
+        tolerance: chrono::TimeDelta,
+    ) -> Result<Delivery, SignatureError>;
 }
 
 /// The scheduling service's OAuth server, for the gateway's registered application (its client

@@ -6,6 +6,7 @@ mod budget;
 mod circuit;
 mod oauth;
 mod retry;
+mod signature;
 mod webhooks;
 pub(crate) mod wire;
 
@@ -30,6 +31,7 @@ use budget::RateHeaders;
 pub use circuit::CircuitBreaker;
 pub use oauth::{CalendlyOAuthClient, CalendlyOAuthSettings};
 use retry::{RETRY_BACKOFF, jittered, retry_pause};
+pub use signature::{CalendlyDeliveries, signature_header};
 
 /// Calendly's page size limit.
 const PAGE_SIZE: &str = "100";

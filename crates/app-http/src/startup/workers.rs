@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use adapters::cache::{CacheObserver, CacheSettings, ProviderCache};
 use adapters::calendly::{
-    CalendlyClient, CalendlyClientSettings, CalendlyOAuthClient, CalendlyOAuthSettings,
-    CallObserver, CircuitBreaker, RateBudgets,
+    CalendlyClient, CalendlyClientSettings, CalendlyDeliveries, CalendlyOAuthClient,
+    CalendlyOAuthSettings, CallObserver, CircuitBreaker, RateBudgets,
 };
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
@@ -215,6 +215,7 @@ impl Shared {
         let ports = Ports {
             tokens: Arc::clone(&tokens),
             subscriptions: Arc::new(client.clone()) as Arc<dyn WebhookSubscriptions>,
+            deliveries: Arc::new(CalendlyDeliveries),
             scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
             // Forgotten in the shared tier first, then here, and by the other instances when
             // they hear of it.

@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::ports::{
     AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
-    TokenRepository, WebhookSubscriptions,
+    TokenRepository, WebhookDeliveries, WebhookSubscriptions,
 };
 use crate::scope::Scope;
 use crate::time_range::TimeRange;
@@ -90,6 +90,8 @@ pub struct Ports {
     pub oauth_starts: Arc<dyn OAuthStarts>,
     /// The provider's webhook subscriptions.
     pub subscriptions: Arc<dyn WebhookSubscriptions>,
+    /// What reads the provider's webhook deliveries.
+    pub deliveries: Arc<dyn WebhookDeliveries>,
     /// Where renewals run, detached from the request.
     pub tasks: Arc<dyn TaskRunner>,
     pub clock: Arc<dyn Clock>,

@@ -3,16 +3,13 @@
 
 use chrono::TimeDelta;
 use futures::FutureExt as _;
-use serde::Deserialize;
 use tracing::instrument;
 
 use super::CalendlyService;
 use crate::error::{GatewayError, ProviderError, Rejection};
 use crate::model::{CalendlyConnection, CalendlyCredential, ConnectionMethod, UserId};
 use crate::scope::Scope;
-use crate::webhook::{
-    HookId, HookSigning, SigningKey, Subscription, Webhooks, verify_signature_with_any,
-};
+use crate::webhook::{Change, HookId, HookSigning, SigningKey, Subscription, Webhooks};
 
 /// Whether, and how, connections subscribe to the provider's webhooks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +40,6 @@ pub struct WebhookReceipt {
     /// The delivery's event (`invitee.created`…); `None` for a body that is not the
     /// provider's JSON (accepted and ignored).
     pub event: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Delivery {
-    event: String,
 }
 
 impl CalendlyService {
@@ -254,27 +246,30 @@ impl CalendlyService {
             HookSigning::Own(key) => vec![key],
             HookSigning::Application => self.webhooks.application_keys.iter().collect(),
         };
-        verify_signature_with_any(
-            &keys,
-            signature,
-            body,
-            self.ports.clock.now(),
-            self.webhooks.tolerance,
-        )
-        .inspect_err(|error| tracing::warn!(%error, signed_by = hooked.signing.as_str(), "a webhook delivery was refused"))?;
-        let Ok(Delivery { event }) = serde_json::from_slice::<Delivery>(body) else {
+        let delivery = self
+            .ports
+            .deliveries
+            .read(
+                &keys,
+                signature,
+                body,
+                self.ports.clock.now(),
+                self.webhooks.tolerance,
+            )
+            .inspect_err(|error| tracing::warn!(%error, signed_by = hooked.signing.as_str(), "a webhook delivery was refused"))?;
+        let cache = &self.ports.account_cache;
+        match delivery.change {
+            Change::Times => cache.forget_times(&hooked.account).await,
+            Change::Everything => cache.forget(&hooked.account).await,
+            Change::Nothing => {}
+        }
+        let Some(event) = delivery.event else {
             tracing::warn!(
                 bytes = body.len(),
                 "a signed webhook delivery is not Calendly's JSON; ignored"
             );
             return Ok(WebhookReceipt { event: None });
         };
-        let cache = &self.ports.account_cache;
-        if event.starts_with("invitee.") {
-            cache.forget_times(&hooked.account).await;
-        } else if event.starts_with("event_type.") {
-            cache.forget(&hooked.account).await;
-        }
         tracing::info!(%event, user_id = %hooked.user_id, "webhook delivery accepted");
         Ok(WebhookReceipt { event: Some(event) })
     }

@@ -108,6 +108,43 @@ impl crate::ports::TaskRunner for Spawned {
     }
 }
 
+/// What reads deliveries, for the use cases' tests: a delivery is signed by a key when its
+/// signature is `signed-by:<key>`, and its body is its event's name (the adapter's reading of
+/// Calendly's signatures and bodies is tested in the adapter).
+pub(super) struct FakeDeliveries;
+
+impl crate::ports::WebhookDeliveries for FakeDeliveries {
+    fn read(
+        &self,
+        keys: &[&crate::webhook::SigningKey],
+        signature: Option<&str>,
+        body: &[u8],
+        _now: DateTime<Utc>,
+        _tolerance: TimeDelta,
+    ) -> Result<crate::webhook::Delivery, crate::webhook::SignatureError> {
+        use crate::webhook::{Change, Delivery, SignatureError};
+        let signature = signature.ok_or(SignatureError::Missing)?;
+        if !keys.iter().any(|key| signature == signed_by(key)) {
+            return Err(SignatureError::Mismatch);
+        }
+        let event = std::str::from_utf8(body)
+            .ok()
+            .filter(|event| event.contains('.'))
+            .map(str::to_owned);
+        let change = match event.as_deref() {
+            Some(event) if event.starts_with("invitee.") => Change::Times,
+            Some(event) if event.starts_with("event_type.") => Change::Everything,
+            _ => Change::Nothing,
+        };
+        Ok(Delivery { event, change })
+    }
+}
+
+/// The signature [`FakeDeliveries`] takes as made with `key`.
+pub(super) fn signed_by(key: &crate::webhook::SigningKey) -> String {
+    format!("signed-by:{}", key.expose())
+}
+
 /// A cache that may be told anything.
 fn any_cache() -> MockAccountCache {
     let mut cache = MockAccountCache::new();
@@ -129,6 +166,7 @@ fn ports(
         oauth: None,
         oauth_starts: Arc::new(MockOAuthStarts::new()),
         subscriptions: Arc::new(crate::ports::MockWebhookSubscriptions::new()),
+        deliveries: Arc::new(FakeDeliveries),
         tasks: Arc::new(Spawned),
         clock: Arc::new(clock()),
     }
