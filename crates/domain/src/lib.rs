@@ -4,6 +4,7 @@
 //! Nothing here knows HTTP, SQL or Calendly's wire format; adapters translate.
 
 pub mod error;
+mod invalid;
 pub mod model;
 pub mod oauth;
 pub mod ports;

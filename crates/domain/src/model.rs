@@ -7,10 +7,7 @@ use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-/// A value from outside that does not have the shape the domain needs.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidValue(pub String);
+pub use crate::invalid::InvalidValue;
 
 /// Rejects empty strings, over-long strings and control characters.
 fn checked_text(value: &str, what: &str, max_len: usize) -> Result<(), InvalidValue> {

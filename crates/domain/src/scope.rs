@@ -5,9 +5,6 @@
 
 use std::fmt;
 
-use crate::error::ProviderError;
-use crate::model::CalendlyConnection;
-
 /// A scope the gateway's operations need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -96,25 +93,6 @@ impl Scopes {
     /// Space-separated, as Calendly writes them.
     pub fn joined(&self) -> String {
         self.0.join(" ")
-    }
-}
-
-impl CalendlyConnection {
-    /// `Ok` unless the connection is known to lack `scope`: then the provider's refusal,
-    /// without a call.
-    pub fn require(&self, scope: Scope) -> Result<(), ProviderError> {
-        match &self.scopes {
-            Some(scopes) if !scopes.grants(scope) => Err(ProviderError::ScopeMissing {
-                scope,
-                details: serde_json::Value::Null,
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether the connection may have `scope`: granted, or its scopes unknown.
-    pub fn may(&self, scope: Scope) -> bool {
-        self.require(scope).is_ok()
     }
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::model::InvalidValue;
+use crate::invalid::InvalidValue;
 
 /// The id in a subscription's URL (`/calendly/webhooks/{hook_id}`): random, so that a URL
 /// cannot be guessed from a user. Letters, digits, `-` and `_`, 16 to 64 of them.

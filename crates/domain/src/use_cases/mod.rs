@@ -335,6 +335,26 @@ impl CalendlyService {
     }
 }
 
+/// What a connection may ask of the provider, by the scopes it was granted.
+impl CalendlyConnection {
+    /// `Ok` unless the connection is known to lack `scope`: then the provider's refusal,
+    /// without a call.
+    pub fn require(&self, scope: Scope) -> Result<(), ProviderError> {
+        match &self.scopes {
+            Some(scopes) if !scopes.grants(scope) => Err(ProviderError::ScopeMissing {
+                scope,
+                details: serde_json::Value::Null,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the connection may have `scope`: granted, or its scopes unknown.
+    pub fn may(&self, scope: Scope) -> bool {
+        self.require(scope).is_ok()
+    }
+}
+
 /// One sorted list from the pieces' answers; a time two pieces both report appears once.
 fn merged(pieces: Vec<Vec<AvailableTime>>) -> Vec<AvailableTime> {
     let mut times: Vec<AvailableTime> = pieces.into_iter().flatten().collect();
