@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod shared_tier;
 pub mod sqlite;
 pub mod tasks;
+mod tls_provider;
 mod token_store;
 
 pub use token_store::{DieselTokenRepository, KeyRotation, PoolSetupError};

@@ -138,7 +138,7 @@ impl SharedTier {
         settings: &SharedTierSettings,
         observer: Option<Arc<dyn SharedTierObserver>>,
     ) -> Result<Self, InvalidRedisUrl> {
-        crate::calendly::install_tls_provider();
+        crate::tls_provider::install_tls_provider();
         // The URL's own text is not repeated: it may hold a password.
         let invalid = |e: redis::RedisError| InvalidRedisUrl::Url(format!("{:?}", e.kind()));
         let client = match &settings.ca_file {

@@ -11,10 +11,20 @@ use domain::{
 
 use super::compact::CompactTimes;
 use super::packed::PackedEventTypes;
+use super::provider::{CacheKind, KeptTypes, ProviderCache};
 use super::shared::Answers;
 use super::store::Loaded;
 use super::windows::touched;
-use super::{CacheKind, KeptTypes, ProviderCache};
+
+impl ProviderCache {
+    /// `provider`, answering from this store where it can.
+    pub fn wrap<P: SchedulingProvider>(&self, provider: P) -> CachedScheduling<P> {
+        CachedScheduling {
+            inner: provider,
+            cache: self.clone(),
+        }
+    }
+}
 
 /// [`SchedulingProvider`] answering from a [`ProviderCache`]: event types by account,
 /// available and busy times by account, event type and window. A miss asks `P`, concurrent

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use domain::{AvailableTime, BusyTime, CalendlyUserUri, EventType, ProviderError, RawJson};
 
+use super::provider::{CacheKind, ProviderCache};
 use super::shared::{Answers, Found};
-use super::{CacheKind, ProviderCache};
 use crate::calendly::wire;
 
 /// How often an instance looks again while another loads what it needs.

@@ -6,8 +6,8 @@ use domain::{ProviderError, Rejection, Scope};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::CallOutcome;
 use super::budget::RateHeaders;
+use super::call::CallOutcome;
 use crate::error_chain;
 
 /// A complete answer of Calendly: its status, its rate-limit headers, and its whole body.

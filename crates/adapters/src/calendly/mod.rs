@@ -3,6 +3,7 @@
 
 mod answer;
 mod budget;
+mod call;
 mod circuit;
 mod oauth;
 mod retry;
@@ -25,9 +26,11 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tracing::instrument;
 
+pub use crate::tls_provider::install_tls_provider;
 use answer::{Answer, refusal, scope_refusal, transport_error, whole_answer};
 pub use budget::RateBudgets;
 use budget::RateHeaders;
+pub use call::{CallObserver, CallOutcome, ClientBuildError};
 pub use circuit::CircuitBreaker;
 pub use oauth::{CalendlyOAuthClient, CalendlyOAuthSettings};
 use retry::{RETRY_BACKOFF, jittered, retry_pause};
@@ -56,43 +59,6 @@ pub struct CalendlyClientSettings {
     pub circuit: Arc<CircuitBreaker>,
     /// Each account's calls left, shared by every client of the process.
     pub budgets: Arc<RateBudgets>,
-}
-
-/// How a call to Calendly ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallOutcome {
-    /// Calendly answered with this status (and its whole body arrived).
-    Status(u16),
-    /// No complete answer within the deadline.
-    Timeout,
-    /// No complete answer: connection refused or reset, a body cut short.
-    Failed,
-}
-
-/// Is told of every call to Calendly: which endpoint (its path, such as `/users/me`), how it
-/// ended and how long it took.
-pub trait CallObserver: Send + Sync + fmt::Debug {
-    fn observe(&self, endpoint: &'static str, outcome: CallOutcome, elapsed: Duration);
-
-    /// A call to `endpoint` was not made: the account's budget was spent.
-    fn refused_for_budget(&self, _endpoint: &'static str) {}
-}
-
-/// Makes ring the process's TLS crypto provider. reqwest is built without one (which keeps
-/// aws-lc's C build out) and refuses to build a client until one is installed; every process
-/// that builds a reqwest client calls this first. A second call changes nothing.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// The HTTP client could not be set up (no TLS backend, for instance, or a base URL that is
-/// not one).
-#[derive(Debug, thiserror::Error)]
-pub enum ClientBuildError {
-    #[error("cannot set up the Calendly HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
-    #[error("{0:?} is not a URL: {1}")]
-    BaseUrl(String, String),
 }
 
 /// [`SchedulingProvider`] on Calendly.

@@ -18,12 +18,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use domain::{AccountCache, CalendlyConnection, CalendlyUserUri, TokenRepository, UserId};
+use domain::{AccountCache, CalendlyConnection, CalendlyUserUri, UserId};
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::AsyncMessage;
 
-use super::listened_ports::{ListenedTokens, SharedForgetting};
 use crate::cache::{CacheKind, CacheObserver};
 
 /// The channel the trigger notifies on.
@@ -59,7 +58,7 @@ pub struct ConnectionCache {
     /// This process's name in the notices it sends, so that it skips its own.
     instance: String,
     /// Where the answers remembered by account are forgotten when another instance says so.
-    accounts: std::sync::OnceLock<Arc<dyn AccountCache>>,
+    pub(super) accounts: std::sync::OnceLock<Arc<dyn AccountCache>>,
     /// Notices to send, through the listener's connection.
     outgoing: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
 }
@@ -86,16 +85,6 @@ impl ConnectionCache {
             accounts: std::sync::OnceLock::new(),
             outgoing: Mutex::new(None),
         })
-    }
-
-    /// `local` (this process's answers remembered by account), also forgetting what other
-    /// instances forget, and telling them what it forgets; once per process.
-    pub fn share_forgetting(self: &Arc<Self>, local: Arc<dyn AccountCache>) -> SharedForgetting {
-        let _ = self.accounts.set(Arc::clone(&local));
-        SharedForgetting {
-            local,
-            cache: Arc::clone(self),
-        }
     }
 
     /// Tells the other instances, while listening; otherwise their TTLs bound what they serve.
@@ -135,14 +124,6 @@ impl ConnectionCache {
     /// Whether connections are kept now (the listener is listening).
     pub fn is_listening(&self) -> bool {
         self.listening.load(Ordering::Acquire)
-    }
-
-    /// `inner`, reading through this cache.
-    pub fn wrap(self: &Arc<Self>, inner: Arc<dyn TokenRepository>) -> ListenedTokens {
-        ListenedTokens {
-            inner,
-            cache: Arc::clone(self),
-        }
     }
 
     pub(super) fn forget(&self, user_id: &str) {

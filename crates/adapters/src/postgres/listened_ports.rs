@@ -11,6 +11,27 @@ use domain::{
 
 use super::listened::ConnectionCache;
 
+/// The ports made on a [`ConnectionCache`].
+impl ConnectionCache {
+    /// `local` (this process's answers remembered by account), also forgetting what other
+    /// instances forget, and telling them what it forgets; once per process.
+    pub fn share_forgetting(self: &Arc<Self>, local: Arc<dyn AccountCache>) -> SharedForgetting {
+        let _ = self.accounts.set(Arc::clone(&local));
+        SharedForgetting {
+            local,
+            cache: Arc::clone(self),
+        }
+    }
+
+    /// `inner`, reading through this cache.
+    pub fn wrap(self: &Arc<Self>, inner: Arc<dyn TokenRepository>) -> ListenedTokens {
+        ListenedTokens {
+            inner,
+            cache: Arc::clone(self),
+        }
+    }
+}
+
 /// A [`TokenRepository`] that answers `load` from the [`ConnectionCache`] while it listens, and
 /// forgets what it changes itself at once (the notice comes too).
 #[derive(Clone)]

@@ -47,7 +47,8 @@ pub(crate) async fn connect(
 /// A pool that makes connections lazily: building it does not touch the database (its URL is
 /// read: a malformed one, or TLS settings that cannot be met, is an error).
 pub fn build_pool(settings: &PgPoolSettings) -> Result<PgPool, PoolSetupError> {
-    let connector = PgConnector::new(settings.url.expose_secret())?;
+    let connector = PgConnector::new(settings.url.expose_secret())
+        .map_err(|error| PoolSetupError::Tls(error.to_string()))?;
     let statement_timeout_ms = (settings.statement_timeout + SERVER_GRACE).as_millis();
     let connect_timeout = settings.acquire_timeout;
     let mut config = ManagerConfig::default();

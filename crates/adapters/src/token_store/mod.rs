@@ -121,8 +121,9 @@ where
 pub enum PoolSetupError {
     #[error("cannot set up the database pool: {0}")]
     Build(#[from] diesel_async::pooled_connection::deadpool::BuildError),
-    #[error(transparent)]
-    Tls(#[from] crate::postgres::PgTlsError),
+    /// The database URL's TLS settings cannot be met (the reason, which names the setting).
+    #[error("{0}")]
+    Tls(String),
 }
 
 impl<C: PoolableConnection + 'static> DieselTokenRepository<C>

@@ -1,7 +1,15 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, SchedulingProvider};
+
 use super::*;
+use crate::shared_tier::SharedTier;
 use domain::{
     AvailableTime, CalendlyToken, CalendlyUser, EventType, EventTypeUri, ProviderError, RawJson,
     TimeRange,

@@ -73,7 +73,7 @@ impl PgConnector {
     /// The connector for `url` (`postgres://…`, with `sslmode` and `sslrootcert` read here and
     /// every other parameter as tokio-postgres reads it).
     pub fn new(url: &str) -> Result<Self, PgTlsError> {
-        crate::calendly::install_tls_provider();
+        crate::tls_provider::install_tls_provider();
         let mut parsed = reqwest::Url::parse(url).map_err(|e| PgTlsError::Url(e.to_string()))?;
         let mut mode = None;
         let mut root_cert = None;
