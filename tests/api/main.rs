@@ -6,7 +6,7 @@ mod helpers;
 mod auth;
 mod availability;
 mod binary;
-mod booking;
+mod calendar;
 mod cache_race;
 mod connection;
 mod deployment;

@@ -12,7 +12,7 @@
 //! - `GET /user_busy_times?user=URI&start_time=…&end_time=…`: a busy half hour each day at
 //!   12:00 UTC and an external hour on Wednesdays at 15:00 UTC, refusing ranges over 7 days and
 //!   past starts; `GET /user_availability_schedules?user=URI`: working hours, Monday to Friday
-//!   (see [`booking`]);
+//!   (see [`calendar`]);
 //! - `GET /oauth/authorize`, `POST /oauth/token`, `POST /oauth/revoke`: Calendly's OAuth server
 //!   (see [`oauth`]); its access tokens are accepted by the endpoints above until they expire;
 //! - `/webhook_subscriptions`, and `POST /admin/book` and `POST /admin/change_event_type`,
@@ -35,7 +35,7 @@
 mod admin;
 mod auth;
 mod available;
-mod booking;
+mod calendar;
 mod limits;
 mod oauth;
 mod stats;
@@ -265,10 +265,10 @@ async fn main() -> std::io::Result<()> {
                 "/event_type_available_times",
                 web::get().to(available::available_times),
             )
-            .route("/user_busy_times", web::get().to(booking::busy_times))
+            .route("/user_busy_times", web::get().to(calendar::busy_times))
             .route(
                 "/user_availability_schedules",
-                web::get().to(booking::availability_schedules),
+                web::get().to(calendar::availability_schedules),
             )
             .route("/oauth/authorize", web::get().to(oauth::authorize))
             .route("/oauth/token", web::post().to(oauth::token))

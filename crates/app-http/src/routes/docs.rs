@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::Config;
 
 use super::availability::{self, AvailableTime};
-use super::booking::{self, AvailabilitySchedule, BusyTime};
+use super::calendar::{self, AvailabilitySchedule, BusyTime};
 use super::user::{self, EventType};
 use super::{connection, health, metrics, oauth, slots, webhooks};
 use crate::error::{
@@ -50,8 +50,8 @@ pub const BEARER: &str = "bearer";
         user::event_types,
         availability::check_availability,
         slots::slots,
-        booking::busy_times,
-        booking::availability_schedules,
+        calendar::busy_times,
+        calendar::availability_schedules,
         webhooks::receive,
         health::healthz,
         health::readyz,
@@ -176,8 +176,8 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
     ("user_event_types", user::EVENT_TYPES_ERRORS),
     ("check_availability", availability::ERRORS),
     ("slots", slots::ERRORS),
-    ("busy_times", booking::BUSY_TIMES_ERRORS),
-    ("availability_schedules", booking::SCHEDULES_ERRORS),
+    ("busy_times", calendar::BUSY_TIMES_ERRORS),
+    ("availability_schedules", calendar::SCHEDULES_ERRORS),
     ("receive_webhook", webhooks::ERRORS),
     ("readyz", &[DATABASE_UNAVAILABLE]),
 ];

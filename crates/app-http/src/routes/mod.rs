@@ -2,7 +2,7 @@
 //! framework itself rejects.
 
 mod availability;
-mod booking;
+mod calendar;
 mod connection;
 pub mod docs;
 mod health;
@@ -67,14 +67,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
     });
     get(config, "/calendly/slots", || web::get().to(slots::slots));
     get(config, "/calendly/busy-times", || {
-        web::get().to(booking::busy_times)
+        web::get().to(calendar::busy_times)
     });
     get(config, "/calendly/user-event-types", || {
         web::get().to(user::event_types)
     });
     get(config, "/calendly/user", || web::get().to(user::user_uri));
     get(config, "/calendly/availability-schedules", || {
-        web::get().to(booking::availability_schedules)
+        web::get().to(calendar::availability_schedules)
     });
     with_and_without_slash(config, "/calendly/connection", |resource| {
         resource

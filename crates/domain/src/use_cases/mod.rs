@@ -22,7 +22,7 @@ use crate::scope::Scope;
 use crate::time_range::TimeRange;
 use crate::webhook::Webhooks;
 
-mod booking;
+mod calendar;
 mod oauth;
 mod renewal;
 mod slots;
