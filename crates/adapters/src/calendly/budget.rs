@@ -74,11 +74,16 @@ return math.max(wait, 1)
 ";
 
 /// Takes in what an answer said: ARGV remaining, reset (ms), the nearness of one window (ms).
+/// An answer of the window before the one kept (its reset well before) changes nothing: it
+/// arrived late.
 const RECORD: &str = r"
 local wait = redis.call('PTTL', KEYS[1])
 local left = redis.call('HGET', KEYS[1], 'r')
-local heard, reset = tonumber(ARGV[1]), tonumber(ARGV[2])
-if left and wait > 0 and reset - wait < tonumber(ARGV[3]) then
+local heard, reset, same = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if left and wait > 0 and reset - wait <= -same then
+  return 0
+end
+if left and wait > 0 and reset - wait < same then
   if heard < tonumber(left) then redis.call('HSET', KEYS[1], 'r', heard) end
   if reset > wait then redis.call('PEXPIRE', KEYS[1], reset) end
 else
@@ -198,9 +203,17 @@ impl RateBudgets {
             accounts.retain(|_, budget| budget.resets_at > now);
         }
         let budget = accounts.entry(account.clone()).or_insert(heard);
-        let same_window = budget.resets_at > now
-            && heard.resets_at.saturating_duration_since(budget.resets_at) < SAME_WINDOW;
-        if same_window {
+        let current = budget.resets_at > now;
+        if current && heard.resets_at + SAME_WINDOW <= budget.resets_at {
+            // An answer of the window before, arrived late: the new window's figures stand.
+            return;
+        }
+        let gap = if heard.resets_at > budget.resets_at {
+            heard.resets_at - budget.resets_at
+        } else {
+            budget.resets_at - heard.resets_at
+        };
+        if current && gap < SAME_WINDOW {
             // Answers arrive out of order, and calls sent since are already counted: the
             // lower figure is the truer one.
             budget.remaining = budget.remaining.min(heard.remaining);
@@ -295,6 +308,34 @@ mod tests {
         assert_eq!(budgets.admit(&account("B")).await, Ok(()));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_late_answer_of_the_window_before_changes_nothing() {
+        let budgets = RateBudgets::default();
+        budgets.record(&account("A"), said(0, 5), false).await;
+        tokio::time::advance(Duration::from_secs(6)).await;
+        budgets.record(&account("A"), said(400, 60), false).await;
+        // Sent in the old window, answered now: its reset is near, its count spent.
+        budgets.record(&account("A"), said(0, 1), false).await;
+        budgets
+            .record(
+                &account("A"),
+                RateHeaders {
+                    remaining: None,
+                    reset: Some(Duration::from_secs(1)),
+                },
+                true,
+            )
+            .await;
+        assert_eq!(budgets.admit(&account("A")).await, Ok(()));
+        // Within the same window the lower count still wins.
+        budgets.record(&account("A"), said(7, 59), false).await;
+        budgets.record(&account("A"), said(9, 60), false).await;
+        for _ in 0..7 {
+            assert_eq!(budgets.admit(&account("A")).await, Ok(()));
+        }
+        assert!(budgets.admit(&account("A")).await.is_err());
+    }
+
     #[tokio::test]
     async fn one_budget_for_every_instance_once_few_calls_are_left() {
         let redis = test_support::TestRedis::start();
@@ -324,6 +365,12 @@ mod tests {
         assert_eq!(a.admit(&account("A")).await, Ok(()));
         assert!(a.admit(&account("A")).await.is_err());
         assert!(b.admit(&account("A")).await.is_err());
+
+        // A late answer of the window before, heard by B, changes nothing in Redis.
+        a.record(&account("L"), said(30, 60), false).await;
+        b.record(&account("L"), said(0, 1), false).await;
+        assert_eq!(b.admit(&account("L")).await, Ok(()));
+        assert_eq!(a.admit(&account("L")).await, Ok(()));
 
         // Plenty left: each counts in process, and what it knows stands.
         a.record(&account("P"), said(SHARED_BELOW, 60), false).await;
