@@ -18,6 +18,7 @@
 
 mod compact;
 mod generations;
+mod hold;
 mod in_flight;
 mod packed;
 mod provider;

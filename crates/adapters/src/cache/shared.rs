@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use domain::{CalendlyUserUri, Clock, EventTypeUri, RawJson};
 use redis::Script;
 
+use super::hold::Hold;
 use crate::shared_tier::{SharedTier, millis};
 
 /// An account's hash is emptied of its answers (its generations kept) past this many fields:
@@ -231,6 +232,24 @@ impl SharedAnswers {
             found,
             loaded_elsewhere: loader == 2,
         }
+    }
+
+    /// The hold of the load of `account`'s `answers` at `generation`, which this instance
+    /// took: let go of when dropped armed (the load's future dropped half-way), so that the
+    /// other instances need not wait for a load no one makes any more.
+    pub(super) fn hold_of(
+        &self,
+        account: &CalendlyUserUri,
+        answers: Answers<'_>,
+        generation: &str,
+    ) -> Hold {
+        let (_, letter, rest) = answers.fields();
+        Hold::new(
+            (self.tier.clone(), self.release.clone()),
+            self.key(account),
+            format!("{letter}{generation}{rest}"),
+            answers.op(),
+        )
     }
 
     /// Lets go of the load of `account`'s `answers` at `generation`, which failed.

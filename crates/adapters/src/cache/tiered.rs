@@ -15,6 +15,9 @@ use crate::calendly::wire;
 
 /// How often an instance looks again while another loads what it needs.
 const WAIT_STEP: Duration = Duration::from_millis(20);
+/// The longest wait for another instance's load: an instance that died mid-load leaves its
+/// hold until it expires, and a question should not wait for that.
+const LONGEST_WAIT: Duration = Duration::from_secs(2);
 
 /// Answers the tier can hold: read back from what the tier keeps (a Calendly-shaped
 /// collection), and the items it is written from.
@@ -57,7 +60,8 @@ impl ProviderCache {
     /// The answer to a miss in process: the shared tier's when it holds a fresh one that
     /// holds from `from`, or else `load`'s, which is then shared. While another instance
     /// loads it, this one waits for that answer (looking again every 20 ms, for as long as
-    /// that load is held): instances missing one answer at once make one call.
+    /// that load is held, two seconds at most): instances missing one answer at once make one
+    /// call. A load this instance holds is let go of if this future is dropped before it ends.
     pub(super) async fn shared_or<T: Shareable>(
         &self,
         (kind, account, answers): (CacheKind, &CalendlyUserUri, Answers<'_>),
@@ -76,7 +80,7 @@ impl ProviderCache {
         let waited_from = tokio::time::Instant::now();
         let looked = loop {
             let looked = shared.look(account, answers, ttl, clock, T::read).await;
-            if !looked.loaded_elsewhere || waited_from.elapsed() >= shared.hold {
+            if !looked.loaded_elsewhere || waited_from.elapsed() >= shared.hold.min(LONGEST_WAIT) {
                 break looked;
             }
             tokio::time::sleep(WAIT_STEP).await;
@@ -88,11 +92,18 @@ impl ProviderCache {
         }
         // Put only by the instance that holds the load (or by one that could not wait longer).
         let generation = looked.generation.filter(|_| !looked.loaded_elsewhere);
+        // Let go of, should this future be dropped before the load ends.
+        let hold = generation
+            .as_ref()
+            .map(|generation| shared.hold_of(account, answers, generation));
         let data = match load.await {
             Ok(data) => data,
             Err(error) => {
                 if let Some(generation) = &generation {
                     shared.release(account, answers, generation).await;
+                }
+                if let Some(hold) = hold {
+                    hold.ended();
                 }
                 return Err(error);
             }
@@ -108,6 +119,9 @@ impl ProviderCache {
                     data.items(),
                 )
                 .await;
+        }
+        if let Some(hold) = hold {
+            hold.ended();
         }
         Ok(fresh(data))
     }

@@ -173,3 +173,53 @@ async fn without_redis_each_instance_answers_alone() {
     available(&a).await;
     assert_eq!(available_calls(&a), 1, "its own tier still answers");
 }
+
+#[tokio::test]
+async fn a_load_dropped_half_way_is_let_go_of_at_once() {
+    let redis = TestRedis::start();
+    let tier = tier(&redis.url(), "dropped:").await;
+    let ttl = Duration::from_secs(60);
+    let (a, b) = (
+        instance(&tier, ttl, slow(30_000)),
+        instance(&tier, ttl, slow(0)),
+    );
+    // A's question holds the load, then is dropped (a client gone) long before its answer.
+    let dropped = tokio::time::timeout(Duration::from_millis(300), available(&a)).await;
+    assert!(dropped.is_err(), "still loading");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = WallInstant::now();
+    assert_eq!(available(&b).await.len(), 7 * 8);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "B waited {:?} for a load no one makes",
+        started.elapsed()
+    );
+    assert_eq!(available_calls(&b), 1);
+}
+
+#[tokio::test]
+async fn a_dead_instances_hold_is_waited_for_two_seconds_at_most() {
+    let redis = TestRedis::start();
+    let tier = tier(&redis.url(), "dead:").await;
+    let ttl = Duration::from_secs(60);
+    let (a, b) = (
+        instance(&tier, ttl, slow(30_000)),
+        instance(&tier, ttl, slow(0)),
+    );
+    // A takes the hold and dies with it: its future is never dropped, nor polled again.
+    let mut dying = Box::pin(available(&a));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut dying)
+            .await
+            .is_err()
+    );
+    std::mem::forget(dying);
+    let started = WallInstant::now();
+    assert_eq!(available(&b).await.len(), 7 * 8);
+    let waited = started.elapsed();
+    // The hold lives 5 s (half the longest load): B gives up on it after 2.
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_millis(3500),
+        "{waited:?}"
+    );
+}
