@@ -33,7 +33,7 @@ pub(crate) use oauth_starts::{StoredStart, state_hash};
 pub(crate) use checks::diesel_webhook_checks;
 pub(crate) use queries::diesel_token_repository;
 use rows::sealed_refresh_token;
-pub(crate) use rows::{HookRow, sealed_signing_key, stored_row, stored_status};
+pub(crate) use rows::{HookRow, stored_row, stored_webhooks};
 pub(crate) use starts_queries::diesel_oauth_starts;
 
 /// [`domain::TokenRepository`] over a Diesel connection pool: PostgreSQL or SQLite.

@@ -156,10 +156,7 @@ macro_rules! diesel_token_repository {
                 use diesel_async::RunQueryDsl;
                 use schema::calendly_connections::dsl;
 
-                let subscription = webhooks.subscription();
-                let key = subscription.and_then(|s| {
-                    $crate::token_store::sealed_signing_key(&self.cipher(), user_id, &s.signing)
-                });
+                let stored = $crate::token_store::stored_webhooks(&self.cipher(), user_id, webhooks);
                 let mut db = self.connection().await?;
                 let still_expected = dsl::hook_id
                     .eq(expected.map_or("", |id| id.as_str()))
@@ -168,7 +165,7 @@ macro_rules! diesel_token_repository {
                 // sealed under it too (it is, but in the moment keys are rotated).
                 let key_matches = dsl::token_key_id
                     .eq(self.current_key_id())
-                    .or(key.is_none().into_sql::<Bool>());
+                    .or(stored.key_ciphertext.is_none().into_sql::<Bool>());
                 let query = diesel::update(
                     dsl::calendly_connections
                         .find(user_id.as_str())
@@ -176,13 +173,12 @@ macro_rules! diesel_token_repository {
                         .filter(key_matches),
                 )
                 .set((
-                    dsl::webhook_status.eq($crate::token_store::stored_status(webhooks)),
-                    dsl::hook_id.eq(subscription.map(|s| s.hook_id.as_str())),
-                    dsl::webhook_key_ciphertext.eq(key),
-                    dsl::webhook_subscription_uri.eq(subscription.map(|s| s.uri.as_str())),
-                    dsl::webhook_signed_by
-                        .eq(subscription.map_or("subscription", |s| s.signing.as_str())),
-                    dsl::webhook_disabled.eq(matches!(webhooks, domain::Webhooks::Disabled(_))),
+                    dsl::webhook_status.eq(stored.status),
+                    dsl::hook_id.eq(stored.hook_id),
+                    dsl::webhook_key_ciphertext.eq(stored.key_ciphertext),
+                    dsl::webhook_subscription_uri.eq(stored.subscription_uri),
+                    dsl::webhook_signed_by.eq(stored.signed_by),
+                    dsl::webhook_disabled.eq(stored.disabled),
                     dsl::updated_at.eq(chrono::Utc::now()),
                 ))
                 .execute(&mut db);

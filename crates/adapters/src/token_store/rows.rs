@@ -42,7 +42,7 @@ pub(crate) fn stored_row(
                 ),
             };
         let user = &connection.calendly_user;
-        let subscription = connection.webhooks.subscription();
+        let webhooks = stored_webhooks(cipher, user_id, &connection.webhooks);
         StoredConnection {
             user_id: user_id.as_str().to_owned(),
             token_ciphertext: sealed.bytes,
@@ -59,44 +59,54 @@ pub(crate) fn stored_row(
             access_token_expires_at,
             access_token_issued_at,
             calendly_organization_uri: user.organization.clone(),
-            webhook_status: stored_status(&connection.webhooks).to_owned(),
-            hook_id: subscription.map(|s| s.hook_id.as_str().to_owned()),
-            webhook_key_ciphertext: subscription
-                .and_then(|s| sealed_signing_key(cipher, user_id, &s.signing)),
-            webhook_subscription_uri: subscription.map(|s| s.uri.clone()),
-            webhook_signed_by: subscription
-                .map_or("subscription", |s| s.signing.as_str())
-                .to_owned(),
-            webhook_disabled: matches!(connection.webhooks, Webhooks::Disabled(_)),
+            webhook_status: webhooks.status.to_owned(),
+            hook_id: webhooks.hook_id,
+            webhook_key_ciphertext: webhooks.key_ciphertext,
+            webhook_subscription_uri: webhooks.subscription_uri,
+            webhook_signed_by: webhooks.signed_by.to_owned(),
+            webhook_disabled: webhooks.disabled,
             scopes: connection.scopes.as_ref().map(Scopes::joined),
             webhook_check_due_at: None,
         }
     }
 }
 
-/// `webhooks`' status as the store names it: a disabled subscription is `active`, with
-/// `webhook_disabled` set.
-pub(crate) fn stored_status(webhooks: &Webhooks) -> &'static str {
-    match webhooks {
-        Webhooks::Disabled(_) => "active",
-        other => other.status(),
-    }
+/// A connection's webhook columns as stored: a disabled subscription is `active` with
+/// `webhook_disabled` set; a subscription's own key is sealed for `user_id` (none is kept for
+/// one signed with the application's key).
+pub(crate) struct StoredWebhooks {
+    pub status: &'static str,
+    pub hook_id: Option<String>,
+    pub key_ciphertext: Option<Vec<u8>>,
+    pub subscription_uri: Option<String>,
+    pub signed_by: &'static str,
+    pub disabled: bool,
 }
 
-/// A subscription's own signing key sealed for `user_id`; `None` for one signed with the
-/// application's key.
-pub(crate) fn sealed_signing_key(
+/// `webhooks` as [`StoredWebhooks`], a key of its own sealed with `cipher`'s current key.
+pub(crate) fn stored_webhooks(
     cipher: &TokenCipher,
     user_id: &UserId,
-    signing: &HookSigning,
-) -> Option<Vec<u8>> {
-    match signing {
-        HookSigning::Own(key) => Some(
-            cipher
-                .seal_for(WEBHOOK_KEY_PURPOSE, user_id, key.expose())
-                .bytes,
-        ),
-        HookSigning::Application => None,
+    webhooks: &Webhooks,
+) -> StoredWebhooks {
+    let subscription = webhooks.subscription();
+    StoredWebhooks {
+        status: match webhooks {
+            Webhooks::Disabled(_) => "active",
+            other => other.status(),
+        },
+        hook_id: subscription.map(|s| s.hook_id.as_str().to_owned()),
+        key_ciphertext: subscription.and_then(|s| match &s.signing {
+            HookSigning::Own(key) => Some(
+                cipher
+                    .seal_for(WEBHOOK_KEY_PURPOSE, user_id, key.expose())
+                    .bytes,
+            ),
+            HookSigning::Application => None,
+        }),
+        subscription_uri: subscription.map(|s| s.uri.clone()),
+        signed_by: subscription.map_or("subscription", |s| s.signing.as_str()),
+        disabled: matches!(webhooks, Webhooks::Disabled(_)),
     }
 }
 
