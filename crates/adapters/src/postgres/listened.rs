@@ -151,12 +151,20 @@ impl ConnectionCache {
     /// again after each failure.
     pub fn listen(self: &Arc<Self>, database_url: SecretString) -> tokio::task::JoinHandle<()> {
         let cache = Arc::clone(self);
+        // Read once: the URL, its TLS settings and their trusted roots do not change between
+        // attempts.
+        let connector = super::tls::PgConnector::new(database_url.expose_secret())
+            .map_err(|error| error.to_string());
         tokio::spawn(async move {
             // Failures in a row: the first is a warning, the rest (every half second while the
             // database is away) only debug lines.
             let mut failures = 0_u64;
             loop {
-                match cache.listen_once(&database_url).await {
+                let listened = match &connector {
+                    Ok(connector) => cache.listen_once(connector).await,
+                    Err(reason) => Listened::Never(reason.clone()),
+                };
+                match listened {
                     Listened::Stopped => {
                         failures = 0;
                         tracing::warn!(
@@ -179,11 +187,7 @@ impl ConnectionCache {
     }
 
     /// One listening session: returns when its connection fails or stops answering.
-    async fn listen_once(&self, database_url: &SecretString) -> Listened {
-        let connector = match super::tls::PgConnector::new(database_url.expose_secret()) {
-            Ok(connector) => connector,
-            Err(error) => return Listened::Never(error.to_string()),
-        };
+    async fn listen_once(&self, connector: &super::tls::PgConnector) -> Listened {
         let mut config = connector.config().clone();
         config.application_name(LISTENER_NAME);
         let connected =
