@@ -15,7 +15,7 @@ use super::compact::CompactTimes;
 use super::generations::{Generation, Generations};
 use super::packed::{Dictionary, PackedEventTypes};
 use super::shared::SharedAnswers;
-use super::store::{SubjectKey, WindowStore};
+use super::store::{Covered, SubjectKey, WindowStore};
 
 use crate::shared_tier::SharedTier;
 
@@ -68,6 +68,11 @@ pub struct CacheSettings {
     pub available_window: TimeDelta,
     /// The window of busy times asked at once (likewise).
     pub busy_window: TimeDelta,
+    /// The longest range of available times the provider answers in one call: missing windows
+    /// next to each other are asked for together, up to this.
+    pub available_span: TimeDelta,
+    /// The same for busy times.
+    pub busy_span: TimeDelta,
     /// How far ahead of now the earliest start asked of the provider lies (as the use cases').
     pub start_lead: TimeDelta,
     /// The longest a call to the provider may take, retries included: how long, beyond the
@@ -185,13 +190,24 @@ impl ProviderCache {
         );
         let bounds = (max_bytes, max_windows);
         let available = (!ttl.is_zero())
-            .then(|| WindowStore::new(ttl, bounds, CompactTimes::size, CompactTimes::sharing));
+            .then(|| {
+                WindowStore::new(
+                    ttl,
+                    bounds,
+                    (CompactTimes::size, CompactTimes::sharing, CompactTimes::merged),
+                )
+            });
         let busy = (!ttl.is_zero()).then(|| {
             WindowStore::new(
                 ttl,
                 bounds,
-                |times: &Arc<[BusyTime]>| times.iter().map(|t| t.json.as_bytes().len() + 64).sum(),
-                |_, _| None,
+                (
+                    |times: &Arc<[BusyTime]>| {
+                        times.iter().map(|t| t.json.as_bytes().len() + 64).sum()
+                    },
+                    |_, _| None,
+                    merged_busy,
+                ),
             )
         });
         let horizon =
@@ -299,4 +315,25 @@ impl AccountCache for TierForgetting {
         }
         self.inner.forget_times(account).await;
     }
+}
+
+/// The busy times of two parts of one window that meet: the second's, and the first's outside
+/// it (one that spans both parts' meeting point is in both: kept once).
+fn merged_busy(before: &Covered<Arc<[BusyTime]>>, since: &Covered<Arc<[BusyTime]>>) -> Arc<[BusyTime]> {
+    let mut times: Vec<BusyTime> = since.data.to_vec();
+    times.extend(
+        before
+            .data
+            .iter()
+            .filter(|time| time.start_time < since.from || time.end_time > since.until)
+            .filter(|time| {
+                !since
+                    .data
+                    .iter()
+                    .any(|other| other.start_time == time.start_time && other.end_time == time.end_time)
+            })
+            .cloned(),
+    );
+    times.sort_by_key(|time| time.start_time);
+    times.into()
 }

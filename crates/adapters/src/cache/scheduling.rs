@@ -112,34 +112,36 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
                 .await;
         };
         let subject = self.cache.subject(account, Some(event_type));
+        let settings = &self.cache.stores.settings;
         let windows = store
             .windows(
                 &subject,
-                touched(range, self.cache.stores.settings.available_window),
-                self.cache.earliest(),
-                |window_start, fetch| async move {
-                    let found = self
+                touched(range, settings.available_window),
+                (self.cache.earliest(), settings.available_span),
+                |pieces| async move {
+                    let parts = self
                         .cache
-                        .shared_or(
-                            (
-                                CacheKind::AvailableTimes,
-                                account,
+                        .shared_windows(
+                            (CacheKind::AvailableTimes, account, |window_start| {
                                 Answers::Available {
                                     event_type,
                                     window_start,
-                                },
-                            ),
-                            (fetch.start(), self.cache.stores.settings.availability_ttl),
-                            self.inner
-                                .available_times(token, account, event_type, fetch),
+                                }
+                            }),
+                            &pieces,
+                            settings.availability_ttl,
+                            |fetch| self.inner.available_times(token, account, event_type, fetch),
                         )
                         .await?;
-                    let held = TimeRange::new(found.from, fetch.end()).unwrap_or(fetch);
-                    Ok(Loaded {
-                        data: CompactTimes::new(found.data, held),
-                        from: found.from,
-                        age: found.age,
-                    })
+                    Ok(parts
+                        .into_iter()
+                        .map(|part| Loaded {
+                            data: CompactTimes::new(part.data, part.held),
+                            from: part.held.start(),
+                            until: part.held.end(),
+                            age: part.age,
+                        })
+                        .collect())
                 },
                 |hit| self.cache.observe(CacheKind::AvailableTimes, hit),
             )
@@ -160,36 +162,44 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
             return self.inner.busy_times(token, user, range).await;
         };
         let subject = self.cache.subject(user, None);
+        let settings = &self.cache.stores.settings;
         let windows = store
             .windows(
                 &subject,
-                touched(range, self.cache.stores.settings.busy_window),
-                self.cache.earliest(),
-                |window_start, fetch| async move {
-                    let found = self
+                touched(range, settings.busy_window),
+                (self.cache.earliest(), settings.busy_span),
+                |pieces| async move {
+                    let parts = self
                         .cache
-                        .shared_or(
-                            (CacheKind::BusyTimes, user, Answers::Busy { window_start }),
-                            (fetch.start(), self.cache.stores.settings.availability_ttl),
-                            self.inner.busy_times(token, user, fetch),
+                        .shared_windows(
+                            (CacheKind::BusyTimes, user, |window_start| Answers::Busy {
+                                window_start,
+                            }),
+                            &pieces,
+                            settings.availability_ttl,
+                            |fetch| self.inner.busy_times(token, user, fetch),
                         )
                         .await?;
-                    // Copied out of the answer's buffer, which would otherwise stay alive.
-                    let data = found
-                        .data
+                    Ok(parts
                         .into_iter()
-                        .map(|time| BusyTime {
-                            json: RawJson::parsed(bytes::Bytes::copy_from_slice(
-                                time.json.as_bytes(),
-                            )),
-                            ..time
+                        .map(|part| Loaded {
+                            // Copied out of the answer's buffer, which would otherwise stay
+                            // alive.
+                            data: part
+                                .data
+                                .into_iter()
+                                .map(|time| BusyTime {
+                                    json: RawJson::parsed(bytes::Bytes::copy_from_slice(
+                                        time.json.as_bytes(),
+                                    )),
+                                    ..time
+                                })
+                                .collect::<Arc<[BusyTime]>>(),
+                            from: part.held.start(),
+                            until: part.held.end(),
+                            age: part.age,
                         })
-                        .collect::<Arc<[BusyTime]>>();
-                    Ok(Loaded {
-                        data,
-                        from: found.from,
-                        age: found.age,
-                    })
+                        .collect())
                 },
                 |hit| self.cache.observe(CacheKind::BusyTimes, hit),
             )

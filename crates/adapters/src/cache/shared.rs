@@ -124,11 +124,13 @@ impl Answers<'_> {
     }
 }
 
-/// An answer found in the tier: its items (read back), from when on it holds, how old it is.
+/// An answer found in the tier: its items (read back), the times it holds for (`from` on, to
+/// `until` for times), how old it is.
 #[derive(Debug)]
 pub(super) struct Found<T> {
     pub data: T,
     pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
     pub age: Duration,
 }
 
@@ -143,6 +145,13 @@ pub(super) struct Looked<T> {
 }
 
 impl<T> Looked<T> {
+    /// The generation to put the loaded answer under when this instance holds its load.
+    pub(super) fn holder(&self) -> Option<&str> {
+        self.generation
+            .as_deref()
+            .filter(|_| !self.loaded_elsewhere)
+    }
+
     fn nothing() -> Self {
         Self {
             generation: None,
@@ -216,7 +225,7 @@ impl SharedAnswers {
             return Looked::nothing();
         };
         let found = value.and_then(|value| {
-            let (stored, from, body) = decode(value)?;
+            let (stored, (from, until), body) = decode(value)?;
             let age = (clock.now() - stored).to_std().unwrap_or_default();
             if age >= ttl {
                 return None;
@@ -224,6 +233,7 @@ impl SharedAnswers {
             Some(Found {
                 data: read(&body)?,
                 from,
+                until,
                 age,
             })
         });
@@ -267,19 +277,19 @@ impl SharedAnswers {
         let _: Option<i64> = self.tier.run(answers.op(), &invocation).await;
     }
 
-    /// Puts `items` (valid from `from` on) as `account`'s `answers` at `generation`, unless
+    /// Puts `items` (valid within `held`) as `account`'s `answers` at `generation`, unless
     /// it has moved on since.
     pub(super) async fn put<'i>(
         &self,
         account: &CalendlyUserUri,
         answers: Answers<'_>,
         generation: &str,
-        (from, ttl): (DateTime<Utc>, Duration),
+        (held, ttl): ((DateTime<Utc>, DateTime<Utc>), Duration),
         clock: &dyn Clock,
         items: impl Iterator<Item = &'i RawJson>,
     ) {
         let (generation_field, letter, rest) = answers.fields();
-        let value = encode(clock.now(), from, items);
+        let value = encode(clock.now(), held, items);
         let mut invocation = self.put.prepare_invoke();
         invocation
             .key(self.key(account))
@@ -307,15 +317,21 @@ fn ttl_delta(ttl: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX)
 }
 
-/// `items` as kept: when stored and from when on they hold (nanoseconds since the epoch), then
-/// the collection.
+/// `items` as kept: when stored, and from and until when they hold (nanoseconds since the
+/// epoch), then the collection.
 fn encode<'i>(
     stored: DateTime<Utc>,
-    from: DateTime<Utc>,
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
     items: impl Iterator<Item = &'i RawJson>,
 ) -> Vec<u8> {
-    let nanos = |time: DateTime<Utc>| time.timestamp_nanos_opt().unwrap_or(0);
-    let mut value = format!("{} {}\n{{\"collection\":[", nanos(stored), nanos(from)).into_bytes();
+    let nanos = |time: DateTime<Utc>| time.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let mut value = format!(
+        "{} {} {}\n{{\"collection\":[",
+        nanos(stored),
+        nanos(from),
+        nanos(until)
+    )
+    .into_bytes();
     for (at, item) in items.enumerate() {
         if at > 0 {
             value.push(b',');
@@ -326,13 +342,16 @@ fn encode<'i>(
     value
 }
 
-fn decode(value: Vec<u8>) -> Option<(DateTime<Utc>, DateTime<Utc>, Bytes)> {
+type Held = (DateTime<Utc>, DateTime<Utc>);
+
+fn decode(value: Vec<u8>) -> Option<(DateTime<Utc>, Held, Bytes)> {
     let value = Bytes::from(value);
     let line_end = value.iter().position(|&b| b == b'\n')?;
     let header = std::str::from_utf8(&value[..line_end]).ok()?;
-    let (stored, from) = header.split_once(' ')?;
-    let time = |text: &str| Some(DateTime::from_timestamp_nanos(text.parse().ok()?));
-    Some((time(stored)?, time(from)?, value.slice(line_end + 1..)))
+    let mut fields = header.split(' ');
+    let mut time = || Some(DateTime::from_timestamp_nanos(fields.next()?.parse().ok()?));
+    let (stored, from, until) = (time()?, time()?, time()?);
+    Some((stored, (from, until), value.slice(line_end + 1..)))
 }
 
 #[cfg(test)]
@@ -350,17 +369,24 @@ mod tests {
         .map(|json| RawJson::parse(json).expect("json"));
         let value = encode(
             at("2030-01-01T00:00:00.25Z"),
-            at("2030-01-02T03:04:05Z"),
+            (at("2030-01-02T03:04:05Z"), at("2030-01-14T00:00:00Z")),
             times.iter(),
         );
-        let (stored, from, body) = decode(value).expect("decoded");
+        let (stored, held, body) = decode(value).expect("decoded");
         assert_eq!(stored, at("2030-01-01T00:00:00.25Z"));
-        assert_eq!(from, at("2030-01-02T03:04:05Z"));
+        assert_eq!(
+            held,
+            (at("2030-01-02T03:04:05Z"), at("2030-01-14T00:00:00Z"))
+        );
         let read = wire::available_times(&body).expect("read");
         assert_eq!(read.len(), 2);
         assert_eq!(read[1].start_time, at("2030-01-07T09:30:00.5Z"));
         assert_eq!(read[1].json.as_bytes(), times[1].as_bytes());
         assert!(decode(b"no header".to_vec()).is_none());
-        assert!(decode(b"1 x\n{}".to_vec()).is_none());
+        assert!(decode(b"1 x 2\n{}".to_vec()).is_none());
+        assert!(
+            decode(b"1 2\n{}".to_vec()).is_none(),
+            "what an older instance kept is not read"
+        );
     }
 }

@@ -11,29 +11,48 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use domain::{CalendlyUserUri, EventTypeUri, ProviderError, TimeRange};
 use tokio::time::Instant;
 
 use super::in_flight::InFlight;
-use super::windows::{Touched, to_fetch};
+use super::windows::{Touched, fetches};
 
-/// Answers kept for one window, valid for questions starting at `from` or later.
+/// Answers kept for one window, valid for questions within `from`..`until`.
 #[derive(Debug)]
 pub(super) struct Covered<T> {
     pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
     pub data: T,
 }
 
-/// What a load gave: the window's data, valid for questions starting at `from` or later, and
+impl<T> Covered<T> {
+    fn holds(&self, needed: TimeRange) -> bool {
+        self.from <= needed.start() && self.until >= needed.end()
+    }
+}
+
+/// What a load gave for one window: its data, valid for questions within `from`..`until`, and
 /// how long ago it was first stored (zero when fresh from the provider, more when it came from
 /// the shared tier).
 #[derive(Debug)]
 pub(super) struct Loaded<T> {
     pub data: T,
     pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
     pub age: Duration,
 }
+
+/// One window of a load: its start (seconds) and the part of it fetched.
+pub(super) type Piece = (i64, TimeRange);
+
+/// How a store weighs its windows' data, shares it between windows and merges two parts of one
+/// window: see [`WindowStore::new`].
+pub(super) type Handling<T> = (
+    fn(&T) -> usize,
+    fn(&T, &T) -> Option<T>,
+    fn(&Covered<T>, &Covered<T>) -> T,
+);
 
 /// Whose windows: an account (at a generation), and an event type (`None` for busy times).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -72,12 +91,12 @@ struct Shard<T> {
 
 impl<T> Shard<T> {
     /// The window starting at `window_start` of `subject`, if stored less than `ttl` ago and
-    /// covering questions from `from`.
+    /// covering `needed`.
     fn fresh(
         &self,
         subject: &SubjectKey,
         window_start: i64,
-        from: DateTime<Utc>,
+        needed: TimeRange,
         ttl: Duration,
     ) -> Option<Arc<Covered<T>>> {
         self.subjects
@@ -86,7 +105,7 @@ impl<T> Shard<T> {
             .find(|kept| {
                 kept.window_start == window_start
                     && kept.stored.elapsed() < ttl
-                    && kept.covered.from <= from
+                    && kept.covered.holds(needed)
             })
             .map(|kept| Arc::clone(&kept.covered))
     }
@@ -161,23 +180,25 @@ pub(super) struct WindowStore<T> {
     hasher: RandomState,
     /// Each shard's share of the bounds: bytes, windows.
     share_of_bounds: (usize, usize),
-    loads: InFlight<(SubjectKey, i64), Arc<Covered<T>>, ProviderError>,
+    /// Loads by subject and range fetched: each a run of windows.
+    loads: InFlight<(SubjectKey, i64, i64), Arc<[Arc<Covered<T>>]>, ProviderError>,
     /// When windows past the TTL were last dropped from every shard.
     swept: Mutex<Instant>,
     ttl: Duration,
     size_of: fn(&T) -> usize,
     share: fn(&T, &T) -> Option<T>,
+    merge: fn(&Covered<T>, &Covered<T>) -> T,
 }
 
 impl<T: Send + Sync + 'static> WindowStore<T> {
     /// Keeps windows for `ttl`, in at most `max_bytes` (`size_of` telling a window's bytes)
     /// and `max_windows` windows; `share` makes a window that shares what it can with another
-    /// of its subject (`None`: nothing to share).
+    /// of its subject (`None`: nothing to share); `merge` makes one window of two parts of it
+    /// that meet (the first kept before, the second loaded since).
     pub(super) fn new(
         ttl: Duration,
         (max_bytes, max_windows): (u64, u64),
-        size_of: fn(&T) -> usize,
-        share: fn(&T, &T) -> Option<T>,
+        (size_of, share, merge): Handling<T>,
     ) -> Self {
         let shards = (max_windows / 64).clamp(1, MAX_SHARDS);
         let share_of = |bound: u64| usize::try_from(bound / shards).unwrap_or(usize::MAX);
@@ -198,6 +219,7 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
             ttl,
             size_of,
             share,
+            merge,
         }
     }
 
@@ -209,96 +231,164 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The windows `parts` touch, each kept or loaded by `load` with the window's start
-    /// (seconds) and the range to fetch (concurrent loads of one window share one), with the
-    /// part of the question each is asked for. `observe` is told of each lookup: `true` for a
-    /// kept window.
+    /// The windows `parts` touch (in order, each touching the next), each kept or loaded, with
+    /// the part of the question each is asked for. Missing windows next to each other are
+    /// loaded together by `load`, in calls of at most `span` (see [`fetches`]), one call at a
+    /// time: `load` is given each window's start (seconds) and part fetched, and the range to
+    /// fetch, and answers for each window. Concurrent loads of one run share one. `observe` is
+    /// told of each lookup: `true` for a kept window.
     pub(super) async fn windows<F, Fut>(
         &self,
         subject: &SubjectKey,
         parts: Vec<Touched>,
-        earliest: DateTime<Utc>,
+        (earliest, span): (DateTime<Utc>, TimeDelta),
         load: F,
         observe: impl Fn(bool),
     ) -> Result<Vec<(Arc<Covered<T>>, TimeRange)>, ProviderError>
     where
-        F: Fn(i64, TimeRange) -> Fut,
-        Fut: Future<Output = Result<Loaded<T>, ProviderError>>,
+        F: Fn(Vec<Piece>) -> Fut,
+        Fut: Future<Output = Result<Vec<Loaded<T>>, ProviderError>>,
     {
         // One look into the subject's shard for every part.
-        let kept: Vec<Option<Arc<Covered<T>>>> = {
+        let mut found: Vec<Option<Arc<Covered<T>>>> = {
             let shard = self.shard(subject);
             parts
                 .iter()
                 .map(|part| {
                     let window_start = part.window.start().timestamp();
-                    shard.fresh(subject, window_start, part.needed.start(), self.ttl)
+                    shard.fresh(subject, window_start, part.needed, self.ttl)
                 })
                 .collect()
         };
-        let lookups = parts.into_iter().zip(kept).map(|(part, fresh)| {
-            let window_start = part.window.start().timestamp();
-            let load = &load;
-            let observe = &observe;
-            async move {
-                if let Some(fresh) = fresh {
-                    observe(true);
-                    return Ok((fresh, part.needed));
+        for kept in &found {
+            observe(kept.is_some());
+        }
+        let mut at = 0;
+        while at < parts.len() {
+            if found[at].is_some() {
+                at += 1;
+                continue;
+            }
+            let run_end = (at..parts.len())
+                .find(|&next| found[next].is_some())
+                .unwrap_or(parts.len());
+            for (indices, fetch) in fetches(&parts[at..run_end], earliest, span) {
+                let run = &parts[at + indices.start..at + indices.end];
+                let loaded = self.load_run(subject, run, fetch, &load).await?;
+                for (offset, covered) in loaded.iter().enumerate() {
+                    found[at + indices.start + offset] = Some(Arc::clone(covered));
                 }
-                observe(false);
-                let fetch = to_fetch(part, earliest);
-                let key = (subject.clone(), window_start);
-                let loaded = self
-                    .loads
-                    .join(&key, || async move {
-                        let Loaded { data, from, age } = load(window_start, fetch).await?;
-                        let loaded = Arc::new(Covered { from, data });
+            }
+            at = run_end;
+        }
+        Ok(found
+            .into_iter()
+            .zip(parts)
+            .filter_map(|(covered, part)| Some((covered?, part.needed)))
+            .collect())
+    }
+
+    /// The windows of `run`, loaded together by fetching `fetch` (or by a load of the same
+    /// already in flight), and kept.
+    async fn load_run<F, Fut>(
+        &self,
+        subject: &SubjectKey,
+        run: &[Touched],
+        fetch: TimeRange,
+        load: &F,
+    ) -> Result<Arc<[Arc<Covered<T>>]>, ProviderError>
+    where
+        F: Fn(Vec<Piece>) -> Fut,
+        Fut: Future<Output = Result<Vec<Loaded<T>>, ProviderError>>,
+    {
+        let pieces: Vec<Piece> = run
+            .iter()
+            .filter_map(|part| {
+                let piece = TimeRange::new(
+                    part.window.start().max(fetch.start()),
+                    part.window.end().min(fetch.end()),
+                )?;
+                Some((part.window.start().timestamp(), piece))
+            })
+            .collect();
+        let key = (
+            subject.clone(),
+            fetch.start().timestamp(),
+            fetch.end().timestamp(),
+        );
+        self.loads
+            .join(&key, || async move {
+                let starts: Vec<i64> = pieces.iter().map(|(start, _)| *start).collect();
+                let loaded = load(pieces).await?;
+                let kept: Arc<[Arc<Covered<T>>]> = starts
+                    .into_iter()
+                    .zip(loaded)
+                    .map(|(window_start, loaded)| {
+                        let Loaded {
+                            data,
+                            from,
+                            until,
+                            age,
+                        } = loaded;
                         // Kept before the load lets go of its key: a question after it finds
                         // the window kept, or joins it.
-                        self.keep(subject, window_start, Arc::clone(&loaded), age);
-                        Ok(loaded)
+                        self.keep(subject, window_start, Covered { from, until, data }, age)
                     })
-                    .await?;
-                Ok((loaded, part.needed))
-            }
-        });
-        futures::future::try_join_all(lookups).await
+                    .collect();
+                Ok(kept)
+            })
+            .await
     }
 
     /// Keeps `covered` (stored `age` ago) as `subject`'s window at `window_start`, dropping its
-    /// windows past the TTL; what it has in common with another window of the subject is
-    /// shared (`share`).
+    /// windows past the TTL; a fresh part of the window kept before that meets it is merged
+    /// with it (the two living as long as the older); what it has in common with another
+    /// window of the subject is shared (`share`). Returns the window as kept.
     fn keep(
         &self,
         subject: &SubjectKey,
         window_start: i64,
-        covered: Arc<Covered<T>>,
+        covered: Covered<T>,
         age: Duration,
-    ) {
+    ) -> Arc<Covered<T>> {
         let (ttl, size_of) = (self.ttl, self.size_of);
+        let now = Instant::now();
+        let mut stored = now.checked_sub(age).unwrap_or(now);
         let mut shard = self.shard(subject);
+        let mut covered = covered;
+        if let Some(before) = shard.subjects.get(subject).and_then(|windows| {
+            windows.iter().find(|kept| {
+                kept.window_start == window_start
+                    && kept.stored.elapsed() < ttl
+                    && kept.covered.from <= covered.until
+                    && covered.from <= kept.covered.until
+            })
+        }) {
+            covered = Covered {
+                from: before.covered.from.min(covered.from),
+                until: before.covered.until.max(covered.until),
+                data: (self.merge)(&before.covered, &covered),
+            };
+            stored = stored.min(before.stored);
+        }
         shard.drop_windows(subject, size_of, |kept| {
             kept.window_start == window_start || kept.stored.elapsed() >= ttl
         });
         let windows = shard.subjects.entry(subject.clone()).or_default();
         let new_subject = windows.is_empty();
-        let shared = windows
+        if let Some(data) = windows
             .iter()
-            .find_map(|kept| (self.share)(&covered.data, &kept.covered.data));
-        let covered = match shared {
-            Some(data) => Arc::new(Covered {
-                from: covered.from,
-                data,
-            }),
-            None => covered,
-        };
+            .find_map(|kept| (self.share)(&covered.data, &kept.covered.data))
+        {
+            covered.data = data;
+        }
+        let covered = Arc::new(covered);
         let bytes = size_of(&covered.data) + WINDOW_BYTES;
         windows.reserve_exact(1);
-        let now = Instant::now();
         windows.push(Kept {
             window_start,
-            stored: now.checked_sub(age).unwrap_or(now),
-            covered,
+            stored,
+            covered: Arc::clone(&covered),
         });
         shard.windows += 1;
         shard.bytes += bytes
@@ -313,6 +403,7 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         }
         drop(shard);
         self.sweep_when_due();
+        covered
     }
 
     /// Drops the windows past the TTL from every shard (one at a time), when the last sweep

@@ -48,6 +48,39 @@ pub(super) fn to_fetch(touched: Touched, earliest: DateTime<Utc>) -> TimeRange {
     TimeRange::new(from, touched.window.end()).unwrap_or(touched.needed)
 }
 
+/// How the windows of `parts` (each touching the next, all missing) are fetched: in calls of
+/// at most `span`, each a run of consecutive windows, from the earliest time it may ask about
+/// to the end of its last window where that fits in `span`, and at least to the end of what is
+/// needed. Returns each call's windows (indices into `parts`) and its range.
+pub(super) fn fetches(
+    parts: &[Touched],
+    earliest: DateTime<Utc>,
+    span: TimeDelta,
+) -> Vec<(std::ops::Range<usize>, TimeRange)> {
+    let mut calls = Vec::new();
+    let mut first = 0;
+    while first < parts.len() {
+        let needed_from = parts[first].needed.start();
+        let mut last = first;
+        while last + 1 < parts.len() && parts[last + 1].needed.end() - needed_from <= span {
+            last += 1;
+        }
+        let from = to_fetch(parts[first], earliest).start();
+        let needed_until = parts[last].needed.end();
+        let until = parts[last]
+            .window
+            .end()
+            .min(from + span)
+            .max(needed_until);
+        // Never later than the need: a window is never longer than `span`.
+        let from = from.max(until - span).min(needed_from);
+        let range = TimeRange::new(from, until).unwrap_or(parts[first].needed);
+        calls.push((first..last + 1, range));
+        first = last + 1;
+    }
+    calls
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +149,38 @@ mod tests {
             to_fetch(week, at("2030-01-02T12:00:01Z")),
             range("2030-01-02T12:00:00Z", "2030-01-07T00:00:00Z"),
             "never later than the need"
+        );
+    }
+
+    #[test]
+    fn missing_windows_are_fetched_together_up_to_the_span() {
+        let earliest = at("2030-01-02T10:00:00Z");
+        let month = range("2030-01-02T10:00:00Z", "2030-02-02T10:00:00Z");
+        let parts = touched(month, TimeDelta::days(7));
+        assert_eq!(parts.len(), 5, "31 days touch five weeks");
+        assert_eq!(
+            fetches(&parts, earliest, TimeDelta::days(31)),
+            vec![(0..5, month)],
+            "one call: from the earliest askable time, to the end of the need"
+        );
+        let week = range("2030-01-09T12:00:00Z", "2030-01-16T12:00:00Z");
+        assert_eq!(
+            fetches(&touched(week, TimeDelta::days(7)), earliest, TimeDelta::days(31)),
+            vec![(0..2, range("2030-01-07T00:00:00Z", "2030-01-21T00:00:00Z"))],
+            "whole weeks where they fit"
+        );
+        assert_eq!(
+            fetches(&touched(week, TimeDelta::days(7)), earliest, TimeDelta::days(7)),
+            vec![(0..2, week)],
+            "cut to the span, the need kept whole"
+        );
+        let year = range("2030-01-02T10:00:00Z", "2031-01-02T10:00:00Z");
+        let calls = fetches(&touched(year, TimeDelta::days(7)), earliest, TimeDelta::days(31));
+        assert_eq!(calls.len(), 14, "whole weeks each call, 28 days after the first");
+        assert!(calls.iter().all(|(_, fetch)| fetch.duration() <= TimeDelta::days(31)));
+        assert!(
+            calls.windows(2).all(|pair| pair[0].1.end() >= pair[1].1.start()),
+            "nothing left out between calls"
         );
     }
 }

@@ -45,6 +45,8 @@ fn cache_settings(settings: &Settings, start_lead: TimeDelta) -> CacheSettings {
         availability_max_bytes: mib(cache.availability_max_mib),
         available_window: window(settings.calendly.max_days_per_call),
         busy_window: window(settings.calendly.max_busy_days_per_call),
+        available_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),
+        busy_span: TimeDelta::days(i64::from(settings.calendly.max_busy_days_per_call)),
         start_lead,
         // The deadline of a call holds its one retry; twice that, for a margin.
         longest_load: Duration::from_millis(settings.calendly.timeout_ms.saturating_mul(2)),

@@ -173,6 +173,8 @@ fn settings(ttl: Duration) -> CacheSettings {
         availability_max_bytes: 1 << 20,
         available_window: TimeDelta::days(7),
         busy_window: TimeDelta::days(7),
+        available_span: TimeDelta::days(31),
+        busy_span: TimeDelta::days(7),
         start_lead: TimeDelta::minutes(1),
         longest_load: Duration::from_secs(10),
     }

@@ -129,13 +129,13 @@ async fn concurrent_identical_questions_share_one_call() {
         0,
         "nothing held once the load is over"
     );
-    // Two weeks at once, loaded side by side: neither is held after.
+    // Two weeks at once, loaded in one call: neither is held after.
     available(
         &scheduling,
         range("2030-01-26T00:00:00Z", "2030-01-30T00:00:00Z"),
     )
     .await;
-    assert_eq!(available_calls(&scheduling), 3);
+    assert_eq!(available_calls(&scheduling), 2);
     assert_eq!(store.loads_in_flight(), 0);
 }
 
@@ -203,7 +203,11 @@ async fn busy_times_are_cut_to_the_range_by_overlap() {
             .await
             .is_empty()
     );
-    assert_eq!(scheduling.inner.busy_calls.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        scheduling.inner.busy_calls.load(Ordering::SeqCst),
+        1,
+        "the two windows in one call"
+    );
 }
 
 #[tokio::test]
@@ -269,7 +273,11 @@ async fn the_weeks_of_one_event_type_are_kept_together() {
         range("2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z"),
     )
     .await;
-    assert_eq!(available_calls(&scheduling), 3);
+    assert_eq!(
+        available_calls(&scheduling),
+        1,
+        "three weeks in one call, then kept"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -303,4 +311,72 @@ async fn windows_live_for_the_ttl_and_those_past_it_are_dropped() {
     ask(1).await;
     let (_, two) = store.window_count();
     assert!(weight > 0 && two == 2 * weight, "{weight} then {two}");
+}
+
+/// A range cut as the use cases cut it: pieces of 31 days from its start.
+fn in_pieces(start: &str, days: i64) -> Vec<TimeRange> {
+    range(start, "2040-01-01T00:00:00Z")
+        .not_before(at(start))
+        .and_then(|from| TimeRange::new(from.start(), from.start() + TimeDelta::days(days)))
+        .expect("range")
+        .split(TimeDelta::days(31))
+}
+
+#[tokio::test]
+async fn a_cold_month_is_one_call_and_a_year_twelve_then_none_a_minute_later() {
+    let (_, scheduling, clock) =
+        cached_with(settings(Duration::from_secs(600)), Counting::default());
+    clock.set("2030-01-02T10:00:00Z");
+    let week = available(
+        &scheduling,
+        range("2030-01-02T10:01:00Z", "2030-01-09T10:01:00Z"),
+    )
+    .await;
+    assert_eq!(week.len(), 6 + 6 * 8 + 2, "from 11:00 on the first day to 10:00 on the last");
+    assert_eq!(available_calls(&scheduling), 1, "a cold week: one call");
+
+    let (_, scheduling, clock) =
+        cached_with(settings(Duration::from_secs(600)), Counting::default());
+    clock.set("2030-01-02T10:00:00Z");
+    available(
+        &scheduling,
+        range("2030-01-02T10:01:00Z", "2030-02-02T10:01:00Z"),
+    )
+    .await;
+    assert_eq!(available_calls(&scheduling), 1, "a cold month: one call");
+
+    let (_, scheduling, clock) =
+        cached_with(settings(Duration::from_secs(600)), Counting::default());
+    clock.set("2030-01-02T10:00:00Z");
+    let mut first = 0;
+    for piece in in_pieces("2030-01-02T10:01:00Z", 365) {
+        let times = scheduling
+            .available_times(&token(), &account("A"), &event_type(), piece)
+            .await
+            .expect("times");
+        first += times.len();
+    }
+    assert_eq!(available_calls(&scheduling), 12, "a cold year: 12 calls");
+    assert!(
+        scheduling
+            .inner
+            .asked
+            .lock()
+            .expect("asked")
+            .iter()
+            .all(|asked| asked.duration() <= TimeDelta::days(31))
+    );
+    // A minute later, the same year from the new now: every piece's windows were kept, the
+    // parts of a week two calls fetched merged into one.
+    clock.set("2030-01-02T10:01:00Z");
+    let mut again = 0;
+    for piece in in_pieces("2030-01-02T10:02:00Z", 365) {
+        again += scheduling
+            .available_times(&token(), &account("A"), &event_type(), piece)
+            .await
+            .expect("times")
+            .len();
+    }
+    assert_eq!(available_calls(&scheduling), 12, "nothing asked again");
+    assert!(again + 1 >= first && again <= first, "{again} after {first}");
 }
