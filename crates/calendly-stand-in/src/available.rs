@@ -30,6 +30,7 @@ pub(crate) async fn available_times(
     state: web::Data<StandIn>,
 ) -> HttpResponse {
     state.calls.available_times.fetch_add(1, Ordering::Relaxed);
+    let _answering = state.calls.available_at_once.enter();
     pause(&state).await;
     let user = match user_with(&request, &state, "event_types:read") {
         Ok(user) => user,

@@ -19,6 +19,33 @@ pub struct Counters {
     pub scope_refusals: AtomicU64,
     /// `GET /webhook_subscriptions/{uuid}` calls.
     pub subscription_reads: AtomicU64,
+    /// `GET /event_type_available_times` calls being answered, and the most at once.
+    pub available_at_once: AtOnce,
+}
+
+/// Calls being answered now, and the most there were at once.
+#[derive(Debug, Default)]
+pub struct AtOnce {
+    now: AtomicU64,
+    most: AtomicU64,
+}
+
+impl AtOnce {
+    /// A call begins; it ends when what this returns is dropped.
+    pub fn enter(&self) -> Entered<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        Entered(self)
+    }
+}
+
+/// One call being answered.
+pub struct Entered<'a>(&'a AtOnce);
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 pub async fn stats(state: web::Data<StandIn>) -> HttpResponse {
@@ -43,6 +70,8 @@ pub async fn stats(state: web::Data<StandIn>) -> HttpResponse {
         "rate_limited": state.limit.refused.load(Ordering::Relaxed),
         "scope_refusals": state.calls.scope_refusals.load(Ordering::Relaxed),
         "webhook_subscription_reads": state.calls.subscription_reads.load(Ordering::Relaxed),
+        "event_type_available_times_most_at_once":
+            state.calls.available_at_once.most.load(Ordering::SeqCst),
     }))
 }
 
@@ -57,6 +86,11 @@ pub async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
         .store(0, Ordering::Relaxed);
     state.calls.scope_refusals.store(0, Ordering::Relaxed);
     state.calls.subscription_reads.store(0, Ordering::Relaxed);
+    state
+        .calls
+        .available_at_once
+        .most
+        .store(0, Ordering::SeqCst);
     state.limit.reset();
     let oauth = &state.oauth.calls;
     for counter in [

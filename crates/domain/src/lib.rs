@@ -24,8 +24,8 @@ pub use oauth::{
 };
 pub use ports::{
     AccountCache, Clock, HookedAccount, OAuthProvider, OAuthStarts, RefreshLease,
-    SchedulingProvider, SystemClock, TaskRunner, TokenRepository, UserAuth, WebhookChecks,
-    WebhookDeliveries, WebhookSubscriptions,
+    SchedulingProvider, SystemClock, TaskRunner, TimesAsked, TokenRepository, UserAuth,
+    WebhookChecks, WebhookDeliveries, WebhookSubscriptions,
 };
 pub use scope::{OPERATION_SCOPES, Scope, Scopes};
 pub use time_range::TimeRange;

@@ -203,6 +203,26 @@ pub trait SchedulingProvider: Send + Sync {
         token: &CalendlyToken,
         user: &CalendlyUserUri,
     ) -> Result<Vec<RawJson>, ProviderError>;
+
+    /// Whether `account`'s remaining calls hold what answering `asked` would cost now (what is
+    /// kept answers for nothing): [`ProviderError::RateLimited`], with the wait, when it is
+    /// known that they do not, so that a question is refused before its first call rather than
+    /// half-way. Asks nothing of the provider. By default every question may be asked.
+    async fn afford(
+        &self,
+        _account: &CalendlyUserUri,
+        _asked: &[TimesAsked],
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+}
+
+/// One question about times, as [`SchedulingProvider::afford`] prices it: an event type's
+/// available times, or (`event_type` none) the busy times, within `range`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimesAsked {
+    pub event_type: Option<EventTypeUri>,
+    pub range: TimeRange,
 }
 
 /// The provider's webhook subscriptions, made with a user's credential, scope `user`, for the

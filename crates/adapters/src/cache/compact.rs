@@ -10,8 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use domain::{AvailableTime, RawJson, TimeRange};
 
-use super::store::Covered;
-
 /// Starts a marker; JSON text never holds this byte raw.
 const MARKER: u8 = 0x01;
 
@@ -91,22 +89,6 @@ impl CompactTimes {
                 ..self.clone()
             },
         )
-    }
-
-    /// Two parts of one window that meet as one: the times of `since` (loaded later), and
-    /// those of `before` outside it.
-    pub(super) fn merged(before: &Covered<Self>, since: &Covered<Self>) -> Self {
-        let part = |covered: &Covered<Self>, from, until| {
-            TimeRange::new(from, until).map_or_else(Vec::new, |range| covered.data.within(range))
-        };
-        let mut times = part(before, before.from, since.from);
-        times.extend(part(since, since.from, since.until));
-        times.extend(part(before, since.until, before.until));
-        let (from, until) = (before.from.min(since.from), before.until.max(since.until));
-        match TimeRange::new(from, until) {
-            Some(held) => Self::new(times, held),
-            None => since.data.clone(),
-        }
     }
 
     /// Bytes held, roughly.

@@ -20,9 +20,11 @@ mod compact;
 mod generations;
 mod hold;
 mod in_flight;
+mod merge;
 mod packed;
 mod provider;
 mod scheduling;
+mod shard;
 mod shared;
 mod store;
 #[cfg(test)]

@@ -13,9 +13,10 @@ use moka::future::Cache;
 
 use super::compact::CompactTimes;
 use super::generations::{Generation, Generations};
+use super::merge::{merged_busy, merged_times};
 use super::packed::{Dictionary, PackedEventTypes};
 use super::shared::SharedAnswers;
-use super::store::{Covered, SubjectKey, WindowStore};
+use super::store::{SubjectKey, WindowStore};
 
 use crate::shared_tier::SharedTier;
 
@@ -189,14 +190,13 @@ impl ProviderCache {
             settings.availability_max_windows,
         );
         let bounds = (max_bytes, max_windows);
-        let available = (!ttl.is_zero())
-            .then(|| {
-                WindowStore::new(
-                    ttl,
-                    bounds,
-                    (CompactTimes::size, CompactTimes::sharing, CompactTimes::merged),
-                )
-            });
+        let available = (!ttl.is_zero()).then(|| {
+            WindowStore::new(
+                ttl,
+                bounds,
+                (CompactTimes::size, CompactTimes::sharing, merged_times),
+            )
+        });
         let busy = (!ttl.is_zero()).then(|| {
             WindowStore::new(
                 ttl,
@@ -315,25 +315,4 @@ impl AccountCache for TierForgetting {
         }
         self.inner.forget_times(account).await;
     }
-}
-
-/// The busy times of two parts of one window that meet: the second's, and the first's outside
-/// it (one that spans both parts' meeting point is in both: kept once).
-fn merged_busy(before: &Covered<Arc<[BusyTime]>>, since: &Covered<Arc<[BusyTime]>>) -> Arc<[BusyTime]> {
-    let mut times: Vec<BusyTime> = since.data.to_vec();
-    times.extend(
-        before
-            .data
-            .iter()
-            .filter(|time| time.start_time < since.from || time.end_time > since.until)
-            .filter(|time| {
-                !since
-                    .data
-                    .iter()
-                    .any(|other| other.start_time == time.start_time && other.end_time == time.end_time)
-            })
-            .cloned(),
-    );
-    times.sort_by_key(|time| time.start_time);
-    times.into()
 }

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use domain::{
     AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
-    ProviderError, RawJson, SchedulingProvider, TimeRange,
+    ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
 };
 
 use super::compact::CompactTimes;
 use super::packed::PackedEventTypes;
 use super::provider::{CacheKind, KeptTypes, ProviderCache};
 use super::shared::Answers;
-use super::store::Loaded;
+use super::store::{Fetches, Loaded};
 use super::windows::touched;
 
 impl ProviderCache {
@@ -130,7 +130,10 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
                             }),
                             &pieces,
                             settings.availability_ttl,
-                            |fetch| self.inner.available_times(token, account, event_type, fetch),
+                            |fetch| {
+                                self.inner
+                                    .available_times(token, account, event_type, fetch)
+                            },
                         )
                         .await?;
                     Ok(parts
@@ -221,5 +224,54 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
         user: &CalendlyUserUri,
     ) -> Result<Vec<RawJson>, ProviderError> {
         self.inner.availability_schedules(token, user).await
+    }
+
+    /// Priced by what would be fetched now: the runs of windows not kept in process, each
+    /// one call (what the shared tier may hold is counted as a call).
+    async fn afford(
+        &self,
+        account: &CalendlyUserUri,
+        asked: &[TimesAsked],
+    ) -> Result<(), ProviderError> {
+        let settings = &self.cache.stores.settings;
+        let mut calls = Vec::with_capacity(asked.len());
+        for question in asked {
+            let event_type = question.event_type.as_ref();
+            let (store, window, span) = match event_type {
+                Some(_) => (
+                    self.cache
+                        .stores
+                        .available
+                        .as_ref()
+                        .map(|s| s as &dyn Fetches),
+                    settings.available_window,
+                    settings.available_span,
+                ),
+                None => (
+                    self.cache.stores.busy.as_ref().map(|s| s as &dyn Fetches),
+                    settings.busy_window,
+                    settings.busy_span,
+                ),
+            };
+            let Some(store) = store else {
+                calls.push(question.clone());
+                continue;
+            };
+            let subject = self.cache.subject(account, event_type);
+            let parts = touched(question.range, window);
+            calls.extend(
+                store
+                    .fetches_for(&subject, &parts, (self.cache.earliest(), span))
+                    .into_iter()
+                    .map(|range| TimesAsked {
+                        event_type: question.event_type.clone(),
+                        range,
+                    }),
+            );
+        }
+        if calls.is_empty() {
+            return Ok(());
+        }
+        self.inner.afford(account, &calls).await
     }
 }

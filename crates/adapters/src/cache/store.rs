@@ -12,25 +12,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::{CalendlyUserUri, EventTypeUri, ProviderError, TimeRange};
+use domain::{ProviderError, TimeRange};
 use tokio::time::Instant;
 
 use super::in_flight::InFlight;
+pub(super) use super::shard::{Covered, SubjectKey};
+use super::shard::{Kept, SUBJECT_BYTES, Shard, WINDOW_BYTES};
 use super::windows::{Touched, fetches};
-
-/// Answers kept for one window, valid for questions within `from`..`until`.
-#[derive(Debug)]
-pub(super) struct Covered<T> {
-    pub from: DateTime<Utc>,
-    pub until: DateTime<Utc>,
-    pub data: T,
-}
-
-impl<T> Covered<T> {
-    fn holds(&self, needed: TimeRange) -> bool {
-        self.from <= needed.start() && self.until >= needed.end()
-    }
-}
 
 /// What a load gave for one window: its data, valid for questions within `from`..`until`, and
 /// how long ago it was first stored (zero when fresh from the provider, more when it came from
@@ -43,8 +31,33 @@ pub(super) struct Loaded<T> {
     pub age: Duration,
 }
 
+/// The windows one load kept, in order.
+type Run<T> = Arc<[Arc<Covered<T>>]>;
+
 /// One window of a load: its start (seconds) and the part of it fetched.
 pub(super) type Piece = (i64, TimeRange);
+
+/// What a store would fetch now, whatever it keeps.
+pub(super) trait Fetches {
+    /// The ranges [`WindowStore::windows`] would fetch now for `parts`.
+    fn fetches_for(
+        &self,
+        subject: &SubjectKey,
+        parts: &[Touched],
+        earliest_and_span: (DateTime<Utc>, TimeDelta),
+    ) -> Vec<TimeRange>;
+}
+
+impl<T: Send + Sync + 'static> Fetches for WindowStore<T> {
+    fn fetches_for(
+        &self,
+        subject: &SubjectKey,
+        parts: &[Touched],
+        earliest_and_span: (DateTime<Utc>, TimeDelta),
+    ) -> Vec<TimeRange> {
+        self.fetches_needed(subject, parts, earliest_and_span)
+    }
+}
 
 /// How a store weighs its windows' data, shares it between windows and merges two parts of one
 /// window: see [`WindowStore::new`].
@@ -54,121 +67,8 @@ pub(super) type Handling<T> = (
     fn(&Covered<T>, &Covered<T>) -> T,
 );
 
-/// Whose windows: an account (at a generation), and an event type (`None` for busy times).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct SubjectKey {
-    pub account: CalendlyUserUri,
-    pub generation: u64,
-    pub event_type: Option<EventTypeUri>,
-}
-
-impl SubjectKey {
-    fn size(&self) -> usize {
-        self.account.as_str().len() + self.event_type.as_ref().map_or(0, |e| e.as_str().len())
-    }
-}
-
-struct Kept<T> {
-    window_start: i64,
-    stored: Instant,
-    covered: Arc<Covered<T>>,
-}
-
-/// What a subject costs beyond its windows' data (its entry, key and list), and what each
-/// window costs beyond its data, in bytes, roughly: for weighing.
-const SUBJECT_BYTES: usize = 160;
-const WINDOW_BYTES: usize = 64;
-
 /// Most shards; fewer when few windows may be kept, so that each shard's share is at least 64.
 const MAX_SHARDS: u64 = 16;
-
-/// One shard of the subjects, with what its windows weigh.
-struct Shard<T> {
-    subjects: HashMap<SubjectKey, Vec<Kept<T>>>,
-    bytes: usize,
-    windows: usize,
-}
-
-impl<T> Shard<T> {
-    /// The window starting at `window_start` of `subject`, if stored less than `ttl` ago and
-    /// covering `needed`.
-    fn fresh(
-        &self,
-        subject: &SubjectKey,
-        window_start: i64,
-        needed: TimeRange,
-        ttl: Duration,
-    ) -> Option<Arc<Covered<T>>> {
-        self.subjects
-            .get(subject)?
-            .iter()
-            .find(|kept| {
-                kept.window_start == window_start
-                    && kept.stored.elapsed() < ttl
-                    && kept.covered.holds(needed)
-            })
-            .map(|kept| Arc::clone(&kept.covered))
-    }
-
-    /// Drops the windows of `subject` that `drop` picks, and the subject when none is left.
-    fn drop_windows(
-        &mut self,
-        subject: &SubjectKey,
-        size_of: fn(&T) -> usize,
-        drop: impl Fn(&Kept<T>) -> bool,
-    ) {
-        let Some(windows) = self.subjects.get_mut(subject) else {
-            return;
-        };
-        let mut freed = 0;
-        let before = windows.len();
-        windows.retain(|kept| {
-            let dropped = drop(kept);
-            if dropped {
-                freed += size_of(&kept.covered.data) + WINDOW_BYTES;
-            }
-            !dropped
-        });
-        self.windows -= before - windows.len();
-        self.bytes -= freed;
-        if windows.is_empty() {
-            self.subjects.remove(subject);
-            self.bytes -= subject.size() + SUBJECT_BYTES;
-        }
-    }
-
-    /// Drops every window past `ttl`.
-    fn sweep(&mut self, ttl: Duration, size_of: fn(&T) -> usize) {
-        let stale: Vec<SubjectKey> = self
-            .subjects
-            .iter()
-            .filter(|(_, windows)| windows.iter().any(|kept| kept.stored.elapsed() >= ttl))
-            .map(|(subject, _)| subject.clone())
-            .collect();
-        for subject in &stale {
-            self.drop_windows(subject, size_of, |kept| kept.stored.elapsed() >= ttl);
-        }
-    }
-
-    /// Drops the oldest windows until at most `bytes` and `windows` are kept.
-    fn shrink_to(&mut self, (bytes, windows): (usize, usize), size_of: fn(&T) -> usize) {
-        let mut by_age: Vec<(Instant, SubjectKey, i64)> = self
-            .subjects
-            .iter()
-            .flat_map(|(subject, kept)| {
-                kept.iter()
-                    .map(|kept| (kept.stored, subject.clone(), kept.window_start))
-            })
-            .collect();
-        by_age.sort_unstable_by_key(|(stored, _, _)| *stored);
-        for (_, subject, window_start) in by_age {
-            if self.bytes <= bytes && self.windows <= windows {
-                break;
-            }
-            self.drop_windows(&subject, size_of, |kept| kept.window_start == window_start);
-        }
-    }
-}
 
 /// Windows of one kind (available or busy times), bounded in bytes and windows: in shards of
 /// plain maps, each under a lock held for a lookup or an update only. A window lives for the
@@ -181,7 +81,7 @@ pub(super) struct WindowStore<T> {
     /// Each shard's share of the bounds: bytes, windows.
     share_of_bounds: (usize, usize),
     /// Loads by subject and range fetched: each a run of windows.
-    loads: InFlight<(SubjectKey, i64, i64), Arc<[Arc<Covered<T>>]>, ProviderError>,
+    loads: InFlight<(SubjectKey, i64, i64), Run<T>, ProviderError>,
     /// When windows past the TTL were last dropped from every shard.
     swept: Mutex<Instant>,
     ttl: Duration,
@@ -229,6 +129,43 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         self.shards[at]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The ranges [`Self::windows`] would fetch now for `parts`: what is not kept, in runs.
+    fn fetches_needed(
+        &self,
+        subject: &SubjectKey,
+        parts: &[Touched],
+        (earliest, span): (DateTime<Utc>, TimeDelta),
+    ) -> Vec<TimeRange> {
+        let kept: Vec<bool> = {
+            let shard = self.shard(subject);
+            parts
+                .iter()
+                .map(|part| {
+                    let window_start = part.window.start().timestamp();
+                    shard
+                        .fresh(subject, window_start, part.needed, self.ttl)
+                        .is_some()
+                })
+                .collect()
+        };
+        let mut ranges = Vec::new();
+        let mut at = 0;
+        while at < parts.len() {
+            let end = (at..parts.len())
+                .find(|&next| kept[next] != kept[at])
+                .unwrap_or(parts.len());
+            if !kept[at] {
+                ranges.extend(
+                    fetches(&parts[at..end], earliest, span)
+                        .into_iter()
+                        .map(|(_, range)| range),
+                );
+            }
+            at = end;
+        }
+        ranges
     }
 
     /// The windows `parts` touch (in order, each touching the next), each kept or loaded, with
@@ -296,7 +233,7 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         run: &[Touched],
         fetch: TimeRange,
         load: &F,
-    ) -> Result<Arc<[Arc<Covered<T>>]>, ProviderError>
+    ) -> Result<Run<T>, ProviderError>
     where
         F: Fn(Vec<Piece>) -> Fut,
         Fut: Future<Output = Result<Vec<Loaded<T>>, ProviderError>>,
@@ -320,7 +257,7 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
             .join(&key, || async move {
                 let starts: Vec<i64> = pieces.iter().map(|(start, _)| *start).collect();
                 let loaded = load(pieces).await?;
-                let kept: Arc<[Arc<Covered<T>>]> = starts
+                let kept: Run<T> = starts
                     .into_iter()
                     .zip(loaded)
                     .map(|(window_start, loaded)| {

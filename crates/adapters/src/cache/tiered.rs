@@ -145,7 +145,14 @@ impl ProviderCache {
             let held = (from, from);
             let clock = self.stores.clock.as_ref();
             shared
-                .put(account, answers, generation, (held, ttl), clock, data.items())
+                .put(
+                    account,
+                    answers,
+                    generation,
+                    (held, ttl),
+                    clock,
+                    data.items(),
+                )
                 .await;
         }
         Ok(fresh(data))
@@ -265,7 +272,14 @@ impl ProviderCache {
                     let held = (piece.start(), piece.end());
                     let answers = answers_of(*window_start);
                     shared
-                        .put(account, answers, generation, (held, ttl), clock, data.items())
+                        .put(
+                            account,
+                            answers,
+                            generation,
+                            (held, ttl),
+                            clock,
+                            data.items(),
+                        )
                         .await;
                 }
                 parts[at + offset] = Some(fresh(data, *piece));

@@ -67,11 +67,7 @@ pub(super) fn fetches(
         }
         let from = to_fetch(parts[first], earliest).start();
         let needed_until = parts[last].needed.end();
-        let until = parts[last]
-            .window
-            .end()
-            .min(from + span)
-            .max(needed_until);
+        let until = parts[last].window.end().min(from + span).max(needed_until);
         // Never later than the need: a window is never longer than `span`.
         let from = from.max(until - span).min(needed_from);
         let range = TimeRange::new(from, until).unwrap_or(parts[first].needed);
@@ -165,21 +161,43 @@ mod tests {
         );
         let week = range("2030-01-09T12:00:00Z", "2030-01-16T12:00:00Z");
         assert_eq!(
-            fetches(&touched(week, TimeDelta::days(7)), earliest, TimeDelta::days(31)),
+            fetches(
+                &touched(week, TimeDelta::days(7)),
+                earliest,
+                TimeDelta::days(31)
+            ),
             vec![(0..2, range("2030-01-07T00:00:00Z", "2030-01-21T00:00:00Z"))],
             "whole weeks where they fit"
         );
         assert_eq!(
-            fetches(&touched(week, TimeDelta::days(7)), earliest, TimeDelta::days(7)),
+            fetches(
+                &touched(week, TimeDelta::days(7)),
+                earliest,
+                TimeDelta::days(7)
+            ),
             vec![(0..2, week)],
             "cut to the span, the need kept whole"
         );
         let year = range("2030-01-02T10:00:00Z", "2031-01-02T10:00:00Z");
-        let calls = fetches(&touched(year, TimeDelta::days(7)), earliest, TimeDelta::days(31));
-        assert_eq!(calls.len(), 14, "whole weeks each call, 28 days after the first");
-        assert!(calls.iter().all(|(_, fetch)| fetch.duration() <= TimeDelta::days(31)));
+        let calls = fetches(
+            &touched(year, TimeDelta::days(7)),
+            earliest,
+            TimeDelta::days(31),
+        );
+        assert_eq!(
+            calls.len(),
+            14,
+            "whole weeks each call, 28 days after the first"
+        );
         assert!(
-            calls.windows(2).all(|pair| pair[0].1.end() >= pair[1].1.start()),
+            calls
+                .iter()
+                .all(|(_, fetch)| fetch.duration() <= TimeDelta::days(31))
+        );
+        assert!(
+            calls
+                .windows(2)
+                .all(|pair| pair[0].1.end() >= pair[1].1.start()),
             "nothing left out between calls"
         );
     }

@@ -73,6 +73,16 @@ if wait < 0 then return -1 end
 return math.max(wait, 1)
 ";
 
+/// Whether ARGV[1] calls fit in what is left: `-1` when they do (or nothing is known), else the
+/// milliseconds until the reset. Counts nothing.
+const HOLDS: &str = r"
+local left = redis.call('HGET', KEYS[1], 'r')
+if not left or tonumber(left) >= tonumber(ARGV[1]) then return -1 end
+local wait = redis.call('PTTL', KEYS[1])
+if wait < 0 then return -1 end
+return math.max(wait, 1)
+";
+
 /// Takes in what an answer said: ARGV remaining, reset (ms), the nearness of one window (ms).
 /// An answer of the window before the one kept (its reset well before) changes nothing: it
 /// arrived late.
@@ -97,6 +107,7 @@ return 1
 struct SharedBudgets {
     tier: SharedTier,
     admit: Script,
+    holds: Script,
     record: Script,
 }
 
@@ -116,6 +127,7 @@ impl RateBudgets {
             shared: Some(SharedBudgets {
                 tier,
                 admit: Script::new(ADMIT),
+                holds: Script::new(HOLDS),
                 record: Script::new(RECORD),
             }),
         }
@@ -137,6 +149,32 @@ impl RateBudgets {
             }
         }
         self.admit_here(account)
+    }
+
+    /// Whether what is known to be left of `account`'s budget holds `calls` more calls (none
+    /// is counted); if not, how long until the account's window resets.
+    pub async fn holds(&self, account: &CalendlyUserUri, calls: u32) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared
+            && !self.plenty_left(account)
+        {
+            let mut invocation = shared.holds.prepare_invoke();
+            invocation
+                .key(shared.tier.key("rate", account.as_str()))
+                .arg(calls);
+            if let Some(verdict) = shared.tier.run::<i64>("rate_holds", &invocation).await {
+                return match u64::try_from(verdict) {
+                    Ok(wait) => Err(Duration::from_millis(wait)),
+                    Err(_) => Ok(()),
+                };
+            }
+        }
+        let now = Instant::now();
+        match self.accounts().get(account) {
+            Some(budget) if budget.resets_at > now && budget.remaining < calls => {
+                Err(budget.resets_at - now)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Takes in what an answer for `account` said of its budget. `limited` when the answer
@@ -306,6 +344,33 @@ mod tests {
             .record(&account("B"), RateHeaders::default(), false)
             .await;
         assert_eq!(budgets.admit(&account("B")).await, Ok(()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_question_is_priced_against_what_is_left_counting_nothing() {
+        let budgets = RateBudgets::default();
+        assert_eq!(budgets.holds(&account("A"), 500).await, Ok(()), "unknown");
+        budgets.record(&account("A"), said(12, 30), false).await;
+        assert_eq!(budgets.holds(&account("A"), 12).await, Ok(()));
+        let refused = budgets.holds(&account("A"), 13).await;
+        assert!(
+            matches!(refused, Err(wait) if wait > Duration::from_secs(29)),
+            "{refused:?}"
+        );
+        for _ in 0..12 {
+            assert_eq!(
+                budgets.admit(&account("A")).await,
+                Ok(()),
+                "nothing was counted"
+            );
+        }
+        assert!(budgets.holds(&account("A"), 1).await.is_err());
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert_eq!(
+            budgets.holds(&account("A"), 13).await,
+            Ok(()),
+            "a new window"
+        );
     }
 
     #[tokio::test(start_paused = true)]

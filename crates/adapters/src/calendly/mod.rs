@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::{
     AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
-    ProviderError, RawJson, SchedulingProvider, TimeRange,
+    ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -353,5 +353,29 @@ impl SchedulingProvider for CalendlyClient {
             )
             .await?;
         wire::objects(&body, "availability schedule")
+    }
+
+    /// One call a question (each is no longer than Calendly answers at once), against what
+    /// the account's budget is known to have left.
+    async fn afford(
+        &self,
+        account: &CalendlyUserUri,
+        asked: &[TimesAsked],
+    ) -> Result<(), ProviderError> {
+        let calls = u32::try_from(asked.len()).unwrap_or(u32::MAX);
+        self.budgets.holds(account, calls).await.map_err(|wait| {
+            if let Some(observer) = &self.observer {
+                let busy = asked.iter().all(|question| question.event_type.is_none());
+                observer.refused_for_budget(if busy {
+                    "/user_busy_times"
+                } else {
+                    "/event_type_available_times"
+                });
+            }
+            ProviderError::RateLimited {
+                retry_after: Some(wait),
+                details: Value::Null,
+            }
+        })
     }
 }

@@ -8,6 +8,7 @@ use tracing::instrument;
 use super::CalendlyService;
 use crate::error::GatewayError;
 use crate::model::{BusyTime, RawJson, UserId};
+use crate::ports::TimesAsked;
 
 impl CalendlyService {
     /// When the user is busy between `start` and `end`, sorted by start, each once.
@@ -32,12 +33,20 @@ impl CalendlyService {
                 };
                 let token = connection.credential.access_token();
                 let user = &connection.calendly_user.uri;
-                let pieces: Vec<Vec<BusyTime>> =
-                    stream::iter(range.split(self.policy.max_busy_call_span))
-                        .map(|piece| self.ports.scheduling.busy_times(token, user, piece))
-                        .buffered(self.policy.max_concurrent_calls.max(1))
-                        .try_collect()
-                        .await?;
+                let pieces = range.split(self.policy.max_busy_call_span);
+                let asked: Vec<TimesAsked> = pieces
+                    .iter()
+                    .map(|piece| TimesAsked {
+                        event_type: None,
+                        range: *piece,
+                    })
+                    .collect();
+                self.afford(user, &asked).await?;
+                let pieces: Vec<Vec<BusyTime>> = stream::iter(pieces)
+                    .map(|piece| self.ports.scheduling.busy_times(token, user, piece))
+                    .buffered(self.policy.max_concurrent_calls.max(1))
+                    .try_collect()
+                    .await?;
                 let mut times: Vec<BusyTime> = pieces.into_iter().flatten().collect();
                 times.sort_by(|a, b| {
                     (a.start_time, a.json.as_bytes()).cmp(&(b.start_time, b.json.as_bytes()))

@@ -15,7 +15,7 @@ use crate::model::{
     EventType, EventTypeUri, UserId,
 };
 use crate::ports::{
-    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
+    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner, TimesAsked,
     TokenRepository, WebhookDeliveries, WebhookSubscriptions,
 };
 use crate::scope::Scope;
@@ -268,7 +268,16 @@ impl CalendlyService {
         let token = connection.credential.access_token();
         let account = &connection.calendly_user.uri;
         let event_type = &event_type;
-        let pieces: Vec<Vec<AvailableTime>> = stream::iter(range.split(self.policy.max_call_span))
+        let pieces = range.split(self.policy.max_call_span);
+        let asked: Vec<TimesAsked> = pieces
+            .iter()
+            .map(|piece| TimesAsked {
+                event_type: Some(event_type.clone()),
+                range: *piece,
+            })
+            .collect();
+        self.afford(account, &asked).await?;
+        let pieces: Vec<Vec<AvailableTime>> = stream::iter(pieces)
             .map(|piece| {
                 self.ports
                     .scheduling
@@ -278,6 +287,20 @@ impl CalendlyService {
             .try_collect()
             .await?;
         Ok(merged(pieces))
+    }
+
+    /// Refuses a question of more than one call at once when the account's remaining calls
+    /// are known not to hold what it would cost (see [`SchedulingProvider::afford`]); a
+    /// question of one call meets the same refusal when it is made.
+    async fn afford(
+        &self,
+        account: &CalendlyUserUri,
+        asked: &[TimesAsked],
+    ) -> Result<(), GatewayError> {
+        if asked.len() > 1 {
+            self.ports.scheduling.afford(account, asked).await?;
+        }
+        Ok(())
     }
 
     /// The part of `requested` the provider may be asked about: from now plus `start_lead`

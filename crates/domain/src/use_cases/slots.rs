@@ -12,6 +12,7 @@ use tracing::instrument;
 use super::CalendlyService;
 use crate::error::{GatewayError, ProviderError};
 use crate::model::{AvailableTime, CalendlyConnection, EventType, EventTypeUri, UserId};
+use crate::ports::TimesAsked;
 
 /// A slots question: between two times, for the event types asked for (none: every active
 /// one), in a time zone (none: the user's on Calendly).
@@ -102,6 +103,14 @@ impl CalendlyService {
                             .map(move |piece| (index, piece))
                     })
                     .collect();
+                let asked: Vec<TimesAsked> = calls
+                    .iter()
+                    .map(|(index, piece)| TimesAsked {
+                        event_type: Some(chosen[*index].0.clone()),
+                        range: *piece,
+                    })
+                    .collect();
+                self.afford(account, &asked).await?;
                 // Every call of the request shares the one concurrency limit.
                 let pieces: Vec<(usize, Vec<AvailableTime>)> = stream::iter(calls)
                     .map(|(index, piece)| {

@@ -9,7 +9,46 @@ fn scheduling_with_event_types(uris: &'static [&'static str]) -> MockSchedulingP
     scheduling
         .expect_event_types()
         .returning(move |_, _| Ok(uris.iter().map(|uri| event_type(uri)).collect()));
+    scheduling.expect_afford().returning(|_, _| Ok(()));
     scheduling
+}
+
+#[tokio::test]
+async fn a_check_the_budget_cannot_hold_is_refused_before_its_first_call() {
+    let mut scheduling = MockSchedulingProvider::new();
+    scheduling
+        .expect_event_types()
+        .returning(|_, _| Ok(vec![event_type("https://e/1")].into()));
+    scheduling
+        .expect_afford()
+        .withf(|_, asked| asked.len() == 2 && asked.iter().all(|a| a.event_type.is_some()))
+        .times(1)
+        .returning(|_, _| {
+            Err(ProviderError::RateLimited {
+                retry_after: Some(std::time::Duration::from_secs(40)),
+                details: serde_json::Value::Null,
+            })
+        });
+    scheduling.expect_available_times().never();
+    let error = service(connected_repository(), scheduling)
+        .check_availability(
+            &user_id(),
+            AvailabilityQuery {
+                start: at("2030-01-02T00:00:00Z"),
+                end: at("2030-03-02T00:00:00Z"),
+                event_type: None,
+            },
+        )
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            GatewayError::Provider(ProviderError::RateLimited { retry_after: Some(wait), .. })
+                if wait.as_secs() == 40
+        ),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ pub(super) fn scheduling(
     let calls = Arc::new(Mutex::new(0));
     let counted = Arc::clone(&calls);
     let mut scheduling = MockSchedulingProvider::new();
+    scheduling.expect_afford().returning(|_, _| Ok(()));
     scheduling.expect_event_types().returning(|_, _| {
         Ok(vec![
             typed(E1, Some(30), true),
