@@ -296,10 +296,15 @@ pub struct EventType {
     pub json: RawJson,
 }
 
-/// A time an event type can be booked.
+/// A time an event type can be booked: what the gateway reads of it, beside the provider's
+/// object as it was written (which clients receive whole).
 #[derive(Debug, Clone)]
 pub struct AvailableTime {
     pub start_time: DateTime<Utc>,
+    /// How many more invitees may book it, when the provider said.
+    pub seats_left: Option<u64>,
+    /// Where a visitor books it on the provider's own page, when the provider said.
+    pub booking_url: Option<String>,
     pub json: RawJson,
 }
 

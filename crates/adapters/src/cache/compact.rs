@@ -23,7 +23,7 @@ const FORMS: usize = 5;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct CompactTimes {
     /// Shared with the other windows of the subject when they are the same (as usual).
-    skeletons: Arc<[Box<[u8]>]>,
+    skeletons: Arc<[Skeleton]>,
     base: i64,
     /// Each slot's seconds after `base`.
     offsets: Box<[u32]>,
@@ -33,6 +33,15 @@ pub(super) struct CompactTimes {
     nanos: Box<[u32]>,
 }
 
+/// What slots have in common: the JSON, the booking URL (each with its own start replaced by
+/// markers), and the seats left.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Skeleton {
+    json: Box<[u8]>,
+    url: Option<Box<[u8]>>,
+    seats: Option<u64>,
+}
+
 impl CompactTimes {
     /// The times of `times` that start within `fetched` (the window asked for: nothing else
     /// is ever answered from it).
@@ -40,12 +49,19 @@ impl CompactTimes {
         times.retain(|time| time.start_time >= fetched.start() && time.start_time < fetched.end());
         times.sort_by_key(|time| time.start_time);
         let base = times.first().map_or(0, |time| time.start_time.timestamp());
-        let mut index: HashMap<Box<[u8]>, u32> = HashMap::new();
+        let mut index: HashMap<Skeleton, u32> = HashMap::new();
         let mut skeletons = Vec::new();
         let slots: Vec<(u32, u32)> = times
             .iter()
             .map(|time| {
-                let skeleton = skeleton(time.json.as_bytes(), time.start_time);
+                let skeleton = Skeleton {
+                    json: skeleton(time.json.as_bytes(), time.start_time),
+                    url: time
+                        .booking_url
+                        .as_ref()
+                        .map(|url| skeleton(url.as_bytes(), time.start_time)),
+                    seats: time.seats_left,
+                };
                 let next = u32::try_from(skeletons.len()).unwrap_or(u32::MAX);
                 let at = *index.entry(skeleton.clone()).or_insert_with(|| {
                     skeletons.push(skeleton);
@@ -93,7 +109,10 @@ impl CompactTimes {
 
     /// Bytes held, roughly.
     pub(super) fn size(&self) -> usize {
-        self.skeletons.iter().map(|s| s.len() + 16).sum::<usize>()
+        self.skeletons
+            .iter()
+            .map(|s| s.json.len() + s.url.as_ref().map_or(0, |url| url.len() + 16) + 40)
+            .sum::<usize>()
             + (self.offsets.len() + self.skeleton_of.len()) * 4
             + self.nanos.len() * 4
             + 64
@@ -106,22 +125,21 @@ impl CompactTimes {
     }
 
     /// The skeleton of slot `at`.
-    fn skeleton(&self, at: usize) -> &[u8] {
+    fn skeleton(&self, at: usize) -> Option<&Skeleton> {
         let index = self.skeleton_of.get(at).copied().unwrap_or(0);
-        self.skeletons
-            .get(index as usize)
-            .map_or(&[][..], |skeleton| skeleton)
+        self.skeletons.get(index as usize)
     }
 
     /// The times starting within `range`, in order, each with its JSON as it came.
     pub(super) fn within(&self, range: TimeRange) -> Vec<AvailableTime> {
         let first = partition(self.offsets.len(), |at| self.start(at) < range.start());
         let last = partition(self.offsets.len(), |at| self.start(at) < range.end()).max(first);
+        let json_of = |at| self.skeleton(at).map_or(&[][..], |skeleton| &skeleton.json);
         let mut buffer =
-            BytesMut::with_capacity((first..last).map(|at| self.skeleton(at).len() + 64).sum());
+            BytesMut::with_capacity((first..last).map(|at| json_of(at).len() + 64).sum());
         let mut ends = Vec::with_capacity(last - first);
         for at in first..last {
-            expand(&mut buffer, self.skeleton(at), self.start(at));
+            expand(&mut buffer, json_of(at), self.start(at));
             ends.push(buffer.len());
         }
         let whole: Bytes = buffer.freeze();
@@ -131,8 +149,18 @@ impl CompactTimes {
             .map(|(at, end)| {
                 let json = RawJson::parsed(whole.slice(begin..end));
                 begin = end;
+                let start_time = self.start(at);
+                let skeleton = self.skeleton(at);
                 AvailableTime {
-                    start_time: self.start(at),
+                    start_time,
+                    seats_left: skeleton.and_then(|skeleton| skeleton.seats),
+                    booking_url: skeleton
+                        .and_then(|skeleton| skeleton.url.as_deref())
+                        .and_then(|url| {
+                            let mut written = Vec::with_capacity(url.len() + 16);
+                            expand(&mut written, url, start_time);
+                            String::from_utf8(written).ok()
+                        }),
                     json,
                 }
             })
@@ -188,7 +216,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Writes `skeleton` into `out` with each marker replaced by `start` in the marked form.
-fn expand(out: &mut BytesMut, skeleton: &[u8], start: DateTime<Utc>) {
+fn expand(out: &mut impl BufMut, skeleton: &[u8], start: DateTime<Utc>) {
     let mut rest = skeleton;
     while let Some(at) = rest.iter().position(|b| *b == MARKER) {
         out.put_slice(&rest[..at]);
@@ -247,150 +275,5 @@ fn digits(out: &mut impl BufMut, value: u32, width: usize) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn time(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).expect("time").to_utc()
-    }
-
-    fn slot(json: &str) -> AvailableTime {
-        let start: serde_json::Value = serde_json::from_str(json).expect("json");
-        AvailableTime {
-            start_time: time(start["start_time"].as_str().expect("start")),
-            json: RawJson::parse(json.to_owned()).expect("json"),
-        }
-    }
-
-    #[test]
-    fn every_slot_comes_back_byte_for_byte_sharing_one_skeleton() {
-        let jsons: Vec<String> = (9..17)
-            .map(|hour| {
-                format!(
-                    r#"{{"status":"available","invitees_remaining":1,"start_time":"2030-01-02T{hour:02}:00:00.000000Z","scheduling_url":"https://calendly.com/acme/30min/2030-01-02T{hour:02}:00:00Z?month=2030-01&date=2030-01-02"}}"#
-                )
-            })
-            .collect();
-        let week = TimeRange::new(time("2030-01-01T00:00:00Z"), time("2030-01-08T00:00:00Z"))
-            .expect("range");
-        let compact = CompactTimes::new(jsons.iter().rev().map(|j| slot(j)).collect(), week);
-        assert_eq!(compact.skeletons.len(), 1, "one skeleton for all eight");
-        assert!(compact.skeleton_of.is_empty() && compact.nanos.is_empty());
-        let range = TimeRange::new(time("2030-01-01T00:00:00Z"), time("2030-01-03T00:00:00Z"))
-            .expect("range");
-        let back: Vec<String> = compact
-            .within(range)
-            .iter()
-            .map(|t| t.json.text().into_owned())
-            .collect();
-        assert_eq!(back, jsons);
-        assert!(compact.size() < jsons.iter().map(String::len).sum::<usize>() / 3);
-    }
-
-    #[test]
-    fn the_forms_are_written_as_chrono_writes_them() {
-        let at = time("2030-01-02T03:04:05.678901Z");
-        for (form, pattern) in [
-            "%Y-%m-%dT%H:%M:%S%.6fZ",
-            "%Y-%m-%dT%H:%M:%S%.3fZ",
-            "%Y-%m-%dT%H:%M:%SZ",
-            "%Y-%m-%d",
-            "%Y-%m",
-        ]
-        .iter()
-        .enumerate()
-        {
-            let mut written = Vec::new();
-            assert!(write_form(&mut written, form, at));
-            assert_eq!(
-                String::from_utf8(written).expect("utf-8"),
-                at.format(pattern).to_string()
-            );
-        }
-    }
-
-    #[test]
-    fn windows_alike_share_their_skeletons() {
-        let day = |d: u32| {
-            TimeRange::new(
-                time(&format!("2030-01-{d:02}T00:00:00Z")),
-                time(&format!("2030-01-{:02}T00:00:00Z", d + 1)),
-            )
-            .expect("range")
-        };
-        let at = |d: u32| {
-            slot(&format!(
-                r#"{{"start_time":"2030-01-{d:02}T09:00:00Z","x":1}}"#
-            ))
-        };
-        let first = CompactTimes::new(vec![at(2)], day(2));
-        let second = CompactTimes::new(vec![at(3)], day(3))
-            .sharing(&first)
-            .expect("shared");
-        assert!(Arc::ptr_eq(&first.skeletons, &second.skeletons));
-        assert!(second.sharing(&first).is_none(), "already shared");
-        let other = CompactTimes::new(
-            vec![slot(r#"{"start_time":"2030-01-04T09:00:00Z","x":2}"#)],
-            day(4),
-        );
-        assert!(other.sharing(&first).is_none());
-        assert_eq!(
-            second.within(day(3))[0].json.text(),
-            r#"{"start_time":"2030-01-03T09:00:00Z","x":1}"#
-        );
-    }
-
-    #[test]
-    fn sub_second_starts_are_kept_exactly() {
-        let jsons = [
-            r#"{"start_time":"2030-01-02T09:00:00.250000Z"}"#,
-            r#"{"start_time":"2030-01-02T09:30:00.000000Z"}"#,
-        ];
-        let day = TimeRange::new(time("2030-01-02T00:00:00Z"), time("2030-01-03T00:00:00Z"))
-            .expect("range");
-        let compact = CompactTimes::new(jsons.iter().map(|j| slot(j)).collect(), day);
-        let back = compact.within(day);
-        assert_eq!(back[0].start_time, time("2030-01-02T09:00:00.25Z"));
-        assert_eq!(back[1].start_time, time("2030-01-02T09:30:00Z"));
-        assert_eq!(back[0].json.text(), jsons[0]);
-        let later = TimeRange::new(time("2030-01-02T09:00:00.3Z"), time("2030-01-03T00:00:00Z"))
-            .expect("range");
-        assert_eq!(compact.within(later).len(), 1);
-    }
-
-    #[test]
-    fn odd_slots_keep_their_own_skeleton_and_unknown_fields() {
-        let jsons = [
-            r#"{"start_time":"2030-01-02T09:00:00Z","new":{"a":[1,"2030-01"]},"status":"available"}"#,
-            r#"{"start_time":"2030-01-02T10:00:00+00:00","status":"available"}"#,
-            r#"{"status":"available","start_time":"2030-01-02T11:00:00.000Z","invitees_remaining":3}"#,
-        ];
-        let day = TimeRange::new(time("2030-01-02T00:00:00Z"), time("2030-01-03T00:00:00Z"))
-            .expect("range");
-        let mut times: Vec<AvailableTime> = jsons.iter().map(|j| slot(j)).collect();
-        times.push(slot(
-            r#"{"start_time":"2030-01-03T00:00:00Z","outside":"the window"}"#,
-        ));
-        let compact = CompactTimes::new(times, day);
-        assert_eq!(
-            compact.offsets.len(),
-            3,
-            "what lies outside the window is not kept"
-        );
-        assert_eq!(compact.skeleton_of.len(), 3, "three skeletons, one a slot");
-        let range = TimeRange::new(time("2030-01-02T09:00:00Z"), time("2030-01-02T11:00:00Z"))
-            .expect("range");
-        let back: Vec<String> = compact
-            .within(range)
-            .iter()
-            .map(|t| t.json.text().into_owned())
-            .collect();
-        assert_eq!(back, jsons[..2], "the end is exclusive");
-        let later = TimeRange::new(time("2030-01-02T10:30:00Z"), time("2030-01-03T00:00:00Z"))
-            .expect("range");
-        let back = compact.within(later);
-        assert_eq!(back.len(), 1);
-        assert_eq!(back[0].json.text(), jsons[2]);
-        assert_eq!(back[0].start_time, time("2030-01-02T11:00:00Z"));
-    }
-}
+#[path = "compact_tests.rs"]
+mod tests;

@@ -5,6 +5,7 @@ mod answer;
 mod budget;
 mod call;
 mod circuit;
+mod flat;
 mod oauth;
 mod retry;
 mod signature;

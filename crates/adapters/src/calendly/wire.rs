@@ -2,15 +2,14 @@
 //! as Calendly wrote them.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
+use super::flat::{self, Written};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{
     AvailableTime, BusyTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError,
     RawJson,
 };
-use memchr::memmem;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -54,10 +53,15 @@ struct EventTypeFields<'a> {
     active: Option<serde_json::Value>,
 }
 
+/// What the gateway reads of an available time.
 #[derive(Deserialize)]
-struct WithStartTime<'a> {
+struct SlotFields<'a> {
     #[serde(borrow)]
     start_time: Cow<'a, str>,
+    #[serde(default)]
+    invitees_remaining: Option<serde_json::Value>,
+    #[serde(default)]
+    scheduling_url: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -140,16 +144,39 @@ pub(crate) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderE
 
 pub(crate) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
     timed(body, "available time", |raw| {
-        let start_time = match written_start_time(raw.get()) {
-            Some(written) => Cow::Borrowed(written),
-            None => {
-                let WithStartTime { start_time } =
-                    serde_json::from_str(raw.get()).map_err(|e| malformed("available time", e))?;
-                start_time
-            }
+        let object = raw.get();
+        let fast = flat::is_flat(object).then(|| {
+            Some((
+                flat::written(object, &flat::START_TIME)?,
+                flat::written(object, &flat::INVITEES_REMAINING)?,
+                flat::written(object, &flat::SCHEDULING_URL)?,
+            ))
+        });
+        let fields = match fast.flatten() {
+            Some((Written::Text(start), seats, url)) => SlotFields {
+                start_time: Cow::Borrowed(start),
+                invitees_remaining: match seats {
+                    Written::Bare(number) => number.parse().ok().map(serde_json::Value::Number),
+                    _ => None,
+                },
+                scheduling_url: match url {
+                    Written::Text(url) => Some(serde_json::Value::String(url.to_owned())),
+                    _ => None,
+                },
+            },
+            _ => serde_json::from_str(object).map_err(|e| malformed("available time", e))?,
         };
         Ok(AvailableTime {
-            start_time: time(&start_time, "available time's start_time")?,
+            start_time: time(&fields.start_time, "available time's start_time")?,
+            // Read leniently: only slots show them, and without them when they are odd.
+            seats_left: fields
+                .invitees_remaining
+                .as_ref()
+                .and_then(serde_json::Value::as_u64),
+            booking_url: match fields.scheduling_url {
+                Some(serde_json::Value::String(url)) => Some(url),
+                _ => None,
+            },
             json: kept(body, raw),
         })
     })
@@ -167,31 +194,6 @@ pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
             json: kept(body, raw),
         })
     })
-}
-
-/// The `start_time` of a flat object as Calendly writes it (the key once, its value without
-/// escapes), found by searching rather than parsing the object again: a week's answer has a
-/// few dozen of them. `None` for any other writing, which is then parsed.
-fn written_start_time(object: &str) -> Option<&str> {
-    static KEY: LazyLock<memmem::Finder<'static>> =
-        LazyLock::new(|| memmem::Finder::new(b"\"start_time\""));
-    let bytes = object.as_bytes();
-    if memchr::memchr(b'{', bytes.get(1..)?).is_some() {
-        return None;
-    }
-    let at = KEY.find(bytes)? + KEY.needle().len();
-    if KEY.find(&bytes[at..]).is_some() {
-        return None;
-    }
-    let rest = object[at..]
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start()
-        .strip_prefix('"')?;
-    let value = &rest[..memchr::memchr(b'"', rest.as_bytes())?];
-    memchr::memchr(b'\\', value.as_bytes())
-        .is_none()
-        .then_some(value)
 }
 
 fn time(text: &str, what: &str) -> Result<DateTime<Utc>, ProviderError> {
@@ -233,7 +235,13 @@ mod tests {
 
     #[test]
     fn a_start_time_is_found_as_calendly_writes_it_and_parsed_otherwise() {
-        let found = written_start_time;
+        let found = |object| match flat::is_flat(object) {
+            true => match flat::written(object, &flat::START_TIME) {
+                Some(Written::Text(text)) => Some(text),
+                _ => None,
+            },
+            false => None,
+        };
         assert_eq!(
             found(r#"{"status":"available","start_time":"2030-01-07T09:00:00Z","x":1}"#),
             Some("2030-01-07T09:00:00Z")

@@ -74,8 +74,8 @@ impl From<Slots> for SlotsBody {
                             start: time(slot.start),
                             end: time(slot.end),
                             event_type: slot.event_type.as_str().to_owned(),
-                            invitees_remaining: slot.invitees_remaining,
-                            scheduling_url: slot.scheduling_url,
+                            invitees_remaining: slot.seats_left,
+                            scheduling_url: slot.booking_url,
                         })
                         .collect(),
                 })

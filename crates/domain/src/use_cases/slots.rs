@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, stream};
-use serde::Deserialize;
 use tracing::instrument;
 
 use super::CalendlyService;
@@ -30,8 +29,10 @@ pub struct Slot {
     pub start: DateTime<Tz>,
     pub end: DateTime<Tz>,
     pub event_type: EventTypeUri,
-    pub invitees_remaining: Option<u64>,
-    pub scheduling_url: Option<String>,
+    /// How many more invitees may book it, when the provider said.
+    pub seats_left: Option<u64>,
+    /// Where a visitor books it on the provider's own page, when the provider said.
+    pub booking_url: Option<String>,
 }
 
 /// The slots of one local day.
@@ -46,15 +47,6 @@ pub struct SlotDay {
 pub struct Slots {
     pub timezone: Tz,
     pub days: Vec<SlotDay>,
-}
-
-/// What a slot shows of Calendly's available time beside its start.
-#[derive(Deserialize)]
-struct SlotFields {
-    #[serde(default)]
-    invitees_remaining: Option<serde_json::Value>,
-    #[serde(default)]
-    scheduling_url: Option<String>,
 }
 
 impl CalendlyService {
@@ -210,22 +202,13 @@ fn grouped(
     let mut days: Vec<SlotDay> = Vec::new();
     for (start, index, time) in slots {
         let (event_type, duration) = &chosen[index];
-        let fields: Option<SlotFields> = serde_json::from_slice(time.json.as_bytes()).ok();
-        let (invitees_remaining, scheduling_url) = fields.map_or((None, None), |f| {
-            (
-                f.invitees_remaining
-                    .as_ref()
-                    .and_then(serde_json::Value::as_u64),
-                f.scheduling_url,
-            )
-        });
         let start = start.with_timezone(&timezone);
         let slot = Slot {
             end: start + *duration,
             start,
             event_type: event_type.clone(),
-            invitees_remaining,
-            scheduling_url,
+            seats_left: time.seats_left,
+            booking_url: time.booking_url,
         };
         let date = slot.start.date_naive();
         match days.last_mut() {

@@ -16,6 +16,7 @@ use domain::{
 };
 
 mod event_types;
+mod runs;
 mod shared;
 mod times;
 
@@ -127,6 +128,8 @@ impl SchedulingProvider for Counting {
             .into_iter()
             .map(|start| AvailableTime {
                 start_time: start,
+                seats_left: Some(1),
+                booking_url: None,
                 json: RawJson::parse(format!(
                     r#"{{"status":"available","start_time":"{}"}}"#,
                     start.format("%Y-%m-%dT%H:%M:%S%.6fZ")

@@ -69,14 +69,14 @@ fn event_type(uri: &str) -> EventType {
     }
 }
 
-fn available(start: &str, remaining: u32) -> AvailableTime {
+/// An available time with `seats` left, as an adapter fills it: the fields the use cases read,
+/// and the provider's object (here a stand-in's, which only clients read).
+fn available(start: &str, seats: u32) -> AvailableTime {
     AvailableTime {
         start_time: at(start),
-        json: RawJson::parse(
-            json!({ "status": "available", "start_time": start, "invitees_remaining": remaining })
-                .to_string(),
-        )
-        .expect("json"),
+        seats_left: Some(u64::from(seats)),
+        booking_url: Some(format!("https://book.example/{start}")),
+        json: RawJson::parse(json!({ "start": start, "seats": seats }).to_string()).expect("json"),
     }
 }
 

@@ -131,7 +131,11 @@ async fn coinciding_slots_of_two_event_types_are_both_kept_in_event_type_order_a
             ]
         )]
     );
-    assert_eq!(slots.days[0].slots[0].invitees_remaining, Some(1));
+    assert_eq!(slots.days[0].slots[0].seats_left, Some(1));
+    assert_eq!(
+        slots.days[0].slots[0].booking_url.as_deref(),
+        Some(format!("https://book.example/{}", "2030-01-02T09:00:00Z").as_str())
+    );
 
     // No zone asked: the user's on Calendly (its example writes `America/New York`).
     let users = slots_of(

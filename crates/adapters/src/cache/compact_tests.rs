@@ -1,0 +1,158 @@
+//! The compact form of available times: every slot back byte for byte.
+
+use super::*;
+
+fn time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).expect("time").to_utc()
+}
+
+fn slot(json: &str) -> AvailableTime {
+    let start: serde_json::Value = serde_json::from_str(json).expect("json");
+    AvailableTime {
+        start_time: time(start["start_time"].as_str().expect("start")),
+        seats_left: start["invitees_remaining"].as_u64(),
+        booking_url: start["scheduling_url"].as_str().map(str::to_owned),
+        json: RawJson::parse(json.to_owned()).expect("json"),
+    }
+}
+
+#[test]
+fn every_slot_comes_back_byte_for_byte_sharing_one_skeleton() {
+    let jsons: Vec<String> = (9..17)
+        .map(|hour| {
+            format!(
+                r#"{{"status":"available","invitees_remaining":1,"start_time":"2030-01-02T{hour:02}:00:00.000000Z","scheduling_url":"https://calendly.com/acme/30min/2030-01-02T{hour:02}:00:00Z?month=2030-01&date=2030-01-02"}}"#
+            )
+        })
+        .collect();
+    let week =
+        TimeRange::new(time("2030-01-01T00:00:00Z"), time("2030-01-08T00:00:00Z")).expect("range");
+    let compact = CompactTimes::new(jsons.iter().rev().map(|j| slot(j)).collect(), week);
+    assert_eq!(compact.skeletons.len(), 1, "one skeleton for all eight");
+    assert!(compact.skeleton_of.is_empty() && compact.nanos.is_empty());
+    let range =
+        TimeRange::new(time("2030-01-01T00:00:00Z"), time("2030-01-03T00:00:00Z")).expect("range");
+    let back: Vec<String> = compact
+        .within(range)
+        .iter()
+        .map(|t| t.json.text().into_owned())
+        .collect();
+    assert_eq!(back, jsons);
+    for (at, time) in compact.within(range).iter().enumerate() {
+        let hour = at + 9;
+        assert_eq!(time.seats_left, Some(1));
+        assert_eq!(
+            time.booking_url.as_deref(),
+            Some(format!("https://calendly.com/acme/30min/2030-01-02T{hour:02}:00:00Z?month=2030-01&date=2030-01-02").as_str()),
+            "each slot's own URL"
+        );
+    }
+    assert!(compact.size() < jsons.iter().map(String::len).sum::<usize>() / 3);
+}
+
+#[test]
+fn the_forms_are_written_as_chrono_writes_them() {
+    let at = time("2030-01-02T03:04:05.678901Z");
+    for (form, pattern) in [
+        "%Y-%m-%dT%H:%M:%S%.6fZ",
+        "%Y-%m-%dT%H:%M:%S%.3fZ",
+        "%Y-%m-%dT%H:%M:%SZ",
+        "%Y-%m-%d",
+        "%Y-%m",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut written = Vec::new();
+        assert!(write_form(&mut written, form, at));
+        assert_eq!(
+            String::from_utf8(written).expect("utf-8"),
+            at.format(pattern).to_string()
+        );
+    }
+}
+
+#[test]
+fn windows_alike_share_their_skeletons() {
+    let day = |d: u32| {
+        TimeRange::new(
+            time(&format!("2030-01-{d:02}T00:00:00Z")),
+            time(&format!("2030-01-{:02}T00:00:00Z", d + 1)),
+        )
+        .expect("range")
+    };
+    let at = |d: u32| {
+        slot(&format!(
+            r#"{{"start_time":"2030-01-{d:02}T09:00:00Z","x":1}}"#
+        ))
+    };
+    let first = CompactTimes::new(vec![at(2)], day(2));
+    let second = CompactTimes::new(vec![at(3)], day(3))
+        .sharing(&first)
+        .expect("shared");
+    assert!(Arc::ptr_eq(&first.skeletons, &second.skeletons));
+    assert!(second.sharing(&first).is_none(), "already shared");
+    let other = CompactTimes::new(
+        vec![slot(r#"{"start_time":"2030-01-04T09:00:00Z","x":2}"#)],
+        day(4),
+    );
+    assert!(other.sharing(&first).is_none());
+    assert_eq!(
+        second.within(day(3))[0].json.text(),
+        r#"{"start_time":"2030-01-03T09:00:00Z","x":1}"#
+    );
+}
+
+#[test]
+fn sub_second_starts_are_kept_exactly() {
+    let jsons = [
+        r#"{"start_time":"2030-01-02T09:00:00.250000Z"}"#,
+        r#"{"start_time":"2030-01-02T09:30:00.000000Z"}"#,
+    ];
+    let day =
+        TimeRange::new(time("2030-01-02T00:00:00Z"), time("2030-01-03T00:00:00Z")).expect("range");
+    let compact = CompactTimes::new(jsons.iter().map(|j| slot(j)).collect(), day);
+    let back = compact.within(day);
+    assert_eq!(back[0].start_time, time("2030-01-02T09:00:00.25Z"));
+    assert_eq!(back[1].start_time, time("2030-01-02T09:30:00Z"));
+    assert_eq!(back[0].json.text(), jsons[0]);
+    let later = TimeRange::new(time("2030-01-02T09:00:00.3Z"), time("2030-01-03T00:00:00Z"))
+        .expect("range");
+    assert_eq!(compact.within(later).len(), 1);
+}
+
+#[test]
+fn odd_slots_keep_their_own_skeleton_and_unknown_fields() {
+    let jsons = [
+        r#"{"start_time":"2030-01-02T09:00:00Z","new":{"a":[1,"2030-01"]},"status":"available"}"#,
+        r#"{"start_time":"2030-01-02T10:00:00+00:00","status":"available"}"#,
+        r#"{"status":"available","start_time":"2030-01-02T11:00:00.000Z","invitees_remaining":3}"#,
+    ];
+    let day =
+        TimeRange::new(time("2030-01-02T00:00:00Z"), time("2030-01-03T00:00:00Z")).expect("range");
+    let mut times: Vec<AvailableTime> = jsons.iter().map(|j| slot(j)).collect();
+    times.push(slot(
+        r#"{"start_time":"2030-01-03T00:00:00Z","outside":"the window"}"#,
+    ));
+    let compact = CompactTimes::new(times, day);
+    assert_eq!(
+        compact.offsets.len(),
+        3,
+        "what lies outside the window is not kept"
+    );
+    assert_eq!(compact.skeleton_of.len(), 3, "three skeletons, one a slot");
+    let range =
+        TimeRange::new(time("2030-01-02T09:00:00Z"), time("2030-01-02T11:00:00Z")).expect("range");
+    let back: Vec<String> = compact
+        .within(range)
+        .iter()
+        .map(|t| t.json.text().into_owned())
+        .collect();
+    assert_eq!(back, jsons[..2], "the end is exclusive");
+    let later =
+        TimeRange::new(time("2030-01-02T10:30:00Z"), time("2030-01-03T00:00:00Z")).expect("range");
+    let back = compact.within(later);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].json.text(), jsons[2]);
+    assert_eq!(back[0].start_time, time("2030-01-02T11:00:00Z"));
+}
