@@ -17,6 +17,7 @@
 //! provider, and what the provider answers is put there for the other instances ([`shared`]).
 
 mod compact;
+mod encoding;
 mod generations;
 mod hold;
 mod in_flight;

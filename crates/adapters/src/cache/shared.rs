@@ -9,16 +9,17 @@
 //! forgetting overtook is never shared. Each answer carries when it was stored and is not used
 //! past its TTL, whatever Redis still holds; the hash expires a TTL after its last write.
 //!
-//! An answer is the items as Calendly wrote them, in a `{"collection": [...]}` read back by the
-//! very code that reads Calendly's own answers.
+//! An answer is kept in the tier's own format ([`super::encoding`]): the typed fields of each
+//! item beside its object as the provider wrote it.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use domain::{CalendlyUserUri, Clock, EventTypeUri, RawJson};
+use domain::{CalendlyUserUri, Clock, EventTypeUri};
 use redis::Script;
 
+use super::encoding::Shareable;
 use super::hold::Hold;
 use crate::shared_tier::{SharedTier, millis};
 
@@ -279,17 +280,17 @@ impl SharedAnswers {
 
     /// Puts `items` (valid within `held`) as `account`'s `answers` at `generation`, unless
     /// it has moved on since.
-    pub(super) async fn put<'i>(
+    pub(super) async fn put(
         &self,
         account: &CalendlyUserUri,
         answers: Answers<'_>,
         generation: &str,
         (held, ttl): ((DateTime<Utc>, DateTime<Utc>), Duration),
         clock: &dyn Clock,
-        items: impl Iterator<Item = &'i RawJson>,
+        data: &impl Shareable,
     ) {
         let (generation_field, letter, rest) = answers.fields();
-        let value = encode(clock.now(), held, items);
+        let value = encode(clock.now(), held, data);
         let mut invocation = self.put.prepare_invoke();
         invocation
             .key(self.key(account))
@@ -317,28 +318,16 @@ fn ttl_delta(ttl: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX)
 }
 
-/// `items` as kept: when stored, and from and until when they hold (nanoseconds since the
-/// epoch), then the collection.
-fn encode<'i>(
+/// `data` as kept: when stored, and from and until when it holds (nanoseconds since the
+/// epoch), then the items in the tier's own format ([`super::encoding`]).
+fn encode(
     stored: DateTime<Utc>,
     (from, until): (DateTime<Utc>, DateTime<Utc>),
-    items: impl Iterator<Item = &'i RawJson>,
+    data: &impl Shareable,
 ) -> Vec<u8> {
     let nanos = |time: DateTime<Utc>| time.timestamp_nanos_opt().unwrap_or(i64::MAX);
-    let mut value = format!(
-        "{} {} {}\n{{\"collection\":[",
-        nanos(stored),
-        nanos(from),
-        nanos(until)
-    )
-    .into_bytes();
-    for (at, item) in items.enumerate() {
-        if at > 0 {
-            value.push(b',');
-        }
-        value.extend_from_slice(item.as_bytes());
-    }
-    value.extend_from_slice(b"]}");
+    let mut value = format!("{} {} {}\n", nanos(stored), nanos(from), nanos(until)).into_bytes();
+    data.write(&mut value);
     value
 }
 
@@ -357,20 +346,28 @@ fn decode(value: Vec<u8>) -> Option<(DateTime<Utc>, Held, Bytes)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendly::wire;
+    use domain::{AvailableTime, RawJson};
 
     #[test]
     fn what_is_kept_reads_back_as_it_came() {
         let at = |text: &str| DateTime::parse_from_rfc3339(text).expect("time").to_utc();
-        let times = [
+        let times: Vec<AvailableTime> = [
             r#"{"start_time":"2030-01-07T09:00:00Z","status":"available"}"#,
             r#"{"start_time":"2030-01-07T09:30:00.5Z","status":"available"}"#,
         ]
-        .map(|json| RawJson::parse(json).expect("json"));
+        .iter()
+        .zip(["2030-01-07T09:00:00Z", "2030-01-07T09:30:00.5Z"])
+        .map(|(json, start)| AvailableTime {
+            start_time: at(start),
+            seats_left: Some(1),
+            booking_url: None,
+            json: RawJson::parse(*json).expect("json"),
+        })
+        .collect();
         let value = encode(
             at("2030-01-01T00:00:00.25Z"),
             (at("2030-01-02T03:04:05Z"), at("2030-01-14T00:00:00Z")),
-            times.iter(),
+            &times,
         );
         let (stored, held, body) = decode(value).expect("decoded");
         assert_eq!(stored, at("2030-01-01T00:00:00.25Z"));
@@ -378,10 +375,11 @@ mod tests {
             held,
             (at("2030-01-02T03:04:05Z"), at("2030-01-14T00:00:00Z"))
         );
-        let read = wire::available_times(&body).expect("read");
+        let read = Vec::<AvailableTime>::read(&body).expect("read");
         assert_eq!(read.len(), 2);
         assert_eq!(read[1].start_time, at("2030-01-07T09:30:00.5Z"));
-        assert_eq!(read[1].json.as_bytes(), times[1].as_bytes());
+        assert_eq!(read[1].seats_left, Some(1));
+        assert_eq!(read[1].json.as_bytes(), times[1].json.as_bytes());
         assert!(decode(b"no header".to_vec()).is_none());
         assert!(decode(b"1 x 2\n{}".to_vec()).is_none());
         assert!(

@@ -2,62 +2,22 @@
 //! only then the provider, whose answer is put there for the other instances.
 
 use std::future::Future;
-use std::sync::Arc;
+
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use domain::{
-    AvailableTime, BusyTime, CalendlyUserUri, EventType, ProviderError, RawJson, TimeRange,
-};
+use domain::{AvailableTime, BusyTime, CalendlyUserUri, ProviderError, TimeRange};
 
+use super::encoding::Shareable;
 use super::hold::Hold;
 use super::provider::{CacheKind, ProviderCache};
 use super::shared::{Answers, Found, Looked, SharedAnswers};
-use crate::calendly::wire;
 
 /// How often an instance looks again while another loads what it needs.
 const WAIT_STEP: Duration = Duration::from_millis(20);
 /// The longest wait for another instance's load: an instance that died mid-load leaves its
 /// hold until it expires, and a question should not wait for that.
 const LONGEST_WAIT: Duration = Duration::from_secs(2);
-
-/// Answers the tier can hold: read back from what the tier keeps (a Calendly-shaped
-/// collection), and the items it is written from.
-pub(super) trait Shareable: Sized {
-    fn read(body: &Bytes) -> Option<Self>;
-    fn items(&self) -> impl Iterator<Item = &RawJson>;
-}
-
-impl Shareable for Arc<[EventType]> {
-    fn read(body: &Bytes) -> Option<Self> {
-        Some(wire::event_types_page(body).ok()?.event_types.into())
-    }
-
-    fn items(&self) -> impl Iterator<Item = &RawJson> {
-        self.iter().map(|event_type| &event_type.json)
-    }
-}
-
-impl Shareable for Vec<AvailableTime> {
-    fn read(body: &Bytes) -> Option<Self> {
-        wire::available_times(body).ok()
-    }
-
-    fn items(&self) -> impl Iterator<Item = &RawJson> {
-        self.iter().map(|time| &time.json)
-    }
-}
-
-impl Shareable for Vec<BusyTime> {
-    fn read(body: &Bytes) -> Option<Self> {
-        wire::busy_times(body).ok()
-    }
-
-    fn items(&self) -> impl Iterator<Item = &RawJson> {
-        self.iter().map(|time| &time.json)
-    }
-}
 
 /// Answers about times, which a load of several windows cuts into one answer each.
 pub(super) trait Timed: Shareable {
@@ -145,14 +105,7 @@ impl ProviderCache {
             let held = (from, from);
             let clock = self.stores.clock.as_ref();
             shared
-                .put(
-                    account,
-                    answers,
-                    generation,
-                    (held, ttl),
-                    clock,
-                    data.items(),
-                )
+                .put(account, answers, generation, (held, ttl), clock, &data)
                 .await;
         }
         Ok(fresh(data))
@@ -272,14 +225,7 @@ impl ProviderCache {
                     let held = (piece.start(), piece.end());
                     let answers = answers_of(*window_start);
                     shared
-                        .put(
-                            account,
-                            answers,
-                            generation,
-                            (held, ttl),
-                            clock,
-                            data.items(),
-                        )
+                        .put(account, answers, generation, (held, ttl), clock, &data)
                         .await;
                 }
                 parts[at + offset] = Some(fresh(data, *piece));
