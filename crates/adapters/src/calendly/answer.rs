@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::budget::RateHeaders;
 use super::call::CallOutcome;
-use crate::error_chain;
+use crate::errors::error_chain;
 
 /// A complete answer of Calendly: its status, its rate-limit headers, and its whole body.
 pub(super) type Answer = (StatusCode, RateHeaders, bytes::Bytes);

@@ -194,7 +194,7 @@ impl ConnectionCache {
             tokio::time::timeout(Duration::from_secs(5), connector.connect_with(&config)).await;
         let (client, mut connection) = match connected {
             Ok(Ok(pair)) => pair,
-            Ok(Err(error)) => return Listened::Never(crate::error_chain(&error)),
+            Ok(Err(error)) => return Listened::Never(crate::errors::error_chain(&error)),
             Err(_) => return Listened::Never("connecting took too long".into()),
         };
         // The connection's messages: notices, and the end of the connection.

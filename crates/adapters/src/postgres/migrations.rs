@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::pool::connect;
 use super::tls::PgConnector;
-use crate::error_chain;
+use crate::errors::error_chain;
 
 /// How long connecting to migrate may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);

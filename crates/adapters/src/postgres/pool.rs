@@ -40,7 +40,7 @@ pub(crate) async fn connect(
     let (client, connection) = tokio::time::timeout(timeout, connector.connect())
         .await
         .map_err(|_| ConnectionError::BadConnection("connecting took too long".into()))?
-        .map_err(|error| ConnectionError::BadConnection(crate::error_chain(&error)))?;
+        .map_err(|error| ConnectionError::BadConnection(crate::errors::error_chain(&error)))?;
     AsyncPgConnection::try_from_client_and_connection(client, connection).await
 }
 

@@ -7,7 +7,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::pool::{ensure_parent_dir, pragmas};
-use crate::error_chain;
+use crate::errors::error_chain;
 use crate::postgres::MigrationError;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");

@@ -8,7 +8,7 @@ use diesel_async::pooled_connection::{
 use domain::{OAuthStart, OAuthStateToken, PkceVerifier, RepositoryError, UserId};
 use sha2::{Digest as _, Sha256};
 
-use super::DieselTokenRepository;
+use super::repository::DieselTokenRepository;
 use crate::crypto::SealedToken;
 
 /// The purpose a PKCE verifier is sealed for (see [`TokenCipher::seal_for`]).

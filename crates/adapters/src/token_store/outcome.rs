@@ -12,8 +12,8 @@ use diesel_async::pooled_connection::{
 };
 use domain::RepositoryError;
 
-use super::DieselTokenRepository;
-use crate::error_chain;
+use super::repository::DieselTokenRepository;
+use crate::errors::error_chain;
 
 /// What each backend tells of a failed query. PostgreSQL's messages are translated (its
 /// `lc_messages`) and diesel-async does not pass its SQLSTATE on, so nothing here reads them.

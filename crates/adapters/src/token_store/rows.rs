@@ -13,7 +13,8 @@ use domain::{
     Webhooks,
 };
 
-use super::{DieselTokenRepository, StoredConnection};
+use super::repository::DieselTokenRepository;
+use super::stored::StoredConnection;
 use crate::crypto::{SealedToken, TokenCipher};
 
 /// `connection` as a row, its tokens sealed with `cipher`'s current key.
@@ -359,3 +360,18 @@ const REFRESH_TOKEN_PURPOSE: &str = "refresh_token";
 
 /// The purpose a webhook signing key is sealed for.
 pub(crate) const WEBHOOK_KEY_PURPOSE: &str = "webhook_signing_key";
+
+impl<C: PoolableConnection + 'static> DieselTokenRepository<C>
+where
+    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ConnectError>,
+{
+    pub(crate) fn stored(&self, connection: &CalendlyConnection) -> StoredConnection {
+        stored_row(&self.cipher(), connection)
+    }
+
+    /// A refresh token sealed with the current key, for its purpose (it never opens as an
+    /// access token, nor the other way round).
+    fn sealed_refresh_token(&self, user_id: &UserId, token: &CalendlyToken) -> SealedToken {
+        sealed_refresh_token(&self.cipher(), user_id, token)
+    }
+}
