@@ -80,8 +80,9 @@ def referenced(module, text, found):
         if not rest and not match.group(3):
             continue  # a word that is only the module's name (`mod slots;`)
         base = list(module) + [head]
-        paths.append(tuple(base + rest))
-        if match.group(4):
+        if not match.group(3):
+            paths.append(tuple(base + rest))
+        else:
             for item in match.group(4).split(","):
                 item = item.strip().split(" as ")[0].strip()
                 if item and item != "self":
@@ -98,8 +99,9 @@ def referenced(module, text, found):
                 base, rest = base[:-1], rest[1:]
         else:
             base = list(module)
-        paths.append(tuple(base + rest))
-        if match.group(4):
+        if not match.group(3):
+            paths.append(tuple(base + rest))
+        else:
             for item in match.group(4).split(","):
                 item = item.strip().split(" as ")[0].strip()
                 if item and item != "self":

@@ -94,15 +94,6 @@ pub struct CalendlySettings {
     pub max_concurrent_calls_per_request: usize,
 }
 
-/// A token encryption key and its id (stored beside every token it encrypts).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EncryptionKey {
-    pub id: String,
-    /// base64 of 32 bytes.
-    pub key: SecretString,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
@@ -164,27 +155,6 @@ pub struct LogSettings {
     /// A `tracing` filter, e.g. `info` or `info,adapters=debug`; `RUST_LOG` overrides it.
     pub level: String,
     pub format: LogFormat,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    #[error("configuration cannot be read: {0}")]
-    Unreadable(#[from] config::ConfigError),
-    #[error("{key} is not set: give it in config/{env}.toml or as {var}")]
-    MissingSecret {
-        key: &'static str,
-        var: &'static str,
-        env: String,
-    },
-    #[error(
-        "{key} still has its development value; set a real one ({var}) before running with APP_ENV=production"
-    )]
-    DevelopmentSecret {
-        key: &'static str,
-        var: &'static str,
-    },
-    #[error("{0}")]
-    Invalid(String),
 }
 
 const JWT_SECRET: (&str, &str) = ("auth.jwt_secret", "APP__AUTH__JWT_SECRET");
@@ -372,6 +342,7 @@ impl Settings {
     }
 }
 
+mod error;
 mod oauth;
 #[cfg(test)]
 mod tests;
@@ -380,5 +351,7 @@ mod tests_oauth;
 mod values;
 mod webhooks;
 
+pub use error::SettingsError;
 pub use oauth::{CALLBACK_PATH, OAuthApplication, OAuthSettings};
+pub use values::EncryptionKey;
 pub use webhooks::WebhookSettings;

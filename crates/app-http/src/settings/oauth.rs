@@ -4,7 +4,8 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{SettingsError, optional_secret};
+use super::error::SettingsError;
+use super::values::optional_secret;
 
 /// The path the gateway answers Calendly's redirect on.
 pub const CALLBACK_PATH: &str = "/calendly/oauth/callback";

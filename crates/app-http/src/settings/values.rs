@@ -3,7 +3,14 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::EncryptionKey;
+/// A token encryption key and its id (stored beside every token it encrypts).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionKey {
+    pub id: String,
+    /// base64 of 32 bytes.
+    pub key: SecretString,
+}
 
 /// The items of a list given as one string (an environment variable): separated by commas,
 /// trimmed, empty ones dropped.

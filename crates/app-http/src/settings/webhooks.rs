@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::SettingsError;
+use super::error::SettingsError;
 use super::oauth::{OAuthSettings, is_web_url, optional_text};
 
 #[derive(Debug, Clone, Deserialize)]

@@ -12,7 +12,7 @@ use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
 use domain::{OAuthStarts, TokenRepository, WebhookChecks};
 use secrecy::ExposeSecret;
 
-use super::StartupError;
+use super::error::StartupError;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 

@@ -1,6 +1,7 @@
 //! Building the application: the one place that chooses adapters and wires them into ports.
 
 mod database;
+mod error;
 mod webhook_health;
 mod workers;
 
@@ -15,32 +16,12 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 pub use self::database::{migrate, rotate_keys};
+pub use self::error::StartupError;
 use self::workers::Shared;
 use crate::metrics;
 use crate::request_id::{self, GatewayRootSpan};
 use crate::routes;
 use crate::settings::Settings;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Key(#[from] adapters::crypto::KeyError),
-    #[error(transparent)]
-    Pool(#[from] adapters::PoolSetupError),
-    #[error(transparent)]
-    Migration(#[from] adapters::postgres::MigrationError),
-    #[error("cannot build the Calendly client: {0}")]
-    HttpClient(#[from] adapters::calendly::ClientBuildError),
-    #[error("database: {0}")]
-    Repository(domain::RepositoryError),
-    #[error(transparent)]
-    SharedTier(#[from] adapters::shared_tier::InvalidRedisUrl),
-    #[error("cannot listen on {address}: {source}")]
-    Bind {
-        address: String,
-        source: std::io::Error,
-    },
-}
 
 /// CORS for the configured origins: preflights answered, the gateway's methods and headers
 /// allowed, the request id and `Retry-After` readable by the page. A request from another

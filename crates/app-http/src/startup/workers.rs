@@ -21,8 +21,8 @@ use domain::{
 };
 use secrecy::ExposeSecret;
 
-use super::StartupError;
 use super::database::{Storage, connection_cache, shared_tier, storage};
+use super::error::StartupError;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, stream};
 use tracing::instrument;
 
-use super::CalendlyService;
+use super::service::CalendlyService;
 use crate::error::GatewayError;
 use crate::model::{BusyTime, RawJson, UserId};
 use crate::ports::TimesAsked;

@@ -2,10 +2,9 @@
 //! account, and answer the three questions the web client asks (who am I, my event types, when
 //! am I available), renewing an OAuth connection's access token on the way.
 
-use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use tracing::instrument;
 
@@ -14,10 +13,7 @@ use crate::model::{
     AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri,
     EventType, EventTypeUri, UserId,
 };
-use crate::ports::{
-    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner, TimesAsked,
-    TokenRepository, WebhookDeliveries, WebhookSubscriptions,
-};
+use crate::ports::TimesAsked;
 use crate::scope::Scope;
 use crate::time_range::TimeRange;
 use crate::webhook::Webhooks;
@@ -25,6 +21,8 @@ use crate::webhook::Webhooks;
 mod calendar;
 mod oauth;
 mod renewal;
+mod renewals;
+mod service;
 mod slots;
 #[cfg(test)]
 mod tests;
@@ -32,118 +30,12 @@ mod webhook_health;
 mod webhooks;
 
 pub use oauth::OAUTH_START_LIFETIME;
-pub use renewal::{Renewals, TOKEN_CALL_SPACING};
+pub use renewals::{Renewals, TOKEN_CALL_SPACING};
+pub use service::{AvailabilityPolicy, AvailabilityQuery, CalendlyService, Ports, WebhookPolicy};
 pub use slots::{Slot, SlotDay, Slots, SlotsQuery};
-pub use webhooks::{WebhookPolicy, WebhookReceipt};
-
-/// How availability checks are bounded and cut up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AvailabilityPolicy {
-    /// Longest range a client may ask for (`limits.max_range_days`).
-    pub max_range: TimeDelta,
-    /// Longest range the provider accepts in one call (`calendly.max_days_per_call`).
-    pub max_call_span: TimeDelta,
-    /// Longest range of busy times the provider answers in one call
-    /// (`calendly.max_busy_days_per_call`).
-    pub max_busy_call_span: TimeDelta,
-    /// Most event types one slots question may be about (`limits.max_event_types_per_request`).
-    pub max_event_types: usize,
-    /// How many provider calls one check may have in flight at once.
-    pub max_concurrent_calls: usize,
-    /// How far ahead of now the earliest start asked of the provider lies. The provider
-    /// refuses a start that is past when it reads it, which is later than when it was sent.
-    pub start_lead: TimeDelta,
-}
-
-impl Default for AvailabilityPolicy {
-    fn default() -> Self {
-        Self {
-            max_range: TimeDelta::days(365),
-            max_call_span: TimeDelta::days(31),
-            max_busy_call_span: TimeDelta::days(7),
-            max_event_types: 10,
-            max_concurrent_calls: 4,
-            start_lead: TimeDelta::minutes(1),
-        }
-    }
-}
-
-/// An availability question: between two times, for one event type or the user's first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AvailabilityQuery {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub event_type: Option<EventTypeUri>,
-}
-
-/// The adapters the use cases run on.
-#[derive(Clone)]
-pub struct Ports {
-    pub tokens: Arc<dyn TokenRepository>,
-    /// The provider, usually behind a cache of its answers.
-    pub scheduling: Arc<dyn SchedulingProvider>,
-    /// That cache, told when an account's answers are stale.
-    pub account_cache: Arc<dyn AccountCache>,
-    /// Calendly's OAuth server for the gateway's application; `None` when OAuth is not
-    /// configured.
-    pub oauth: Option<Arc<dyn OAuthProvider>>,
-    pub oauth_starts: Arc<dyn OAuthStarts>,
-    /// The provider's webhook subscriptions.
-    pub subscriptions: Arc<dyn WebhookSubscriptions>,
-    /// What reads the provider's webhook deliveries.
-    pub deliveries: Arc<dyn WebhookDeliveries>,
-    /// Where renewals run, detached from the request.
-    pub tasks: Arc<dyn TaskRunner>,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl fmt::Debug for Ports {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ports").finish_non_exhaustive()
-    }
-}
-
-/// The gateway's use cases, over the ports the application wires in.
-#[derive(Clone)]
-pub struct CalendlyService {
-    ports: Ports,
-    policy: AvailabilityPolicy,
-    renewals: Arc<Renewals>,
-    webhooks: WebhookPolicy,
-}
-
-impl fmt::Debug for CalendlyService {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CalendlyService")
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
+pub use webhooks::WebhookReceipt;
 
 impl CalendlyService {
-    pub fn new(ports: Ports, policy: AvailabilityPolicy) -> Self {
-        Self {
-            ports,
-            policy,
-            renewals: Arc::default(),
-            webhooks: WebhookPolicy::default(),
-        }
-    }
-
-    /// The same use cases, subscribing connections to the provider's webhooks as `webhooks`
-    /// says.
-    #[must_use]
-    pub fn with_webhooks(self, webhooks: WebhookPolicy) -> Self {
-        Self { webhooks, ..self }
-    }
-
-    /// The same use cases, coordinating renewals with every service given `renewals` (those of
-    /// one process).
-    #[must_use]
-    pub fn sharing(self, renewals: Arc<Renewals>) -> Self {
-        Self { renewals, ..self }
-    }
-
     /// Checks `token` with the provider, then stores it as the user's connection (subscribed
     /// to the provider's webhooks when they are on), replacing any earlier one (whose
     /// subscription is deleted), and forgets what is remembered of the account (connecting

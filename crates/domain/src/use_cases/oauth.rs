@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::instrument;
 
-use super::CalendlyService;
+use super::service::CalendlyService;
 use crate::error::{GatewayError, ProviderError, Rejection};
 use crate::model::{CalendlyConnection, CalendlyCredential, UserId};
 use crate::oauth::{OAuthCallback, OAuthGrant, OAuthStart};

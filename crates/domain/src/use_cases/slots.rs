@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, stream};
 use tracing::instrument;
 
-use super::CalendlyService;
+use super::service::CalendlyService;
 use crate::error::{GatewayError, ProviderError};
 use crate::model::{AvailableTime, CalendlyConnection, EventType, EventTypeUri, UserId};
 use crate::ports::TimesAsked;

@@ -5,7 +5,7 @@
 use futures::FutureExt as _;
 use tracing::instrument;
 
-use super::CalendlyService;
+use super::service::CalendlyService;
 use crate::error::GatewayError;
 use crate::model::{CalendlyConnection, UserId};
 use crate::webhook::{HookId, SubscriptionState, Webhooks};

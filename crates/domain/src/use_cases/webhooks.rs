@@ -1,38 +1,14 @@
 //! Calendly's webhooks: a subscription made at connect and deleted at disconnect or
 //! replacement, and the deliveries, which tell the cache what changed.
 
-use chrono::TimeDelta;
 use futures::FutureExt as _;
 use tracing::instrument;
 
-use super::CalendlyService;
+use super::service::CalendlyService;
 use crate::error::{GatewayError, ProviderError, Rejection};
 use crate::model::{CalendlyConnection, CalendlyCredential, ConnectionMethod, UserId};
 use crate::scope::Scope;
 use crate::webhook::{Change, HookId, HookSigning, SigningKey, Subscription, Webhooks};
-
-/// Whether, and how, connections subscribe to the provider's webhooks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookPolicy {
-    /// The gateway's base URL as the provider reaches it; `None`: no subscriptions.
-    pub public_base_url: Option<String>,
-    /// How far a delivery's signature time may lie from now, either way.
-    pub tolerance: TimeDelta,
-    /// The OAuth application's webhook signing keys, the current first (then the previous,
-    /// while it is rotated): the provider signs the deliveries of subscriptions made with
-    /// OAuth tokens with it.
-    pub application_keys: Vec<SigningKey>,
-}
-
-impl Default for WebhookPolicy {
-    fn default() -> Self {
-        Self {
-            public_base_url: None,
-            tolerance: TimeDelta::seconds(180),
-            application_keys: Vec::new(),
-        }
-    }
-}
 
 /// A delivery taken in.
 #[derive(Debug, Clone, PartialEq, Eq)]

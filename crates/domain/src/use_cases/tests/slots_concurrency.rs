@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::model::BusyTime;
+use crate::ports::SchedulingProvider;
 
 /// A provider with three 30-minute event types whose available-times calls take 10 ms each,
 /// counting how many run at once.
