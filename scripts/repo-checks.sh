@@ -18,6 +18,12 @@ while IFS= read -r file; do
   fi
 done < <(git ls-files 'crates/*/src/*.rs' 'crates/*/src/**/*.rs')
 
+# No module imports one that imports it back (scripts/import-circles.py says which).
+if ! python3 scripts/import-circles.py >/dev/null; then
+  python3 scripts/import-circles.py || true
+  failed=1
+fi
+
 # The repository documents itself: nothing points outside it.
 if git grep -n -e '\.\./shared' -- README.md docs >&2; then
   echo "README.md or docs/ refer to ../shared, which is not in this repository" >&2
@@ -48,4 +54,4 @@ fi
 if [ "$failed" -ne 0 ]; then
   exit 1
 fi
-echo "ok: modules within $MAX_MODULE_LINES lines, documentation self-contained, links resolve"
+echo "ok: modules within $MAX_MODULE_LINES lines, no import circles, documentation self-contained, links resolve"

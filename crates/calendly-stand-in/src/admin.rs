@@ -9,8 +9,9 @@ use chrono::{DateTime, SecondsFormat};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::respond::invalid_argument;
+use crate::state::StandIn;
 use crate::webhooks::{deliver, owner_of};
-use crate::{StandIn, invalid_argument};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct DisableSubscriptions {

@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::{StandIn, error};
+use crate::respond::error;
+use crate::state::StandIn;
 
 /// Who calls: the user a request's token stands for, the scopes it was granted (`None`: every
 /// scope, as a token made before Calendly's scopes) and whether it is an OAuth access token.

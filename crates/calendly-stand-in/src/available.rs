@@ -8,7 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::Deserialize;
 
-use crate::{API, StandIn, error, invalid_argument, pause, user_with};
+use crate::auth::user_with;
+use crate::respond::{API, error, invalid_argument};
+use crate::state::{StandIn, pause};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AvailableTimesQuery {

@@ -8,8 +8,10 @@ use chrono::{Datelike, TimeDelta, Timelike};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::auth::user_with;
 use crate::available::time;
-use crate::{API, StandIn, error, invalid_argument, pause, user_with};
+use crate::respond::{API, error, invalid_argument};
+use crate::state::{StandIn, pause};
 
 #[derive(Debug, Deserialize)]
 pub struct BusyTimesQuery {

@@ -3,10 +3,7 @@
 //! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until the
 //! window resets); past the limit, Calendly's 429 is answered without reaching the endpoint.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,52 +12,8 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
 use serde_json::json;
 
-use crate::{StandIn, user_of};
-
-const WINDOW: Duration = Duration::from_secs(60);
-
-/// The windows of every user.
-#[derive(Debug)]
-pub(crate) struct RateLimit {
-    per_minute: u32,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
-    /// Calls answered 429.
-    pub refused: AtomicU64,
-}
-
-impl RateLimit {
-    pub(crate) fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            windows: Mutex::new(HashMap::new()),
-            refused: AtomicU64::new(0),
-        }
-    }
-
-    /// Counts a call of `user`: the calls left after it (`None` when over the limit) and the
-    /// seconds until the window resets.
-    fn count(&self, user: &str) -> (Option<u32>, u64) {
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let (start, calls) = windows.entry(user.to_owned()).or_insert((now, 0));
-        if now.duration_since(*start) >= WINDOW {
-            (*start, *calls) = (now, 0);
-        }
-        *calls += 1;
-        let left = WINDOW.saturating_sub(now.duration_since(*start));
-        let reset = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-        (self.per_minute.checked_sub(*calls), reset)
-    }
-
-    /// Forgets every window (`DELETE /stats`).
-    pub(crate) fn reset(&self) {
-        self.windows
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        self.refused.store(0, Ordering::Relaxed);
-    }
-}
+use crate::auth::user_of;
+use crate::state::StandIn;
 
 /// Middleware over the API's endpoints (not OAuth's, the stats' or the admin's).
 pub(crate) async fn limited(

@@ -36,8 +36,14 @@ mod admin;
 mod auth;
 mod available;
 mod calendar;
+mod counters;
+mod grants;
+mod hooks;
 mod limits;
 mod oauth;
+mod rate_limit;
+mod respond;
+mod state;
 mod stats;
 mod webhooks;
 
@@ -51,9 +57,9 @@ use clap::Parser;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub(crate) use auth::{caller_with, user_of, user_with};
-
-pub(crate) const API: &str = "https://api.calendly.com";
+use crate::auth::user_with;
+use crate::respond::{API, error, invalid_argument};
+use crate::state::{StandIn, pause};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -105,37 +111,6 @@ struct Options {
     /// How long a subscription's deliveries may fail before it is disabled (Calendly: a day).
     #[arg(long, default_value_t = 86_400)]
     webhook_disable_after_secs: i64,
-}
-
-#[derive(Debug)]
-pub(crate) struct StandIn {
-    latency: Duration,
-    event_types: usize,
-    slot: TimeDelta,
-    calls: stats::Counters,
-    oauth: oauth::OAuth,
-    limit: limits::RateLimit,
-    hooks: webhooks::Hooks,
-}
-
-fn error(status: u16, title: &str, message: &str) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(status)
-        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status).json(json!({ "title": title, "message": message }))
-}
-
-fn invalid_argument(parameter: &str, message: &str) -> HttpResponse {
-    HttpResponse::BadRequest().json(json!({
-        "title": "Invalid Argument",
-        "message": "The supplied parameters are invalid.",
-        "details": [{ "parameter": parameter, "message": message }]
-    }))
-}
-
-async fn pause(state: &StandIn) {
-    if !state.latency.is_zero() {
-        tokio::time::sleep(state.latency).await;
-    }
 }
 
 async fn users_me(request: HttpRequest, state: web::Data<StandIn>) -> HttpResponse {
@@ -241,15 +216,15 @@ async fn main() -> std::io::Result<()> {
         latency: Duration::from_millis(options.latency_ms),
         event_types: options.event_types,
         slot: TimeDelta::minutes(options.slot_minutes),
-        calls: stats::Counters::default(),
-        oauth: oauth::OAuth::new(
+        calls: counters::Counters::default(),
+        oauth: grants::OAuth::new(
             options.oauth_client_id,
             options.oauth_client_secret,
             Duration::from_secs(options.access_token_ttl_secs),
             options.deny_authorization,
         ),
-        limit: limits::RateLimit::new(options.rate_limit_per_minute),
-        hooks: webhooks::Hooks::new(
+        limit: rate_limit::RateLimit::new(options.rate_limit_per_minute),
+        hooks: hooks::Hooks::new(
             !options.no_webhooks,
             options.oauth_webhook_signing_key,
             TimeDelta::seconds(options.webhook_disable_after_secs),

@@ -1,52 +1,11 @@
 //! `GET /stats`: the calls received per endpoint; `DELETE /stats` zeroes them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::StandIn;
-
-/// Calls received by each API endpoint.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub users_me: AtomicU64,
-    pub event_types: AtomicU64,
-    pub available_times: AtomicU64,
-    pub busy_times: AtomicU64,
-    pub availability_schedules: AtomicU64,
-    /// Calls refused with 403 for a scope the token was not granted.
-    pub scope_refusals: AtomicU64,
-    /// `GET /webhook_subscriptions/{uuid}` calls.
-    pub subscription_reads: AtomicU64,
-    /// `GET /event_type_available_times` calls being answered, and the most at once.
-    pub available_at_once: AtOnce,
-}
-
-/// Calls being answered now, and the most there were at once.
-#[derive(Debug, Default)]
-pub struct AtOnce {
-    now: AtomicU64,
-    most: AtomicU64,
-}
-
-impl AtOnce {
-    /// A call begins; it ends when what this returns is dropped.
-    pub fn enter(&self) -> Entered<'_> {
-        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most.fetch_max(now, Ordering::SeqCst);
-        Entered(self)
-    }
-}
-
-/// One call being answered.
-pub struct Entered<'a>(&'a AtOnce);
-
-impl Drop for Entered<'_> {
-    fn drop(&mut self) {
-        self.0.now.fetch_sub(1, Ordering::SeqCst);
-    }
-}
+use crate::state::StandIn;
 
 pub async fn stats(state: web::Data<StandIn>) -> HttpResponse {
     let users_me = state.calls.users_me.load(Ordering::Relaxed);

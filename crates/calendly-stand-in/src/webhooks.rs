@@ -21,117 +21,20 @@
 //! `Calendly-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`; the
 //! admin call answers once each has answered, with their statuses.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, PoisonError};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use rand::Rng as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::{API, StandIn, caller_with, error, invalid_argument, user_with};
-
-#[derive(Debug, Clone)]
-struct Subscription {
-    uuid: String,
-    url: String,
-    user: String,
-    organization: String,
-    events: Vec<String>,
-    /// What its deliveries are signed with: the key sent along, or the OAuth application's.
-    signing_key: String,
-    created_at: String,
-    disabled: bool,
-    /// When its deliveries started failing, if they are.
-    failing_since: Option<DateTime<Utc>>,
-}
-
-impl Subscription {
-    fn resource(&self) -> Value {
-        json!({
-            "uri": format!("{API}/webhook_subscriptions/{}", self.uuid),
-            "callback_url": self.url,
-            "created_at": self.created_at,
-            "updated_at": self.created_at,
-            "retry_started_at": self
-                .failing_since
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true)),
-            "state": if self.disabled { "disabled" } else { "active" },
-            "events": self.events,
-            "scope": "user",
-            "organization": self.organization,
-            "user": self.user,
-            "creator": self.user,
-        })
-    }
-}
-
-/// The subscriptions, the booked slots and the changed event types.
-#[derive(Debug)]
-pub(crate) struct Hooks {
-    enabled: bool,
-    /// The OAuth application's webhook signing key.
-    application_key: String,
-    /// How long deliveries may fail before the subscription is disabled.
-    disable_after: chrono::TimeDelta,
-    /// Subscription requests still to be failed with 500.
-    pub(crate) refusals: std::sync::atomic::AtomicU32,
-    subscriptions: Mutex<Vec<Subscription>>,
-    /// (event type URI, start time) of each booked slot.
-    pub(crate) booked: Mutex<HashSet<(String, DateTime<Utc>)>>,
-    /// Times each event type was changed.
-    pub(crate) changes: Mutex<HashMap<String, u32>>,
-    client: reqwest::Client,
-}
-
-impl Hooks {
-    pub(crate) fn new(
-        enabled: bool,
-        application_key: String,
-        disable_after: chrono::TimeDelta,
-    ) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        Self {
-            enabled,
-            application_key,
-            disable_after,
-            refusals: std::sync::atomic::AtomicU32::new(0),
-            subscriptions: Mutex::new(Vec::new()),
-            booked: Mutex::new(HashSet::new()),
-            changes: Mutex::new(HashMap::new()),
-            client: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
-        }
-    }
-
-    /// Whether the slot of `event_type` at `start` is booked.
-    pub(crate) fn is_booked(&self, event_type: &str, start: DateTime<Utc>) -> bool {
-        let booked = self.booked.lock().unwrap_or_else(PoisonError::into_inner);
-        !booked.is_empty() && booked.contains(&(event_type.to_owned(), start))
-    }
-
-    /// How many times `event_type` was changed.
-    pub(crate) fn changes_of(&self, event_type: &str) -> u32 {
-        self.changes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(event_type)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    fn subscriptions(&self) -> std::sync::MutexGuard<'_, Vec<Subscription>> {
-        self.subscriptions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-}
+use crate::auth::{caller_with, user_with};
+use crate::hooks::Subscription;
+use crate::respond::{API, error, invalid_argument};
+use crate::state::StandIn;
 
 /// The URI of the user a request's token stands for, when it was granted `scope`; else
 /// Calendly's 401 or 403.
@@ -337,35 +240,4 @@ pub(crate) async fn deliver(
         answers.push(json!({ "url": target.url, "status": status }));
     }
     answers
-}
-
-impl Hooks {
-    /// Disables every subscription of `user` (a URI): how many.
-    pub(crate) fn disable_all_of(&self, user: &str) -> usize {
-        let mut subscriptions = self.subscriptions();
-        let of_user = subscriptions.iter_mut().filter(|s| s.user == user);
-        of_user.map(|s| s.disabled = true).count()
-    }
-
-    /// What Calendly does with a delivery's answer: a 2xx ends the failing; 410 deletes the
-    /// subscription; any other answer (or none) keeps it failing, and a subscription failing
-    /// for `disable_after` is disabled.
-    fn answered(&self, uuid: &str, status: u16, now: DateTime<Utc>) {
-        let mut subscriptions = self.subscriptions();
-        if status == 410 {
-            subscriptions.retain(|s| s.uuid != uuid);
-            return;
-        }
-        let Some(subscription) = subscriptions.iter_mut().find(|s| s.uuid == uuid) else {
-            return;
-        };
-        if (200..300).contains(&status) {
-            subscription.failing_since = None;
-            return;
-        }
-        let since = *subscription.failing_since.get_or_insert(now);
-        if now - since >= self.disable_after {
-            subscription.disabled = true;
-        }
-    }
 }

@@ -91,7 +91,7 @@ impl PgCluster {
     }
 
     /// A new cluster that takes TLS connections only, with `certificate` (and trusts them).
-    pub fn start_with_tls(certificate: &crate::ServerCertificate) -> Self {
+    pub fn start_with_tls(certificate: &crate::tls::ServerCertificate) -> Self {
         Self::start_as(None, Some(certificate))
     }
 
@@ -99,7 +99,10 @@ impl PgCluster {
         Self::start_as(language, None)
     }
 
-    fn start_as(language: Option<&str>, certificate: Option<&crate::ServerCertificate>) -> Self {
+    fn start_as(
+        language: Option<&str>,
+        certificate: Option<&crate::tls::ServerCertificate>,
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "calendly-gateway-cluster-{:016x}",
             rand::rng().random::<u64>()

@@ -24,11 +24,11 @@ impl TestRedis {
     }
 
     /// A new server taking TLS connections only, with `certificate` (clients need none).
-    pub fn start_with_tls(certificate: &crate::ServerCertificate) -> Self {
+    pub fn start_with_tls(certificate: &crate::tls::ServerCertificate) -> Self {
         Self::start_as(Some(certificate))
     }
 
-    fn start_as(certificate: Option<&crate::ServerCertificate>) -> Self {
+    fn start_as(certificate: Option<&crate::tls::ServerCertificate>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
