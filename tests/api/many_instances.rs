@@ -219,3 +219,44 @@ pub(crate) async fn booked_and_gone_everywhere(
         received.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_booking_while_every_listener_reconnects_is_served_stale_nowhere() {
+    const PAT: &str = "pat-of-reconnecting-instances";
+    crate::secrets_in_logs::register_secret(PAT);
+    let stand_in = StandIn::start(&[]);
+    let db = TestDatabase::create().await;
+    let base = env_with(
+        &development_env(db.url(), &stand_in.url),
+        &[
+            ("APP__CACHE__AVAILABILITY_TTL_SECS", "3600"),
+            ("APP__CACHE__EVENT_TYPES_TTL_SECS", "3600"),
+        ],
+    );
+    let [(_a, a), (_b, b), (_c, c)] = hooked_and_two_more(&base);
+    let bearer = access_token(&base, "hooked-while-reconnecting");
+    let check = next_week_check();
+    let (status, _) = json_of(
+        http_client()
+            .put(format!("http://{a}/calendly/connection"))
+            .bearer_auth(&bearer)
+            .json(&json!({ "personal_access_token": PAT }))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let first = starts(&get_json(&b, &bearer, &check).await.1);
+    assert_eq!(starts(&get_json(&c, &bearer, &check).await.1), first);
+
+    // Every listener's backend terminated: the booking's notice from A cannot reach B or C
+    // while they listen again, and A cannot send it before it does.
+    db.execute(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = '{}' AND datname = current_database()",
+        adapters::postgres::LISTENER_NAME
+    ))
+    .await;
+    booked_and_gone_everywhere(&stand_in, &bearer, &first[2], &check, &[&b, &c]).await;
+}

@@ -335,6 +335,11 @@ pub trait AccountCache: Send + Sync {
     /// Forgets `account`'s available and busy times (a booking changed them); its event
     /// types stay.
     async fn forget_times(&self, account: &CalendlyUserUri);
+
+    /// Whether this instance hears every forgetting the other instances make. While it does
+    /// not (`false`), it may miss some, so it serves no answer it kept itself; each change
+    /// forgets everything kept. By default there is nothing to hear.
+    async fn hearing(&self, _hearing: bool) {}
 }
 
 /// Runs work that must finish even when the request that started it is abandoned (a client

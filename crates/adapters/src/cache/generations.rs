@@ -6,7 +6,7 @@
 //! neighbours' answers stay where they are.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -28,6 +28,10 @@ struct Forgotten {
 /// The generations of the accounts forgotten within the horizon.
 pub(super) struct Generations {
     forgotten: Mutex<HashMap<CalendlyUserUri, Forgotten>>,
+    /// The generation of every account not forgotten since everything last was.
+    base: AtomicU64,
+    /// Whether forgettings are heard; while not, every look is at a generation of its own.
+    hearing: AtomicBool,
     next: AtomicU64,
     horizon: Duration,
     swept: Mutex<Instant>,
@@ -38,6 +42,8 @@ impl Generations {
     pub(super) fn new(horizon: Duration) -> Self {
         Self {
             forgotten: Mutex::default(),
+            base: AtomicU64::new(0),
+            hearing: AtomicBool::new(true),
             next: AtomicU64::new(1),
             horizon,
             swept: Mutex::new(Instant::now()),
@@ -50,11 +56,37 @@ impl Generations {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// `account`'s generations now; while forgettings are not heard, new ones at each look
+    /// (nothing kept is found, and nothing kept then is ever found).
     pub(super) fn of(&self, account: &CalendlyUserUri) -> Generation {
-        self.lock()
+        if !self.hearing.load(Ordering::Acquire) {
+            let own = self.next.fetch_add(1, Ordering::Relaxed);
+            return Generation {
+                times: own,
+                event_types: own,
+            };
+        }
+        let kept = self
+            .lock()
             .get(account)
-            .map(|forgotten| forgotten.generation)
-            .unwrap_or_default()
+            .map(|forgotten| forgotten.generation);
+        kept.unwrap_or_else(|| {
+            let base = self.base.load(Ordering::Acquire);
+            Generation {
+                times: base,
+                event_types: base,
+            }
+        })
+    }
+
+    /// Moves every account to a new generation, and says whether forgettings are heard from
+    /// now on.
+    pub(super) fn hearing(&self, hearing: bool) {
+        let mut forgotten = self.lock();
+        forgotten.clear();
+        self.base
+            .store(self.next.fetch_add(1, Ordering::Relaxed), Ordering::Release);
+        self.hearing.store(hearing, Ordering::Release);
     }
 
     /// Moves `account`'s times (and with `event_types_too` its event types) to a new
@@ -123,5 +155,27 @@ mod tests {
             "A's generations dropped past the horizon"
         );
         assert_eq!(generations.of(&a), Generation::default());
+    }
+
+    #[test]
+    fn everything_moves_when_hearing_changes_and_nothing_is_found_while_deaf() {
+        let generations = Generations::new(Duration::from_secs(100));
+        let (a, b) = (account("A"), account("B"));
+        generations.advance(&a, true);
+        let (before_a, before_b) = (generations.of(&a), generations.of(&b));
+        generations.hearing(false);
+        let deaf = generations.of(&b);
+        assert_ne!(deaf, before_b);
+        assert_ne!(
+            generations.of(&b),
+            deaf,
+            "a generation of its own at each look"
+        );
+        generations.hearing(true);
+        let (after_a, after_b) = (generations.of(&a), generations.of(&b));
+        assert_ne!(after_a, before_a);
+        assert_ne!(after_b, before_b);
+        assert_eq!(generations.of(&b), after_b, "steady again");
+        assert_eq!(after_a, after_b, "every account at the new base");
     }
 }

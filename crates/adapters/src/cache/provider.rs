@@ -273,6 +273,10 @@ impl AccountCache for ProviderCache {
     async fn forget_times(&self, account: &CalendlyUserUri) {
         self.stores.generations.advance(account, false);
     }
+
+    async fn hearing(&self, hearing: bool) {
+        self.stores.generations.hearing(hearing);
+    }
 }
 
 impl ProviderCache {
@@ -314,5 +318,9 @@ impl AccountCache for TierForgetting {
             shared.forget(account, false).await;
         }
         self.inner.forget_times(account).await;
+    }
+
+    async fn hearing(&self, hearing: bool) {
+        self.inner.hearing(hearing).await;
     }
 }

@@ -11,7 +11,12 @@
 //! milliseconds while the listener's connection is sound.
 //!
 //! A read that raced with a change is not kept: every forgetting moves an epoch on, and a read
-//! is kept only if the epoch did not move while it ran.
+//! is kept only if the epoch did not move while it ran (checked under the lock forgetting
+//! removes under).
+//!
+//! The same holds for the answers kept by account (the other instances' forgettings arrive as
+//! notices here): while the listener is not listening, the account cache serves none it kept
+//! itself, and when it listens again everything kept before is forgotten.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -61,7 +66,13 @@ pub struct ConnectionCache {
     pub(super) accounts: std::sync::OnceLock<Arc<dyn AccountCache>>,
     /// Notices to send, through the listener's connection.
     outgoing: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
+    /// Notices told while not listening, sent when it listens again (the newest
+    /// [`MOST_PENDING`]).
+    pending: Mutex<std::collections::VecDeque<String>>,
 }
+
+/// Most notices kept for sending while the listener does not listen.
+const MOST_PENDING: usize = 10_000;
 
 impl std::fmt::Debug for ConnectionCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,14 +95,25 @@ impl ConnectionCache {
             instance: crate::crypto::random_text(8),
             accounts: std::sync::OnceLock::new(),
             outgoing: Mutex::new(None),
+            pending: Mutex::default(),
         })
     }
 
-    /// Tells the other instances, while listening; otherwise their TTLs bound what they serve.
+    /// Tells the other instances: at once while listening, else when it listens again (an
+    /// instance that stopped listening meanwhile forgets everything when it listens again).
     pub(super) fn tell(&self, what: &str, account: &CalendlyUserUri) {
+        let notice = format!("{} {what} {}", self.instance, account.as_str());
         let outgoing = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(outgoing) = outgoing.as_ref() {
-            let _ = outgoing.send(format!("{} {what} {}", self.instance, account.as_str()));
+        let unsent = match outgoing.as_ref() {
+            Some(outgoing) => outgoing.send(notice).err().map(|error| error.0),
+            None => Some(notice),
+        };
+        if let Some(notice) = unsent {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if pending.len() == MOST_PENDING {
+                pending.pop_front();
+            }
+            pending.push_back(notice);
         }
     }
 
@@ -124,6 +146,24 @@ impl ConnectionCache {
     /// Whether connections are kept now (the listener is listening).
     pub fn is_listening(&self) -> bool {
         self.listening.load(Ordering::Acquire)
+    }
+
+    /// Keeps `connection`, read at `epoch`, unless anything was forgotten since (or the
+    /// listener stopped): checked under the lock that forgetting removes under, after it
+    /// moved the epoch on, so that a forgetting is either seen here or removes what this kept.
+    pub(super) fn keep_unless_forgotten_since(
+        &self,
+        epoch: u64,
+        user_id: &UserId,
+        connection: &CalendlyConnection,
+    ) -> bool {
+        let mut entries = self.lock();
+        let unchanged = self.is_listening() && self.epoch.load(Ordering::Acquire) == epoch;
+        let kept = unchanged && entries.len() < self.max_users;
+        if kept {
+            entries.insert(user_id.clone(), connection.clone());
+        }
+        kept
     }
 
     pub(super) fn forget(&self, user_id: &str) {
@@ -181,6 +221,11 @@ impl ConnectionCache {
                     }
                 }
                 cache.stop_listening();
+                // The other instances' notices are not heard until it listens again: the
+                // answers kept by account are forgotten, and none is kept meanwhile.
+                if let Some(accounts) = cache.accounts.get() {
+                    accounts.hearing(false).await;
+                }
                 tokio::time::sleep(RETRY).await;
             }
         })
@@ -222,8 +267,22 @@ impl ConnectionCache {
         }
         self.forget_all();
         self.listening.store(true, Ordering::Release);
+        // Notices sent before now were missed: what was kept by account (nothing, since it
+        // stopped hearing, unless this is its first session) is forgotten once more.
+        if let Some(accounts) = self.accounts.get() {
+            accounts.hearing(true).await;
+        }
         let (outgoing, mut to_send) = tokio::sync::mpsc::unbounded_channel::<String>();
-        *self.outgoing.lock().unwrap_or_else(PoisonError::into_inner) = Some(outgoing);
+        {
+            // Under the lock `tell` sends under: every notice told meanwhile goes out once.
+            let mut kept = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
+            let pending =
+                std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+            for notice in pending {
+                let _ = outgoing.send(notice);
+            }
+            *kept = Some(outgoing);
+        }
         tracing::info!("listening for connection changes; connections are kept in memory");
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         loop {
@@ -258,5 +317,54 @@ impl ConnectionCache {
         if let Some(observer) = &self.observer {
             observer.looked_up(CacheKind::Connections, hit);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use domain::{CalendlyCredential, CalendlyToken, CalendlyUser, Webhooks};
+
+    use super::*;
+
+    fn connection(user: &str) -> CalendlyConnection {
+        CalendlyConnection {
+            user_id: UserId::parse(user).expect("user"),
+            credential: CalendlyCredential::PersonalAccessToken(
+                CalendlyToken::parse("pat").expect("token"),
+            ),
+            calendly_user: CalendlyUser {
+                uri: CalendlyUserUri::parse("https://api.calendly.com/users/A").expect("uri"),
+                name: "A".into(),
+                email: "a@example.com".into(),
+                scheduling_url: "https://calendly.com/a".into(),
+                timezone: "UTC".into(),
+                organization: None,
+            },
+            connected_at: Utc::now(),
+            webhooks: Webhooks::Off,
+            scopes: None,
+        }
+    }
+
+    #[test]
+    fn a_read_overtaken_by_a_forgetting_is_not_kept_and_one_kept_before_is_removed() {
+        let cache = ConnectionCache::new(10, None);
+        cache.listening.store(true, Ordering::Release);
+        let read = connection("u1");
+        // Read at one epoch, forgotten while the read ran: not kept.
+        let epoch = cache.epoch.load(Ordering::Acquire);
+        cache.forget("u1");
+        assert!(!cache.keep_unless_forgotten_since(epoch, &read.user_id, &read));
+        assert!(cache.lock().is_empty());
+        // Read and kept, then forgotten: gone.
+        let epoch = cache.epoch.load(Ordering::Acquire);
+        assert!(cache.keep_unless_forgotten_since(epoch, &read.user_id, &read));
+        cache.forget("u1");
+        assert!(cache.lock().is_empty());
+        // Not listening: nothing is kept.
+        cache.stop_listening();
+        let epoch = cache.epoch.load(Ordering::Acquire);
+        assert!(!cache.keep_unless_forgotten_since(epoch, &read.user_id, &read));
     }
 }

@@ -67,13 +67,9 @@ impl TokenRepository for ListenedTokens {
         let loaded = self.inner.load(user_id).await?;
         if let Some(connection) = &loaded
             && listening
-            && self.cache.is_listening()
-            && self.cache.epoch.load(Ordering::Acquire) == epoch
         {
-            let mut entries = self.cache.lock();
-            if entries.len() < self.cache.max_users {
-                entries.insert(user_id.clone(), connection.clone());
-            }
+            self.cache
+                .keep_unless_forgotten_since(epoch, user_id, connection);
         }
         Ok(loaded)
     }
@@ -168,5 +164,9 @@ impl AccountCache for SharedForgetting {
     async fn forget_times(&self, account: &CalendlyUserUri) {
         self.local.forget_times(account).await;
         self.cache.tell("times", account);
+    }
+
+    async fn hearing(&self, hearing: bool) {
+        self.local.hearing(hearing).await;
     }
 }

@@ -16,6 +16,7 @@ use domain::{
 };
 
 mod event_types;
+mod hearing;
 mod runs;
 mod shared;
 mod times;
