@@ -28,8 +28,10 @@ use crate::shared_tier::{SharedTier, millis};
 const MOST_FIELDS: u32 = 512;
 
 /// The generation, the answer if any stored since ARGV[5] (nanoseconds), and who loads it when
-/// there is none: `1` the caller (who now holds the load for ARGV[4] ms), `2` another instance
-/// (which holds it). An answer past its TTL is none: its reload is held like a first load.
+/// there is none: `1` the caller (who now holds the load for ARGV[4] ms, as instance ARGV[6],
+/// alive for ARGV[8] ms under the key ARGV[7] .. ARGV[6]), `2` another instance (which holds it
+/// and is alive). An answer past its TTL is none: its reload is held like a first load. A hold
+/// whose instance is no longer alive (it died, or lost Redis, mid-load) is taken over.
 const GET: &str = r"
 local g = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 local field = ARGV[2] .. g .. ARGV[3]
@@ -39,13 +41,25 @@ if answer and tonumber(string.match(answer, '^(%d+) ') or '0') >= tonumber(ARGV[
 end
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local held = tonumber(redis.call('HGET', KEYS[1], 'l|' .. field) or '0')
-if held > ms then return {g, false, 2} end
-redis.call('HSET', KEYS[1], 'l|' .. field, ms + tonumber(ARGV[4]))
+local held = redis.call('HGET', KEYS[1], 'l|' .. field)
+if held then
+  local until_ms, holder = string.match(held, '^(%d+)|(.+)$')
+  if until_ms and tonumber(until_ms) > ms and redis.call('EXISTS', ARGV[7] .. holder) == 1 then
+    return {g, false, 2}
+  end
+end
+redis.call('HSET', KEYS[1], 'l|' .. field, (ms + tonumber(ARGV[4])) .. '|' .. ARGV[6])
+redis.call('SET', ARGV[7] .. ARGV[6], '1', 'PX', ARGV[8])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
 return {g, false, 1}
+";
+
+/// Says an instance is alive for ARGV[1] ms.
+const ALIVE: &str = r"
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 1
 ";
 
 /// Lets go of a load that failed, so that others load at once rather than wait.
@@ -170,11 +184,20 @@ pub(crate) struct SharedAnswers {
     put: Script,
     release: Script,
     forget: Script,
+    alive: Script,
     /// How long forgetting is remembered: the longest TTL plus the longest load.
     horizon: Duration,
     /// How long a load is held for the other instances (who wait for it, at most this long).
     pub(super) hold: Duration,
+    /// This instance, in the holds it takes.
+    instance: String,
 }
+
+/// How long an instance counts as alive after it last said so: it says so when it takes a
+/// hold, and every [`ALIVE_EVERY`] while a load it holds runs.
+const ALIVE_FOR: Duration = Duration::from_millis(1500);
+/// How often an instance says it is alive while a load it holds runs.
+pub(super) const ALIVE_EVERY: Duration = Duration::from_millis(500);
 
 impl SharedAnswers {
     pub(crate) fn new(tier: SharedTier, horizon: Duration, hold: Duration) -> Self {
@@ -184,9 +207,25 @@ impl SharedAnswers {
             put: Script::new(PUT),
             release: Script::new(RELEASE),
             forget: Script::new(FORGET),
+            alive: Script::new(ALIVE),
             horizon,
             hold,
+            instance: crate::crypto::random_text(8),
         }
+    }
+
+    /// The key saying `instance` is alive, without the instance.
+    fn alive_prefix(&self) -> String {
+        self.tier.key("alive", "")
+    }
+
+    /// Says this instance is alive (it holds a load that still runs).
+    pub(super) async fn alive(&self) {
+        let mut invocation = self.alive.prepare_invoke();
+        invocation
+            .key(format!("{}{}", self.alive_prefix(), self.instance))
+            .arg(millis(ALIVE_FOR));
+        let _: Option<i64> = self.tier.run("alive", &invocation).await;
     }
 
     fn key(&self, account: &CalendlyUserUri) -> String {
@@ -217,7 +256,10 @@ impl SharedAnswers {
                     .checked_sub_signed(ttl_delta(ttl))
                     .and_then(|since| since.timestamp_nanos_opt())
                     .unwrap_or(0),
-            );
+            )
+            .arg(&self.instance)
+            .arg(self.alive_prefix())
+            .arg(millis(ALIVE_FOR));
         let Some((generation, value, loader)) = self
             .tier
             .run::<(String, Option<Vec<u8>>, u8)>(answers.op(), &invocation)

@@ -11,7 +11,7 @@ use domain::{AvailableTime, BusyTime, CalendlyUserUri, ProviderError, TimeRange}
 use super::encoding::Shareable;
 use super::hold::Hold;
 use super::provider::{CacheKind, ProviderCache};
-use super::shared::{Answers, Found, Looked, SharedAnswers};
+use super::shared::{ALIVE_EVERY, Answers, Found, Looked, SharedAnswers};
 
 /// How often an instance looks again while another loads what it needs.
 const WAIT_STEP: Duration = Duration::from_millis(20);
@@ -121,7 +121,10 @@ impl ProviderCache {
         load: impl Future<Output = Result<T, ProviderError>>,
     ) -> Result<T, ProviderError> {
         let hold = generation.map(|generation| shared.hold_of(account, answers, generation));
-        let loaded = load.await;
+        let loaded = match hold {
+            Some(_) => alive_while(shared, load).await,
+            None => load.await,
+        };
         if loaded.is_err()
             && let Some(generation) = generation
         {
@@ -205,7 +208,12 @@ impl ProviderCache {
                     Some(shared.hold_of(account, answers_of(*window_start), generation))
                 })
                 .collect();
-            let all = match load(fetch).await {
+            let loaded = if holds.is_empty() {
+                load(fetch).await
+            } else {
+                alive_while(shared, load(fetch)).await
+            };
+            let all = match loaded {
                 Ok(all) => all,
                 Err(error) => {
                     for ((window_start, _), holder) in run.iter().zip(&holders[at..end]) {
@@ -234,6 +242,18 @@ impl ProviderCache {
             at = end;
         }
         Ok(parts.into_iter().flatten().collect())
+    }
+}
+
+/// `load`, saying every [`ALIVE_EVERY`] that this instance (which holds it) is alive, so that
+/// the others wait for it while it runs and not after it died.
+async fn alive_while<T>(shared: &SharedAnswers, load: impl Future<Output = T>) -> T {
+    let mut load = std::pin::pin!(load);
+    loop {
+        tokio::select! {
+            loaded = &mut load => return loaded,
+            () = tokio::time::sleep(ALIVE_EVERY) => shared.alive().await,
+        }
     }
 }
 

@@ -198,7 +198,7 @@ async fn a_load_dropped_half_way_is_let_go_of_at_once() {
 }
 
 #[tokio::test]
-async fn a_dead_instances_hold_is_waited_for_two_seconds_at_most() {
+async fn a_dead_instances_hold_is_waited_for_no_longer_than_it_counts_as_alive() {
     let redis = TestRedis::start();
     let tier = tier(&redis.url(), "dead:").await;
     let ttl = Duration::from_secs(60);
@@ -217,9 +217,52 @@ async fn a_dead_instances_hold_is_waited_for_two_seconds_at_most() {
     let started = WallInstant::now();
     assert_eq!(available(&b).await.len(), 7 * 8);
     let waited = started.elapsed();
-    // The hold lives 5 s (half the longest load): B gives up on it after 2.
-    assert!(
-        waited >= Duration::from_millis(1900) && waited < Duration::from_millis(3500),
-        "{waited:?}"
+    // The hold lives 5 s (half the longest load), but its instance, which no longer says it
+    // is alive, counts as dead 1.5 s after it took the hold: B waits no longer than that.
+    assert!(waited < Duration::from_millis(1500), "{waited:?}");
+}
+
+#[tokio::test]
+async fn a_hold_is_waited_for_while_its_instance_lives_and_not_once_it_died() {
+    let redis = TestRedis::start();
+    let tier = tier(&redis.url(), "alive:").await;
+    let ttl = Duration::from_secs(60);
+    let (a, b, c) = (
+        instance(&tier, ttl, slow(1800)),
+        instance(&tier, ttl, slow(0)),
+        instance(&tier, ttl, slow(30_000)),
     );
+    // A loads for 1.8 s, saying it is alive: B waits for its answer rather than load.
+    let started = WallInstant::now();
+    let (from_a, from_b) = tokio::join!(available(&a), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        available(&b).await
+    });
+    assert_eq!(from_a, from_b);
+    assert_eq!(
+        available_calls(&b),
+        0,
+        "B waited for A, alive past its 1.5 s"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(1800));
+
+    // C takes the hold of another week and dies with it; 1.6 s later B finds the hold dead
+    // and loads at once.
+    let other = range("2030-01-14T00:00:00Z", "2030-01-21T00:00:00Z");
+    let mut dying = Box::pin(times::available(&c, other));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), &mut dying)
+            .await
+            .is_err()
+    );
+    std::mem::forget(dying);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let started = WallInstant::now();
+    assert_eq!(times::available(&b, other).await.len(), 7 * 8);
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(available_calls(&b), 1);
 }
