@@ -54,6 +54,27 @@ impl TestRedis {
         format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
+    /// Freezes the server (SIGSTOP): it keeps its data and its connections, and answers
+    /// nothing until [`Self::thaw`].
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(status.success(), "kill {signal} failed");
+        }
+    }
+
     /// Stops the server (its data goes with it).
     pub fn pause(&mut self) {
         if let Some(mut child) = self.child.take() {

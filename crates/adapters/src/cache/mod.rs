@@ -18,6 +18,7 @@
 
 mod compact;
 mod encoding;
+mod forgetting;
 mod generations;
 mod hold;
 mod in_flight;
@@ -25,6 +26,7 @@ mod merge;
 mod packed;
 mod provider;
 mod scheduling;
+mod scripts;
 mod shard;
 mod shared;
 mod store;

@@ -130,6 +130,37 @@ async fn a_load_overtaken_by_forgetting_is_never_shared() {
 }
 
 #[tokio::test]
+async fn a_forgetting_that_could_not_reach_redis_is_made_once_it_answers() {
+    let redis = TestRedis::start();
+    let tier = tier(&redis.url(), "retried:").await;
+    let ttl = Duration::from_secs(60);
+    let a = instance(&tier, ttl, Counting::default());
+    available(&a).await;
+    let b_cache = ProviderCache::new(
+        settings(ttl),
+        Arc::new(SetClock(Mutex::new(at("2030-01-01T00:00:00Z")))),
+        None,
+        Some(tier.clone()),
+    );
+    let forgetting = b_cache.forgetting_shared(Arc::new(b_cache.clone()));
+
+    // Redis frozen past its deadline (2 s here) while B forgets the account's times.
+    redis.freeze();
+    forgetting.forget_times(&account("A")).await;
+    redis.thaw();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    // A third instance does not read A's answer back from Redis: the forgetting was made.
+    let c = instance(&tier, ttl, Counting::default());
+    assert_eq!(available(&c).await.len(), 7 * 8);
+    assert_eq!(
+        available_calls(&c),
+        1,
+        "A's answer, made before, was forgotten"
+    );
+}
+
+#[tokio::test]
 async fn an_answer_past_its_ttl_is_loaded_again_by_one_instance() {
     let redis = TestRedis::start();
     let tier = tier(&redis.url(), "expired:").await;
