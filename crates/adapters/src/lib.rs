@@ -7,6 +7,7 @@ pub mod crypto;
 mod errors;
 pub mod jwt;
 pub mod postgres;
+pub mod resilience;
 pub mod shared_tier;
 pub mod sqlite;
 pub mod tasks;

@@ -6,9 +6,9 @@ use domain::{ProviderError, Rejection, Scope};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::budget::RateHeaders;
-use super::call::CallOutcome;
 use crate::errors::error_chain;
+use crate::resilience::CallOutcome;
+use crate::resilience::RateHeaders;
 
 /// A complete answer of Calendly: its status, its rate-limit headers, and its whole body.
 pub(super) type Answer = (StatusCode, RateHeaders, bytes::Bytes);

@@ -2,12 +2,8 @@
 //! (keep-alive, rustls with ring, a deadline per call).
 
 mod answer;
-mod budget;
-mod call;
-mod circuit;
 mod flat;
 mod oauth;
-mod retry;
 mod signature;
 mod webhooks;
 pub(crate) mod wire;
@@ -27,14 +23,13 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tracing::instrument;
 
+pub use crate::resilience::{
+    CallObserver, CallOutcome, CircuitBreaker, ClientBuildError, RateBudgets,
+};
+use crate::resilience::{RETRY_BACKOFF, RateHeaders, jittered, retry_pause};
 pub use crate::tls_provider::install_tls_provider;
 use answer::{Answer, refusal, scope_refusal, transport_error, whole_answer};
-pub use budget::RateBudgets;
-use budget::RateHeaders;
-pub use call::{CallObserver, CallOutcome, ClientBuildError};
-pub use circuit::CircuitBreaker;
 pub use oauth::{CalendlyOAuthClient, CalendlyOAuthSettings};
-use retry::{RETRY_BACKOFF, jittered, retry_pause};
 pub use signature::{CalendlyDeliveries, signature_header};
 
 /// Calendly's page size limit.

@@ -25,8 +25,8 @@ use tokio::time::Instant;
 use tracing::instrument;
 
 use super::answer::{Answer, transport_error, whole_answer};
-use super::call::{CallObserver, CallOutcome, ClientBuildError};
 use crate::crypto::random_text;
+use crate::resilience::{CallObserver, CallOutcome, ClientBuildError};
 use crate::tls_provider::install_tls_provider;
 
 /// How to reach Calendly's OAuth server, and the application registered with it.

@@ -5,19 +5,19 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The pause before the one retry: this, plus up to as much again at random.
-pub(super) const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+pub(crate) const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 /// A retry is made only if at least this much of the deadline would be left for it.
 const MIN_RETRY_TIME: Duration = Duration::from_millis(250);
 
 /// The pause before a retry at `now`, if the retry would still have [`MIN_RETRY_TIME`] of the
 /// call's deadline after it.
-pub(super) fn retry_pause(deadline: Instant, now: Instant, pause: Duration) -> Option<Duration> {
+pub(crate) fn retry_pause(deadline: Instant, now: Instant, pause: Duration) -> Option<Duration> {
     (deadline.saturating_duration_since(now) > pause + MIN_RETRY_TIME).then_some(pause)
 }
 
 /// `base` plus up to as much again: retries from many requests do not arrive together. The
 /// randomness need not be good, so it comes from the clock.
-pub(super) fn jittered(base: Duration) -> Duration {
+pub(crate) fn jittered(base: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
