@@ -3,8 +3,9 @@
 # stand-in, under wrk. For every number of users and every stand-in latency it connects the
 # users, warms the gateway up with one check each, then drives check-availability for a 7-day
 # range over all of them at BENCH_CONNECTIONS connections, event types for 5 seconds, slots (every
-# active event type, 7 days, Europe/Berlin), and the check-availability requests straight to the
-# stand-in; then prints the tables.
+# active event type, 7 days, Europe/Berlin), `/healthz` (what any request costs: the CPU of a
+# check is compared with it), and the check-availability requests straight to the stand-in;
+# then prints the tables.
 #
 #   bench/run.sh
 #   BENCH_USERS="1000" BENCH_LATENCIES="0" BENCH_DURATION=10 bench/run.sh
@@ -103,6 +104,11 @@ for users in $USERS_LIST; do
       echo "profile: $OUT/$run.profile.txt" >&2
     fi
     calendly_calls=$(python3 bench/driver.py calls "$stand_in" reset)
+    # /healthz beside it, the same way: what any request costs the gateway.
+    awk -F'\t' '{print $1"\t/healthz"}' "$OUT/gateway.tsv" >"$OUT/healthz.tsv"
+    healthz_before=$(python3 bench/driver.py proc "$gateway_pid")
+    healthz=$(wrk_run "$gateway" "$OUT/healthz.tsv")
+    healthz_after=$(python3 bench/driver.py proc "$gateway_pid")
     # Listing event types, every user's remembered since the warm-up: no Calendly call.
     event_types=$(wrk_run "$gateway" "$OUT/event_types.tsv" 5)
     event_types_calls=$(python3 bench/driver.py calls "$stand_in" reset)
@@ -113,6 +119,7 @@ for users in $USERS_LIST; do
     slots_calls=$(python3 bench/driver.py calls "$stand_in")
     direct=$(wrk_run "$stand_in" "$OUT/stand_in.tsv")
 
+    HEALTHZ="$healthz" HEALTHZ_BEFORE="$healthz_before" HEALTHZ_AFTER="$healthz_after" \
     DATABASE_READS=$database_reads AVAILABILITY_TTL=$AVAILABILITY_TTL ORDER=$ORDER python3 - "$CONNECT" "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" \
       "$event_types" "$event_types_calls" "$slots" "$slots_before" "$slots_after" "$slots_calls" >>"$RESULTS" <<'PY'
 import json, os, sys
@@ -130,6 +137,9 @@ print(json.dumps({
     "slots": json.loads(slots), "slots_calendly_calls": int(slots_calls),
     "slots_cpu_ticks": slots_after["cpu_ticks"] - slots_before["cpu_ticks"],
     "database_reads": int(os.environ["DATABASE_READS"]),
+    "healthz": json.loads(os.environ["HEALTHZ"]),
+    "healthz_cpu_ticks": json.loads(os.environ["HEALTHZ_AFTER"])["cpu_ticks"]
+        - json.loads(os.environ["HEALTHZ_BEFORE"])["cpu_ticks"],
 }))
 PY
     tail -n 1 "$RESULTS" >&2
