@@ -113,6 +113,20 @@ impl TestApp {
     /// A gateway on the project's own configuration files, pointed at this test's database
     /// and Calendly stand-in; `customize` may change anything else.
     pub async fn spawn_with(customize: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_on(customize, None).await
+    }
+
+    /// The same gateway asking `scheduling` instead of Calendly.
+    pub async fn spawn_with_scheduling(
+        scheduling: std::sync::Arc<dyn domain::SchedulingProvider>,
+    ) -> Self {
+        Self::spawn_on(|_| {}, Some(scheduling)).await
+    }
+
+    async fn spawn_on(
+        customize: impl FnOnce(&mut Settings),
+        scheduling: Option<std::sync::Arc<dyn domain::SchedulingProvider>>,
+    ) -> Self {
         secrets_in_logs::install();
         let db = TestDatabase::create().await;
         let calendly = MockServer::start().await;
@@ -133,9 +147,11 @@ impl TestApp {
         settings.cache.availability_ttl_secs = 0;
         customize(&mut settings);
 
-        let application = Application::build(settings)
-            .await
-            .expect("application builds");
+        let application = match scheduling {
+            Some(scheduling) => Application::build_with_scheduling(settings, scheduling).await,
+            None => Application::build(settings).await,
+        }
+        .expect("application builds");
         let address = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
         Self {

@@ -15,6 +15,7 @@ mod event_types;
 mod fast_path;
 mod faults;
 mod health;
+mod in_memory;
 mod many_instances;
 mod oauth;
 mod oauth_end_to_end;

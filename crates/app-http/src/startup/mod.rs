@@ -2,6 +2,7 @@
 
 mod database;
 mod error;
+mod provider;
 mod webhook_health;
 mod workers;
 
@@ -13,6 +14,7 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
+use domain::SchedulingProvider;
 use tracing_actix_web::TracingLogger;
 
 pub use self::database::{migrate, rotate_keys};
@@ -65,11 +67,28 @@ impl Application {
     /// Applies pending migrations, wires the adapters and binds the listener
     /// (`server.port = 0` picks a free port; [`Application::port`] tells which).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_on(settings, None).await
+    }
+
+    /// The same application asking `scheduling` instead of Calendly (behind the same cache,
+    /// use cases and routes): another provider, or one in memory for tests.
+    pub async fn build_with_scheduling(
+        settings: Settings,
+        scheduling: Arc<dyn SchedulingProvider>,
+    ) -> Result<Self, StartupError> {
+        Self::build_on(settings, Some(scheduling)).await
+    }
+
+    async fn build_on(
+        settings: Settings,
+        scheduling: Option<Arc<dyn SchedulingProvider>>,
+    ) -> Result<Self, StartupError> {
         let applied = migrate(&settings).await?;
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
-        let shared = Shared::new(&settings)?;
+        let mut shared = Shared::new(&settings)?;
+        shared.scheduling = scheduling;
         shared.check_wiring()?;
         shared.start_webhook_checks()?;
 

@@ -23,6 +23,7 @@ use secrecy::ExposeSecret;
 
 use super::database::{Storage, connection_cache, shared_tier, storage};
 use super::error::StartupError;
+use super::provider::Given;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -94,6 +95,8 @@ pub(super) struct Shared {
     pools: PoolShares,
     /// Connections kept in memory (PostgreSQL), shared by every worker's repository.
     connections: Option<Arc<ConnectionCache>>,
+    /// Another provider than Calendly, when the application was built with one.
+    pub(super) scheduling: Option<Arc<dyn SchedulingProvider>>,
 }
 
 /// The shortest lead of the earliest start asked of Calendly over now (see
@@ -162,6 +165,7 @@ impl Shared {
             budgets: Arc::new(shared.map_or_else(RateBudgets::default, RateBudgets::shared)),
             pools,
             connections,
+            scheduling: None,
         })
     }
 
@@ -218,7 +222,11 @@ impl Shared {
             tokens: Arc::clone(&tokens),
             subscriptions: Arc::new(client.clone()) as Arc<dyn WebhookSubscriptions>,
             deliveries: Arc::new(CalendlyDeliveries),
-            scheduling: Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
+            scheduling: match &self.scheduling {
+                Some(given) => Arc::new(self.provider_cache.wrap(Given(Arc::clone(given))))
+                    as Arc<dyn SchedulingProvider>,
+                None => Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
+            },
             // Forgotten in the shared tier first, then here, and by the other instances when
             // they hear of it.
             account_cache: self
