@@ -42,7 +42,11 @@ async fn the_basic_flow_through_an_in_memory_provider() {
 
     let (status, event_types) = json_of(app.get("/calendly/user-event-types").await).await;
     assert_eq!(status, 200, "{event_types}");
-    assert_eq!(event_types.as_array().map(Vec::len), Some(3), "{event_types}");
+    assert_eq!(
+        event_types.as_array().map(Vec::len),
+        Some(3),
+        "{event_types}"
+    );
 
     // Availability of the first active event type, tomorrow: 09:00 to 16:00 UTC.
     let (start, end): (DateTime<Utc>, DateTime<Utc>) = (days_ahead(1), days_ahead(2));

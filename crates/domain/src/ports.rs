@@ -336,6 +336,17 @@ pub trait AccountCache: Send + Sync {
     /// types stay.
     async fn forget_times(&self, account: &CalendlyUserUri);
 
+    /// As [`Self::forget`] (`all`) or [`Self::forget_times`], told by another instance that
+    /// forgot the account at `at` (its clock): no answer stored before then is served, from
+    /// whatever tier.
+    async fn forget_since(&self, account: &CalendlyUserUri, all: bool, _at: DateTime<Utc>) {
+        if all {
+            self.forget(account).await;
+        } else {
+            self.forget_times(account).await;
+        }
+    }
+
     /// Whether this instance hears every forgetting the other instances make. While it does
     /// not (`false`), it may miss some, so it serves no answer it kept itself; each change
     /// forgets everything kept. By default there is nothing to hear.

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::{AccountCache, CalendlyUserUri};
 use tokio::time::Instant;
 
@@ -133,6 +134,10 @@ impl AccountCache for TierForgetting {
     async fn forget_times(&self, account: &CalendlyUserUri) {
         self.forget_in_tier(account, false).await;
         self.inner.forget_times(account).await;
+    }
+
+    async fn forget_since(&self, account: &CalendlyUserUri, all: bool, at: DateTime<Utc>) {
+        self.inner.forget_since(account, all, at).await;
     }
 
     async fn hearing(&self, hearing: bool) {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use domain::CalendlyUserUri;
 use tokio::time::Instant;
 
@@ -23,6 +24,9 @@ pub(super) struct Generation {
 struct Forgotten {
     generation: Generation,
     at: Instant,
+    /// When the account's times, and its event types, were last forgotten, by the clock of
+    /// the instance that forgot them: nothing stored before then is served.
+    since: (DateTime<Utc>, Option<DateTime<Utc>>),
 }
 
 /// The generations of the accounts forgotten within the horizon.
@@ -90,20 +94,42 @@ impl Generations {
     }
 
     /// Moves `account`'s times (and with `event_types_too` its event types) to a new
-    /// generation.
-    pub(super) fn advance(&self, account: &CalendlyUserUri, event_types_too: bool) {
+    /// generation; it was forgotten at `since` (no answer stored before is served).
+    pub(super) fn advance(
+        &self,
+        account: &CalendlyUserUri,
+        event_types_too: bool,
+        since: DateTime<Utc>,
+    ) {
         let fresh = || self.next.fetch_add(1, Ordering::Relaxed);
         let mut forgotten = self.lock();
         self.sweep_when_due(&mut forgotten);
         let entry = forgotten.entry(account.clone()).or_insert(Forgotten {
             generation: Generation::default(),
             at: Instant::now(),
+            since: (since, None),
         });
         entry.generation.times = fresh();
         if event_types_too {
             entry.generation.event_types = fresh();
         }
         entry.at = Instant::now();
+        entry.since.0 = entry.since.0.max(since);
+        if event_types_too {
+            entry.since.1 = Some(entry.since.1.map_or(since, |was| was.max(since)));
+        }
+    }
+
+    /// When `account`'s times (with `event_types`, its event types) were last forgotten,
+    /// within the horizon.
+    pub(super) fn forgotten_since(
+        &self,
+        account: &CalendlyUserUri,
+        event_types: bool,
+    ) -> Option<DateTime<Utc>> {
+        let forgotten = self.lock();
+        let since = forgotten.get(account)?.since;
+        if event_types { since.1 } else { Some(since.0) }
     }
 
     /// Drops the accounts forgotten longer ago than the horizon, at most once a horizon.
@@ -135,11 +161,11 @@ mod tests {
         let generations = Generations::new(Duration::from_secs(100));
         let (a, b) = (account("A"), account("B"));
         assert_eq!(generations.of(&a), Generation::default());
-        generations.advance(&a, false);
+        generations.advance(&a, false, Utc::now());
         let moved = generations.of(&a);
         assert!(moved.times > 0 && moved.event_types == 0, "{moved:?}");
         assert_eq!(generations.of(&b), Generation::default(), "B stays");
-        generations.advance(&a, true);
+        generations.advance(&a, true, Utc::now());
         let again = generations.of(&a);
         assert!(
             again.times > moved.times && again.event_types > 0,
@@ -148,7 +174,7 @@ mod tests {
 
         tokio::time::advance(Duration::from_secs(101)).await;
         assert_eq!(generations.of(&a), again, "kept until the next sweep");
-        generations.advance(&b, false);
+        generations.advance(&b, false, Utc::now());
         assert_eq!(
             generations.len(),
             1,
@@ -161,7 +187,7 @@ mod tests {
     fn everything_moves_when_hearing_changes_and_nothing_is_found_while_deaf() {
         let generations = Generations::new(Duration::from_secs(100));
         let (a, b) = (account("A"), account("B"));
-        generations.advance(&a, true);
+        generations.advance(&a, true, Utc::now());
         let (before_a, before_b) = (generations.of(&a), generations.of(&b));
         generations.hearing(false);
         let deaf = generations.of(&b);

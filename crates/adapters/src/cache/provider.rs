@@ -267,11 +267,17 @@ impl ProviderCache {
 #[async_trait]
 impl AccountCache for ProviderCache {
     async fn forget(&self, account: &CalendlyUserUri) {
-        self.stores.generations.advance(account, true);
+        let now = self.stores.clock.now();
+        self.stores.generations.advance(account, true, now);
     }
 
     async fn forget_times(&self, account: &CalendlyUserUri) {
-        self.stores.generations.advance(account, false);
+        let now = self.stores.clock.now();
+        self.stores.generations.advance(account, false, now);
+    }
+
+    async fn forget_since(&self, account: &CalendlyUserUri, all: bool, at: DateTime<Utc>) {
+        self.stores.generations.advance(account, all, at);
     }
 
     async fn hearing(&self, hearing: bool) {

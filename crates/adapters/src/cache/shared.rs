@@ -248,19 +248,19 @@ impl SharedAnswers {
         let _: Option<i64> = self.tier.run(answers.op(), &invocation).await;
     }
 
-    /// Puts `items` (valid within `held`) as `account`'s `answers` at `generation`, unless
-    /// it has moved on since.
+    /// Puts `data` (valid within `held`, asked of the provider at `asked_at`, from which its
+    /// age counts) as `account`'s `answers` at `generation`, unless it has moved on since.
     pub(super) async fn put(
         &self,
         account: &CalendlyUserUri,
         answers: Answers<'_>,
         generation: &str,
         (held, ttl): ((DateTime<Utc>, DateTime<Utc>), Duration),
-        clock: &dyn Clock,
+        asked_at: DateTime<Utc>,
         data: &impl Shareable,
     ) {
         let (generation_field, letter, rest) = answers.fields();
-        let value = encode(clock.now(), held, data);
+        let value = encode(asked_at, held, data);
         let mut invocation = self.put.prepare_invoke();
         invocation
             .key(self.key(account))

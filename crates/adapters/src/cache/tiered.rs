@@ -63,13 +63,29 @@ impl ProviderCache {
     ) -> Looked<T> {
         let clock = self.stores.clock.as_ref();
         let waited_from = tokio::time::Instant::now();
-        loop {
+        let mut looked = loop {
             let looked = shared.look(account, answers, ttl, clock, T::read).await;
             if !looked.loaded_elsewhere || waited_from.elapsed() >= shared.hold.min(LONGEST_WAIT) {
-                return looked;
+                break looked;
             }
             tokio::time::sleep(WAIT_STEP).await;
+        };
+        // Asked of the provider before the account was last forgotten (here or, by its notice,
+        // elsewhere): stale, whatever Redis missed.
+        if let (Some(found), Some(since)) = (
+            &looked.found,
+            self.stores
+                .generations
+                .forgotten_since(account, matches!(answers, Answers::EventTypes)),
+        ) {
+            let asked_at = chrono::TimeDelta::from_std(found.age)
+                .ok()
+                .and_then(|age| clock.now().checked_sub_signed(age));
+            if asked_at.is_none_or(|asked_at| asked_at < since) {
+                looked.found = None;
+            }
         }
+        looked
     }
 
     /// The answer to a miss in process: the shared tier's when it holds a fresh one that
@@ -98,14 +114,14 @@ impl ProviderCache {
         if let Some(found) = found {
             return Ok(found);
         }
+        let asked_at = self.stores.clock.now();
         let data = self
             .held_load(shared, (account, answers), looked.holder(), load)
             .await?;
         if let Some(generation) = looked.holder() {
             let held = (from, from);
-            let clock = self.stores.clock.as_ref();
             shared
-                .put(account, answers, generation, (held, ttl), clock, &data)
+                .put(account, answers, generation, (held, ttl), asked_at, &data)
                 .await;
         }
         Ok(fresh(data))
@@ -208,6 +224,7 @@ impl ProviderCache {
                     Some(shared.hold_of(account, answers_of(*window_start), generation))
                 })
                 .collect();
+            let asked_at = clock.now();
             let loaded = if holds.is_empty() {
                 load(fetch).await
             } else {
@@ -233,7 +250,7 @@ impl ProviderCache {
                     let held = (piece.start(), piece.end());
                     let answers = answers_of(*window_start);
                     shared
-                        .put(account, answers, generation, (held, ttl), clock, &data)
+                        .put(account, answers, generation, (held, ttl), asked_at, &data)
                         .await;
                 }
                 parts[at + offset] = Some(fresh(data, *piece));

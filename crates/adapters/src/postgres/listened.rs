@@ -33,7 +33,7 @@ use crate::cache::{CacheKind, CacheObserver};
 /// The channel the trigger notifies on.
 pub const CHANNEL: &str = "calendly_connections";
 /// The channel instances tell each other on that an account's answers changed (a webhook, a
-/// connect): `<instance> <times|all> <account URI>`.
+/// connect): `<instance> <times|all> <when it forgot, ns since the epoch> <account URI>`.
 pub const ACCOUNTS_CHANNEL: &str = "calendly_accounts";
 /// How often the listener checks that its connection still answers.
 pub const HEARTBEAT: Duration = Duration::from_millis(250);
@@ -102,7 +102,9 @@ impl ConnectionCache {
     /// Tells the other instances: at once while listening, else when it listens again (an
     /// instance that stopped listening meanwhile forgets everything when it listens again).
     pub(super) fn tell(&self, what: &str, account: &CalendlyUserUri) {
-        let notice = format!("{} {what} {}", self.instance, account.as_str());
+        // When it forgot, which the others hold every answer against, whatever tier it is in.
+        let at = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let notice = format!("{} {what} {at} {}", self.instance, account.as_str());
         let outgoing = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
         let unsent = match outgoing.as_ref() {
             Some(outgoing) => outgoing.send(notice).err().map(|error| error.0),
@@ -117,24 +119,29 @@ impl ConnectionCache {
         }
     }
 
-    /// A notice from another instance on [`ACCOUNTS_CHANNEL`].
+    /// A notice from another instance on [`ACCOUNTS_CHANNEL`]: `<instance> <times|all> <when,
+    /// ns> <account>`.
     async fn heard(&self, notice: &str) {
-        let mut parts = notice.splitn(3, ' ');
-        let (Some(instance), Some(what), Some(account)) =
-            (parts.next(), parts.next(), parts.next())
+        let mut parts = notice.splitn(4, ' ');
+        let (Some(instance), Some(what), Some(at), Some(account)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return;
         };
-        let (Some(local), Ok(account)) = (self.accounts.get(), CalendlyUserUri::parse(account))
-        else {
+        let (Some(local), Ok(account), Ok(at)) = (
+            self.accounts.get(),
+            CalendlyUserUri::parse(account),
+            at.parse::<i64>(),
+        ) else {
             return;
         };
         if instance == self.instance {
             return;
         }
+        let at = chrono::DateTime::from_timestamp_nanos(at);
         match what {
-            "times" => local.forget_times(&account).await,
-            "all" => local.forget(&account).await,
+            "times" => local.forget_since(&account, false, at).await,
+            "all" => local.forget_since(&account, true, at).await,
             _ => {}
         }
     }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::{
     AccountCache, CalendlyConnection, CalendlyCredential, CalendlyUserUri, HookId, HookedAccount,
     RefreshLease, RepositoryError, TokenRepository, UserId, Webhooks,
@@ -164,6 +165,10 @@ impl AccountCache for SharedForgetting {
     async fn forget_times(&self, account: &CalendlyUserUri) {
         self.local.forget_times(account).await;
         self.cache.tell("times", account);
+    }
+
+    async fn forget_since(&self, account: &CalendlyUserUri, all: bool, at: DateTime<Utc>) {
+        self.local.forget_since(account, all, at).await;
     }
 
     async fn hearing(&self, hearing: bool) {

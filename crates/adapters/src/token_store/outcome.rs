@@ -105,6 +105,51 @@ where
             })
     }
 
+    /// As [`Self::settled`], and whether the failure was the connection itself, gone (its
+    /// backend ended by an administrator, a restart or a crash while it waited in the pool):
+    /// a read may then be tried once more, on another connection.
+    pub(crate) async fn settled_or_gone<T>(
+        &self,
+        outcome: Outcome<T>,
+        mut db: Object<C>,
+    ) -> Result<T, (RepositoryError, bool)>
+    where
+        C: Backend,
+    {
+        let timed_out = outcome.is_err();
+        self.judged(outcome, &mut db)
+            .await
+            .map_err(|(error, usable)| {
+                if !usable {
+                    drop(Object::take(db));
+                }
+                (error, !usable && !timed_out)
+            })
+    }
+
+    /// The outcome of `read` (one query on a connection of the pool, within its deadline), read
+    /// once more on another connection when the first turned out gone (see
+    /// [`Self::settled_or_gone`]).
+    pub(crate) async fn read_once_more<T: Send>(
+        &self,
+        read: impl for<'c> Fn(&'c mut Object<C>) -> futures::future::BoxFuture<'c, Outcome<T>>,
+    ) -> Result<T, RepositoryError>
+    where
+        C: Backend,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut db = self.connection().await?;
+            let outcome = read(&mut db).await;
+            match self.settled_or_gone(outcome, db).await {
+                Ok(value) => return Ok(value),
+                Err((_, true)) if tries == 1 => {}
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
     /// [`judge`] with this repository's deadline.
     pub(crate) async fn judged<T>(
         &self,

@@ -88,15 +88,23 @@ macro_rules! diesel_token_repository {
                 use diesel_async::RunQueryDsl;
                 use schema::calendly_connections::dsl;
 
-                let mut db = self.connection().await?;
-                let query = dsl::calendly_connections
-                    .find(user_id.as_str())
-                    .first::<$crate::token_store::StoredConnection>(&mut db);
-                // Waiting for the lock may take as long as another's renewal.
-                let outcome = tokio::time::timeout(self.lock_wait() + self.query_timeout(), query)
-                    .await
-                    .map(diesel::OptionalExtension::optional);
-                let row = self.settled(outcome, db).await?;
+                // Waiting for the lock may take as long as another's renewal; a pooled
+                // connection whose backend ended is read from once more, on another.
+                let deadline = self.lock_wait() + self.query_timeout();
+                let id = user_id.as_str().to_owned();
+                let row = self
+                    .read_once_more(|db| {
+                        let id = id.clone();
+                        Box::pin(async move {
+                            let query = dsl::calendly_connections
+                                .find(id)
+                                .first::<$crate::token_store::StoredConnection>(db);
+                            tokio::time::timeout(deadline, query)
+                                .await
+                                .map(diesel::OptionalExtension::optional)
+                        })
+                    })
+                    .await?;
                 row.map(|row| self.restored(row)).transpose()
             }
 
@@ -125,22 +133,29 @@ macro_rules! diesel_token_repository {
                 use diesel_async::RunQueryDsl;
                 use schema::calendly_connections::dsl;
 
-                let mut db = self.connection().await?;
-                let query = dsl::calendly_connections
-                    .select((
-                        dsl::user_id,
-                        dsl::calendly_user_uri,
-                        dsl::token_key_id,
-                        dsl::webhook_signed_by,
-                        dsl::webhook_key_ciphertext,
-                    ))
-                    .filter(dsl::hook_id.eq(hook_id.as_str()))
-                    .filter(dsl::webhook_status.eq("active"))
-                    .first::<$crate::token_store::HookRow>(&mut db);
-                let outcome = tokio::time::timeout(self.query_timeout(), query)
-                    .await
-                    .map(diesel::OptionalExtension::optional);
-                let row = self.settled(outcome, db).await?;
+                let deadline = self.query_timeout();
+                let hook = hook_id.as_str().to_owned();
+                let row = self
+                    .read_once_more(|db| {
+                        let hook = hook.clone();
+                        Box::pin(async move {
+                            let query = dsl::calendly_connections
+                                .select((
+                                    dsl::user_id,
+                                    dsl::calendly_user_uri,
+                                    dsl::token_key_id,
+                                    dsl::webhook_signed_by,
+                                    dsl::webhook_key_ciphertext,
+                                ))
+                                .filter(dsl::hook_id.eq(hook))
+                                .filter(dsl::webhook_status.eq("active"))
+                                .first::<$crate::token_store::HookRow>(db);
+                            tokio::time::timeout(deadline, query)
+                                .await
+                                .map(diesel::OptionalExtension::optional)
+                        })
+                    })
+                    .await?;
                 row.map(|row| self.hooked(row)).transpose()
             }
 

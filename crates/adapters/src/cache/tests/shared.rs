@@ -161,6 +161,30 @@ async fn a_forgetting_that_could_not_reach_redis_is_made_once_it_answers() {
 }
 
 #[tokio::test]
+async fn an_answer_asked_before_a_forgetting_heard_of_is_not_read_back_whatever_redis_missed() {
+    let redis = TestRedis::start();
+    let tier = tier(&redis.url(), "since:").await;
+    let ttl = Duration::from_secs(60);
+    let clock = Arc::new(SetClock(Mutex::new(at("2030-01-01T00:00:00Z"))));
+    let a = instance_on(&tier, ttl, Counting::default(), Arc::clone(&clock));
+    available(&a).await;
+    // Another instance forgot the account a second later and said so (a notice); the
+    // forgetting never reached Redis, which still holds A's answer.
+    let b_cache = ProviderCache::new(settings(ttl), clock.clone(), None, Some(tier.clone()));
+    let b = b_cache.wrap(Counting::default());
+    clock.set("2030-01-01T00:00:01Z");
+    b_cache
+        .forget_since(&account("A"), false, at("2030-01-01T00:00:01Z"))
+        .await;
+    assert_eq!(available(&b).await.len(), 7 * 8);
+    assert_eq!(available_calls(&b), 1, "A's older answer was not read back");
+    // What B asked after the forgetting is shared again.
+    let c = instance_on(&tier, ttl, Counting::default(), clock);
+    available(&c).await;
+    assert_eq!(available_calls(&c), 0);
+}
+
+#[tokio::test]
 async fn an_answer_past_its_ttl_is_loaded_again_by_one_instance() {
     let redis = TestRedis::start();
     let tier = tier(&redis.url(), "expired:").await;
