@@ -68,6 +68,14 @@ def strip(text: str) -> str:
     return "".join(out)
 
 
+def named(path, braces):
+    """The paths a `use` names: `path` itself, or each item of its braces (`path::{a, b::c}`)."""
+    if braces is None:
+        return [tuple(path)]
+    items = (item.strip().split(" as ")[0].strip() for item in braces.split(","))
+    return [tuple(path + item.split("::")) for item in items if item and item != "self"]
+
+
 def referenced(module, text, found):
     """The module paths `text` (the code of `module`) names: crate::a::b…, super::a…, and a
     child module's by its bare name (child::f)."""
@@ -80,13 +88,7 @@ def referenced(module, text, found):
         if not rest and not match.group(3):
             continue  # a word that is only the module's name (`mod slots;`)
         base = list(module) + [head]
-        if not match.group(3):
-            paths.append(tuple(base + rest))
-        else:
-            for item in match.group(4).split(","):
-                item = item.strip().split(" as ")[0].strip()
-                if item and item != "self":
-                    paths.append(tuple(base + rest + item.split("::")))
+        paths.extend(named(base + rest, match.group(4)))
     for match in re.finditer(r"(?<!\$)\b(crate|super|self)((?:::\w+)*)(::\{([^}]*)\})?", text):
         head, rest = match.group(1), match.group(2).split("::")[1:]
         if not rest and not match.group(3):
@@ -99,13 +101,7 @@ def referenced(module, text, found):
                 base, rest = base[:-1], rest[1:]
         else:
             base = list(module)
-        if not match.group(3):
-            paths.append(tuple(base + rest))
-        else:
-            for item in match.group(4).split(","):
-                item = item.strip().split(" as ")[0].strip()
-                if item and item != "self":
-                    paths.append(tuple(base + rest + item.split("::")))
+        paths.extend(named(base + rest, match.group(4)))
     return paths
 
 

@@ -95,13 +95,19 @@ async fn a_disconnect_through_one_instance_reaches_the_others_within_a_second() 
     assert!(stats.values().all(|count| *count == 0), "{stats:?}");
 }
 
-#[tokio::test]
-async fn a_webhook_delivered_to_one_instance_refreshes_the_others() {
-    const PAT: &str = "pat-of-many-hooked-instances";
-    crate::secrets_in_logs::register_secret(PAT);
+/// Three gateways on one database and the stand-in, caching for an hour (only a webhook can
+/// make an answer fresh), A subscribing to Calendly's webhooks; a user connected through A.
+struct Hooked {
+    stand_in: StandIn,
+    db: TestDatabase,
+    gateways: [(Server, String); 3],
+    bearer: String,
+}
+
+async fn hooked(pat: &str, user: &str) -> Hooked {
+    crate::secrets_in_logs::register_secret(pat);
     let stand_in = StandIn::start(&[]);
     let db = TestDatabase::create().await;
-    // Far longer than the test: only a webhook can make an answer fresh.
     let base = env_with(
         &development_env(db.url(), &stand_in.url),
         &[
@@ -109,43 +115,42 @@ async fn a_webhook_delivered_to_one_instance_refreshes_the_others() {
             ("APP__CACHE__EVENT_TYPES_TTL_SECS", "3600"),
         ],
     );
-    let [(_a, a), (_b, b), (_c, c)] = hooked_and_two_more(&base);
-    let bearer = access_token(&base, "hooked-everywhere");
-    let check = next_week_check();
-
+    let gateways = hooked_and_two_more(&base);
+    let bearer = access_token(&base, user);
     let (status, connection) = json_of(
         http_client()
-            .put(format!("http://{a}/calendly/connection"))
+            .put(format!("http://{}/calendly/connection", gateways[0].1))
             .bearer_auth(&bearer)
-            .json(&serde_json::json!({ "personal_access_token": PAT }))
+            .json(&json!({ "personal_access_token": pat }))
             .send()
             .await
             .expect("sent"),
     )
     .await;
     assert_eq!((status, &connection["webhooks"]), (200, &json!("active")));
-    let get = async |gateway: &str, path: &str| {
-        json_of(
-            http_client()
-                .get(format!("http://{gateway}{path}"))
-                .bearer_auth(&bearer)
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await
-        .1
-    };
-    let first = starts(&get(&b, &check).await);
-    assert_eq!(starts(&get(&c, &check).await), first);
-    assert_eq!(starts(&get(&b, &check).await), first);
+    Hooked {
+        stand_in,
+        db,
+        gateways,
+        bearer,
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_delivered_to_one_instance_refreshes_the_others() {
+    let hooked = hooked("pat-of-many-hooked-instances", "hooked-everywhere").await;
+    let (b, c, bearer) = (&hooked.gateways[1].1, &hooked.gateways[2].1, &hooked.bearer);
+    let check = next_week_check();
+    let first = starts(&get_json(b, bearer, &check).await.1);
+    assert_eq!(starts(&get_json(c, bearer, &check).await.1), first);
+    assert_eq!(starts(&get_json(b, bearer, &check).await.1), first);
     assert_eq!(
-        stand_in.stats().await["event_type_available_times"],
+        hooked.stand_in.stats().await["event_type_available_times"],
         2,
         "kept by B and by C"
     );
 
-    booked_and_gone_everywhere(&stand_in, &bearer, &first[2], &check, &[&b, &c]).await;
+    booked_and_gone_everywhere(&hooked.stand_in, bearer, &first[2], &check, &[b, c]).await;
 }
 
 /// Three gateways: A on `base` and subscribing to Calendly's webhooks (at its own address), B
@@ -222,41 +227,21 @@ pub(crate) async fn booked_and_gone_everywhere(
 
 #[tokio::test]
 async fn a_booking_while_every_listener_reconnects_is_served_stale_nowhere() {
-    const PAT: &str = "pat-of-reconnecting-instances";
-    crate::secrets_in_logs::register_secret(PAT);
-    let stand_in = StandIn::start(&[]);
-    let db = TestDatabase::create().await;
-    let base = env_with(
-        &development_env(db.url(), &stand_in.url),
-        &[
-            ("APP__CACHE__AVAILABILITY_TTL_SECS", "3600"),
-            ("APP__CACHE__EVENT_TYPES_TTL_SECS", "3600"),
-        ],
-    );
-    let [(_a, a), (_b, b), (_c, c)] = hooked_and_two_more(&base);
-    let bearer = access_token(&base, "hooked-while-reconnecting");
+    let hooked = hooked("pat-of-reconnecting-instances", "hooked-while-reconnecting").await;
+    let (b, c, bearer) = (&hooked.gateways[1].1, &hooked.gateways[2].1, &hooked.bearer);
     let check = next_week_check();
-    let (status, _) = json_of(
-        http_client()
-            .put(format!("http://{a}/calendly/connection"))
-            .bearer_auth(&bearer)
-            .json(&json!({ "personal_access_token": PAT }))
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let first = starts(&get_json(&b, &bearer, &check).await.1);
-    assert_eq!(starts(&get_json(&c, &bearer, &check).await.1), first);
+    let first = starts(&get_json(b, bearer, &check).await.1);
+    assert_eq!(starts(&get_json(c, bearer, &check).await.1), first);
 
     // Every listener's backend terminated: the booking's notice from A cannot reach B or C
     // while they listen again, and A cannot send it before it does.
-    db.execute(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = '{}' AND datname = current_database()",
-        adapters::postgres::LISTENER_NAME
-    ))
-    .await;
-    booked_and_gone_everywhere(&stand_in, &bearer, &first[2], &check, &[&b, &c]).await;
+    hooked
+        .db
+        .execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = '{}' AND datname = current_database()",
+            adapters::postgres::LISTENER_NAME
+        ))
+        .await;
+    booked_and_gone_everywhere(&hooked.stand_in, bearer, &first[2], &check, &[b, c]).await;
 }

@@ -15,7 +15,17 @@ async fn connected(
     cache_ttl: &str,
     pat: &str,
 ) -> (crate::binary::Server, String, String, StandIn, TestDatabase) {
-    let stand_in = StandIn::start(&["--rate-limit-per-minute", "50"]);
+    connected_to(&["--rate-limit-per-minute", "50"], cache_ttl, pat).await
+}
+
+/// The gateway on a stand-in started with `stand_in_args`, with `cache_ttl`, a user connected
+/// with `pat`.
+async fn connected_to(
+    stand_in_args: &[&str],
+    cache_ttl: &str,
+    pat: &str,
+) -> (crate::binary::Server, String, String, StandIn, TestDatabase) {
+    let stand_in = StandIn::start(stand_in_args);
     let db = TestDatabase::create().await;
     let env = env_with(
         &development_env(db.url(), &stand_in.url),
@@ -112,31 +122,15 @@ async fn ten_event_types(
     rate_limit: &str,
     pat: &str,
 ) -> (crate::binary::Server, String, String, StandIn, TestDatabase) {
-    let stand_in = StandIn::start(&[
+    let stand_in_args = [
         "--rate-limit-per-minute",
         rate_limit,
         "--event-types",
         "13",
         "--latency-ms",
         "20",
-    ]);
-    let db = TestDatabase::create().await;
-    let env = env_with(
-        &development_env(db.url(), &stand_in.url),
-        &[("APP__CACHE__AVAILABILITY_TTL_SECS", "300")],
-    );
-    let bearer = access_token(&env, "year-user");
-    let (server, gateway, _log) = serve(&env);
-    secrets_in_logs::register_secret(pat);
-    let connected = http_client()
-        .put(format!("http://{gateway}/calendly/connection"))
-        .bearer_auth(&bearer)
-        .json(&json!({ "personal_access_token": pat }))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(connected.status(), 200);
-    (server, gateway, bearer, stand_in, db)
+    ];
+    connected_to(&stand_in_args, "300", pat).await
 }
 
 #[tokio::test]
