@@ -3,21 +3,13 @@
 //! flow works without Calendly, so adding a provider is an adapter and its wiring.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 use test_support::{IN_MEMORY_BASE, InMemoryScheduling};
 
 use crate::helpers::{TestApp, USER, days_ahead, json_of};
+use crate::webhooks_end_to_end::starts;
 
 const TOKEN: &str = "in-memory-token";
-
-fn starts(body: &Value) -> Vec<String> {
-    body["collection"]
-        .as_array()
-        .expect("a collection")
-        .iter()
-        .map(|time| time["start_time"].as_str().expect("a start").to_owned())
-        .collect()
-}
 
 #[tokio::test]
 async fn the_basic_flow_through_an_in_memory_provider() {
