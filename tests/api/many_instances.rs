@@ -240,7 +240,7 @@ async fn a_booking_while_every_listener_reconnects_is_served_stale_nowhere() {
         .execute(&format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
              WHERE application_name = '{}' AND datname = current_database()",
-            adapters::postgres::LISTENER_NAME
+            adapters::connections::LISTENER_NAME
         ))
         .await;
     booked_and_gone_everywhere(&hooked.stand_in, bearer, &first[2], &check, &[b, c]).await;

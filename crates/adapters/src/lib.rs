@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod calendly;
+pub mod connections;
 pub mod crypto;
 mod errors;
 pub mod jwt;

@@ -7,10 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use adapters::cache::{CacheKind, CacheObserver};
-use adapters::postgres::{
-    ConnectionCache, HEARTBEAT, LISTENER_NAME, PgPoolSettings, PgTokenRepository, build_pool,
-    run_migrations,
-};
+use adapters::connections::{ConnectionCache, HEARTBEAT, LISTENER_NAME};
+use adapters::postgres::{PgPoolSettings, PgTokenRepository, build_pool, run_migrations};
 use base64::Engine as _;
 use chrono::DateTime;
 use domain::{

@@ -40,14 +40,14 @@ fn database(settings: &Settings) -> Database<'_> {
 pub(super) fn connection_cache(
     settings: &Settings,
     metrics: &Arc<Metrics>,
-) -> Option<Arc<adapters::postgres::ConnectionCache>> {
+) -> Option<Arc<adapters::connections::ConnectionCache>> {
     let max_users = usize::try_from(settings.cache.connections_max_users).unwrap_or(usize::MAX);
     if max_users == 0 || !matches!(database(settings), Database::Postgres) {
         return None;
     }
     // The listener is a task of the runtime the application is built on: without one, no cache.
     tokio::runtime::Handle::try_current().ok()?;
-    let cache = adapters::postgres::ConnectionCache::new(
+    let cache = adapters::connections::ConnectionCache::new(
         max_users,
         Some(Arc::new(metrics.freshness.clone()) as Arc<dyn adapters::cache::CacheObserver>),
     );

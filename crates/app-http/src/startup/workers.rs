@@ -9,9 +9,9 @@ use adapters::calendly::{
     CalendlyClient, CalendlyClientSettings, CalendlyDeliveries, CalendlyOAuthClient,
     CalendlyOAuthSettings, CallObserver, CircuitBreaker, RateBudgets,
 };
+use adapters::connections::ConnectionCache;
 use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
-use adapters::postgres::ConnectionCache;
 use adapters::tasks::TokioTasks;
 use chrono::TimeDelta;
 use domain::{

@@ -200,7 +200,7 @@ impl ConnectionCache {
         let cache = Arc::clone(self);
         // Read once: the URL, its TLS settings and their trusted roots do not change between
         // attempts.
-        let connector = super::tls::PgConnector::new(database_url.expose_secret())
+        let connector = crate::postgres::PgConnector::new(database_url.expose_secret())
             .map_err(|error| error.to_string());
         tokio::spawn(async move {
             // Failures in a row: the first is a warning, the rest (every half second while the
@@ -239,7 +239,7 @@ impl ConnectionCache {
     }
 
     /// One listening session: returns when its connection fails or stops answering.
-    async fn listen_once(&self, connector: &super::tls::PgConnector) -> Listened {
+    async fn listen_once(&self, connector: &crate::postgres::PgConnector) -> Listened {
         let mut config = connector.config().clone();
         config.application_name(LISTENER_NAME);
         let connected =
