@@ -88,7 +88,7 @@ for users in $USERS_LIST; do
       (sleep 2; timeout -s INT 5 strace -c -f -p "$gateway_pid" -o "$OUT/$run.strace.txt") >/dev/null 2>&1 &
     fi
     if [ -n "${BENCH_PERF:-}" ]; then
-      perf record -e cpu-clock -F 2000 -g -o "$OUT/$run.perf.data" -p "$gateway_pid" \
+      perf record -e cpu-clock -F "${BENCH_PERF_HZ:-2000}" --call-graph "${BENCH_PERF_GRAPH:-fp}" -o "$OUT/$run.perf.data" -p "$gateway_pid" \
         -- sleep "$DURATION" >/dev/null 2>&1 &
       perf_pid=$!
     fi

@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows HTTP, SQL or Calendly's wire format; adapters translate.
 
+mod available;
 pub mod error;
 mod invalid;
 pub mod model;
@@ -15,8 +16,9 @@ pub mod webhook;
 
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
-    AvailableTime, BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
-    CalendlyUserUri, ConnectionMethod, EventType, EventTypeUri, InvalidValue, RawJson, UserId,
+    AvailableTime, AvailableTimes, BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken,
+    CalendlyUser, CalendlyUserUri, ConnectionMethod, EventType, EventTypeUri, InvalidValue,
+    RawJson, UserId,
 };
 pub use oauth::{
     AuthorizationCode, OAuthAuthorization, OAuthCallback, OAuthGrant, OAuthStart, OAuthStateToken,

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
+pub use crate::available::{AvailableTime, AvailableTimes};
 pub use crate::invalid::InvalidValue;
 
 /// Rejects empty strings, over-long strings and control characters.
@@ -293,18 +294,6 @@ pub struct EventType {
     pub duration_minutes: Option<u32>,
     /// Whether it can be booked (the provider's `active`; true when it did not say).
     pub active: bool,
-    pub json: RawJson,
-}
-
-/// A time an event type can be booked: what the gateway reads of it, beside the provider's
-/// object as it was written (which clients receive whole).
-#[derive(Debug, Clone)]
-pub struct AvailableTime {
-    pub start_time: DateTime<Utc>,
-    /// How many more invitees may book it, when the provider said.
-    pub seats_left: Option<u64>,
-    /// Where a visitor books it on the provider's own page, when the provider said.
-    pub booking_url: Option<String>,
     pub json: RawJson,
 }
 

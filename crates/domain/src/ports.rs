@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
-    AvailableTime, BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
+    AvailableTimes, BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
     CalendlyUserUri, EventType, EventTypeUri, RawJson, UserId,
 };
 use crate::oauth::{
@@ -186,7 +186,7 @@ pub trait SchedulingProvider: Send + Sync {
         account: &CalendlyUserUri,
         event_type: &EventTypeUri,
         range: TimeRange,
-    ) -> Result<Vec<AvailableTime>, ProviderError>;
+    ) -> Result<AvailableTimes, ProviderError>;
 
     /// The times `user` is busy within `range`, which must be no longer than the provider
     /// accepts in one call, in the provider's order.

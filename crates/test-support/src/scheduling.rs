@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Timelike, Utc};
 use domain::{
-    AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
-    ProviderError, RawJson, Rejection, SchedulingProvider, TimeRange,
+    AvailableTime, AvailableTimes, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri,
+    EventType, EventTypeUri, ProviderError, RawJson, Rejection, SchedulingProvider, TimeRange,
 };
 use serde_json::json;
 
@@ -176,7 +176,7 @@ impl SchedulingProvider for InMemoryScheduling {
         account: &CalendlyUserUri,
         event_type: &EventTypeUri,
         range: TimeRange,
-    ) -> Result<Vec<AvailableTime>, ProviderError> {
+    ) -> Result<AvailableTimes, ProviderError> {
         let known = EVENT_TYPES
             .iter()
             .any(|(slug, _, _)| event_type.as_str() == event_type_uri(account, slug));

@@ -2,13 +2,20 @@
 //! so each is kept as its start and a shared skeleton, the slot's JSON with every writing of
 //! its own start time (in the forms Calendly uses) replaced by a marker. The JSON given back
 //! is, byte for byte, the JSON that came in.
+//!
+//! A window read is also kept written out in full, ready to serve, while the store's
+//! [`ReadyBudget`] has room: then an answer from it is a reference to the times it needs
+//! rather than each one written anew.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use domain::{AvailableTime, RawJson, TimeRange};
+use domain::{AvailableTime, AvailableTimes, RawJson, TimeRange};
+
+use super::ready::{ReadyBudget, Reservation};
 
 /// Starts a marker; JSON text never holds this byte raw.
 const MARKER: u8 = 0x01;
@@ -20,7 +27,7 @@ const FORMS: usize = 5;
 
 /// A window's available times, sorted by start: each a whole second after the first's (`base`),
 /// with its skeleton's index; the sub-second parts kept apart, and only when there are any.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) struct CompactTimes {
     /// Shared with the other windows of the subject when they are the same (as usual).
     skeletons: Arc<[Skeleton]>,
@@ -31,7 +38,48 @@ pub(super) struct CompactTimes {
     skeleton_of: Box<[u32]>,
     /// Each slot's nanoseconds; empty when all are whole seconds (Calendly's are minutes).
     nanos: Box<[u32]>,
+    /// Every time written out, once read while the budget had room.
+    ready: OnceLock<Ready>,
 }
+
+/// A window's times written out, and the budget's bytes they hold.
+struct Ready {
+    times: Arc<[AvailableTime]>,
+    _held: Reservation,
+}
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ready({} times)", self.times.len())
+    }
+}
+
+/// A copy is not kept ready (until it is read).
+impl Clone for CompactTimes {
+    fn clone(&self) -> Self {
+        Self {
+            skeletons: Arc::clone(&self.skeletons),
+            base: self.base,
+            offsets: self.offsets.clone(),
+            skeleton_of: self.skeleton_of.clone(),
+            nanos: self.nanos.clone(),
+            ready: OnceLock::new(),
+        }
+    }
+}
+
+/// The same times, whether kept ready or not.
+impl PartialEq for CompactTimes {
+    fn eq(&self, other: &Self) -> bool {
+        self.skeletons == other.skeletons
+            && self.base == other.base
+            && self.offsets == other.offsets
+            && self.skeleton_of == other.skeleton_of
+            && self.nanos == other.nanos
+    }
+}
+
+impl Eq for CompactTimes {}
 
 /// What slots have in common: the JSON, the booking URL (each with its own start replaced by
 /// markers), and the seats left.
@@ -94,6 +142,7 @@ impl CompactTimes {
             offsets: slots.iter().map(|(offset, _)| *offset).collect(),
             skeleton_of,
             nanos,
+            ready: OnceLock::new(),
         }
     }
 
@@ -130,10 +179,65 @@ impl CompactTimes {
         self.skeletons.get(index as usize)
     }
 
-    /// The times starting within `range`, in order, each with its JSON as it came.
-    pub(super) fn within(&self, range: TimeRange) -> Vec<AvailableTime> {
+    /// The times starting within `range`, in order, each with its JSON as it came: shared
+    /// with the window's times kept ready, which are written out here if `budget` has room.
+    pub(super) fn within(&self, range: TimeRange, budget: &Arc<ReadyBudget>) -> AvailableTimes {
+        let ready = match self.ready.get() {
+            Some(ready) => Some(Arc::clone(&ready.times)),
+            None if budget.has_room(self.ready_size()) => {
+                let times: Arc<[AvailableTime]> = Arc::from(self.written(0..self.offsets.len()));
+                if let Some(held) = budget.reserve(self.ready_size()) {
+                    // Written by another reader meanwhile: its copy is kept, this one's bytes
+                    // given back.
+                    let _ = self.ready.set(Ready {
+                        times: Arc::clone(&times),
+                        _held: held,
+                    });
+                }
+                Some(times)
+            }
+            None => None,
+        };
+        match ready {
+            Some(times) => {
+                let first = partition(times.len(), |at| times[at].start_time < range.start());
+                let last = partition(times.len(), |at| times[at].start_time < range.end());
+                AvailableTimes::shared(times, first..last.max(first))
+            }
+            None => self.written_within(range).into(),
+        }
+    }
+
+    /// The times starting within `range`, in order, each written out anew.
+    pub(super) fn written_within(&self, range: TimeRange) -> Vec<AvailableTime> {
         let first = partition(self.offsets.len(), |at| self.start(at) < range.start());
-        let last = partition(self.offsets.len(), |at| self.start(at) < range.end()).max(first);
+        let last = partition(self.offsets.len(), |at| self.start(at) < range.end());
+        self.written(first..last.max(first))
+    }
+
+    /// What the times kept ready take, roughly: each time, its JSON and its booking URL.
+    fn ready_size(&self) -> usize {
+        let per_skeleton = |skeleton: &Skeleton| {
+            std::mem::size_of::<AvailableTime>()
+                + skeleton.json.len()
+                + skeleton.url.as_ref().map_or(0, |url| url.len() + 32)
+        };
+        let slots = self.offsets.len();
+        let written = if self.skeleton_of.is_empty() {
+            self.skeletons.first().map_or(0, per_skeleton) * slots
+        } else {
+            self.skeleton_of
+                .iter()
+                .filter_map(|at| self.skeletons.get(*at as usize))
+                .map(per_skeleton)
+                .sum()
+        };
+        written + 64
+    }
+
+    /// The times `at` in order, each written out.
+    fn written(&self, at: std::ops::Range<usize>) -> Vec<AvailableTime> {
+        let (first, last) = (at.start, at.end);
         let json_of = |at| self.skeleton(at).map_or(&[][..], |skeleton| &skeleton.json);
         let mut buffer =
             BytesMut::with_capacity((first..last).map(|at| json_of(at).len() + 64).sum());

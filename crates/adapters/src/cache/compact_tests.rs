@@ -6,6 +6,34 @@ fn time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("time").to_utc()
 }
 
+/// The times of `compact` within `range`, written out anew; asserted the same when read from
+/// the times kept ready (written on the first such read, shared on the next) and when the
+/// budget has no room.
+fn both(compact: &CompactTimes, range: TimeRange) -> Vec<AvailableTime> {
+    let written = compact.written_within(range);
+    let seen =
+        |times: &[AvailableTime]| -> Vec<(DateTime<Utc>, Option<u64>, Option<String>, String)> {
+            times
+                .iter()
+                .map(|t| {
+                    (
+                        t.start_time,
+                        t.seats_left,
+                        t.booking_url.clone(),
+                        t.json.text().into_owned(),
+                    )
+                })
+                .collect()
+        };
+    let room = ReadyBudget::new(1 << 20);
+    for _ in 0..2 {
+        assert_eq!(seen(&compact.within(range, &room).to_vec()), seen(&written));
+    }
+    let none = ReadyBudget::new(0);
+    assert_eq!(seen(&compact.within(range, &none).to_vec()), seen(&written));
+    written
+}
+
 fn slot(json: &str) -> AvailableTime {
     let start: serde_json::Value = serde_json::from_str(json).expect("json");
     AvailableTime {
@@ -32,13 +60,12 @@ fn every_slot_comes_back_byte_for_byte_sharing_one_skeleton() {
     assert!(compact.skeleton_of.is_empty() && compact.nanos.is_empty());
     let range =
         TimeRange::new(time("2030-01-01T00:00:00Z"), time("2030-01-03T00:00:00Z")).expect("range");
-    let back: Vec<String> = compact
-        .within(range)
+    let back: Vec<String> = both(&compact, range)
         .iter()
         .map(|t| t.json.text().into_owned())
         .collect();
     assert_eq!(back, jsons);
-    for (at, time) in compact.within(range).iter().enumerate() {
+    for (at, time) in both(&compact, range).iter().enumerate() {
         let hour = at + 9;
         assert_eq!(time.seats_left, Some(1));
         assert_eq!(
@@ -98,7 +125,7 @@ fn windows_alike_share_their_skeletons() {
     );
     assert!(other.sharing(&first).is_none());
     assert_eq!(
-        second.within(day(3))[0].json.text(),
+        both(&second, day(3))[0].json.text(),
         r#"{"start_time":"2030-01-03T09:00:00Z","x":1}"#
     );
 }
@@ -112,13 +139,13 @@ fn sub_second_starts_are_kept_exactly() {
     let day =
         TimeRange::new(time("2030-01-02T00:00:00Z"), time("2030-01-03T00:00:00Z")).expect("range");
     let compact = CompactTimes::new(jsons.iter().map(|j| slot(j)).collect(), day);
-    let back = compact.within(day);
+    let back = both(&compact, day);
     assert_eq!(back[0].start_time, time("2030-01-02T09:00:00.25Z"));
     assert_eq!(back[1].start_time, time("2030-01-02T09:30:00Z"));
     assert_eq!(back[0].json.text(), jsons[0]);
     let later = TimeRange::new(time("2030-01-02T09:00:00.3Z"), time("2030-01-03T00:00:00Z"))
         .expect("range");
-    assert_eq!(compact.within(later).len(), 1);
+    assert_eq!(both(&compact, later).len(), 1);
 }
 
 #[test]
@@ -143,16 +170,58 @@ fn odd_slots_keep_their_own_skeleton_and_unknown_fields() {
     assert_eq!(compact.skeleton_of.len(), 3, "three skeletons, one a slot");
     let range =
         TimeRange::new(time("2030-01-02T09:00:00Z"), time("2030-01-02T11:00:00Z")).expect("range");
-    let back: Vec<String> = compact
-        .within(range)
+    let back: Vec<String> = both(&compact, range)
         .iter()
         .map(|t| t.json.text().into_owned())
         .collect();
     assert_eq!(back, jsons[..2], "the end is exclusive");
     let later =
         TimeRange::new(time("2030-01-02T10:30:00Z"), time("2030-01-03T00:00:00Z")).expect("range");
-    let back = compact.within(later);
+    let back = both(&compact, later);
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].json.text(), jsons[2]);
     assert_eq!(back[0].start_time, time("2030-01-02T11:00:00Z"));
+}
+
+#[test]
+fn a_window_read_is_kept_ready_within_the_budget_and_gives_its_bytes_back_when_dropped() {
+    let week =
+        TimeRange::new(time("2030-01-01T00:00:00Z"), time("2030-01-08T00:00:00Z")).expect("range");
+    let slots = |hours: std::ops::Range<u32>| -> Vec<AvailableTime> {
+        hours
+            .map(|hour| {
+                slot(&format!(
+                    r#"{{"start_time":"2030-01-02T{hour:02}:00:00Z","x":1}}"#
+                ))
+            })
+            .collect()
+    };
+    let first = CompactTimes::new(slots(9..17), week);
+    let big = CompactTimes::new(slots(0..24), week);
+    let budget = ReadyBudget::new(first.ready_size() + big.ready_size() - 1);
+    let day =
+        TimeRange::new(time("2030-01-02T10:00:00Z"), time("2030-01-02T12:00:00Z")).expect("range");
+    let read = first.within(day, &budget);
+    assert_eq!(read.len(), 2);
+    let held = budget.used();
+    assert!(held >= first.ready_size() && held > 0, "{held} bytes held");
+    let again = first.within(week, &budget);
+    assert_eq!(again.len(), 8);
+    assert_eq!(budget.used(), held, "written once");
+
+    // A window that would not fit is written for each answer and not kept.
+    assert!(!budget.has_room(big.ready_size()));
+    assert_eq!(big.within(week, &budget).len(), 24);
+    assert_eq!(budget.used(), held);
+    assert!(big.ready.get().is_none());
+
+    // A copy (as the store makes when windows share skeletons) is not kept ready until read.
+    let copy = first.clone();
+    assert!(copy.ready.get().is_none());
+    assert_eq!(copy, first);
+    drop(first);
+    assert_eq!(budget.used(), 0, "given back with the window");
+    drop(read);
+    assert_eq!(copy.within(day, &budget).len(), 2);
+    assert_eq!(budget.used(), held);
 }

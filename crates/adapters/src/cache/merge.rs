@@ -13,7 +13,8 @@ pub(super) fn merged_times(
     since: &Covered<CompactTimes>,
 ) -> CompactTimes {
     let part = |covered: &Covered<CompactTimes>, from, until| {
-        TimeRange::new(from, until).map_or_else(Vec::new, |range| covered.data.within(range))
+        TimeRange::new(from, until)
+            .map_or_else(Vec::new, |range| covered.data.written_within(range))
     };
     let mut times = part(before, before.from, since.from);
     times.extend(part(since, since.from, since.until));

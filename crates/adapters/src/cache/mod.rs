@@ -25,6 +25,7 @@ mod in_flight;
 mod merge;
 mod packed;
 mod provider;
+mod ready;
 mod scheduling;
 mod scripts;
 mod shard;

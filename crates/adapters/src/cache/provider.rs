@@ -15,6 +15,7 @@ use super::compact::CompactTimes;
 use super::generations::{Generation, Generations};
 use super::merge::{merged_busy, merged_times};
 use super::packed::{Dictionary, PackedEventTypes};
+use super::ready::ReadyBudget;
 use super::shared::SharedAnswers;
 use super::store::{SubjectKey, WindowStore};
 
@@ -64,6 +65,9 @@ pub struct CacheSettings {
     pub availability_max_windows: u64,
     /// Most bytes of available and busy times kept.
     pub availability_max_bytes: u64,
+    /// Most bytes of answers kept written out in full, ready to serve, beside their compact
+    /// form (see [`super::compact`]); zero keeps none.
+    pub ready_max_bytes: u64,
     /// The window of available times asked at once (at most what the provider answers in one
     /// call).
     pub available_window: TimeDelta,
@@ -120,6 +124,8 @@ pub(super) struct Stores {
     pub(super) dictionary: Dictionary,
     pub(super) available: Option<WindowStore<CompactTimes>>,
     pub(super) busy: Option<WindowStore<Arc<[BusyTime]>>>,
+    /// What may be kept ready to serve.
+    pub(super) ready: Arc<ReadyBudget>,
     pub(super) generations: Generations,
     /// The tier under this one that every instance shares, if any.
     pub(super) shared: Option<SharedAnswers>,
@@ -218,6 +224,9 @@ impl ProviderCache {
                 dictionary: Dictionary::default(),
                 available,
                 busy,
+                ready: ReadyBudget::new(
+                    usize::try_from(settings.ready_max_bytes).unwrap_or(usize::MAX),
+                ),
                 generations: Generations::new(horizon),
                 shared: shared
                     .map(|tier| SharedAnswers::new(tier, horizon, settings.longest_load / 2)),

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::{
-    AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
-    ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
+    AvailableTimes, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
+    EventTypeUri, ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
 };
 
 use super::compact::CompactTimes;
@@ -15,6 +15,7 @@ use super::provider::{CacheKind, KeptTypes, ProviderCache};
 use super::shared::Answers;
 use super::store::{Fetches, Loaded};
 use super::windows::touched;
+use futures::TryFutureExt;
 
 impl ProviderCache {
     /// `provider`, answering from this store where it can.
@@ -104,7 +105,7 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
         account: &CalendlyUserUri,
         event_type: &EventTypeUri,
         range: TimeRange,
-    ) -> Result<Vec<AvailableTime>, ProviderError> {
+    ) -> Result<AvailableTimes, ProviderError> {
         let Some(store) = &self.cache.stores.available else {
             return self
                 .inner
@@ -133,6 +134,7 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
                             |fetch| {
                                 self.inner
                                     .available_times(token, account, event_type, fetch)
+                                    .map_ok(|times| times.to_vec())
                             },
                         )
                         .await?;
@@ -149,10 +151,12 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
                 |hit| self.cache.observe(CacheKind::AvailableTimes, hit),
             )
             .await?;
-        Ok(windows
-            .iter()
-            .flat_map(|(kept, needed)| kept.data.within(*needed))
-            .collect())
+        let ready = &self.cache.stores.ready;
+        Ok(AvailableTimes::merged(
+            windows
+                .iter()
+                .map(|(kept, needed)| kept.data.within(*needed, ready)),
+        ))
     }
 
     async fn busy_times(

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::{
-    AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
-    ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
+    AvailableTimes, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
+    EventTypeUri, ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -302,7 +302,7 @@ impl SchedulingProvider for CalendlyClient {
         account: &CalendlyUserUri,
         event_type: &EventTypeUri,
         range: TimeRange,
-    ) -> Result<Vec<AvailableTime>, ProviderError> {
+    ) -> Result<AvailableTimes, ProviderError> {
         let start = wire::format_time(range.start());
         let end = wire::format_time(range.end());
         let query = [
@@ -313,7 +313,7 @@ impl SchedulingProvider for CalendlyClient {
         let body = self
             .get(token, account, "/event_type_available_times", &query)
             .await?;
-        wire::available_times(&body)
+        wire::available_times(&body).map(AvailableTimes::from)
     }
 
     #[instrument(level = "debug", skip_all, err(Display))]

@@ -123,6 +123,9 @@ pub struct CacheSettings {
     pub availability_max_windows: u64,
     /// At most this many MiB of available and busy times are remembered.
     pub availability_max_mib: u64,
+    /// At most this many MiB more hold remembered answers written out in full, ready to serve
+    /// (those read first); `0` writes each answer anew from its compact form.
+    pub ready_max_mib: u64,
     /// At most this many users' connections are kept in memory (PostgreSQL only, while its
     /// notices are listened to); `0` reads the connection from the database on every request.
     pub connections_max_users: u64,

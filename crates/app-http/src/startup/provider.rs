@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::{
-    AvailableTime, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri,
-    ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
+    AvailableTimes, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
+    EventTypeUri, ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
 };
 
 /// A provider shared by every HTTP worker, as one the cache can wrap.
@@ -32,7 +32,7 @@ impl SchedulingProvider for Given {
         account: &CalendlyUserUri,
         event_type: &EventTypeUri,
         range: TimeRange,
-    ) -> Result<Vec<AvailableTime>, ProviderError> {
+    ) -> Result<AvailableTimes, ProviderError> {
         self.0
             .available_times(token, account, event_type, range)
             .await

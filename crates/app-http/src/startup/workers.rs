@@ -44,6 +44,7 @@ fn cache_settings(settings: &Settings, start_lead: TimeDelta) -> CacheSettings {
         availability_ttl: Duration::from_secs(cache.availability_ttl_secs),
         availability_max_windows: cache.availability_max_windows,
         availability_max_bytes: mib(cache.availability_max_mib),
+        ready_max_bytes: mib(cache.ready_max_mib),
         available_window: window(settings.calendly.max_days_per_call),
         busy_window: window(settings.calendly.max_busy_days_per_call),
         available_span: TimeDelta::days(i64::from(settings.calendly.max_days_per_call)),

@@ -10,7 +10,7 @@ use tracing::instrument;
 
 use crate::error::{GatewayError, ProviderError, RangeError, Rejection};
 use crate::model::{
-    AvailableTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri,
+    AvailableTimes, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri,
     EventType, EventTypeUri, UserId,
 };
 use crate::ports::TimesAsked;
@@ -133,7 +133,7 @@ impl CalendlyService {
         &self,
         user_id: &UserId,
         query: AvailabilityQuery,
-    ) -> Result<Vec<AvailableTime>, GatewayError> {
+    ) -> Result<AvailableTimes, GatewayError> {
         let requested = self.validated_range(query.start, query.end)?;
         let connection = self.connection(user_id).await?;
         connection.require(Scope::EventTypesRead)?;
@@ -149,12 +149,12 @@ impl CalendlyService {
         connection: &CalendlyConnection,
         query: &AvailabilityQuery,
         requested: TimeRange,
-    ) -> Result<Vec<AvailableTime>, GatewayError> {
+    ) -> Result<AvailableTimes, GatewayError> {
         let event_type = self
             .chosen_event_type(connection, query.event_type.clone())
             .await?;
         let Some(range) = self.still_ahead(requested) else {
-            return Ok(Vec::new());
+            return Ok(AvailableTimes::default());
         };
 
         let token = connection.credential.access_token();
@@ -169,7 +169,7 @@ impl CalendlyService {
             })
             .collect();
         self.afford(account, &asked).await?;
-        let pieces: Vec<Vec<AvailableTime>> = stream::iter(pieces)
+        let pieces: Vec<AvailableTimes> = stream::iter(pieces)
             .map(|piece| {
                 self.ports
                     .scheduling
@@ -178,7 +178,7 @@ impl CalendlyService {
             .buffered(self.policy.max_concurrent_calls.max(1))
             .try_collect()
             .await?;
-        Ok(merged(pieces))
+        Ok(AvailableTimes::merged(pieces))
     }
 
     /// Refuses a question of more than one call at once when the account's remaining calls
@@ -268,12 +268,4 @@ impl CalendlyConnection {
     pub fn may(&self, scope: Scope) -> bool {
         self.require(scope).is_ok()
     }
-}
-
-/// One sorted list from the pieces' answers; a time two pieces both report appears once.
-fn merged(pieces: Vec<Vec<AvailableTime>>) -> Vec<AvailableTime> {
-    let mut times: Vec<AvailableTime> = pieces.into_iter().flatten().collect();
-    times.sort_by_key(|time| time.start_time);
-    times.dedup_by_key(|time| time.start_time);
-    times
 }

@@ -10,7 +10,9 @@ use tracing::instrument;
 
 use super::service::CalendlyService;
 use crate::error::{GatewayError, ProviderError};
-use crate::model::{AvailableTime, CalendlyConnection, EventType, EventTypeUri, UserId};
+use crate::model::{
+    AvailableTime, AvailableTimes, CalendlyConnection, EventType, EventTypeUri, UserId,
+};
 use crate::ports::TimesAsked;
 
 /// A slots question: between two times, for the event types asked for (none: every active
@@ -104,7 +106,7 @@ impl CalendlyService {
                     .collect();
                 self.afford(account, &asked).await?;
                 // Every call of the request shares the one concurrency limit.
-                let pieces: Vec<(usize, Vec<AvailableTime>)> = stream::iter(calls)
+                let pieces: Vec<(usize, AvailableTimes)> = stream::iter(calls)
                     .map(|(index, piece)| {
                         self.ports
                             .scheduling
@@ -186,15 +188,15 @@ fn users_zone(connection: &CalendlyConnection) -> Tz {
 fn grouped(
     timezone: Tz,
     chosen: &[(EventTypeUri, TimeDelta)],
-    pieces: Vec<(usize, Vec<AvailableTime>)>,
+    pieces: Vec<(usize, AvailableTimes)>,
 ) -> Slots {
     let mut seen = HashSet::new();
-    let mut slots: Vec<(DateTime<Utc>, usize, AvailableTime)> = pieces
-        .into_iter()
+    let mut slots: Vec<(DateTime<Utc>, usize, &AvailableTime)> = pieces
+        .iter()
         .flat_map(|(index, times)| {
             times
-                .into_iter()
-                .map(move |time| (time.start_time, index, time))
+                .iter()
+                .map(move |time| (time.start_time, *index, time))
         })
         .filter(|(start, index, _)| seen.insert((*start, *index)))
         .collect();
@@ -208,7 +210,7 @@ fn grouped(
             start,
             event_type: event_type.clone(),
             seats_left: time.seats_left,
-            booking_url: time.booking_url,
+            booking_url: time.booking_url.clone(),
         };
         let date = slot.start.date_naive();
         match days.last_mut() {

@@ -11,8 +11,8 @@ use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, SchedulingProvider}
 use super::*;
 use crate::shared_tier::SharedTier;
 use domain::{
-    AvailableTime, CalendlyToken, CalendlyUser, EventType, EventTypeUri, ProviderError, RawJson,
-    TimeRange,
+    AvailableTime, AvailableTimes, CalendlyToken, CalendlyUser, EventType, EventTypeUri,
+    ProviderError, RawJson, TimeRange,
 };
 
 mod event_types;
@@ -122,7 +122,7 @@ impl SchedulingProvider for Counting {
         _: &CalendlyUserUri,
         _: &EventTypeUri,
         range: TimeRange,
-    ) -> Result<Vec<AvailableTime>, ProviderError> {
+    ) -> Result<AvailableTimes, ProviderError> {
         self.asked.lock().expect("asked").push(range);
         self.answer(&self.available_calls).await?;
         Ok(Self::hours(range, |hour| (9..17).contains(&hour))
@@ -175,6 +175,7 @@ fn settings(ttl: Duration) -> CacheSettings {
         availability_ttl: ttl,
         availability_max_windows: 1000,
         availability_max_bytes: 1 << 20,
+        ready_max_bytes: 1 << 20,
         available_window: TimeDelta::days(7),
         busy_window: TimeDelta::days(7),
         available_span: TimeDelta::days(31),

@@ -63,7 +63,7 @@ async fn availability_uses_the_first_event_type_by_default() {
                 && range.end() == at("2030-01-09T00:00:00Z")
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(vec![available("2030-01-02T10:00:00Z", 1)]));
+        .returning(|_, _, _, _| Ok(vec![available("2030-01-02T10:00:00Z", 1)].into()));
 
     let times = service(connected_repository(), scheduling)
         .check_availability(
@@ -74,7 +74,10 @@ async fn availability_uses_the_first_event_type_by_default() {
         .expect("times");
 
     assert_eq!(times.len(), 1);
-    assert_eq!(times[0].start_time, at("2030-01-02T10:00:00Z"));
+    assert_eq!(
+        times.iter().next().expect("a time").start_time,
+        at("2030-01-02T10:00:00Z")
+    );
 }
 
 #[tokio::test]
@@ -84,7 +87,7 @@ async fn availability_uses_the_event_type_asked_for() {
         .expect_available_times()
         .withf(|_, _, event_type, _| event_type.as_str() == "https://e/2")
         .times(1)
-        .returning(|_, _, _, _| Ok(vec![]));
+        .returning(|_, _, _, _| Ok(AvailableTimes::default()));
 
     let times = service(connected_repository(), scheduling)
         .check_availability(
@@ -171,7 +174,7 @@ async fn availability_accepts_exactly_the_longest_range() {
     scheduling
         .expect_available_times()
         .times(12)
-        .returning(|_, _, _, _| Ok(vec![]));
+        .returning(|_, _, _, _| Ok(AvailableTimes::default()));
     service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),
@@ -197,7 +200,8 @@ async fn a_long_range_is_split_and_merged_sorted_without_duplicates() {
                 available(&(range.start() + TimeDelta::hours(5)).to_rfc3339(), 2),
                 available(&range.start().to_rfc3339(), 1),
                 available(&range.end().to_rfc3339(), 1),
-            ])
+            ]
+            .into())
         });
 
     let times = service(connected_repository(), scheduling)
@@ -241,7 +245,7 @@ async fn a_start_in_the_past_is_moved_ahead_of_now_by_the_lead() {
                 && range.end() == at("2030-01-05T00:00:00Z")
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(vec![]));
+        .returning(|_, _, _, _| Ok(AvailableTimes::default()));
     service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),
@@ -286,7 +290,7 @@ async fn a_failing_piece_fails_the_whole_check() {
         .expect_available_times()
         .returning(|_, _, _, range| {
             if range.start() == at("2030-01-02T00:00:00Z") {
-                Ok(vec![available("2030-01-02T10:00:00Z", 1)])
+                Ok(vec![available("2030-01-02T10:00:00Z", 1)].into())
             } else {
                 Err(ProviderError::RateLimited {
                     retry_after: Some(Duration::from_secs(30)),

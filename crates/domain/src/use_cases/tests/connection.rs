@@ -300,7 +300,7 @@ async fn event_types_are_asked_for_the_connected_account_with_its_token() {
             token.expose() == "calendly-pat" && event_type.as_str() == "https://e/1"
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(vec![]));
+        .returning(|_, _, _, _| Ok(AvailableTimes::default()));
     service(connected_repository(), scheduling)
         .check_availability(
             &user_id(),

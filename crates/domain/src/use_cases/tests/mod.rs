@@ -17,7 +17,7 @@ mod slots_zones;
 mod webhooks;
 mod webhooks_oauth;
 use crate::error::RepositoryError;
-use crate::model::{CalendlyUser, RawJson};
+use crate::model::{AvailableTime, CalendlyUser, RawJson};
 use crate::ports::{
     MockAccountCache, MockClock, MockOAuthStarts, MockSchedulingProvider, MockTokenRepository,
 };

@@ -40,14 +40,14 @@ impl SchedulingProvider for Slow {
         _: &CalendlyUserUri,
         _: &EventTypeUri,
         range: TimeRange,
-    ) -> Result<Vec<AvailableTime>, ProviderError> {
+    ) -> Result<AvailableTimes, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(10)).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let start = range.start().to_rfc3339();
-        Ok(vec![available(&start, 1)])
+        Ok(vec![available(&start, 1)].into())
     }
 
     async fn busy_times(
