@@ -247,4 +247,35 @@ mod tests {
         let none = PackedEventTypes::pack(&[], &dictionary).expect("packed");
         assert_eq!(none.unpack().expect("unpacked").len(), 0);
     }
+
+    #[test]
+    fn kept_event_types_are_unpacked_once_while_the_budget_has_room() {
+        use super::super::provider::KeptTypes;
+        use super::super::ready::ReadyBudget;
+
+        let types = four("ALICE");
+        let pack = || PackedEventTypes::pack(&types, &Dictionary::default()).expect("packed");
+        let budget = ReadyBudget::new(1 << 20);
+        let kept = KeptTypes::new(pack(), std::time::Duration::from_secs(60));
+        let first = kept.types(&budget).expect("types");
+        let held = budget.used();
+        assert!(held > 0);
+        let second = kept.types(&budget).expect("types");
+        assert!(Arc::ptr_eq(&first, &second), "unpacked once, then shared");
+        assert_eq!(budget.used(), held);
+
+        // No room: unpacked for each reader, nothing kept.
+        let small = ReadyBudget::new(held - 1);
+        let other = KeptTypes::new(pack(), std::time::Duration::from_secs(60));
+        let (a, b) = (
+            other.types(&small).expect("types"),
+            other.types(&small).expect("types"),
+        );
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(small.used(), 0);
+        assert_eq!(a.len(), 4);
+
+        drop(kept);
+        assert_eq!(budget.used(), 0, "given back with the entry");
+    }
 }

@@ -2,12 +2,12 @@
 //! generations, and the tier under it that every instance shares.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventTypeUri};
+use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventType, EventTypeUri};
 use moka::Expiry;
 use moka::future::Cache;
 
@@ -15,7 +15,7 @@ use super::compact::CompactTimes;
 use super::generations::{Generation, Generations};
 use super::merge::{merged_busy, merged_times};
 use super::packed::{Dictionary, PackedEventTypes};
-use super::ready::ReadyBudget;
+use super::ready::{ReadyBudget, Reservation};
 use super::shared::SharedAnswers;
 use super::store::{SubjectKey, WindowStore};
 
@@ -99,6 +99,37 @@ fn weight(bytes: usize, (max_bytes, max_entries): (u64, u64)) -> u32 {
 pub(super) struct KeptTypes {
     pub(super) packed: PackedEventTypes,
     pub(super) lives: Duration,
+    /// Unpacked, once read while the budget had room.
+    pub(super) ready: OnceLock<(Arc<[EventType]>, Reservation)>,
+}
+
+impl KeptTypes {
+    pub(super) fn new(packed: PackedEventTypes, lives: Duration) -> Self {
+        Self {
+            packed,
+            lives,
+            ready: OnceLock::new(),
+        }
+    }
+
+    /// The event types: those kept ready, or else unpacked (and kept ready if `budget` has
+    /// room); `None` if they do not unpack.
+    pub(super) fn types(&self, budget: &Arc<ReadyBudget>) -> Option<Arc<[EventType]>> {
+        if let Some((types, _)) = self.ready.get() {
+            return Some(Arc::clone(types));
+        }
+        let types = self.packed.unpack()?;
+        let bytes = types
+            .iter()
+            .map(|t| size_of::<EventType>() + t.uri.as_str().len() + t.json.as_bytes().len() + 32)
+            .sum::<usize>()
+            + 64;
+        if let Some(held) = budget.reserve(bytes) {
+            // Unpacked by another reader meanwhile: its copy is kept, these bytes given back.
+            let _ = self.ready.set((Arc::clone(&types), held));
+        }
+        Some(types)
+    }
 }
 
 /// Each entry lives as long as it says.

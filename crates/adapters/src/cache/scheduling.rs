@@ -61,7 +61,8 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
             return self.inner.event_types(token, account).await;
         };
         let key = (account.clone(), self.cache.generations(account).event_types);
-        if let Some(kept) = cache.get(&key).await.and_then(|kept| kept.packed.unpack()) {
+        let ready = &self.cache.stores.ready;
+        if let Some(kept) = cache.get(&key).await.and_then(|kept| kept.types(ready)) {
             self.cache.observe(CacheKind::EventTypes, true);
             return Ok(kept);
         }
@@ -78,12 +79,7 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
                 )
                 .await?;
             PackedEventTypes::pack(&found.data, &self.cache.stores.dictionary)
-                .map(|packed| {
-                    Arc::new(KeptTypes {
-                        packed,
-                        lives: ttl.saturating_sub(found.age),
-                    })
-                })
+                .map(|packed| Arc::new(KeptTypes::new(packed, ttl.saturating_sub(found.age))))
                 .ok_or_else(|| ProviderError::Unavailable {
                     reason: "Calendly's event types are too large to keep".into(),
                 })
@@ -92,11 +88,9 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
             .try_get_with(key, load)
             .await
             .map_err(Arc::unwrap_or_clone)?;
-        kept.packed
-            .unpack()
-            .ok_or_else(|| ProviderError::Unavailable {
-                reason: "kept event types did not unpack".into(),
-            })
+        kept.types(ready).ok_or_else(|| ProviderError::Unavailable {
+            reason: "kept event types did not unpack".into(),
+        })
     }
 
     async fn available_times(
