@@ -6,6 +6,7 @@ pub mod calendly;
 pub mod connections;
 pub mod crypto;
 mod errors;
+mod hashing;
 pub mod jwt;
 pub mod postgres;
 pub mod resilience;

@@ -5,7 +5,6 @@
 //! under the old generation, where no question looks). Only the forgotten account moves: its
 //! neighbours' answers stay where they are.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -13,6 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use domain::CalendlyUserUri;
 use tokio::time::Instant;
+
+use crate::hashing::HashMap;
 
 /// An account's generations: of its available and busy times, and of its event types.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -19,6 +19,7 @@ use super::ready::{ReadyBudget, Reservation};
 use super::shared::SharedAnswers;
 use super::store::{SubjectKey, WindowStore};
 
+use crate::hashing::RandomState;
 use crate::shared_tier::SharedTier;
 
 /// What a cache answer is about, for metrics.
@@ -147,7 +148,7 @@ impl Expiry<(CalendlyUserUri, u64), Arc<KeptTypes>> for Lives {
 }
 
 /// Event types by account and generation.
-type EventTypesStore = Cache<(CalendlyUserUri, u64), Arc<KeptTypes>>;
+type EventTypesStore = Cache<(CalendlyUserUri, u64), Arc<KeptTypes>, RandomState>;
 
 pub(super) struct Stores {
     pub(super) event_types: Option<EventTypesStore>,
@@ -219,7 +220,7 @@ impl ProviderCache {
                         )
                     },
                 )
-                .build()
+                .build_with_hasher(RandomState::default())
         });
         let ttl = settings.availability_ttl;
         let (max_bytes, max_windows) = (

@@ -1,13 +1,14 @@
 //! One shard of a [`super::store::WindowStore`]: its subjects' windows in a plain map, with
 //! what they weigh, and how they are looked up, dropped, swept and shrunk.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use domain::{CalendlyUserUri, EventTypeUri, TimeRange};
 use tokio::time::Instant;
+
+use crate::hashing::HashMap;
 
 /// Answers kept for one window, valid for questions within `from`..`until`.
 #[derive(Debug)]

@@ -5,9 +5,8 @@
 //! window keeps the time it was stored and lives for the TTL from then. Concurrent loads of
 //! one window are joined while they run ([`InFlight`]).
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -19,6 +18,8 @@ use super::in_flight::InFlight;
 pub(super) use super::shard::{Covered, SubjectKey};
 use super::shard::{Kept, SUBJECT_BYTES, Shard, WINDOW_BYTES};
 use super::windows::{Touched, fetches};
+
+use crate::hashing::{HashMap, RandomState};
 
 /// What a load gave for one window: its data, valid for questions within `from`..`until`, and
 /// how long ago it was first stored (zero when fresh from the provider, more when it came from
@@ -106,13 +107,13 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
             shards: (0..shards)
                 .map(|_| {
                     Mutex::new(Shard {
-                        subjects: HashMap::new(),
+                        subjects: HashMap::default(),
                         bytes: 0,
                         windows: 0,
                     })
                 })
                 .collect(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             share_of_bounds: (share_of(max_bytes), share_of(max_windows).max(1)),
             loads: InFlight::new(),
             swept: Mutex::new(Instant::now()),

@@ -18,7 +18,6 @@
 //! notices here): while the listener is not listening, the account cache serves none it kept
 //! itself, and when it listens again everything kept before is forgotten.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -29,6 +28,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::AsyncMessage;
 
 use crate::cache::{CacheKind, CacheObserver};
+use crate::hashing::HashMap;
 
 /// The channel the trigger notifies on.
 pub const CHANNEL: &str = "calendly_connections";

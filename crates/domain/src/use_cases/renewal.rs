@@ -50,11 +50,12 @@ impl CalendlyService {
         call: impl Fn(CalendlyConnection) -> BoxFuture<'a, Result<T, GatewayError>>,
     ) -> Result<T, GatewayError> {
         let connection = self.usable(connection).await?;
-        let is_oauth = matches!(connection.credential, CalendlyCredential::OAuth { .. });
+        // A personal access token is not renewed: the connection is not needed after the call.
+        if !matches!(connection.credential, CalendlyCredential::OAuth { .. }) {
+            return call(connection).await;
+        }
         match call(connection.clone()).await {
-            Err(GatewayError::Provider(ProviderError::CredentialRejected { details }))
-                if is_oauth =>
-            {
+            Err(GatewayError::Provider(ProviderError::CredentialRejected { details })) => {
                 match self.renewed(&connection, Reason::Refused).await {
                     Ok(renewed) => call(renewed).await,
                     Err(GatewayError::Provider(ProviderError::CredentialRejected { .. })) => {
