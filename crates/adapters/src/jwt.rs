@@ -1,6 +1,7 @@
 //! The application's access tokens: HS256 JWTs whose `sub` is the user id.
 
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use domain::{AuthError, UserAuth, UserId};
@@ -10,6 +11,8 @@ use jsonwebtoken::signature::{self, Signer, Verifier};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+
+use crate::hashing::HashMap;
 
 /// `sub` as the application writes it: a string, or (as the original service did) an integer.
 #[derive(Deserialize)]
@@ -22,7 +25,14 @@ enum Subject {
 #[derive(Deserialize)]
 struct Claims {
     sub: Subject,
+    /// Required, and checked, by the validation; read again to know how long a token that
+    /// passed stays good.
+    #[serde(default)]
+    exp: Option<f64>,
 }
+
+/// Most tokens remembered as verified; past it, all are forgotten and verified again.
+const MOST_REMEMBERED: usize = 10_000;
 
 #[derive(Serialize)]
 struct IssuedClaims<'a> {
@@ -33,10 +43,15 @@ struct IssuedClaims<'a> {
 
 /// [`UserAuth`] over HS256 JWTs signed with the shared secret. Only HS256 is accepted; `exp`
 /// and `sub` are required, `nbf` is honoured when present, and no leeway is given.
+///
+/// A token that passed is remembered (the whole token, with its user and `exp`) until it
+/// expires, so that a client's next request with it is not decoded and verified again: the
+/// answer for the same bytes under the same key cannot change but by time.
 #[derive(Clone)]
 pub struct JwtUserAuth {
     key: DecodingKey,
     validation: Validation,
+    verified: Arc<Mutex<HashMap<Box<str>, (UserId, u64)>>>,
 }
 
 impl fmt::Debug for JwtUserAuth {
@@ -58,14 +73,40 @@ impl JwtUserAuth {
         Self {
             key: DecodingKey::from_secret(secret.expose_secret().as_bytes()),
             validation,
+            verified: Arc::default(),
         }
     }
+
+    /// The user of `token` if it passed before and has not expired since.
+    fn remembered(&self, token: &str, now: u64) -> Option<UserId> {
+        let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        let (user, expires) = verified.get(token)?;
+        (now < *expires).then(|| user.clone())
+    }
+
+    fn remember(&self, token: &str, user: &UserId, expires: u64) {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= MOST_REMEMBERED {
+            verified.clear();
+        }
+        verified.insert(token.into(), (user.clone(), expires));
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 impl UserAuth for JwtUserAuth {
     fn authenticate(&self, bearer_token: &str) -> Result<UserId, AuthError> {
         if bearer_token.is_empty() {
             return Err(AuthError::Missing);
+        }
+        let now = now_secs();
+        if let Some(user) = self.remembered(bearer_token, now) {
+            return Ok(user);
         }
         let data = jsonwebtoken::decode::<Claims>(bearer_token, &self.key, &self.validation)
             .map_err(|error| match error.kind() {
@@ -76,7 +117,18 @@ impl UserAuth for JwtUserAuth {
             Subject::Text(text) => text,
             Subject::Integer(number) => number.to_string(),
         };
-        UserId::parse(sub).map_err(|_| AuthError::Invalid)
+        let user = UserId::parse(sub).map_err(|_| AuthError::Invalid)?;
+        if let Some(exp) = data.claims.exp.filter(|exp| exp.is_finite() && *exp > 0.0) {
+            // Whole seconds before `exp`: never longer than the validation would allow.
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a positive finite time in seconds; saturates past u64"
+            )]
+            let expires = exp.floor() as u64;
+            self.remember(bearer_token, &user, expires);
+        }
+        Ok(user)
     }
 }
 
@@ -234,4 +286,67 @@ fn hmac_verifier(
         return Err(ErrorKind::InvalidKeyFormat.into());
     }
     Ok(Box::new(HmacKey::new(*algorithm, key.try_get_as_bytes()?)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_for(auth_secret: &str, user: &str, ttl: Duration) -> String {
+        JwtIssuer::new(&SecretString::from(auth_secret.to_owned()))
+            .issue(&UserId::parse(user).expect("user id"), ttl)
+    }
+
+    const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
+
+    #[test]
+    fn a_token_that_passed_is_remembered_until_its_exp_only() {
+        let auth = JwtUserAuth::new(&SecretString::from(SECRET));
+        let token = token_for(SECRET, "user-1", Duration::from_secs(60));
+        let user = auth.authenticate(&token).expect("valid");
+        let (_, expires) = auth
+            .verified
+            .lock()
+            .expect("lock")
+            .get(token.as_str())
+            .cloned()
+            .expect("remembered");
+        assert_eq!(auth.remembered(&token, expires - 1), Some(user));
+        assert_eq!(auth.remembered(&token, expires), None, "not at its exp");
+    }
+
+    #[test]
+    fn only_the_very_token_that_passed_is_remembered() {
+        let auth = JwtUserAuth::new(&SecretString::from(SECRET));
+        let token = token_for(SECRET, "user-1", Duration::from_secs(60));
+        auth.authenticate(&token).expect("valid");
+        let mut tampered = token.clone();
+        let last = tampered.pop().expect("a character");
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        assert_eq!(auth.authenticate(&tampered), Err(AuthError::Invalid));
+        let other_key = token_for(
+            "another-secret-that-is-long-enough-too",
+            "user-1",
+            Duration::from_secs(60),
+        );
+        assert_eq!(auth.authenticate(&other_key), Err(AuthError::Invalid));
+        assert_eq!(
+            auth.verified.lock().expect("lock").len(),
+            1,
+            "refusals are not kept"
+        );
+    }
+
+    #[test]
+    fn past_the_most_remembered_all_are_forgotten() {
+        let auth = JwtUserAuth::new(&SecretString::from(SECRET));
+        let user = UserId::parse("user-1").expect("user id");
+        for at in 0..MOST_REMEMBERED {
+            auth.remember(&format!("token-{at}"), &user, u64::MAX);
+        }
+        auth.remember("one-more", &user, u64::MAX);
+        let verified = auth.verified.lock().expect("lock");
+        assert_eq!(verified.len(), 1);
+        assert!(verified.contains_key("one-more"));
+    }
 }
