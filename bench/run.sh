@@ -10,6 +10,8 @@
 #   bench/run.sh
 #   BENCH_USERS="1000" BENCH_LATENCIES="0" BENCH_DURATION=10 bench/run.sh
 #   BENCH_PERF=1 bench/run.sh      # also a CPU profile of the gateway (perf, cpu-clock)
+#   BENCH_PERF=1 BENCH_PERF_GRAPH=dwarf BENCH_PERF_HZ=500 bench/run.sh   # call graphs without
+#                                  # frame pointers (default fp, 2000 Hz)
 #   BENCH_CONNECT=oauth bench/run.sh   # users connected through OAuth (default: pat, personal
 #                                      # access tokens); steady state, tokens live two hours
 #   BENCH_AVAILABILITY_TTL=30 bench/run.sh   # cache.availability_ttl_secs (default 0: every
