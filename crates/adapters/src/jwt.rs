@@ -31,6 +31,9 @@ struct Claims {
     exp: Option<f64>,
 }
 
+/// Tokens that passed, each with its user and the second it expires at.
+type Verified = HashMap<Box<str>, (UserId, u64)>;
+
 /// Most tokens remembered as verified; past it, all are forgotten and verified again.
 const MOST_REMEMBERED: usize = 10_000;
 
@@ -51,7 +54,7 @@ struct IssuedClaims<'a> {
 pub struct JwtUserAuth {
     key: DecodingKey,
     validation: Validation,
-    verified: Arc<Mutex<HashMap<Box<str>, (UserId, u64)>>>,
+    verified: Arc<Mutex<Verified>>,
 }
 
 impl fmt::Debug for JwtUserAuth {

@@ -11,20 +11,20 @@ fn time(text: &str) -> DateTime<Utc> {
 /// budget has no room.
 fn both(compact: &CompactTimes, range: TimeRange) -> Vec<AvailableTime> {
     let written = compact.written_within(range);
-    let seen =
-        |times: &[AvailableTime]| -> Vec<(DateTime<Utc>, Option<u64>, Option<String>, String)> {
-            times
-                .iter()
-                .map(|t| {
-                    (
-                        t.start_time,
-                        t.seats_left,
-                        t.booking_url.clone(),
-                        t.json.text().into_owned(),
-                    )
-                })
-                .collect()
-        };
+    let seen = |times: &[AvailableTime]| -> Vec<String> {
+        times
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {:?} {:?} {}",
+                    t.start_time,
+                    t.seats_left,
+                    t.booking_url,
+                    t.json.text()
+                )
+            })
+            .collect()
+    };
     let room = ReadyBudget::new(1 << 20);
     for _ in 0..2 {
         assert_eq!(seen(&compact.within(range, &room).to_vec()), seen(&written));

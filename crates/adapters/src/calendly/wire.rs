@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::flat::{self, Written};
 use bytes::Bytes;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use domain::{
     AvailableTime, BusyTime, CalendlyUser, CalendlyUserUri, EventType, EventTypeUri, ProviderError,
     RawJson,
@@ -145,15 +145,8 @@ pub(crate) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderE
 pub(crate) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
     timed(body, "available time", |raw| {
         let object = raw.get();
-        let fast = flat::is_flat(object).then(|| {
-            Some((
-                flat::written(object, &flat::START_TIME)?,
-                flat::written(object, &flat::INVITEES_REMAINING)?,
-                flat::written(object, &flat::SCHEDULING_URL)?,
-            ))
-        });
-        let fields = match fast.flatten() {
-            Some((Written::Text(start), seats, url)) => SlotFields {
+        let fields = match flat::fields(object, flat::AVAILABLE_TIME_KEYS) {
+            Some([Written::Text(start), seats, url]) => SlotFields {
                 start_time: Cow::Borrowed(start),
                 invitees_remaining: match seats {
                     Written::Bare(number) => number.parse().ok().map(serde_json::Value::Number),
@@ -197,9 +190,52 @@ pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
 }
 
 fn time(text: &str, what: &str) -> Result<DateTime<Utc>, ProviderError> {
+    if let Some(time) = calendly_time(text) {
+        return Ok(time);
+    }
     Ok(DateTime::parse_from_rfc3339(text)
         .map_err(|e| malformed(what, e))?
         .to_utc())
+}
+
+/// A time as Calendly writes it (`2030-01-02T09:00:00.000000Z`: UTC, `T`, `Z`, any digits of a
+/// second's fraction) read digit by digit; `None` for any other writing, which chrono reads.
+fn calendly_time(text: &str) -> Option<DateTime<Utc>> {
+    let bytes = text.as_bytes();
+    let number = |from: usize, digits: usize| -> Option<u32> {
+        bytes
+            .get(from..from + digits)?
+            .iter()
+            .try_fold(0u32, |value, byte| {
+                byte.is_ascii_digit()
+                    .then(|| value * 10 + u32::from(byte - b'0'))
+            })
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if separators
+        .iter()
+        .any(|(at, byte)| bytes.get(*at) != Some(byte))
+        || bytes.last() != Some(&b'Z')
+    {
+        return None;
+    }
+    let nanos = match bytes.get(19..bytes.len() - 1)? {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            let value = number(20, fraction.len())?;
+            value * 10u32.pow(u32::try_from(9 - fraction.len()).ok()?)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(number(0, 4)?).ok()?,
+        number(5, 2)?,
+        number(8, 2)?,
+    )?;
+    Some(
+        date.and_hms_nano_opt(number(11, 2)?, number(14, 2)?, number(17, 2)?, nanos)?
+            .and_utc(),
+    )
 }
 
 /// A collection of objects, each read by `read` and kept as written.
@@ -235,12 +271,9 @@ mod tests {
 
     #[test]
     fn a_start_time_is_found_as_calendly_writes_it_and_parsed_otherwise() {
-        let found = |object| match flat::is_flat(object) {
-            true => match flat::written(object, &flat::START_TIME) {
-                Some(Written::Text(text)) => Some(text),
-                _ => None,
-            },
-            false => None,
+        let found = |object| match flat::fields(object, flat::AVAILABLE_TIME_KEYS) {
+            Some([Written::Text(text), _, _]) => Some(text),
+            _ => None,
         };
         assert_eq!(
             found(r#"{"status":"available","start_time":"2030-01-07T09:00:00Z","x":1}"#),
@@ -269,6 +302,42 @@ mod tests {
                 .map(|t| t.start_time.to_rfc3339())
                 .collect::<Vec<_>>(),
             ["2030-01-07T09:00:00+00:00", "2030-01-07T10:00:00+00:00"]
+        );
+    }
+
+    #[test]
+    fn calendly_s_own_writing_of_a_time_is_read_as_chrono_reads_it() {
+        for text in [
+            "2030-01-02T09:00:00Z",
+            "2030-01-02T09:00:00.000000Z",
+            "2030-12-31T23:59:59.999999999Z",
+            "2030-01-02T09:00:00.5Z",
+            "2028-02-29T00:00:00.123Z",
+        ] {
+            assert_eq!(
+                calendly_time(text),
+                Some(DateTime::parse_from_rfc3339(text).expect("time").to_utc()),
+                "{text}"
+            );
+        }
+        // Any other writing is chrono's to read (or refuse).
+        for text in [
+            "2030-01-02T09:00:00+01:00",
+            "2030-01-02t09:00:00z",
+            "2030-01-02T09:00:60Z",
+            "2030-02-30T09:00:00Z",
+            "2030-01-02T09:00:00.Z",
+            "2030-01-02T09:00:00.1234567890Z",
+            "2030-01-02T09:00:0xZ",
+            "2030-01-02T09:00:Z",
+            "2030-01-02 09:00:00Z",
+            "",
+        ] {
+            assert_eq!(calendly_time(text), None, "{text}");
+        }
+        assert_eq!(
+            time("2030-01-02T10:00:00+01:00", "t").expect("read by chrono"),
+            calendly_time("2030-01-02T09:00:00Z").expect("read")
         );
     }
 
