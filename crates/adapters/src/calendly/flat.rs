@@ -1,7 +1,8 @@
-//! Fields read straight out of a flat JSON object (no object or array within it), in one pass
-//! and without parsing it whole: the fast path for the thousands of available times an answer
-//! may hold. The object has been read as JSON already (serde split the list); anything this
-//! cannot read with certainty is left to serde.
+//! Fields read straight out of flat JSON objects (no object or array within them), in one pass
+//! and without parsing them whole: the fast path for the thousands of available times an answer
+//! may hold. Anything this cannot read with certainty is left to serde.
+
+use std::ops::Range;
 
 /// What a flat object writes for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,26 +19,91 @@ pub(super) enum Written<'a> {
 pub(super) const AVAILABLE_TIME_KEYS: [&str; 3] =
     ["start_time", "invitees_remaining", "scheduling_url"];
 
-/// What the flat `object` writes for each of `keys`; `None` when that is not certain (an
-/// object or array within it, a key with an escape, one of `keys` written twice or its string
-/// holding an escape): serde's to read.
+/// How sure the text is to be JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    /// Read as JSON already (by serde): only what is asked for is looked at.
+    Already,
+    /// Not yet: every value is checked, and an escape anywhere is left to serde.
+    Here,
+}
+
+/// What the flat `object` (read as JSON already) writes for each of `keys`; `None` when that
+/// is not certain (an object or array within it, a key with an escape, one of `keys` written
+/// twice or its string holding an escape): serde's to read.
 pub(super) fn fields<'a, const N: usize>(
     object: &'a str,
     keys: [&str; N],
 ) -> Option<[Written<'a>; N]> {
-    let bytes = object.as_bytes();
-    let mut found = [Written::Missing; N];
+    let (found, end) = walk(object, blank(object.as_bytes(), 0), keys, Checked::Already)?;
+    (blank(object.as_bytes(), end) == object.len()).then_some(found)
+}
+
+/// A whole answer that is exactly `{"collection":[…]}` of flat objects, each written plainly
+/// (no escape, no number or word that is not JSON's): each object's place in `body` and what it
+/// writes for `keys`. `None` for anything else, which serde reads (and refuses if it must).
+pub(super) fn collection<'a, const N: usize>(
+    body: &'a str,
+    keys: [&str; N],
+) -> Option<Vec<(Range<usize>, [Written<'a>; N])>> {
+    let bytes = body.as_bytes();
     let mut at = blank(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    let (key, escaped, after) = string(body, blank(bytes, at + 1))?;
+    if escaped || key != "collection" {
+        return None;
+    }
+    at = blank(bytes, after);
+    if bytes.get(at) != Some(&b':') {
+        return None;
+    }
+    at = blank(bytes, at + 1);
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut objects = Vec::with_capacity(bytes.len() / 160);
+    at = blank(bytes, at + 1);
+    if bytes.get(at) != Some(&b']') {
+        loop {
+            let (found, end) = walk(body, at, keys, Checked::Here)?;
+            objects.push((at..end, found));
+            at = blank(bytes, end);
+            match bytes.get(at)? {
+                b',' => at = blank(bytes, at + 1),
+                b']' => break,
+                _ => return None,
+            }
+        }
+    }
+    at = blank(bytes, at + 1);
+    if bytes.get(at) != Some(&b'}') || blank(bytes, at + 1) != bytes.len() {
+        return None;
+    }
+    Some(objects)
+}
+
+/// The flat object starting at `at`: what it writes for `keys`, and where it ends (after its
+/// `}`).
+fn walk<'a, const N: usize>(
+    text: &'a str,
+    mut at: usize,
+    keys: [&str; N],
+    checked: Checked,
+) -> Option<([Written<'a>; N], usize)> {
+    let bytes = text.as_bytes();
+    let mut found = [Written::Missing; N];
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
     at = blank(bytes, at + 1);
     if bytes.get(at) == Some(&b'}') {
-        return Some(found);
+        return Some((found, at + 1));
     }
     loop {
-        let (key, escaped, after) = string(object, at)?;
-        if escaped {
+        let (key, escaped, after) = string(text, at)?;
+        if escaped || (checked == Checked::Here && !plain(key)) {
             return None;
         }
         at = blank(bytes, after);
@@ -47,15 +113,11 @@ pub(super) fn fields<'a, const N: usize>(
         at = blank(bytes, at + 1);
         let (value, after) = match bytes.get(at)? {
             b'"' => {
-                let (text, escaped, after) = string(object, at)?;
-                (
-                    if escaped {
-                        None
-                    } else {
-                        Some(Written::Text(text))
-                    },
-                    after,
-                )
+                let (text, escaped, after) = string(text, at)?;
+                if checked == Checked::Here && (escaped || !plain(text)) {
+                    return None;
+                }
+                ((!escaped).then_some(Written::Text(text)), after)
             }
             b'{' | b'[' => return None,
             _ => {
@@ -63,7 +125,11 @@ pub(super) fn fields<'a, const N: usize>(
                     .iter()
                     .position(|b| matches!(b, b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
                     .map_or(bytes.len(), |length| at + length);
-                (Some(Written::Bare(&object[at..end])), end)
+                let bare = &text[at..end];
+                if checked == Checked::Here && !json_word(bare) {
+                    return None;
+                }
+                (Some(Written::Bare(bare)), end)
             }
         };
         if let Some(index) = keys.iter().position(|wanted| *wanted == key) {
@@ -75,7 +141,7 @@ pub(super) fn fields<'a, const N: usize>(
         at = blank(bytes, after);
         match bytes.get(at)? {
             b',' => at = blank(bytes, at + 1),
-            b'}' => return Some(found),
+            b'}' => return Some((found, at + 1)),
             _ => return None,
         }
     }
@@ -91,8 +157,8 @@ fn blank(bytes: &[u8], mut at: usize) -> usize {
 
 /// The string starting with the quote at `at`: its text as written (between the quotes),
 /// whether it holds an escape, and where it ends (after the closing quote).
-fn string(object: &str, at: usize) -> Option<(&str, bool, usize)> {
-    let bytes = object.as_bytes();
+fn string(text: &str, at: usize) -> Option<(&str, bool, usize)> {
+    let bytes = text.as_bytes();
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
@@ -102,7 +168,7 @@ fn string(object: &str, at: usize) -> Option<(&str, bool, usize)> {
     loop {
         let next = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
         if bytes[next] == b'"' {
-            return Some((object.get(start..next)?, escaped, next + 1));
+            return Some((text.get(start..next)?, escaped, next + 1));
         }
         escaped = true;
         // The escaped character (a quote, a backslash, or the first of \uXXXX) is skipped.
@@ -110,49 +176,50 @@ fn string(object: &str, at: usize) -> Option<(&str, bool, usize)> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn three(object: &str) -> Option<[Written<'_>; 3]> {
-        fields(object, AVAILABLE_TIME_KEYS)
-    }
-
-    #[test]
-    fn keys_of_a_flat_object_are_read_as_written() {
-        let object = r#"{"status":"available","invitees_remaining": 3 ,"start_time":"2030-01-07T09:00:00Z","scheduling_url":null}"#;
-        assert_eq!(
-            three(object),
-            Some([
-                Written::Text("2030-01-07T09:00:00Z"),
-                Written::Bare("3"),
-                Written::Bare("null")
-            ])
-        );
-        assert_eq!(
-            three(" { \"status\" : \"available\" } "),
-            Some([Written::Missing; 3])
-        );
-        assert_eq!(three("{}"), Some([Written::Missing; 3]));
-        assert_eq!(
-            three(r#"{"note":"say \"hi\" \\","start_time":"x"}"#),
-            Some([Written::Text("x"), Written::Missing, Written::Missing]),
-            "an escape in a value not asked for is skipped over"
-        );
-    }
-
-    #[test]
-    fn what_is_not_certain_is_left_to_serde() {
-        for object in [
-            r#"{"scheduling_url":"a\"b"}"#,
-            r#"{"start_time":"x","start_time":"y"}"#,
-            r#"{"a":{"start_time":"x"}}"#,
-            r#"{"a":["start_time"],"start_time":"x"}"#,
-            r#"{"start\u005ftime":"x"}"#,
-            r#"["start_time"]"#,
-            r#"{"start_time":"x""#,
-        ] {
-            assert_eq!(three(object), None, "{object}");
-        }
-    }
+/// A string's text JSON allows as written: no control character.
+fn plain(text: &str) -> bool {
+    !text.bytes().any(|b| b < 0x20)
 }
+
+/// `true`, `false`, `null` or a number as JSON writes one.
+fn json_word(word: &str) -> bool {
+    if matches!(word, "true" | "false" | "null") {
+        return true;
+    }
+    let bytes = word.as_bytes();
+    let mut at = usize::from(bytes.first() == Some(&b'-'));
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let whole = digits(at);
+    if whole == 0 || (whole > 1 && bytes[at] == b'0') {
+        return false;
+    }
+    at += whole;
+    if bytes.get(at) == Some(&b'.') {
+        let fraction = digits(at + 1);
+        if fraction == 0 {
+            return false;
+        }
+        at += 1 + fraction;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let exponent = digits(at);
+        if exponent == 0 {
+            return false;
+        }
+        at += exponent;
+    }
+    at == bytes.len()
+}
+
+#[cfg(test)]
+#[path = "flat_tests.rs"]
+mod tests;

@@ -85,6 +85,10 @@ impl CalendlyClient {
             .pool_max_idle_per_host(settings.max_idle_connections)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
+            // The API answers where it is asked; a redirect is an unexpected answer, not a
+            // place to send the token. Retries are the gateway's own (see `call`).
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
             .user_agent(concat!("calendly-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let base = settings.api_base_url.trim_end_matches('/');

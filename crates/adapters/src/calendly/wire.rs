@@ -143,6 +143,14 @@ pub(crate) fn event_types_page(body: &Bytes) -> Result<EventTypesPage, ProviderE
 }
 
 pub(crate) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
+    match plain_available_times(body) {
+        Some(times) => Ok(times),
+        None => parsed_available_times(body),
+    }
+}
+
+/// The available times of any answer, each object read by serde unless it is flat.
+fn parsed_available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
     timed(body, "available time", |raw| {
         let object = raw.get();
         let fields = match flat::fields(object, flat::AVAILABLE_TIME_KEYS) {
@@ -173,6 +181,33 @@ pub(crate) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, Provid
             json: kept(body, raw),
         })
     })
+}
+
+/// Calendly's usual answer, read in one pass: `{"collection":[…]}` of flat objects written
+/// plainly, each with its start written as a string. `None` for anything else, which serde
+/// reads.
+fn plain_available_times(body: &Bytes) -> Option<Vec<AvailableTime>> {
+    let text = std::str::from_utf8(body).ok()?;
+    flat::collection(text, flat::AVAILABLE_TIME_KEYS)?
+        .into_iter()
+        .map(|(place, [start, seats, url])| {
+            let Written::Text(start) = start else {
+                return None;
+            };
+            Some(AvailableTime {
+                start_time: time(start, "").ok()?,
+                seats_left: match seats {
+                    Written::Bare(number) => number.parse().ok(),
+                    _ => None,
+                },
+                booking_url: match url {
+                    Written::Text(url) => Some(url.to_owned()),
+                    _ => None,
+                },
+                json: RawJson::parsed(body.slice(place)),
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
@@ -303,6 +338,38 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["2030-01-07T09:00:00+00:00", "2030-01-07T10:00:00+00:00"]
         );
+    }
+
+    #[test]
+    fn a_plain_answer_read_in_one_pass_is_what_serde_reads() {
+        let body = Bytes::from_static(
+            br#"{"collection":[{"status":"available","invitees_remaining":2,"start_time":"2030-01-07T09:00:00.000000Z","scheduling_url":"https://calendly.com/a/b/2030-01-07T09:00:00Z?month=2030-01"},{"status":"available","invitees_remaining":1.5,"start_time":"2030-01-07T10:00:00Z","scheduling_url":null},{"start_time":"2030-01-07T11:00:00+01:00"}]}"#,
+        );
+        let seen = |times: Vec<AvailableTime>| -> Vec<String> {
+            times
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {:?} {:?} {}",
+                        t.start_time,
+                        t.seats_left,
+                        t.booking_url,
+                        t.json.text()
+                    )
+                })
+                .collect()
+        };
+        let fast = plain_available_times(&body).expect("plain");
+        let by_serde = parsed_available_times(&body).expect("read");
+        assert_eq!(seen(fast), seen(by_serde));
+        // A time that is not a string, or not a time: serde's error, not a guess.
+        for body in [
+            br#"{"collection":[{"start_time":1}]}"#.as_slice(),
+            br#"{"collection":[{"start_time":"soon"}]}"#.as_slice(),
+        ] {
+            assert!(plain_available_times(&Bytes::copy_from_slice(body)).is_none());
+            assert!(available_times(&Bytes::copy_from_slice(body)).is_err());
+        }
     }
 
     #[test]
