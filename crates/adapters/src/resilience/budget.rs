@@ -11,7 +11,6 @@
 //! instance what is left, whoever made the other calls). While the tier does not answer, each
 //! instance counts alone.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +20,7 @@ use reqwest::header::HeaderMap;
 // tokio's clock, so that the windows can be tested on paused time.
 use tokio::time::Instant;
 
+use crate::hashing::HashMap;
 use crate::shared_tier::{SharedTier, millis};
 
 /// Two answers whose resets lie closer than this belong to one window.
