@@ -51,8 +51,8 @@ pub(super) fn collection<'a, const N: usize>(
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
-    let (key, escaped, after) = string(body, blank(bytes, at + 1))?;
-    if escaped || key != "collection" {
+    let (key, written, after) = string(body, blank(bytes, at + 1))?;
+    if written != Plain::Yes || key != "collection" {
         return None;
     }
     at = blank(bytes, after);
@@ -102,8 +102,8 @@ fn walk<'a, const N: usize>(
         return Some((found, at + 1));
     }
     loop {
-        let (key, escaped, after) = string(text, at)?;
-        if escaped || (checked == Checked::Here && !plain(key)) {
+        let (key, written, after) = string(text, at)?;
+        if written == Plain::Escaped || (checked == Checked::Here && written != Plain::Yes) {
             return None;
         }
         at = blank(bytes, after);
@@ -113,11 +113,14 @@ fn walk<'a, const N: usize>(
         at = blank(bytes, at + 1);
         let (value, after) = match bytes.get(at)? {
             b'"' => {
-                let (text, escaped, after) = string(text, at)?;
-                if checked == Checked::Here && (escaped || !plain(text)) {
+                let (text, written, after) = string(text, at)?;
+                if checked == Checked::Here && written != Plain::Yes {
                     return None;
                 }
-                ((!escaped).then_some(Written::Text(text)), after)
+                (
+                    (written != Plain::Escaped).then_some(Written::Text(text)),
+                    after,
+                )
             }
             b'{' | b'[' => return None,
             _ => {
@@ -155,30 +158,71 @@ fn blank(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The string starting with the quote at `at`: its text as written (between the quotes),
-/// whether it holds an escape, and where it ends (after the closing quote).
-fn string(text: &str, at: usize) -> Option<(&str, bool, usize)> {
+/// How a string is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plain {
+    /// As its text: no escape, no control character.
+    Yes,
+    /// With an escape.
+    Escaped,
+    /// With a control character written raw (which JSON does not allow), and no escape.
+    Control,
+}
+
+/// The string starting with the quote at `at`: its text as written (between the quotes), how
+/// it is written, and where it ends (after the closing quote).
+fn string(text: &str, at: usize) -> Option<(&str, Plain, usize)> {
     let bytes = text.as_bytes();
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
     let start = at + 1;
     let mut from = start;
-    let mut escaped = false;
+    let mut written = Plain::Yes;
     loop {
-        let next = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
-        if bytes[next] == b'"' {
-            return Some((text.get(start..next)?, escaped, next + 1));
+        let next = special(bytes, from)?;
+        match bytes[next] {
+            b'"' => return Some((text.get(start..next)?, written, next + 1)),
+            b'\\' => {
+                written = Plain::Escaped;
+                // The escaped character (a quote, a backslash, or the first of \uXXXX) is
+                // skipped.
+                from = next + 2;
+            }
+            _ => {
+                if written == Plain::Yes {
+                    written = Plain::Control;
+                }
+                from = next + 1;
+            }
         }
-        escaped = true;
-        // The escaped character (a quote, a backslash, or the first of \uXXXX) is skipped.
-        from = next + 2;
     }
 }
 
-/// A string's text JSON allows as written: no control character.
-fn plain(text: &str) -> bool {
-    !text.bytes().any(|b| b < 0x20)
+/// The first quote, backslash or control character at or after `from`: eight bytes at a time,
+/// as serde looks for them.
+fn special(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `word` below `limit`: exact for the lowest such byte, which
+    // is the only one read (a borrow may mark bytes above it).
+    let below = |word: u64, limit: u8| word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS;
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let found = below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1)
+            | below(word, 0x20);
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes
+        .get(at..)?
+        .iter()
+        .position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f))
+        .map(|length| at + length)
 }
 
 /// `true`, `false`, `null` or a number as JSON writes one.

@@ -100,3 +100,27 @@ fn numbers_are_json_s() {
         assert!(!json_word(word), "{word}");
     }
 }
+
+#[test]
+fn the_first_quote_backslash_or_control_character_is_found_wherever_it_lies() {
+    for length in 0..24 {
+        for at in 0..length {
+            for special_byte in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                let mut bytes = vec![b'a'; length];
+                bytes[at] = special_byte;
+                // Bytes above it that could confuse a word-at-a-time search.
+                if at + 1 < length {
+                    bytes[at + 1] = 0x01;
+                }
+                assert_eq!(
+                    special(&bytes, 0),
+                    Some(at),
+                    "{special_byte} at {at} of {length}"
+                );
+            }
+        }
+        let plain: Vec<u8> = (0..length).map(|i| b"a \x7f~\xc3\xa9!#"[i % 8]).collect();
+        assert_eq!(special(&plain, 0), None, "{length}");
+    }
+    assert_eq!(special(b"ab\"cd\"", 3), Some(5));
+}
