@@ -2,6 +2,8 @@
 //! the shared tier), the shared tier's health, webhook deliveries, and questions refused while
 //! an account's call budget is spent.
 
+use std::sync::{Arc, OnceLock};
+
 use adapters::cache::{CacheKind, CacheObserver};
 use adapters::shared_tier::SharedTierObserver;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -38,6 +40,9 @@ struct SharedOpLabels {
 #[derive(Debug, Clone, Default)]
 pub struct FreshnessMetrics {
     lookups: Family<LookupLabels, Counter>,
+    /// The series of `lookups` once made, by kind and result: a lookup is counted on every
+    /// request, without hashing its labels each time.
+    lookup_series: Arc<[OnceLock<Counter>; 8]>,
     shared_lookups: Family<LookupLabels, Counter>,
     shared_failures: Family<SharedOpLabels, Counter>,
     shared_up: Gauge,
@@ -117,7 +122,15 @@ fn lookup(kind: CacheKind, hit: bool) -> LookupLabels {
 
 impl CacheObserver for FreshnessMetrics {
     fn looked_up(&self, kind: CacheKind, hit: bool) {
-        self.lookups.get_or_create(&lookup(kind, hit)).inc();
+        let at = match kind {
+            CacheKind::EventTypes => 0,
+            CacheKind::AvailableTimes => 2,
+            CacheKind::BusyTimes => 4,
+            CacheKind::Connections => 6,
+        } + usize::from(hit);
+        self.lookup_series[at]
+            .get_or_init(|| self.lookups.get_or_create(&lookup(kind, hit)).clone())
+            .inc();
     }
 
     fn looked_up_shared(&self, kind: CacheKind, hit: bool) {
