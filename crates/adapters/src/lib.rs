@@ -13,6 +13,8 @@ pub mod resilience;
 pub mod shared_tier;
 pub mod sqlite;
 pub mod tasks;
+#[cfg(test)]
+mod test_described;
 mod tls_provider;
 mod token_store;
 

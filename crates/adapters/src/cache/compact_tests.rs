@@ -1,6 +1,7 @@
 //! The compact form of available times: every slot back byte for byte.
 
 use super::*;
+use crate::test_described::described;
 
 fn time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("time").to_utc()
@@ -11,26 +12,18 @@ fn time(text: &str) -> DateTime<Utc> {
 /// budget has no room.
 fn both(compact: &CompactTimes, range: TimeRange) -> Vec<AvailableTime> {
     let written = compact.written_within(range);
-    let seen = |times: &[AvailableTime]| -> Vec<String> {
-        times
-            .iter()
-            .map(|t| {
-                format!(
-                    "{} {:?} {:?} {}",
-                    t.start_time,
-                    t.seats_left,
-                    t.booking_url,
-                    t.json.text()
-                )
-            })
-            .collect()
-    };
     let room = ReadyBudget::new(1 << 20);
     for _ in 0..2 {
-        assert_eq!(seen(&compact.within(range, &room).to_vec()), seen(&written));
+        assert_eq!(
+            described(&compact.within(range, &room).to_vec()),
+            described(&written)
+        );
     }
     let none = ReadyBudget::new(0);
-    assert_eq!(seen(&compact.within(range, &none).to_vec()), seen(&written));
+    assert_eq!(
+        described(&compact.within(range, &none).to_vec()),
+        described(&written)
+    );
     written
 }
 

@@ -303,6 +303,7 @@ pub(super) fn objects(body: &Bytes, what: &str) -> Result<Vec<RawJson>, Provider
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_described::described;
 
     #[test]
     fn a_start_time_is_found_as_calendly_writes_it_and_parsed_otherwise() {
@@ -345,23 +346,9 @@ mod tests {
         let body = Bytes::from_static(
             br#"{"collection":[{"status":"available","invitees_remaining":2,"start_time":"2030-01-07T09:00:00.000000Z","scheduling_url":"https://calendly.com/a/b/2030-01-07T09:00:00Z?month=2030-01"},{"status":"available","invitees_remaining":1.5,"start_time":"2030-01-07T10:00:00Z","scheduling_url":null},{"start_time":"2030-01-07T11:00:00+01:00"}]}"#,
         );
-        let seen = |times: Vec<AvailableTime>| -> Vec<String> {
-            times
-                .iter()
-                .map(|t| {
-                    format!(
-                        "{} {:?} {:?} {}",
-                        t.start_time,
-                        t.seats_left,
-                        t.booking_url,
-                        t.json.text()
-                    )
-                })
-                .collect()
-        };
         let fast = plain_available_times(&body).expect("plain");
         let by_serde = parsed_available_times(&body).expect("read");
-        assert_eq!(seen(fast), seen(by_serde));
+        assert_eq!(described(&fast), described(&by_serde));
         // A time that is not a string, or not a time: serde's error, not a guess.
         for body in [
             br#"{"collection":[{"start_time":1}]}"#.as_slice(),
