@@ -14,11 +14,11 @@ pub mod time_range;
 pub mod use_cases;
 pub mod webhook;
 
+pub use available::{AvailableTime, AvailableTimes};
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
-    AvailableTime, AvailableTimes, BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken,
-    CalendlyUser, CalendlyUserUri, ConnectionMethod, EventType, EventTypeUri, InvalidValue,
-    RawJson, UserId,
+    BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri,
+    ConnectionMethod, EventType, EventTypeUri, InvalidValue, RawJson, UserId,
 };
 pub use oauth::{
     AuthorizationCode, OAuthAuthorization, OAuthCallback, OAuthGrant, OAuthStart, OAuthStateToken,

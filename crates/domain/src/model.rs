@@ -7,7 +7,6 @@ use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-pub use crate::available::{AvailableTime, AvailableTimes};
 pub use crate::invalid::InvalidValue;
 
 /// Rejects empty strings, over-long strings and control characters.

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::available::AvailableTimes;
 use crate::error::{AuthError, ProviderError, RepositoryError};
 use crate::model::{
-    AvailableTimes, BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser,
-    CalendlyUserUri, EventType, EventTypeUri, RawJson, UserId,
+    BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri,
+    EventType, EventTypeUri, RawJson, UserId,
 };
 use crate::oauth::{
     AuthorizationCode, OAuthAuthorization, OAuthGrant, OAuthStart, OAuthStateToken, PkceVerifier,

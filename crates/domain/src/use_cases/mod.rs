@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use tracing::instrument;
 
+use crate::available::AvailableTimes;
 use crate::error::{GatewayError, ProviderError, RangeError, Rejection};
 use crate::model::{
-    AvailableTimes, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri,
-    EventType, EventTypeUri, UserId,
+    CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri, EventType,
+    EventTypeUri, UserId,
 };
 use crate::ports::TimesAsked;
 use crate::scope::Scope;

@@ -9,10 +9,9 @@ use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, stream};
 use tracing::instrument;
 
 use super::service::CalendlyService;
+use crate::available::{AvailableTime, AvailableTimes};
 use crate::error::{GatewayError, ProviderError};
-use crate::model::{
-    AvailableTime, AvailableTimes, CalendlyConnection, EventType, EventTypeUri, UserId,
-};
+use crate::model::{CalendlyConnection, EventType, EventTypeUri, UserId};
 use crate::ports::TimesAsked;
 
 /// A slots question: between two times, for the event types asked for (none: every active

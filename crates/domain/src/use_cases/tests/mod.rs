@@ -16,8 +16,9 @@ mod slots_concurrency;
 mod slots_zones;
 mod webhooks;
 mod webhooks_oauth;
+use crate::available::AvailableTime;
 use crate::error::RepositoryError;
-use crate::model::{AvailableTime, CalendlyUser, RawJson};
+use crate::model::{CalendlyUser, RawJson};
 use crate::ports::{
     MockAccountCache, MockClock, MockOAuthStarts, MockSchedulingProvider, MockTokenRepository,
 };
