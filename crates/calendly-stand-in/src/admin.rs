@@ -56,12 +56,14 @@ pub(crate) async fn book(body: web::Json<Booking>, state: web::Data<StandIn>) ->
     let Some(owner) = owner_of(&body.event_type) else {
         return invalid_argument("event_type", "is not an event type of this stand-in");
     };
-    state
-        .hooks
-        .booked
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert((body.event_type.clone(), start));
+    // One seat: the whole time of a one-seat event type.
+    let seats = body
+        .event_type
+        .rsplit('-')
+        .next()
+        .and_then(|index| index.parse().ok())
+        .map_or(1, |index| crate::catalog::kind(index).seats);
+    state.hooks.take_seat(&body.event_type, start, seats);
     let payload = json!({
         "event_type": body.event_type,
         "scheduled_event": {"start_time": start.to_rfc3339_opts(SecondsFormat::Micros, true),

@@ -109,3 +109,13 @@ pub(crate) fn user_with(
 ) -> Result<String, HttpResponse> {
     caller_with(request, state, scope).map(|caller| caller.user)
 }
+
+/// The user of a request with `scope`, after `--latency-ms` (as every API endpoint answers).
+pub(crate) async fn paused_caller(
+    request: &HttpRequest,
+    state: &StandIn,
+    scope: &str,
+) -> Result<String, HttpResponse> {
+    crate::state::pause(state).await;
+    user_with(request, state, scope)
+}

@@ -66,6 +66,8 @@ pub(crate) async fn available_times(
         );
     }
     let slug = event_type.rsplit('/').next().unwrap_or_default();
+    let seats = crate::catalog::index_of(event_type, &user, usize::MAX)
+        .map_or(1, |index| crate::catalog::kind(index).seats);
     let owner = user.to_lowercase();
     // Written directly rather than through serde_json::Value: the stand-in should cost the
     // benchmark as little as it can.
@@ -84,14 +86,16 @@ pub(crate) async fn available_times(
     }
     let mut first = true;
     while slot < end {
-        if (9..17).contains(&slot.hour()) && !state.hooks.is_booked(event_type, slot) {
+        let taken = state.hooks.taken(event_type, slot);
+        if (9..17).contains(&slot.hour()) && taken < seats {
             if !first {
                 body.push(',');
             }
             first = false;
             let _ = write!(
                 body,
-                r#"{{"status":"available","invitees_remaining":1,"start_time":"{}","scheduling_url":"https://calendly.com/{owner}/{slug}/{}"}}"#,
+                r#"{{"status":"available","invitees_remaining":{},"start_time":"{}","scheduling_url":"https://calendly.com/{owner}/{slug}/{}"}}"#,
+                seats - taken,
                 slot.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
                 slot.format("%Y-%m-%dT%H:%M:%SZ"),
             );

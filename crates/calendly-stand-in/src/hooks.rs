@@ -1,6 +1,6 @@
 //! The webhook subscriptions the stand-in keeps, and what it knows of their deliveries.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -54,8 +54,8 @@ pub(crate) struct Hooks {
     /// Subscription requests still to be failed with 500.
     pub(crate) refusals: std::sync::atomic::AtomicU32,
     pub(crate) subscriptions: Mutex<Vec<Subscription>>,
-    /// (event type URI, start time) of each booked slot.
-    pub(crate) booked: Mutex<HashSet<(String, DateTime<Utc>)>>,
+    /// The seats taken of each booked time: (event type URI, start time).
+    pub(crate) booked: Mutex<HashMap<(String, DateTime<Utc>), u32>>,
     /// Times each event type was changed.
     pub(crate) changes: Mutex<HashMap<String, u32>>,
     pub(crate) client: reqwest::Client,
@@ -74,7 +74,7 @@ impl Hooks {
             disable_after,
             refusals: std::sync::atomic::AtomicU32::new(0),
             subscriptions: Mutex::new(Vec::new()),
-            booked: Mutex::new(HashSet::new()),
+            booked: Mutex::new(HashMap::new()),
             changes: Mutex::new(HashMap::new()),
             client: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
@@ -83,10 +83,39 @@ impl Hooks {
         }
     }
 
-    /// Whether the slot of `event_type` at `start` is booked.
-    pub(crate) fn is_booked(&self, event_type: &str, start: DateTime<Utc>) -> bool {
+    /// The seats taken of `event_type` at `start`.
+    pub(crate) fn taken(&self, event_type: &str, start: DateTime<Utc>) -> u32 {
         let booked = self.booked.lock().unwrap_or_else(PoisonError::into_inner);
-        !booked.is_empty() && booked.contains(&(event_type.to_owned(), start))
+        if booked.is_empty() {
+            return 0;
+        }
+        booked
+            .get(&(event_type.to_owned(), start))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Takes a seat of `event_type` at `start` when fewer than `seats` are taken.
+    pub(crate) fn take_seat(&self, event_type: &str, start: DateTime<Utc>, seats: u32) -> bool {
+        let mut booked = self.booked.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = booked.entry((event_type.to_owned(), start)).or_insert(0);
+        let free = *taken < seats;
+        if free {
+            *taken += 1;
+        }
+        free
+    }
+
+    /// Gives a seat of `event_type` at `start` back.
+    pub(crate) fn give_seat_back(&self, event_type: &str, start: DateTime<Utc>) {
+        let mut booked = self.booked.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (event_type.to_owned(), start);
+        if let Some(taken) = booked.get_mut(&key) {
+            *taken = taken.saturating_sub(1);
+            if *taken == 0 {
+                booked.remove(&key);
+            }
+        }
     }
 
     /// How many times `event_type` was changed.

@@ -17,6 +17,10 @@
 //!   (see [`oauth`]); its access tokens are accepted by the endpoints above until they expire;
 //! - `/webhook_subscriptions`, and `POST /admin/book` and `POST /admin/change_event_type`,
 //!   which change things and deliver the signed webhooks (see [`webhooks`]);
+//! - `POST /invitees`, Calendly's booking API, with its checks and its own limits (see
+//!   [`invitees`]); `GET /scheduled_events[/{uuid}[/invitees]]` and
+//!   `POST /scheduled_events/{uuid}/cancellation` (see [`events`]); event types carry their
+//!   questions, locations and seats (see [`catalog`]);
 //! - Calendly's scopes: an OAuth token has those its authorization asked for (`scope`; none
 //!   asked: every one, answered as `default`), a personal access token written
 //!   `scoped[users:read,event_types:read]…` those listed (any other: every one); a call
@@ -35,14 +39,19 @@
 mod admin;
 mod auth;
 mod available;
+mod booking_limit;
 mod calendar;
+mod catalog;
 mod counters;
+mod events;
 mod grants;
 mod hooks;
+mod invitees;
 mod limits;
 mod oauth;
 mod rate_limit;
 mod respond;
+mod scheduled;
 mod state;
 mod stats;
 mod webhooks;
@@ -58,7 +67,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::user_with;
-use crate::respond::{API, error, invalid_argument};
+use crate::respond::{API, error};
 use crate::state::{StandIn, pause};
 
 #[global_allocator]
@@ -111,6 +120,10 @@ struct Options {
     /// How long a subscription's deliveries may fail before it is disabled (Calendly: a day).
     #[arg(long, default_value_t = 86_400)]
     webhook_disable_after_secs: i64,
+    /// Bookings (`POST /invitees`) each user may make a minute, an hour and a day (Calendly's
+    /// paid plans: 10, 50, 100).
+    #[arg(long, num_args = 3, value_names = ["MINUTE", "HOUR", "DAY"], default_values_t = [10, 50, 100])]
+    booking_limit: Vec<u32>,
 }
 
 async fn users_me(request: HttpRequest, state: web::Data<StandIn>) -> HttpResponse {
@@ -161,29 +174,23 @@ async fn event_types(
             "This user is not in your organization",
         );
     }
-    let count = query.count.unwrap_or(20);
-    if !(1..=100).contains(&count) {
-        return invalid_argument("count", "must be between 1 and 100");
-    }
-    let offset = match query.page_token.as_deref().map(str::parse::<usize>) {
-        None => 0,
-        Some(Ok(offset)) => offset,
-        Some(Err(_)) => return invalid_argument("page_token", "is invalid"),
+    let (offset, count) = match respond::paging(query.count, query.page_token.as_deref()) {
+        Ok(paging) => paging,
+        Err(response) => return response,
     };
     let end = (offset + count).min(state.event_types);
     let collection: Vec<Value> = (offset..end)
         .map(|i| {
-            json!({
+            let mut event_type = json!({
                 "uri": format!("{API}/event_types/{user}-{i}"),
                 "name": match state.hooks.changes_of(&format!("{API}/event_types/{user}-{i}")) {
                     0 => format!("{} Minute Meeting", 15 * (i + 1)),
                     n => format!("{} Minute Meeting (changed {n} times)", 15 * (i + 1)),
                 },
-                "active": i % 4 != 3,
+                "active": catalog::kind(i).active,
                 "slug": format!("meeting-{i}"),
                 "scheduling_url": format!("https://calendly.com/{}/meeting-{i}", user.to_lowercase()),
                 "duration": 15 * (i + 1),
-                "kind": "solo",
                 "type": "StandardEventType",
                 "color": "#fff200",
                 "created_at": "2019-01-02T03:04:05.678123Z",
@@ -192,8 +199,11 @@ async fn event_types(
                 "secret": false,
                 "deleted_at": null,
                 "admin_managed": false,
-                "custom_questions": []
-            })
+            });
+            for (key, value) in catalog::kind(i).fields() {
+                event_type[key] = value;
+            }
+            event_type
         })
         .collect();
     let next = (end < state.event_types).then(|| end.to_string());
@@ -224,6 +234,10 @@ async fn main() -> std::io::Result<()> {
             options.deny_authorization,
         ),
         limit: rate_limit::RateLimit::new(options.rate_limit_per_minute),
+        scheduled: scheduled::Scheduled::default(),
+        bookings_limit: booking_limit::BookingLimit::new(
+            <[u32; 3]>::try_from(options.booking_limit.as_slice()).unwrap_or([10, 50, 100]),
+        ),
         hooks: hooks::Hooks::new(
             !options.no_webhooks,
             options.oauth_webhook_signing_key,
@@ -269,6 +283,17 @@ async fn main() -> std::io::Result<()> {
             .route(
                 "/admin/refuse_subscriptions",
                 web::post().to(admin::refuse_subscriptions),
+            )
+            .route("/invitees", web::post().to(invitees::create))
+            .route("/scheduled_events", web::get().to(events::list))
+            .route("/scheduled_events/{uuid}", web::get().to(events::one))
+            .route(
+                "/scheduled_events/{uuid}/invitees",
+                web::get().to(events::invitees),
+            )
+            .route(
+                "/scheduled_events/{uuid}/cancellation",
+                web::post().to(events::cancel),
             )
             .route("/admin/book", web::post().to(admin::book))
             .route(

@@ -4,10 +4,12 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use crate::booking_limit::BookingLimit;
 use crate::counters::Counters;
 use crate::grants::OAuth;
 use crate::hooks::Hooks;
 use crate::rate_limit::RateLimit;
+use crate::scheduled::Scheduled;
 
 /// Everything the stand-in knows.
 #[derive(Debug)]
@@ -19,6 +21,8 @@ pub(crate) struct StandIn {
     pub(crate) oauth: OAuth,
     pub(crate) limit: RateLimit,
     pub(crate) hooks: Hooks,
+    pub(crate) scheduled: Scheduled,
+    pub(crate) bookings_limit: BookingLimit,
 }
 
 /// Waits for `--latency-ms`, as a distant Calendly would.

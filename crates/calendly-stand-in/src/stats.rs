@@ -51,6 +51,7 @@ pub async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
         .most
         .store(0, Ordering::SeqCst);
     state.limit.reset();
+    state.bookings_limit.reset();
     let oauth = &state.oauth.calls;
     for counter in [
         &oauth.authorize,

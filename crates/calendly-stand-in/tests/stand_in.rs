@@ -1,48 +1,10 @@
 //! The stand-in binary, as the benchmark and the end-to-end runs use it: as strict as Calendly.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use chrono::{SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-/// The stand-in on a free port, and its address; killed when dropped.
-struct StandIn {
-    child: Child,
-    address: String,
-}
-
-impl StandIn {
-    fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    fn start_with(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_calendly-stand-in"))
-            .args(["--port", "0", "--workers", "1"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the stand-in starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("a line");
-        let address = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("an address")
-            .to_owned();
-        Self { child, address }
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod support;
+use support::{StandIn, client, get, user_uri};
 
 async fn available_times(stand_in: &StandIn, start: chrono::DateTime<Utc>) -> (u16, Value) {
     let client = client();
@@ -103,14 +65,6 @@ async fn a_start_ahead_is_answered() {
 const CLIENT_ID: &str = "stand-in-client";
 const CLIENT_SECRET: &str = "stand-in-client-secret";
 const REDIRECT_URI: &str = "https://gateway.example/calendly/oauth/callback";
-
-fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
 
 /// PKCE's S256 challenge of `verifier`.
 fn challenge(verifier: &str) -> String {
@@ -298,24 +252,6 @@ async fn a_user_who_declines_comes_back_with_access_denied_and_bad_clients_are_r
         .await
         .expect("sent");
     assert_eq!(response.status(), 401);
-}
-
-/// GET `path` at the stand-in as the user of `token`: status and JSON body.
-async fn get(stand_in: &StandIn, token: &str, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
-    let response = client()
-        .get(format!("{}{path}", stand_in.address))
-        .bearer_auth(token)
-        .query(query)
-        .send()
-        .await
-        .expect("sent");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
-}
-
-async fn user_uri(stand_in: &StandIn, token: &str) -> String {
-    let (_, me) = get(stand_in, token, "/users/me", &[]).await;
-    me["resource"]["uri"].as_str().expect("uri").to_owned()
 }
 
 #[tokio::test]
