@@ -3,11 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use domain::{CalendlyService, TokenRepository, UserAuth};
+use domain::{SchedulingService, TokenRepository, UserAuth};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub service: CalendlyService,
+    pub service: SchedulingService,
     pub user_auth: Arc<dyn UserAuth>,
     /// For readiness: whether the store answers.
     pub tokens: Arc<dyn TokenRepository>,

@@ -32,8 +32,9 @@ pub use ports::{
 pub use scope::{OPERATION_SCOPES, Scope, Scopes};
 pub use time_range::TimeRange;
 pub use use_cases::{
-    AvailabilityPolicy, AvailabilityQuery, CalendlyService, OAUTH_START_LIFETIME, Ports, Renewals,
-    Slot, SlotDay, Slots, SlotsQuery, TOKEN_CALL_SPACING, WebhookPolicy, WebhookReceipt,
+    AvailabilityPolicy, AvailabilityQuery, OAUTH_START_LIFETIME, Ports, Renewals,
+    SchedulingService, Slot, SlotDay, Slots, SlotsQuery, TOKEN_CALL_SPACING, WebhookPolicy,
+    WebhookReceipt,
 };
 pub use webhook::{
     Change, Delivery, HookId, HookSigning, NewHook, SignatureError, SigningKey, Subscription,

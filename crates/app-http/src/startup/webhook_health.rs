@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use domain::{CalendlyService, WebhookChecks};
+use domain::{SchedulingService, WebhookChecks};
 
 /// The tick for `interval`: a hundredth of it, from one second to a minute.
 fn tick(interval: Duration) -> Duration {
@@ -35,7 +35,7 @@ fn share(watched: u64, tick: Duration, interval: Duration) -> u32 {
 
 /// Looks at the connections' subscriptions, a share each tick, for as long as the process runs.
 pub(super) async fn run(
-    service: CalendlyService,
+    service: SchedulingService,
     checks: Arc<dyn WebhookChecks>,
     interval: Duration,
 ) {

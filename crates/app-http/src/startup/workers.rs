@@ -15,8 +15,8 @@ use adapters::jwt::JwtUserAuth;
 use adapters::tasks::TokioTasks;
 use chrono::TimeDelta;
 use domain::{
-    AccountCache, AvailabilityPolicy, CalendlyService, OAuthProvider, Ports, Renewals,
-    SchedulingProvider, SigningKey, SystemClock, TokenRepository, UserAuth, WebhookPolicy,
+    AccountCache, AvailabilityPolicy, OAuthProvider, Ports, Renewals, SchedulingProvider,
+    SchedulingService, SigningKey, SystemClock, TokenRepository, UserAuth, WebhookPolicy,
     WebhookSubscriptions,
 };
 use secrecy::ExposeSecret;
@@ -245,7 +245,7 @@ impl Shared {
             clock: Arc::new(SystemClock),
         };
         Ok(AppState {
-            service: CalendlyService::new(ports, self.policy)
+            service: SchedulingService::new(ports, self.policy)
                 .sharing(Arc::clone(&self.renewals))
                 .with_webhooks(WebhookPolicy {
                     public_base_url: settings.webhooks.public_base_url.clone(),

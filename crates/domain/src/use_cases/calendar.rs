@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, stream};
 use tracing::instrument;
 
-use super::service::CalendlyService;
+use super::service::SchedulingService;
 use crate::error::GatewayError;
 use crate::model::{BusyTime, RawJson, UserId};
 use crate::ports::TimesAsked;
 
-impl CalendlyService {
+impl SchedulingService {
     /// When the user is busy between `start` and `end`, sorted by start, each once.
     ///
     /// The range is bounded and cut as for [`Self::check_availability`], in pieces of at most

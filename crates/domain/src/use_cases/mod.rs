@@ -32,11 +32,11 @@ mod webhooks;
 
 pub use oauth::OAUTH_START_LIFETIME;
 pub use renewals::{Renewals, TOKEN_CALL_SPACING};
-pub use service::{AvailabilityPolicy, AvailabilityQuery, CalendlyService, Ports, WebhookPolicy};
+pub use service::{AvailabilityPolicy, AvailabilityQuery, Ports, SchedulingService, WebhookPolicy};
 pub use slots::{Slot, SlotDay, Slots, SlotsQuery};
 pub use webhooks::WebhookReceipt;
 
-impl CalendlyService {
+impl SchedulingService {
     /// Checks `token` with the provider, then stores it as the user's connection (subscribed
     /// to the provider's webhooks when they are on), replacing any earlier one (whose
     /// subscription is deleted), and forgets what is remembered of the account (connecting

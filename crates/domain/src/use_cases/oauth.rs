@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::instrument;
 
-use super::service::CalendlyService;
+use super::service::SchedulingService;
 use crate::error::{GatewayError, ProviderError, Rejection};
 use crate::model::{CalendlyConnection, CalendlyCredential, UserId};
 use crate::oauth::{OAuthCallback, OAuthGrant, OAuthStart};
@@ -28,7 +28,7 @@ pub(super) fn credential(grant: OAuthGrant, now: DateTime<Utc>) -> CalendlyCrede
     }
 }
 
-impl CalendlyService {
+impl SchedulingService {
     /// The OAuth server, or [`GatewayError::OAuthNotConfigured`].
     pub(super) fn oauth(&self) -> Result<&Arc<dyn OAuthProvider>, GatewayError> {
         self.ports

@@ -16,7 +16,7 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 
 use super::renewals::TOKEN_CALL_SPACING;
-use super::service::CalendlyService;
+use super::service::SchedulingService;
 use crate::error::{GatewayError, ProviderError, RepositoryError};
 use crate::model::{CalendlyConnection, CalendlyCredential, CalendlyToken};
 
@@ -29,7 +29,7 @@ enum Reason {
     Refused,
 }
 
-impl CalendlyService {
+impl SchedulingService {
     /// `connection`, its access token renewed first when it expires soon.
     pub(super) async fn usable(
         &self,

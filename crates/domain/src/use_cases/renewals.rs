@@ -13,7 +13,7 @@ use crate::model::UserId;
 pub const TOKEN_CALL_SPACING: TimeDelta = TimeDelta::milliseconds(7_500);
 
 /// What one process knows of renewals in flight and of token calls that failed, shared by
-/// every [`CalendlyService`] of the process.
+/// every [`SchedulingService`] of the process.
 #[derive(Default)]
 pub struct Renewals {
     /// One lock per user whose renewal is running or awaited; removed when no one holds it.

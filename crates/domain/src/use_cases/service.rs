@@ -82,22 +82,22 @@ impl fmt::Debug for Ports {
 
 /// The gateway's use cases, over the ports the application wires in.
 #[derive(Clone)]
-pub struct CalendlyService {
+pub struct SchedulingService {
     pub(super) ports: Ports,
     pub(super) policy: AvailabilityPolicy,
     pub(super) renewals: Arc<Renewals>,
     pub(super) webhooks: WebhookPolicy,
 }
 
-impl fmt::Debug for CalendlyService {
+impl fmt::Debug for SchedulingService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CalendlyService")
+        f.debug_struct("SchedulingService")
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
-impl CalendlyService {
+impl SchedulingService {
     pub fn new(ports: Ports, policy: AvailabilityPolicy) -> Self {
         Self {
             ports,

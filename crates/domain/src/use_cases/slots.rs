@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, stream};
 use tracing::instrument;
 
-use super::service::CalendlyService;
+use super::service::SchedulingService;
 use crate::available::{AvailableTime, AvailableTimes};
 use crate::error::{GatewayError, ProviderError};
 use crate::model::{CalendlyConnection, EventType, EventTypeUri, UserId};
@@ -50,7 +50,7 @@ pub struct Slots {
     pub days: Vec<SlotDay>,
 }
 
-impl CalendlyService {
+impl SchedulingService {
     /// Every slot of the event types asked for between `query.start` and `query.end`, merged,
     /// in `query.timezone` (default: the user's Calendly time zone), grouped by local date,
     /// sorted by start then event type, each once.

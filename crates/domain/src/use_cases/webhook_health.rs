@@ -5,12 +5,12 @@
 use futures::FutureExt as _;
 use tracing::instrument;
 
-use super::service::CalendlyService;
+use super::service::SchedulingService;
 use crate::error::GatewayError;
 use crate::model::{CalendlyConnection, UserId};
 use crate::webhook::{HookId, SubscriptionState, Webhooks};
 
-impl CalendlyService {
+impl SchedulingService {
     /// Looks at `user_id`'s webhook subscription at the provider and makes a new one when the
     /// provider disabled it or it is gone (a disabled one is deleted first), or when the
     /// connection has none though webhooks are on (the provider refused or failed before).

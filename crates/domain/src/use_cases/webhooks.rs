@@ -4,7 +4,7 @@
 use futures::FutureExt as _;
 use tracing::instrument;
 
-use super::service::CalendlyService;
+use super::service::SchedulingService;
 use crate::error::{GatewayError, ProviderError, Rejection};
 use crate::model::{CalendlyConnection, CalendlyCredential, ConnectionMethod, UserId};
 use crate::scope::Scope;
@@ -18,7 +18,7 @@ pub struct WebhookReceipt {
     pub event: Option<String>,
 }
 
-impl CalendlyService {
+impl SchedulingService {
     /// The subscription for `connection` (not yet stored): none when webhooks are off;
     /// `Unavailable` (logged) when the connection lacks a scope it needs, or the provider
     /// refuses or fails. A personal access token's subscription is signed with a random key of

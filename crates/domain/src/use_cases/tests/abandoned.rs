@@ -37,7 +37,7 @@ impl crate::ports::OAuthProvider for SlowOAuth {
 async fn a_renewal_is_stored_even_when_the_request_is_abandoned_while_it_runs() {
     let (tokens, commits) = due_and_locked();
     let (scheduling, _) = scheduling_accepting("access-2");
-    let service = CalendlyService::new(
+    let service = SchedulingService::new(
         Ports {
             oauth: Some(Arc::new(SlowOAuth)),
             ..ports(tokens, scheduling)

@@ -177,8 +177,8 @@ fn service_with_cache(
     tokens: MockTokenRepository,
     scheduling: MockSchedulingProvider,
     cache: MockAccountCache,
-) -> CalendlyService {
-    CalendlyService::new(
+) -> SchedulingService {
+    SchedulingService::new(
         Ports {
             account_cache: Arc::new(cache),
             ..ports(tokens, scheduling)
@@ -187,7 +187,7 @@ fn service_with_cache(
     )
 }
 
-fn service(tokens: MockTokenRepository, scheduling: MockSchedulingProvider) -> CalendlyService {
+fn service(tokens: MockTokenRepository, scheduling: MockSchedulingProvider) -> SchedulingService {
     service_with_cache(tokens, scheduling, any_cache())
 }
 

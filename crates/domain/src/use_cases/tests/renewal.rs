@@ -130,8 +130,8 @@ fn oauth_service(
     tokens: MockTokenRepository,
     scheduling: MockSchedulingProvider,
     oauth: MockOAuthProvider,
-) -> CalendlyService {
-    CalendlyService::new(
+) -> SchedulingService {
+    SchedulingService::new(
         Ports {
             oauth: Some(Arc::new(oauth)),
             ..ports(tokens, scheduling)

@@ -177,7 +177,8 @@ async fn too_many_unknown_or_durationless_event_types_are_refused() {
         max_event_types: 2,
         ..AvailabilityPolicy::default()
     };
-    let limited = |provider| CalendlyService::new(ports(connected_repository(), provider), policy);
+    let limited =
+        |provider| SchedulingService::new(ports(connected_repository(), provider), policy);
     static NONE: &[(&str, &str)] = &[];
     let error = limited(scheduling(NONE).0)
         .slots(

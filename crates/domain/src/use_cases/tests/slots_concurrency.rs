@@ -71,7 +71,7 @@ impl SchedulingProvider for Slow {
 #[tokio::test(start_paused = true)]
 async fn a_40_day_range_over_3_event_types_keeps_to_the_limit_and_a_stable_order() {
     let slow = Arc::new(Slow::default());
-    let service = CalendlyService::new(
+    let service = SchedulingService::new(
         Ports {
             scheduling: Arc::clone(&slow) as Arc<dyn SchedulingProvider>,
             ..ports(connected_repository(), MockSchedulingProvider::new())

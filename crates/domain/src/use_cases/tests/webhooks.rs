@@ -49,12 +49,12 @@ pub(super) fn webhook_service(
     tokens: MockTokenRepository,
     subscriptions: MockWebhookSubscriptions,
     cache: MockAccountCache,
-) -> CalendlyService {
+) -> SchedulingService {
     let mut scheduling = MockSchedulingProvider::new();
     scheduling
         .expect_current_user()
         .returning(|_| Ok(calendly_user()));
-    CalendlyService::new(
+    SchedulingService::new(
         Ports {
             account_cache: Arc::new(cache),
             subscriptions: Arc::new(subscriptions),
@@ -343,7 +343,7 @@ async fn an_expired_oauth_connection_is_renewed_to_unsubscribe_and_its_new_token
         .withf(|token, uri| token.expose() == "access-2" && uri.ends_with(HOOK))
         .times(1)
         .returning(|_, _| Ok(()));
-    let service = CalendlyService::new(
+    let service = SchedulingService::new(
         Ports {
             oauth: Some(Arc::new(oauth)),
             subscriptions: Arc::new(subscriptions),

@@ -132,7 +132,7 @@ async fn an_oauth_connection_subscribes_without_a_key_and_replacing_it_renews_un
         .returning(|_| Ok(()));
     let mut cache = MockAccountCache::new();
     cache.expect_forget().returning(|_| ());
-    let service = CalendlyService::new(
+    let service = SchedulingService::new(
         Ports {
             oauth: Some(Arc::new(oauth)),
             ..ports(tokens, MockSchedulingProvider::new())
@@ -155,14 +155,14 @@ async fn an_oauth_connection_subscribes_without_a_key_and_replacing_it_renews_un
 
 /// `service` with the webhook policy of the tests, `subscriptions` and `cache`.
 fn webhook_service_from(
-    service: CalendlyService,
+    service: SchedulingService,
     subscriptions: MockWebhookSubscriptions,
     cache: MockAccountCache,
-) -> CalendlyService {
+) -> SchedulingService {
     let mut ports = service.ports.clone();
     ports.subscriptions = Arc::new(subscriptions);
     ports.account_cache = Arc::new(cache);
-    CalendlyService::new(ports, AvailabilityPolicy::default()).with_webhooks(WebhookPolicy {
+    SchedulingService::new(ports, AvailabilityPolicy::default()).with_webhooks(WebhookPolicy {
         public_base_url: Some("https://gateway.example/".into()),
         tolerance: TimeDelta::seconds(180),
         application_keys: vec![application_key()],
@@ -338,7 +338,7 @@ async fn another_users_state_is_spent_and_stores_nothing() {
     oauth.expect_exchange_code().never();
     let mut tokens = MockTokenRepository::new();
     tokens.expect_save().never();
-    let service = CalendlyService::new(
+    let service = SchedulingService::new(
         Ports {
             oauth: Some(Arc::new(oauth)),
             oauth_starts: Arc::new(starts),
