@@ -371,3 +371,71 @@ async fn a_group_time_takes_as_many_invitees_as_it_has_seats() {
         json!({"total": 3, "active": 3, "limit": 3})
     );
 }
+
+#[tokio::test]
+async fn a_booking_and_its_cancellation_are_delivered_to_the_hosts_subscriptions() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let stand_in = StandIn::start();
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let host = user_uri(&stand_in, TOKEN).await;
+    let (status, _, subscribed) = post(
+        &stand_in,
+        TOKEN,
+        "/webhook_subscriptions",
+        &json!({
+            "url": format!("{}/hook", receiver.uri()),
+            "events": ["invitee.created", "invitee.canceled"], "scope": "user", "user": host,
+            "organization": host.replace("/users/", "/organizations/"), "signing_key": "k",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{subscribed}");
+    let first = event_type(&stand_in, 0).await;
+    let (start, _) = offered(&stand_in, &first).await[0].clone();
+    let (status, _, booked) = post(&stand_in, TOKEN, "/invitees", &booking(&first, &start)).await;
+    assert_eq!(status, 201, "{booked}");
+    let path = format!(
+        "/scheduled_events/{}/cancellation",
+        uuid_of(&booked["resource"]["event"])
+    );
+    let (status, _, _) = post(&stand_in, TOKEN, &path, &json!({})).await;
+    assert_eq!(status, 201);
+
+    // Delivered after the answers, as Calendly does.
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        let received = receiver.received_requests().await.expect("recorded");
+        events = received
+            .iter()
+            .map(|r| serde_json::from_slice::<Value>(&r.body).expect("json"))
+            .collect::<Vec<_>>();
+        if events.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let names: Vec<&Value> = events.iter().map(|e| &e["event"]).collect();
+    assert_eq!(
+        names,
+        [&json!("invitee.created"), &json!("invitee.canceled")]
+    );
+    for event in &events {
+        assert_eq!(event["payload"]["email"], "ada@example.com");
+        assert_eq!(
+            event["payload"]["scheduled_event"]["start_time"]
+                .as_str()
+                .map(|t| t.starts_with(&start[..16])),
+            Some(true)
+        );
+    }
+    assert_eq!(
+        events[1]["payload"]["scheduled_event"]["status"],
+        "canceled"
+    );
+}
