@@ -184,19 +184,22 @@ impl CompactTimes {
     pub(super) fn within(&self, range: TimeRange, budget: &Arc<ReadyBudget>) -> AvailableTimes {
         let ready = match self.ready.get() {
             Some(ready) => Some(Arc::clone(&ready.times)),
-            None if budget.has_room(self.ready_size()) => {
-                let times: Arc<[AvailableTime]> = Arc::from(self.written(0..self.offsets.len()));
-                if let Some(held) = budget.reserve(self.ready_size()) {
-                    // Written by another reader meanwhile: its copy is kept, this one's bytes
-                    // given back.
-                    let _ = self.ready.set(Ready {
-                        times: Arc::clone(&times),
-                        _held: held,
-                    });
-                }
-                Some(times)
+            None => {
+                let size = self.ready_size();
+                budget.has_room(size).then(|| {
+                    let times: Arc<[AvailableTime]> =
+                        Arc::from(self.written(0..self.offsets.len()));
+                    if let Some(held) = budget.reserve(size) {
+                        // Written by another reader meanwhile: its copy is kept, this one's
+                        // bytes given back.
+                        let _ = self.ready.set(Ready {
+                            times: Arc::clone(&times),
+                            _held: held,
+                        });
+                    }
+                    times
+                })
             }
-            None => None,
         };
         match ready {
             Some(times) => {

@@ -8,6 +8,7 @@ use domain::{
     AvailableTimes, BusyTime, CalendlyToken, CalendlyUser, CalendlyUserUri, EventType,
     EventTypeUri, ProviderError, RawJson, SchedulingProvider, TimeRange, TimesAsked,
 };
+use futures::TryFutureExt;
 
 use super::compact::CompactTimes;
 use super::packed::PackedEventTypes;
@@ -15,7 +16,6 @@ use super::provider::{CacheKind, KeptTypes, ProviderCache};
 use super::shared::Answers;
 use super::store::{Fetches, Loaded};
 use super::windows::touched;
-use futures::TryFutureExt;
 
 impl ProviderCache {
     /// `provider`, answering from this store where it can.
