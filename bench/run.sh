@@ -17,6 +17,8 @@
 #   BENCH_AVAILABILITY_TTL=30 bench/run.sh   # cache.availability_ttl_secs (default 0: every
 #                                            # check reaches Calendly, the fast path itself)
 #   BENCH_ORDER=random bench/run.sh    # each request for a user at random (default: in turn)
+#   BENCH_PAIRS=6 bench/run.sh       # also six pairs of 5-second runs, checks then /healthz,
+#                                    # each pair's ratio of CPU per request (BENCH_PAIR_SECONDS)
 #
 # Needs wrk (Debian: apt-get install wrk), python3, and PostgreSQL's server programs (a
 # throwaway cluster is started, as for the tests) or BENCH_DATABASE_URL. Everything runs on
@@ -111,6 +113,22 @@ for users in $USERS_LIST; do
     healthz_before=$(python3 bench/driver.py proc "$gateway_pid")
     healthz=$(wrk_run "$gateway" "$OUT/healthz.tsv")
     healthz_after=$(python3 bench/driver.py proc "$gateway_pid")
+    # Pairs of short runs, a check run then a /healthz run each, when asked: the ratio of their
+    # CPU per request in each pair, so that the machine's drift over the minutes of a run weighs
+    # on both sides of each ratio alike.
+    for ((pair = 1; pair <= ${BENCH_PAIRS:-0}; pair++)); do
+      pair_ticks() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cpu_ticks"])' "$1"; }
+      pair_requests() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$1"; }
+      p0=$(python3 bench/driver.py proc "$gateway_pid")
+      checks=$(wrk_run "$gateway" "$OUT/gateway.tsv" "${BENCH_PAIR_SECONDS:-5}")
+      p1=$(python3 bench/driver.py proc "$gateway_pid")
+      healths=$(wrk_run "$gateway" "$OUT/healthz.tsv" "${BENCH_PAIR_SECONDS:-5}")
+      p2=$(python3 bench/driver.py proc "$gateway_pid")
+      python3 -c 'import sys; c, cr, h, hr = map(int, sys.argv[1:]); print(f"pair: check {c / cr * 1e4:.1f} us, /healthz {h / hr * 1e4:.2f} us, ratio {c / cr / (h / hr):.2f}")' \
+        "$(( $(pair_ticks "$p1") - $(pair_ticks "$p0") ))" "$(pair_requests "$checks")" \
+        "$(( $(pair_ticks "$p2") - $(pair_ticks "$p1") ))" "$(pair_requests "$healths")" \
+        | tee -a "$OUT/pairs.txt" >&2
+    done
     # Listing event types, every user's remembered since the warm-up: no Calendly call.
     event_types=$(wrk_run "$gateway" "$OUT/event_types.tsv" 5)
     event_types_calls=$(python3 bench/driver.py calls "$stand_in" reset)
