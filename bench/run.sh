@@ -52,6 +52,9 @@ source scripts/processes.sh
 trap cleanup EXIT
 bench_database
 
+# A field of a JSON line: pair_field JSON NAME.
+pair_field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+
 # Waits for "listening on http://ADDRESS" in a log; prints the address.
 wrk_run() {  # URL FILE [SECONDS] -> one JSON line
   wrk -t2 -c"$CONNECTIONS" -d"${3:-$DURATION}s" --timeout 10s -s bench/rotate.lua "$1" -- "$2" "$ORDER" | tail -n 1
@@ -117,16 +120,14 @@ for users in $USERS_LIST; do
     # CPU per request in each pair, so that the machine's drift over the minutes of a run weighs
     # on both sides of each ratio alike.
     for ((pair = 1; pair <= ${BENCH_PAIRS:-0}; pair++)); do
-      pair_ticks() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cpu_ticks"])' "$1"; }
-      pair_requests() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$1"; }
       p0=$(python3 bench/driver.py proc "$gateway_pid")
       checks=$(wrk_run "$gateway" "$OUT/gateway.tsv" "${BENCH_PAIR_SECONDS:-5}")
       p1=$(python3 bench/driver.py proc "$gateway_pid")
       healths=$(wrk_run "$gateway" "$OUT/healthz.tsv" "${BENCH_PAIR_SECONDS:-5}")
       p2=$(python3 bench/driver.py proc "$gateway_pid")
       python3 -c 'import sys; c, cr, h, hr = map(int, sys.argv[1:]); print(f"pair: check {c / cr * 1e4:.1f} us, /healthz {h / hr * 1e4:.2f} us, ratio {c / cr / (h / hr):.2f}")' \
-        "$(( $(pair_ticks "$p1") - $(pair_ticks "$p0") ))" "$(pair_requests "$checks")" \
-        "$(( $(pair_ticks "$p2") - $(pair_ticks "$p1") ))" "$(pair_requests "$healths")" \
+        "$(( $(pair_field "$p1" cpu_ticks) - $(pair_field "$p0" cpu_ticks) ))" "$(pair_field "$checks" requests)" \
+        "$(( $(pair_field "$p2" cpu_ticks) - $(pair_field "$p1" cpu_ticks) ))" "$(pair_field "$healths" requests)" \
         | tee -a "$OUT/pairs.txt" >&2
     done
     # Listing event types, every user's remembered since the warm-up: no Calendly call.
