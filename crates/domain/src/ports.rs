@@ -48,8 +48,12 @@ pub trait TokenRepository: Send + Sync {
     /// leave exactly one of them, whole.
     async fn save(&self, connection: &CalendlyConnection) -> Result<(), RepositoryError>;
 
-    /// The user's connection, or `None` when there is none.
-    async fn load(&self, user_id: &UserId) -> Result<Option<CalendlyConnection>, RepositoryError>;
+    /// The user's connection, or `None` when there is none: shared, so that a store that
+    /// keeps connections in memory hands one out without copying it.
+    async fn load(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Option<Arc<CalendlyConnection>>, RepositoryError>;
 
     /// Removes the user's connection; `true` when there was one.
     async fn delete(&self, user_id: &UserId) -> Result<bool, RepositoryError>;

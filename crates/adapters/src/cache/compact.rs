@@ -202,20 +202,33 @@ impl CompactTimes {
             }
         };
         match ready {
-            Some(times) => {
-                let first = partition(times.len(), |at| times[at].start_time < range.start());
-                let last = partition(times.len(), |at| times[at].start_time < range.end());
-                AvailableTimes::shared(times, first..last.max(first))
-            }
+            // The ready times are the window's slots in the same order: searched in the
+            // compact form, a few bytes a slot rather than a whole time's.
+            Some(times) => AvailableTimes::shared(times, self.slots_within(range)),
             None => self.written_within(range).into(),
         }
     }
 
     /// The times starting within `range`, in order, each written out anew.
     pub(super) fn written_within(&self, range: TimeRange) -> Vec<AvailableTime> {
-        let first = partition(self.offsets.len(), |at| self.start(at) < range.start());
-        let last = partition(self.offsets.len(), |at| self.start(at) < range.end());
-        self.written(first..last.max(first))
+        self.written(self.slots_within(range))
+    }
+
+    /// The slots starting within `range`.
+    fn slots_within(&self, range: TimeRange) -> std::ops::Range<usize> {
+        let first = self.slots_before(range.start());
+        let last = self.slots_before(range.end());
+        first..last.max(first)
+    }
+
+    /// How many slots start before `time`: a search of the seconds (and nanoseconds) after
+    /// `base`, without making a time of each slot looked at.
+    fn slots_before(&self, time: DateTime<Utc>) -> usize {
+        let (seconds, nanos) = (time.timestamp() - self.base, time.timestamp_subsec_nanos());
+        partition(self.offsets.len(), |at| {
+            let slot_nanos = self.nanos.get(at).copied().unwrap_or(0);
+            (i64::from(self.offsets[at]), slot_nanos) < (seconds, nanos)
+        })
     }
 
     /// What the times kept ready take, roughly: each time, its JSON and its booking URL.

@@ -142,6 +142,35 @@ fn sub_second_starts_are_kept_exactly() {
 }
 
 #[test]
+fn a_range_takes_the_slots_from_its_start_and_stops_before_its_end() {
+    let jsons = [
+        r#"{"start_time":"2030-01-02T09:00:00Z"}"#,
+        r#"{"start_time":"2030-01-02T09:30:00Z"}"#,
+        r#"{"start_time":"2030-01-02T10:00:00Z"}"#,
+    ];
+    let day =
+        TimeRange::new(time("2030-01-02T00:00:00Z"), time("2030-01-03T00:00:00Z")).expect("range");
+    let compact = CompactTimes::new(jsons.iter().map(|j| slot(j)).collect(), day);
+    let starts = |from: &str, to: &str| {
+        let range = TimeRange::new(time(from), time(to)).expect("range");
+        both(&compact, range)
+            .iter()
+            .map(|t| t.start_time)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        starts("2030-01-02T09:30:00Z", "2030-01-02T10:00:00Z"),
+        [time("2030-01-02T09:30:00Z")]
+    );
+    assert_eq!(
+        starts("2030-01-02T09:29:59.999Z", "2030-01-02T10:00:00.001Z"),
+        [time("2030-01-02T09:30:00Z"), time("2030-01-02T10:00:00Z")]
+    );
+    assert!(starts("2030-01-02T08:00:00Z", "2030-01-02T09:00:00Z").is_empty());
+    assert!(starts("2030-01-02T10:00:00.5Z", "2030-01-02T11:00:00Z").is_empty());
+}
+
+#[test]
 fn odd_slots_keep_their_own_skeleton_and_unknown_fields() {
     let jsons = [
         r#"{"start_time":"2030-01-02T09:00:00Z","new":{"a":[1,"2030-01"]},"status":"available"}"#,

@@ -55,7 +55,7 @@ enum Listened {
 
 /// The connections kept in this process, shared by every HTTP worker's repository.
 pub struct ConnectionCache {
-    entries: Mutex<HashMap<UserId, CalendlyConnection>>,
+    entries: Mutex<HashMap<UserId, Arc<CalendlyConnection>>>,
     pub(super) epoch: AtomicU64,
     listening: AtomicBool,
     pub(super) max_users: usize,
@@ -146,7 +146,9 @@ impl ConnectionCache {
         }
     }
 
-    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, CalendlyConnection>> {
+    pub(super) fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<UserId, Arc<CalendlyConnection>>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -162,13 +164,13 @@ impl ConnectionCache {
         &self,
         epoch: u64,
         user_id: &UserId,
-        connection: &CalendlyConnection,
+        connection: &Arc<CalendlyConnection>,
     ) -> bool {
         let mut entries = self.lock();
         let unchanged = self.is_listening() && self.epoch.load(Ordering::Acquire) == epoch;
         let kept = unchanged && entries.len() < self.max_users;
         if kept {
-            entries.insert(user_id.clone(), connection.clone());
+            entries.insert(user_id.clone(), Arc::clone(connection));
         }
         kept
     }
@@ -358,7 +360,7 @@ mod tests {
     fn a_read_overtaken_by_a_forgetting_is_not_kept_and_one_kept_before_is_removed() {
         let cache = ConnectionCache::new(10, None);
         cache.listening.store(true, Ordering::Release);
-        let read = connection("u1");
+        let read = Arc::new(connection("u1"));
         // Read at one epoch, forgotten while the read ran: not kept.
         let epoch = cache.epoch.load(Ordering::Acquire);
         cache.forget("u1");

@@ -57,12 +57,15 @@ impl TokenRepository for ListenedTokens {
         saved
     }
 
-    async fn load(&self, user_id: &UserId) -> Result<Option<CalendlyConnection>, RepositoryError> {
+    async fn load(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Option<Arc<CalendlyConnection>>, RepositoryError> {
         let epoch = self.cache.epoch.load(Ordering::Acquire);
         let listening = self.cache.is_listening();
         if listening && let Some(kept) = self.cache.lock().get(user_id) {
             self.cache.observe(true);
-            return Ok(Some(kept.clone()));
+            return Ok(Some(Arc::clone(kept)));
         }
         self.cache.observe(false);
         let loaded = self.inner.load(user_id).await?;

@@ -83,7 +83,8 @@ macro_rules! diesel_token_repository {
             async fn load(
                 &self,
                 user_id: &domain::UserId,
-            ) -> Result<Option<domain::CalendlyConnection>, domain::RepositoryError> {
+            ) -> Result<Option<std::sync::Arc<domain::CalendlyConnection>>, domain::RepositoryError>
+            {
                 use diesel::prelude::*;
                 use diesel_async::RunQueryDsl;
                 use schema::calendly_connections::dsl;
@@ -105,7 +106,8 @@ macro_rules! diesel_token_repository {
                         })
                     })
                     .await?;
-                row.map(|row| self.restored(row)).transpose()
+                row.map(|row| self.restored(row).map(std::sync::Arc::new))
+                    .transpose()
             }
 
             #[tracing::instrument(skip_all, fields(user_id = %user_id), err(Display))]

@@ -99,7 +99,10 @@ impl SchedulingService {
 
     /// The user's connection, or [`GatewayError::NotConnected`].
     #[instrument(level = "debug", skip_all, fields(user_id = %user_id))]
-    pub async fn connection(&self, user_id: &UserId) -> Result<CalendlyConnection, GatewayError> {
+    pub async fn connection(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Arc<CalendlyConnection>, GatewayError> {
         self.ports
             .tokens
             .load(user_id)
@@ -109,7 +112,7 @@ impl SchedulingService {
 
     /// The user's Calendly URI, as stored when they connected: no provider call.
     pub async fn user_uri(&self, user_id: &UserId) -> Result<CalendlyUserUri, GatewayError> {
-        Ok(self.connection(user_id).await?.calendly_user.uri)
+        Ok(self.connection(user_id).await?.calendly_user.uri.clone())
     }
 
     /// Every event type of the user, in the provider's order.
@@ -162,6 +165,15 @@ impl SchedulingService {
         let account = &connection.calendly_user.uri;
         let event_type = &event_type;
         let pieces = range.split(self.policy.max_call_span);
+        if let [piece] = pieces[..] {
+            // The usual question: one call, refused when it is made if the account's calls
+            // are spent, and run without a stream.
+            return Ok(self
+                .ports
+                .scheduling
+                .available_times(token, account, event_type, piece)
+                .await?);
+        }
         let asked: Vec<TimesAsked> = pieces
             .iter()
             .map(|piece| TimesAsked {

@@ -12,6 +12,8 @@
 //! instance makes them; after a token call that failed, the process makes no other for that user
 //! for [`TOKEN_CALL_SPACING`].
 
+use std::sync::Arc;
+
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 
@@ -33,12 +35,12 @@ impl SchedulingService {
     /// `connection`, its access token renewed first when it expires soon.
     pub(super) async fn usable(
         &self,
-        connection: CalendlyConnection,
-    ) -> Result<CalendlyConnection, GatewayError> {
+        connection: Arc<CalendlyConnection>,
+    ) -> Result<Arc<CalendlyConnection>, GatewayError> {
         if !connection.credential.renewal_due(self.ports.clock.now()) {
             return Ok(connection);
         }
-        self.renewed(&connection, Reason::Due).await
+        self.renewed(&connection, Reason::Due).await.map(Arc::new)
     }
 
     /// What `call` answers for the user's connection (its access token renewed when due). When
@@ -46,18 +48,18 @@ impl SchedulingService {
     /// more, never again.
     pub(super) async fn with_renewal<'a, T>(
         &'a self,
-        connection: CalendlyConnection,
-        call: impl Fn(CalendlyConnection) -> BoxFuture<'a, Result<T, GatewayError>>,
+        connection: Arc<CalendlyConnection>,
+        call: impl Fn(Arc<CalendlyConnection>) -> BoxFuture<'a, Result<T, GatewayError>>,
     ) -> Result<T, GatewayError> {
         let connection = self.usable(connection).await?;
         // A personal access token is not renewed: the connection is not needed after the call.
         if !matches!(connection.credential, CalendlyCredential::OAuth { .. }) {
             return call(connection).await;
         }
-        match call(connection.clone()).await {
+        match call(Arc::clone(&connection)).await {
             Err(GatewayError::Provider(ProviderError::CredentialRejected { details })) => {
                 match self.renewed(&connection, Reason::Refused).await {
-                    Ok(renewed) => call(renewed).await,
+                    Ok(renewed) => call(Arc::new(renewed)).await,
                     Err(GatewayError::Provider(ProviderError::CredentialRejected { .. })) => {
                         Err(GatewayError::Provider(ProviderError::CredentialRejected {
                             details,
@@ -110,7 +112,7 @@ impl SchedulingService {
             .one_at_a_time(user, async {
                 // Renewed by someone in this process while this request waited its turn?
                 let current = self.connection(user).await?;
-                if let Some(fresh) = self.fresh(current, stale_token) {
+                if let Some(fresh) = self.fresh(Arc::unwrap_or_clone(current), stale_token) {
                     return Ok(fresh);
                 }
                 let lease = self

@@ -2,6 +2,8 @@
 //! tells no one; each connection's is looked at now and then, and made again when disabled or
 //! gone.
 
+use std::sync::Arc;
+
 use futures::FutureExt as _;
 use tracing::instrument;
 
@@ -103,7 +105,7 @@ impl SchedulingService {
             // no one's.
             let orphan = CalendlyConnection {
                 webhooks,
-                ..connection
+                ..Arc::unwrap_or_clone(connection)
             };
             self.unsubscribe(&orphan).await;
             return Ok(None);

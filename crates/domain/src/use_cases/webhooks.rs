@@ -1,6 +1,8 @@
 //! Calendly's webhooks: a subscription made at connect and deleted at disconnect or
 //! replacement, and the deliveries, which tell the cache what changed.
 
+use std::sync::Arc;
+
 use futures::FutureExt as _;
 use tracing::instrument;
 
@@ -104,11 +106,14 @@ impl SchedulingService {
 
     /// `connection`, its subscription deleted at the provider (its access token renewed first
     /// when due): the connection as it is now. A failure is logged and changes nothing.
-    pub(super) async fn unsubscribed(&self, connection: CalendlyConnection) -> CalendlyConnection {
+    pub(super) async fn unsubscribed(
+        &self,
+        connection: Arc<CalendlyConnection>,
+    ) -> Arc<CalendlyConnection> {
         if connection.webhooks.subscription().is_none() {
             return connection;
         }
-        let fallback = connection.clone();
+        let fallback = Arc::clone(&connection);
         let deleted = self
             .with_renewal(connection, |connection| {
                 async move {
@@ -169,7 +174,7 @@ impl SchedulingService {
             .forget(&connection.calendly_user.uri)
             .await;
         if let Some(earlier) = earlier {
-            self.retire(earlier).await;
+            self.retire(Arc::unwrap_or_clone(earlier)).await;
         }
         Ok(connection)
     }

@@ -116,7 +116,7 @@ async fn disconnect_succeeds_whether_or_not_there_was_a_connection() {
         let mut tokens = MockTokenRepository::new();
         tokens
             .expect_load()
-            .returning(move |_| Ok(existed.then(connection)));
+            .returning(move |_| Ok(existed.then(|| Arc::new(connection()))));
         tokens
             .expect_delete()
             .with(eq(user_id()))

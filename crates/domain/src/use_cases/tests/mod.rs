@@ -96,7 +96,7 @@ fn connected_repository() -> MockTokenRepository {
     tokens
         .expect_load()
         .with(eq(user_id()))
-        .returning(|_| Ok(Some(connection())));
+        .returning(|_| Ok(Some(Arc::new(connection()))));
     tokens
 }
 

@@ -107,7 +107,7 @@ pub(super) fn store(
     let count = AtomicUsize::new(0);
     tokens.expect_load().returning(move |_| {
         let n = count.fetch_add(1, Ordering::SeqCst).min(loads.len() - 1);
-        Ok(Some(loads[n].clone()))
+        Ok(Some(Arc::new(loads[n].clone())))
     });
     let recorded = Arc::clone(&commits);
     match locked {

@@ -91,10 +91,10 @@ async fn connecting_subscribes_then_deletes_the_replaced_connections_subscriptio
         .returning(|_, _, _, _, _| Ok("https://api.calendly.com/webhook_subscriptions/NEW".into()));
     let mut tokens = MockTokenRepository::new();
     tokens.expect_load().returning(|_| {
-        Ok(Some(CalendlyConnection {
+        Ok(Some(Arc::new(CalendlyConnection {
             webhooks: subscription("hook-of-the-old-connection"),
             ..connection()
-        }))
+        })))
     });
     tokens
         .expect_save()
@@ -225,10 +225,10 @@ async fn disconnecting_deletes_the_subscription() {
         .returning(|_, _| Ok(()));
     let mut tokens = MockTokenRepository::new();
     tokens.expect_load().returning(|_| {
-        Ok(Some(CalendlyConnection {
+        Ok(Some(Arc::new(CalendlyConnection {
             webhooks: subscription(HOOK),
             ..connection()
-        }))
+        })))
     });
     tokens.expect_delete().returning(|_| Ok(true));
     webhook_service(tokens, subscriptions, MockAccountCache::new())

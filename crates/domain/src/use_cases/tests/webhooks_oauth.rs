@@ -119,9 +119,12 @@ async fn an_oauth_connection_subscribes_without_a_key_and_replacing_it_renews_un
         .times(1)
         .returning(|_| Ok(()));
     let mut tokens = MockTokenRepository::new();
-    tokens
-        .expect_load()
-        .returning(|_| Ok(Some(oauth_subscribed("access-old", "refresh-old"))));
+    tokens.expect_load().returning(|_| {
+        Ok(Some(Arc::new(oauth_subscribed(
+            "access-old",
+            "refresh-old",
+        ))))
+    });
     tokens
         .expect_save()
         .withf(|connection| {
@@ -174,10 +177,10 @@ fn watched(webhooks: Webhooks) -> (MockTokenRepository, Arc<Mutex<Vec<Webhooks>>
     let set = Arc::new(Mutex::new(Vec::new()));
     let mut tokens = MockTokenRepository::new();
     tokens.expect_load().returning(move |_| {
-        Ok(Some(CalendlyConnection {
+        Ok(Some(Arc::new(CalendlyConnection {
             webhooks: webhooks.clone(),
             ..connection()
-        }))
+        })))
     });
     let recorded = Arc::clone(&set);
     tokens
@@ -288,10 +291,10 @@ async fn a_connection_without_the_scopes_of_webhooks_is_not_subscribed_and_gets_
 async fn a_scope_known_to_be_missing_is_refused_without_a_call() {
     let mut tokens = MockTokenRepository::new();
     tokens.expect_load().returning(|_| {
-        Ok(Some(CalendlyConnection {
+        Ok(Some(Arc::new(CalendlyConnection {
             scopes: Some(Scopes::parse("users:read")),
             ..connection()
-        }))
+        })))
     });
     let service = service(tokens, MockSchedulingProvider::new());
     let refused = service.event_types(&user_id()).await;
