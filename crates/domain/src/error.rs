@@ -44,6 +44,8 @@ pub enum Rejection {
     Forbidden,
     NotFound,
     Conflict,
+    /// The time asked to book is not bookable (taken meanwhile, or never offered).
+    TimeUnavailable,
 }
 
 /// Why the scheduling provider (Calendly) did not answer as hoped.
@@ -130,6 +132,27 @@ pub enum GatewayError {
     /// A webhook delivery whose signature does not hold.
     #[error("the webhook signature is not valid: {0}")]
     InvalidSignature(#[from] crate::webhook::SignatureError),
+    /// The event type asked to book cannot be booked.
+    #[error("event type {0} is not active")]
+    EventTypeInactive(EventTypeUri),
+    /// A booking the provider would refuse, or one that makes no sense: the text names the
+    /// field.
+    #[error("{0}")]
+    InvalidBooking(String),
+    /// The time asked to book is not among the event type's available times, or is taken.
+    #[error("the time is not available")]
+    SlotUnavailable,
+    /// No booking of the user has this id.
+    #[error("no booking of the user has this id")]
+    BookingNotFound,
+    #[error("the booking is already canceled")]
+    BookingAlreadyCanceled,
+    /// An idempotency key used before with another body.
+    #[error("the idempotency key was used with another body")]
+    IdempotencyKeyReused,
+    /// A request with the same idempotency key is still running.
+    #[error("a request with this idempotency key is still running")]
+    RequestInProgress,
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]

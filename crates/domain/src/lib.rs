@@ -4,6 +4,7 @@
 //! Nothing here knows HTTP, SQL or Calendly's wire format; adapters translate.
 
 mod available;
+pub mod booking;
 pub mod error;
 mod invalid;
 pub mod model;
@@ -32,9 +33,9 @@ pub use ports::{
 pub use scope::{OPERATION_SCOPES, Scope, Scopes};
 pub use time_range::TimeRange;
 pub use use_cases::{
-    AvailabilityPolicy, AvailabilityQuery, OAUTH_START_LIFETIME, Ports, Renewals,
-    SchedulingService, Slot, SlotDay, Slots, SlotsQuery, TOKEN_CALL_SPACING, WebhookPolicy,
-    WebhookReceipt,
+    AvailabilityPolicy, AvailabilityQuery, Booked, BookingPorts, HOLD_LIFETIME,
+    OAUTH_START_LIFETIME, Ports, Renewals, SchedulingService, Slot, SlotDay, Slots, SlotsQuery,
+    TOKEN_CALL_SPACING, WebhookPolicy, WebhookReceipt,
 };
 pub use webhook::{
     Change, Delivery, HookId, HookSigning, NewHook, SignatureError, SigningKey, Subscription,

@@ -104,6 +104,36 @@ pub const HOOK_NOT_FOUND: ErrorKind = kind(
     "gone",
     "no connection has a webhook subscription with this id (Calendly deletes a subscription answered 410)",
 );
+pub const EVENT_TYPE_INACTIVE: ErrorKind = kind(
+    StatusCode::CONFLICT,
+    "event_type_inactive",
+    "the event type to book is not active",
+);
+pub const SLOT_UNAVAILABLE: ErrorKind = kind(
+    StatusCode::CONFLICT,
+    "slot_unavailable",
+    "the time is not among the event type's available times, is being booked by another request, or Calendly refuses it as taken",
+);
+pub const BOOKING_NOT_FOUND: ErrorKind = kind(
+    StatusCode::NOT_FOUND,
+    "booking_not_found",
+    "no booking of the user has this id (another user's included)",
+);
+pub const BOOKING_ALREADY_CANCELED: ErrorKind = kind(
+    StatusCode::CONFLICT,
+    "booking_already_canceled",
+    "the booking is canceled already",
+);
+pub const IDEMPOTENCY_KEY_REUSED: ErrorKind = kind(
+    StatusCode::UNPROCESSABLE_ENTITY,
+    "idempotency_key_reused",
+    "the `Idempotency-Key` was used within 24 hours with another body",
+);
+pub const REQUEST_IN_PROGRESS: ErrorKind = kind(
+    StatusCode::CONFLICT,
+    "request_in_progress",
+    "a request with the same `Idempotency-Key` is still running, or whether it booked is not yet known; retry shortly",
+);
 pub const CALENDLY_BAD_ARGUMENT: ErrorKind = kind(
     StatusCode::BAD_REQUEST,
     "calendly_error",

@@ -158,6 +158,37 @@ fn described_gateway(error: &GatewayError) -> (ErrorKind, Value) {
                 "The Calendly-Webhook-Signature header is missing, malformed, stale or does not match the body.",
             ),
         ),
+        GatewayError::EventTypeInactive(uri) => (
+            EVENT_TYPE_INACTIVE,
+            text(&format!(
+                "Event type {uri} is not active: it cannot be booked."
+            )),
+        ),
+        GatewayError::InvalidBooking(reason) => (INVALID_PARAMETER, text(reason)),
+        GatewayError::SlotUnavailable => (
+            SLOT_UNAVAILABLE,
+            text("This time is not available to book: taken, being booked, or not offered."),
+        ),
+        GatewayError::BookingNotFound => (
+            BOOKING_NOT_FOUND,
+            text("No booking of this user has this id."),
+        ),
+        GatewayError::BookingAlreadyCanceled => (
+            BOOKING_ALREADY_CANCELED,
+            text("This booking is canceled already."),
+        ),
+        GatewayError::IdempotencyKeyReused => (
+            IDEMPOTENCY_KEY_REUSED,
+            text(
+                "This Idempotency-Key was used with another body; use a new key for a new booking.",
+            ),
+        ),
+        GatewayError::RequestInProgress => (
+            REQUEST_IN_PROGRESS,
+            text(
+                "A request with this Idempotency-Key is still running, or its outcome is not known yet; retry shortly with the same key.",
+            ),
+        ),
         GatewayError::Provider(error) => described_provider(error),
         GatewayError::Repository(RepositoryError::Unavailable(_)) => (
             DATABASE_UNAVAILABLE,
@@ -192,6 +223,7 @@ fn described_provider(error: &ProviderError) -> (ErrorKind, Value) {
                 Rejection::Forbidden => CALENDLY_FORBIDDEN,
                 Rejection::NotFound => CALENDLY_NOT_FOUND,
                 Rejection::Conflict => CALENDLY_CONFLICT,
+                Rejection::TimeUnavailable => SLOT_UNAVAILABLE,
             };
             (kind, details.clone())
         }

@@ -150,7 +150,11 @@ pub async fn status(
     AuthenticatedUser(user_id): AuthenticatedUser,
 ) -> Result<HttpResponse, ApiError> {
     let connection = state.service.connection(&user_id).await?;
-    Ok(HttpResponse::Ok().json(ConnectionBody::from(std::sync::Arc::unwrap_or_clone(connection))))
+    Ok(
+        HttpResponse::Ok().json(ConnectionBody::from(std::sync::Arc::unwrap_or_clone(
+            connection,
+        ))),
+    )
 }
 
 /// Forgets the user's Calendly token.

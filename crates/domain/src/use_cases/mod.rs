@@ -19,6 +19,7 @@ use crate::scope::Scope;
 use crate::time_range::TimeRange;
 use crate::webhook::Webhooks;
 
+mod bookings;
 mod calendar;
 mod oauth;
 mod renewal;
@@ -30,6 +31,7 @@ mod tests;
 mod webhook_health;
 mod webhooks;
 
+pub use bookings::{Booked, BookingPorts, HOLD_LIFETIME};
 pub use oauth::OAUTH_START_LIFETIME;
 pub use renewals::{Renewals, TOKEN_CALL_SPACING};
 pub use service::{AvailabilityPolicy, AvailabilityQuery, Ports, SchedulingService, WebhookPolicy};

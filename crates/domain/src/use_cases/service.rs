@@ -87,6 +87,8 @@ pub struct SchedulingService {
     pub(super) policy: AvailabilityPolicy,
     pub(super) renewals: Arc<Renewals>,
     pub(super) webhooks: WebhookPolicy,
+    /// What booking runs on; `None`: not wired in.
+    pub(super) bookings: Option<super::bookings::BookingPorts>,
 }
 
 impl fmt::Debug for SchedulingService {
@@ -104,6 +106,16 @@ impl SchedulingService {
             policy,
             renewals: Arc::default(),
             webhooks: WebhookPolicy::default(),
+            bookings: None,
+        }
+    }
+
+    /// The same use cases, booking through `bookings`.
+    #[must_use]
+    pub fn with_bookings(self, bookings: super::bookings::BookingPorts) -> Self {
+        Self {
+            bookings: Some(bookings),
+            ..self
         }
     }
 
