@@ -133,11 +133,14 @@ mod tests {
 
     fn request(answers: &[(&str, &str, u32)]) -> BookingRequest {
         BookingRequest {
-            event_type: EventTypeUri::parse("https://api.calendly.com/event_types/E").unwrap(),
-            start_time: Utc.with_ymd_and_hms(2030, 1, 2, 9, 0, 0).unwrap(),
+            event_type: EventTypeUri::parse("https://api.calendly.com/event_types/E").expect("uri"),
+            start_time: Utc
+                .with_ymd_and_hms(2030, 1, 2, 9, 0, 0)
+                .single()
+                .expect("time"),
             invitee: Invitee {
                 name: InviteeName::Full("Ada".into()),
-                email: Email::parse("ada@example.com").unwrap(),
+                email: Email::parse("ada@example.com").expect("email"),
                 timezone: chrono_tz::Europe::London,
                 text_reminder_number: None,
             },
@@ -218,7 +221,7 @@ mod tests {
             kind: "zoom_conference".into(),
             location: None,
         });
-        asked.guests = vec![Email::parse("g@example.com").unwrap(); 11];
+        asked.guests = vec![Email::parse("g@example.com").expect("email"); 11];
         assert_eq!(form.check(&asked), Err(FormError::TooManyGuests));
         asked.guests.truncate(10);
         assert_eq!(form.check(&asked), Ok(()));

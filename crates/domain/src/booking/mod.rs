@@ -13,6 +13,8 @@ use crate::model::{EventTypeUri, RawJson};
 
 pub use form::{BookingForm, FormError, Question};
 pub use ports::{BookingProvider, Claim, IdempotencyKeys, SlotHold, SlotHolds};
+#[cfg(feature = "mock")]
+pub use ports::{MockBookingProvider, MockIdempotencyKeys, MockSlotHolds};
 
 /// Most guests a booking may bring (the provider's limit).
 pub const MAX_GUESTS: usize = 10;

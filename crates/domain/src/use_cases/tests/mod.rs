@@ -9,6 +9,7 @@ use super::*;
 
 mod abandoned;
 mod availability;
+mod bookings;
 mod connection;
 mod renewal;
 mod slots;
