@@ -2,7 +2,7 @@
 //! call: the provider refuses the same things, but only after a call that counts against the
 //! account's booking limit.
 
-use super::{BookingRequest, MAX_GUESTS};
+use super::model::{BookingRequest, MAX_GUESTS};
 
 /// One of the questions an event type asks its invitees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +102,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::booking::{Answer, Email, Invitee, InviteeName, LocationChoice};
+    use crate::booking::model::{Answer, Email, Invitee, InviteeName, LocationChoice};
     use crate::model::EventTypeUri;
 
     fn form() -> BookingForm {

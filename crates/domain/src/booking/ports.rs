@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Booking, BookingForm, BookingId, BookingRequest, BookingsQuery, IdempotencyKey};
+use super::form::BookingForm;
+use super::model::{Booking, BookingId, BookingRequest, BookingsQuery, IdempotencyKey};
 use crate::error::{ProviderError, RepositoryError};
 use crate::model::{CalendlyToken, CalendlyUserUri, EventType, EventTypeUri, UserId};
 

@@ -6,39 +6,23 @@
 //! makes a retried booking answer what the first answered; a booking whose answer was lost is
 //! looked up at the provider before anything is decided, so a retry never books twice.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::FutureExt as _;
 use serde_json::json;
 use tracing::instrument;
 
-use super::service::{AvailabilityQuery, SchedulingService};
+use super::service::{AvailabilityQuery, BookingPorts, SchedulingService};
 use crate::booking::{
-    Booking, BookingId, BookingProvider, BookingRequest, BookingStatus, BookingsQuery, Claim,
-    IdempotencyKey, IdempotencyKeys, InviteeName, MAX_REASON_CHARS, SlotHold, SlotHolds,
+    Booking, BookingRequest, BookingStatus, BookingsQuery, Claim, IdempotencyKey, InviteeName,
+    SlotHold,
 };
 use crate::error::{GatewayError, ProviderError, Rejection, RepositoryError};
-use crate::model::{CalendlyConnection, UserId};
+use crate::model::UserId;
 use crate::scope::Scope;
 
 /// How long a seat of a time stays held once taken: past any booking's call, and past the
 /// moment the booked time has left every instance's answers.
 pub const HOLD_LIFETIME: TimeDelta = TimeDelta::minutes(5);
-
-/// The ports booking runs on.
-#[derive(Clone)]
-pub struct BookingPorts {
-    pub provider: Arc<dyn BookingProvider>,
-    pub keys: Arc<dyn IdempotencyKeys>,
-    pub holds: Arc<dyn SlotHolds>,
-}
-
-impl std::fmt::Debug for BookingPorts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BookingPorts").finish_non_exhaustive()
-    }
-}
 
 /// A booking made, or answered again for its idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +40,7 @@ struct Attempt<'a> {
 }
 
 impl SchedulingService {
-    fn booking_ports(&self) -> Result<&BookingPorts, GatewayError> {
+    pub(super) fn booking_ports(&self) -> Result<&BookingPorts, GatewayError> {
         self.bookings.as_ref().ok_or_else(|| {
             GatewayError::Repository(RepositoryError::Unexpected(
                 "booking is not wired in".into(),
@@ -269,7 +253,7 @@ impl SchedulingService {
             .with_renewal(connection, |connection| {
                 let query = &query;
                 async move {
-                    let (token, account) = reach(&connection);
+                    let (token, account) = super::booked::reach(&connection);
                     let listed = ports.provider.bookings(token, account, query).await?;
                     let Some(made) = listed.into_iter().find(|b| {
                         b.start_time == request.start_time
@@ -308,116 +292,6 @@ impl SchedulingService {
         let seats = time.seats_left.unwrap_or(1).max(1);
         Ok(u32::try_from(seats).unwrap_or(u32::MAX))
     }
-
-    /// The user's bookings that `query` asks for, sorted by start.
-    #[instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn bookings(
-        &self,
-        user_id: &UserId,
-        query: BookingsQuery,
-    ) -> Result<Vec<Booking>, GatewayError> {
-        let ports = self.booking_ports()?;
-        self.validated_range(query.start, query.end)?;
-        let connection = self.connection(user_id).await?;
-        connection.require(Scope::ScheduledEventsRead)?;
-        let query = &query;
-        let mut listed = self
-            .with_renewal(connection, |connection| {
-                async move {
-                    let (token, account) = reach(&connection);
-                    Ok(ports.provider.bookings(token, account, query).await?)
-                }
-                .boxed()
-            })
-            .await?;
-        listed.sort_by_key(|booking| booking.start_time);
-        Ok(listed)
-    }
-
-    /// One of the user's bookings, with its invitees.
-    #[instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn booking(&self, user_id: &UserId, id: &BookingId) -> Result<Booking, GatewayError> {
-        let ports = self.booking_ports()?;
-        let connection = self.connection(user_id).await?;
-        connection.require(Scope::ScheduledEventsRead)?;
-        self.with_renewal(connection, |connection| {
-            async move {
-                let (token, account) = reach(&connection);
-                ports
-                    .provider
-                    .booking(token, account, id)
-                    .await
-                    .map_err(not_found_as_none)
-            }
-            .boxed()
-        })
-        .await
-    }
-
-    /// Cancels one of the user's bookings: the booking, canceled. The host's times are
-    /// forgotten on every instance and the time's seats let go (bookable again).
-    ///
-    /// Errors: [`GatewayError::BookingNotFound`], [`GatewayError::BookingAlreadyCanceled`],
-    /// [`GatewayError::InvalidBooking`] (a reason over [`MAX_REASON_CHARS`]), and the
-    /// provider's and the store's.
-    #[instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn cancel_booking(
-        &self,
-        user_id: &UserId,
-        id: &BookingId,
-        reason: Option<&str>,
-    ) -> Result<Booking, GatewayError> {
-        if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-            return Err(GatewayError::InvalidBooking(format!(
-                "reason: at most {MAX_REASON_CHARS} characters."
-            )));
-        }
-        let ports = self.booking_ports()?;
-        let connection = self.connection(user_id).await?;
-        connection.require(Scope::ScheduledEventsWrite)?;
-        let mut booking = self.booking(user_id, id).await?;
-        if booking.status == BookingStatus::Canceled {
-            return Err(GatewayError::BookingAlreadyCanceled);
-        }
-        let connection = self.connection(user_id).await?;
-        self.with_renewal(connection, |connection| {
-            async move {
-                let (token, account) = reach(&connection);
-                ports
-                    .provider
-                    .cancel(token, account, id, reason)
-                    .await
-                    .map_err(|error| match error {
-                        ProviderError::Rejected {
-                            reason: Rejection::Conflict,
-                            ..
-                        } => GatewayError::BookingAlreadyCanceled,
-                        other => not_found_as_none(other),
-                    })
-            }
-            .boxed()
-        })
-        .await?;
-        self.ports
-            .account_cache
-            .forget_times(&self.connection(user_id).await?.calendly_user.uri)
-            .await;
-        if let Ok(event_type) =
-            crate::model::EventTypeUri::parse(booking.event_type.clone().unwrap_or_default())
-        {
-            ports
-                .holds
-                .release_all(&event_type, booking.start_time)
-                .await
-                .ok();
-        }
-        booking.status = BookingStatus::Canceled;
-        for invitee in booking.invitees.iter_mut().flatten() {
-            invitee.status = BookingStatus::Canceled;
-        }
-        tracing::info!(booking = %booking.id, "booking canceled");
-        Ok(booking)
-    }
 }
 
 /// How a booking attempt that did not book ended.
@@ -431,27 +305,6 @@ enum Unsettled {
 impl From<GatewayError> for Unsettled {
     fn from(error: GatewayError) -> Self {
         Self::Failed(error)
-    }
-}
-
-/// The token and account a connection calls with.
-fn reach(
-    connection: &CalendlyConnection,
-) -> (&crate::model::CalendlyToken, &crate::model::CalendlyUserUri) {
-    (
-        connection.credential.access_token(),
-        &connection.calendly_user.uri,
-    )
-}
-
-/// The provider's "not found" or "forbidden" (another host's) for a booking: not the user's.
-fn not_found_as_none(error: ProviderError) -> GatewayError {
-    match error {
-        ProviderError::Rejected {
-            reason: Rejection::NotFound | Rejection::Forbidden,
-            ..
-        } => GatewayError::BookingNotFound,
-        other => GatewayError::Provider(other),
     }
 }
 

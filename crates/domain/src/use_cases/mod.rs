@@ -19,6 +19,7 @@ use crate::scope::Scope;
 use crate::time_range::TimeRange;
 use crate::webhook::Webhooks;
 
+mod booked;
 mod bookings;
 mod calendar;
 mod oauth;
@@ -31,10 +32,12 @@ mod tests;
 mod webhook_health;
 mod webhooks;
 
-pub use bookings::{Booked, BookingPorts, HOLD_LIFETIME};
+pub use bookings::{Booked, HOLD_LIFETIME};
 pub use oauth::OAUTH_START_LIFETIME;
 pub use renewals::{Renewals, TOKEN_CALL_SPACING};
-pub use service::{AvailabilityPolicy, AvailabilityQuery, Ports, SchedulingService, WebhookPolicy};
+pub use service::{
+    AvailabilityPolicy, AvailabilityQuery, BookingPorts, Ports, SchedulingService, WebhookPolicy,
+};
 pub use slots::{Slot, SlotDay, Slots, SlotsQuery};
 pub use webhooks::WebhookReceipt;
 

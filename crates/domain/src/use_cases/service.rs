@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::renewals::Renewals;
+use crate::booking::{BookingProvider, IdempotencyKeys, SlotHolds};
 use crate::model::EventTypeUri;
 use crate::ports::{
     AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
@@ -80,6 +81,20 @@ impl fmt::Debug for Ports {
     }
 }
 
+/// The ports booking runs on.
+#[derive(Clone)]
+pub struct BookingPorts {
+    pub provider: Arc<dyn BookingProvider>,
+    pub keys: Arc<dyn IdempotencyKeys>,
+    pub holds: Arc<dyn SlotHolds>,
+}
+
+impl std::fmt::Debug for BookingPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BookingPorts").finish_non_exhaustive()
+    }
+}
+
 /// The gateway's use cases, over the ports the application wires in.
 #[derive(Clone)]
 pub struct SchedulingService {
@@ -88,7 +103,7 @@ pub struct SchedulingService {
     pub(super) renewals: Arc<Renewals>,
     pub(super) webhooks: WebhookPolicy,
     /// What booking runs on; `None`: not wired in.
-    pub(super) bookings: Option<super::bookings::BookingPorts>,
+    pub(super) bookings: Option<BookingPorts>,
 }
 
 impl fmt::Debug for SchedulingService {
@@ -112,7 +127,7 @@ impl SchedulingService {
 
     /// The same use cases, booking through `bookings`.
     #[must_use]
-    pub fn with_bookings(self, bookings: super::bookings::BookingPorts) -> Self {
+    pub fn with_bookings(self, bookings: BookingPorts) -> Self {
         Self {
             bookings: Some(bookings),
             ..self

@@ -8,15 +8,15 @@ use crate::booking::{
 };
 use crate::use_cases::BookingPorts;
 
-const TYPE: &str = "https://api.calendly.com/event_types/E";
+pub(super) const TYPE: &str = "https://api.calendly.com/event_types/E";
 const INACTIVE: &str = "https://api.calendly.com/event_types/I";
-const START: &str = "2030-01-02T09:00:00Z";
+pub(super) const START: &str = "2030-01-02T09:00:00Z";
 const QUESTION: &str = "What should we talk about?";
 
 /// What an error is expected to be.
-type Expected = fn(&GatewayError) -> bool;
+pub(super) type Expected = fn(&GatewayError) -> bool;
 
-fn scheduling(times: &'static [&'static str]) -> MockSchedulingProvider {
+pub(super) fn scheduling(times: &'static [&'static str]) -> MockSchedulingProvider {
     let mut scheduling = MockSchedulingProvider::new();
     scheduling.expect_event_types().returning(|_, _| {
         let mut inactive = event_type(INACTIVE);
@@ -51,7 +51,7 @@ fn request() -> BookingRequest {
     }
 }
 
-fn booking(status: BookingStatus) -> Booking {
+pub(super) fn booking(status: BookingStatus) -> Booking {
     Booking {
         id: BookingId::parse("EV1").expect("id"),
         uri: "https://api.calendly.com/scheduled_events/EV1".into(),
@@ -121,13 +121,13 @@ fn claimed(after_doubt: bool) -> MockIdempotencyKeys {
     keys
 }
 
-fn times_forgotten() -> MockAccountCache {
+pub(super) fn times_forgotten() -> MockAccountCache {
     let mut cache = MockAccountCache::new();
     cache.expect_forget_times().times(1).returning(|_| ());
     cache
 }
 
-fn booking_service(
+pub(super) fn booking_service(
     scheduling: MockSchedulingProvider,
     cache: MockAccountCache,
     booking: BookingPorts,
@@ -142,7 +142,7 @@ fn booking_service(
     .with_bookings(booking)
 }
 
-fn wired(
+pub(super) fn wired(
     provider: MockBookingProvider,
     keys: MockIdempotencyKeys,
     holds: MockSlotHolds,
@@ -389,86 +389,5 @@ async fn a_key_answers_again_refuses_another_body_and_waits_for_a_running_one() 
                 "{outcome:?}"
             ),
         }
-    }
-}
-
-#[tokio::test]
-async fn cancelling_forgets_the_hosts_times_and_lets_the_seats_go() {
-    let mut provider = MockBookingProvider::new();
-    provider
-        .expect_booking()
-        .returning(|_, _, _| Ok(booking(BookingStatus::Active)));
-    provider
-        .expect_cancel()
-        .withf(|_, _, id, reason| id.as_str() == "EV1" && *reason == Some("ill"))
-        .times(1)
-        .returning(|_, _, _, _| Ok(()));
-    let mut holds = MockSlotHolds::new();
-    holds
-        .expect_release_all()
-        .withf(|event_type, start| event_type.as_str() == TYPE && *start == at(START))
-        .times(1)
-        .returning(|_, _| Ok(()));
-    let canceled = booking_service(
-        scheduling(&[]),
-        times_forgotten(),
-        wired(provider, MockIdempotencyKeys::new(), holds),
-    )
-    .cancel_booking(
-        &user_id(),
-        &BookingId::parse("EV1").expect("id"),
-        Some("ill"),
-    )
-    .await
-    .expect("canceled");
-    assert_eq!(canceled.status, BookingStatus::Canceled);
-    assert!(
-        canceled
-            .invitees
-            .expect("invitees")
-            .iter()
-            .all(|i| i.status == BookingStatus::Canceled)
-    );
-}
-
-#[tokio::test]
-async fn a_canceled_or_anothers_booking_or_a_long_reason_is_refused_without_cancelling() {
-    let cases: [(Result<Booking, ProviderError>, Option<String>, Expected); 3] = [
-        (Ok(booking(BookingStatus::Canceled)), None, |e| {
-            matches!(e, GatewayError::BookingAlreadyCanceled)
-        }),
-        (
-            Err(ProviderError::Rejected {
-                reason: Rejection::Forbidden,
-                details: serde_json::Value::Null,
-            }),
-            None,
-            |e| matches!(e, GatewayError::BookingNotFound),
-        ),
-        (
-            Ok(booking(BookingStatus::Active)),
-            Some("x".repeat(10_001)),
-            |e| matches!(e, GatewayError::InvalidBooking(m) if m.starts_with("reason")),
-        ),
-    ];
-    for (read, reason, expected) in cases {
-        let mut provider = MockBookingProvider::new();
-        provider
-            .expect_booking()
-            .returning(move |_, _, _| read.clone());
-        provider.expect_cancel().never();
-        let error = booking_service(
-            scheduling(&[]),
-            MockAccountCache::new(),
-            wired(provider, MockIdempotencyKeys::new(), MockSlotHolds::new()),
-        )
-        .cancel_booking(
-            &user_id(),
-            &BookingId::parse("EV1").expect("id"),
-            reason.as_deref(),
-        )
-        .await
-        .expect_err("refused");
-        assert!(expected(&error), "{error:?}");
     }
 }

@@ -10,6 +10,7 @@ use super::*;
 mod abandoned;
 mod availability;
 mod bookings;
+mod cancelling;
 mod connection;
 mod renewal;
 mod slots;
