@@ -3,7 +3,9 @@
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 
 use super::schema;
-use crate::token_store::{Backend, DieselTokenRepository, diesel_token_repository};
+use crate::token_store::{
+    Backend, DieselTokenRepository, diesel_bookings, diesel_token_repository,
+};
 
 /// Calendly connections in PostgreSQL's `calendly_connections` table.
 pub type PgTokenRepository = DieselTokenRepository<AsyncPgConnection>;
@@ -17,6 +19,9 @@ diesel_token_repository!(
     ),
     for_update
 );
+
+// Bookings' idempotency keys and slot holds, in tables of their own.
+diesel_bookings!(AsyncPgConnection);
 
 impl Backend for AsyncPgConnection {
     /// PostgreSQL's messages are in the server's language and are never read: a busy or

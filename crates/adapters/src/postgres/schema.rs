@@ -37,3 +37,24 @@ diesel::table! {
         expires_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    booking_keys (user_id, idempotency_key) {
+        user_id -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        answer -> Nullable<Text>,
+        claimed_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    slot_holds (event_type, start_time, seat) {
+        event_type -> Text,
+        start_time -> Timestamptz,
+        seat -> Integer,
+        held_until -> Timestamptz,
+    }
+}

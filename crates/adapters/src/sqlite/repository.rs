@@ -4,13 +4,18 @@ use diesel_async::SimpleAsyncConnection;
 
 use super::pool::SqliteConnectionAsync;
 use super::schema;
-use crate::token_store::{Backend, DieselTokenRepository, diesel_token_repository};
+use crate::token_store::{
+    Backend, DieselTokenRepository, diesel_bookings, diesel_token_repository,
+};
 
 /// Calendly connections in SQLite's `calendly_connections` table.
 pub type SqliteTokenRepository = DieselTokenRepository<SqliteConnectionAsync>;
 
 // The database's write lock is awaited for the connection's busy timeout.
 diesel_token_repository!(SqliteConnectionAsync, |_| "BEGIN IMMEDIATE".to_owned());
+
+// Bookings' idempotency keys and slot holds, in tables of their own.
+diesel_bookings!(SqliteConnectionAsync);
 
 impl Backend for SqliteConnectionAsync {
     /// SQLITE_BUSY after the busy timeout: another writer held the file too long. (SQLite's

@@ -8,8 +8,8 @@ mod ports;
 pub use form::{BookingForm, FormError, Question};
 pub use model::{
     Answer, BookedInvitee, Booking, BookingId, BookingRequest, BookingStatus, BookingsQuery, Email,
-    IdempotencyKey, Invitee, InviteeName, LocationChoice, MAX_GUESTS, MAX_KEY_CHARS,
-    MAX_REASON_CHARS, Tracking,
+    IdempotencyKey, Invitee, InviteeName, KEY_LIFETIME, LocationChoice, MAX_GUESTS, MAX_KEY_CHARS,
+    MAX_REASON_CHARS, RUNNING_LEASE, Tracking,
 };
 pub use ports::{BookingProvider, Claim, IdempotencyKeys, SlotHold, SlotHolds};
 #[cfg(feature = "mock")]

@@ -1,7 +1,7 @@
 //! What a booking is: the request, its invitee and answers, and the bookings the provider
 //! keeps.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,11 @@ pub const MAX_GUESTS: usize = 10;
 pub const MAX_REASON_CHARS: usize = 10_000;
 /// Longest idempotency key, in characters.
 pub const MAX_KEY_CHARS: usize = 255;
+/// How long an idempotency key is kept: a retry within a day answers what the first answered.
+pub const KEY_LIFETIME: TimeDelta = TimeDelta::hours(24);
+/// How long a request holding an idempotency key may run before it is taken as stopped (its
+/// instance died) and the key given to the next, which asks the provider first.
+pub const RUNNING_LEASE: TimeDelta = TimeDelta::minutes(2);
 
 /// An email address: something before and after one `@`, a dot in the part after it, no
 /// space, at most 254 characters.

@@ -100,7 +100,7 @@ pub trait IdempotencyKeys: Send + Sync {
     ) -> Result<(), RepositoryError>;
 
     /// The attempt ended without booking: the key is free again.
-    async fn release(&self, user: &UserId, key: &IdempotencyKey) -> Result<(), RepositoryError>;
+    async fn forget(&self, user: &UserId, key: &IdempotencyKey) -> Result<(), RepositoryError>;
 
     /// The attempt ended not knowing whether it booked: the next claim looks first.
     async fn doubt(&self, user: &UserId, key: &IdempotencyKey) -> Result<(), RepositoryError>;

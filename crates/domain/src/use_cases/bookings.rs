@@ -113,7 +113,7 @@ impl SchedulingService {
             Err(Unsettled::InDoubt(error)) => Err(error),
             Err(Unsettled::Failed(error)) => {
                 if let Some(key) = key {
-                    ports.keys.release(user_id, key).await.ok();
+                    ports.keys.forget(user_id, key).await.ok();
                 }
                 Err(error)
             }

@@ -158,7 +158,7 @@ pub(super) fn wired(
 async fn a_free_time_is_booked_the_hosts_times_forgotten_and_the_answer_kept() {
     let mut keys = claimed(false);
     keys.expect_answer().times(1).returning(|_, _, _| Ok(()));
-    keys.expect_release().never();
+    keys.expect_forget().never();
     let service = booking_service(
         scheduling(&[START]),
         times_forgotten(),
@@ -230,7 +230,7 @@ async fn a_time_not_offered_or_held_by_another_is_unavailable_without_a_booking(
         provider.expect_form().returning(|_| Ok(form()));
         provider.expect_book().never();
         let mut keys = claimed(false);
-        keys.expect_release().times(1).returning(|_, _| Ok(()));
+        keys.expect_forget().times(1).returning(|_, _| Ok(()));
         let mut holds = MockSlotHolds::new();
         holds
             .expect_hold()
@@ -256,7 +256,7 @@ async fn a_time_not_offered_or_held_by_another_is_unavailable_without_a_booking(
 #[tokio::test]
 async fn a_time_the_provider_calls_taken_is_unavailable_and_its_seat_and_key_let_go() {
     let mut keys = claimed(false);
-    keys.expect_release().times(1).returning(|_, _| Ok(()));
+    keys.expect_forget().times(1).returning(|_, _| Ok(()));
     let mut holds = free_holds();
     holds.expect_release().times(1).returning(|_| Ok(()));
     let taken = || {
@@ -297,7 +297,7 @@ async fn a_booking_whose_answer_was_lost_is_looked_up_and_answered() {
         .returning(|_, _, _| Ok(booking(BookingStatus::Active)));
     let mut keys = claimed(false);
     keys.expect_answer().times(1).returning(|_, _, _| Ok(()));
-    keys.expect_release().never();
+    keys.expect_forget().never();
     let booked = booking_service(
         scheduling(&[START]),
         times_forgotten(),
@@ -317,7 +317,7 @@ async fn a_lost_answer_that_cannot_be_looked_up_leaves_the_key_in_doubt() {
         .returning(|_, _, _| Err(ProviderError::Timeout));
     let mut keys = claimed(false);
     keys.expect_doubt().times(1).returning(|_, _| Ok(()));
-    keys.expect_release().never();
+    keys.expect_forget().never();
     let mut holds = free_holds();
     holds.expect_release().never();
     let error = booking_service(

@@ -1,0 +1,2 @@
+DROP TABLE slot_holds;
+DROP TABLE booking_keys;
