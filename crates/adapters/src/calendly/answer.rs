@@ -91,8 +91,10 @@ pub(super) fn scope_of(method: &reqwest::Method, endpoint: &str) -> Option<Scope
             Scope::WebhooksRead
         }
         "/webhook_subscriptions" | "/webhook_subscriptions/{uuid}" => Scope::WebhooksWrite,
-        "/invitees" => Scope::ScheduledEventsWrite,
-        "/scheduled_events" | "/scheduled_events/{uuid}" => Scope::ScheduledEventsRead,
+        "/invitees" | "/scheduled_events/{uuid}/cancellation" => Scope::ScheduledEventsWrite,
+        "/scheduled_events" | "/scheduled_events/{uuid}" | "/scheduled_events/{uuid}/invitees" => {
+            Scope::ScheduledEventsRead
+        }
         _ => return None,
     })
 }

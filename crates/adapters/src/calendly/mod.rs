@@ -2,6 +2,8 @@
 //! (keep-alive, rustls with ring, a deadline per call).
 
 mod answer;
+mod booking_wire;
+mod bookings;
 mod flat;
 mod oauth;
 mod signature;
@@ -34,6 +36,8 @@ pub use signature::{CalendlyDeliveries, signature_header};
 
 /// Calendly's page size limit.
 const PAGE_SIZE: &str = "100";
+/// The booking endpoint, limited apart from every other call.
+const BOOKING_ENDPOINT: &str = "/invitees";
 /// A bound on pages followed, so that a provider inventing new tokens cannot loop us forever.
 const MAX_PAGES: usize = 1000;
 
@@ -55,6 +59,8 @@ pub struct CalendlyClientSettings {
     pub circuit: Arc<CircuitBreaker>,
     /// Each account's calls left, shared by every client of the process.
     pub budgets: Arc<RateBudgets>,
+    /// Each account's bookings left (`POST /invitees` is limited apart), likewise.
+    pub booking_budgets: Arc<RateBudgets>,
 }
 
 /// [`SchedulingProvider`] on Calendly.
@@ -67,6 +73,7 @@ pub struct CalendlyClient {
     observer: Option<Arc<dyn CallObserver>>,
     circuit: Arc<CircuitBreaker>,
     budgets: Arc<RateBudgets>,
+    booking_budgets: Arc<RateBudgets>,
 }
 
 impl fmt::Debug for CalendlyClient {
@@ -101,6 +108,7 @@ impl CalendlyClient {
             observer: settings.observer.clone(),
             circuit: Arc::clone(&settings.circuit),
             budgets: Arc::clone(&settings.budgets),
+            booking_budgets: Arc::clone(&settings.booking_budgets),
         })
     }
 
@@ -131,11 +139,16 @@ impl CalendlyClient {
         call: Call<'_>,
     ) -> Result<(bytes::Bytes, RateHeaders), ProviderError> {
         let path = call.endpoint;
+        let budgets = if path == BOOKING_ENDPOINT {
+            &self.booking_budgets
+        } else {
+            &self.budgets
+        };
         let deadline = Instant::now() + self.timeout;
         let mut retried = false;
         loop {
             if let Some(account) = account
-                && let Err(wait) = self.budgets.admit(account).await
+                && let Err(wait) = budgets.admit(account).await
             {
                 if let Some(observer) = &self.observer {
                     observer.refused_for_budget(path);
@@ -181,7 +194,7 @@ impl CalendlyClient {
             }
             let (status, rate, body) = answer.map_err(transport_error)?;
             if let Some(account) = account {
-                self.budgets
+                budgets
                     .record(account, rate, status == StatusCode::TOO_MANY_REQUESTS)
                     .await;
             }

@@ -106,6 +106,8 @@ return 1
 #[derive(Debug)]
 struct SharedBudgets {
     tier: SharedTier,
+    /// What the budgets' keys start with in the tier.
+    kind: &'static str,
     admit: Script,
     holds: Script,
     record: Script,
@@ -122,10 +124,17 @@ pub struct RateBudgets {
 impl RateBudgets {
     /// Budgets kept in `tier` for every instance (in process while it does not answer).
     pub fn shared(tier: SharedTier) -> Self {
+        Self::shared_as(tier, "rate")
+    }
+
+    /// As [`Self::shared`], the budgets of one kind of call limited apart (bookings), kept
+    /// under keys of `kind`.
+    pub fn shared_as(tier: SharedTier, kind: &'static str) -> Self {
         Self {
             accounts: Mutex::default(),
             shared: Some(SharedBudgets {
                 tier,
+                kind,
                 admit: Script::new(ADMIT),
                 holds: Script::new(HOLDS),
                 record: Script::new(RECORD),
@@ -140,7 +149,7 @@ impl RateBudgets {
             && !self.plenty_left(account)
         {
             let mut invocation = shared.admit.prepare_invoke();
-            invocation.key(shared.tier.key("rate", account.as_str()));
+            invocation.key(shared.tier.key(shared.kind, account.as_str()));
             if let Some(verdict) = shared.tier.run::<i64>("rate_admit", &invocation).await {
                 return match u64::try_from(verdict) {
                     Ok(wait) => Err(Duration::from_millis(wait)),
@@ -159,7 +168,7 @@ impl RateBudgets {
         {
             let mut invocation = shared.holds.prepare_invoke();
             invocation
-                .key(shared.tier.key("rate", account.as_str()))
+                .key(shared.tier.key(shared.kind, account.as_str()))
                 .arg(calls);
             if let Some(verdict) = shared.tier.run::<i64>("rate_holds", &invocation).await {
                 return match u64::try_from(verdict) {
@@ -194,7 +203,7 @@ impl RateBudgets {
         {
             let mut invocation = shared.record.prepare_invoke();
             invocation
-                .key(shared.tier.key("rate", account.as_str()))
+                .key(shared.tier.key(shared.kind, account.as_str()))
                 .arg(remaining)
                 .arg(millis(reset))
                 .arg(millis(SAME_WINDOW));

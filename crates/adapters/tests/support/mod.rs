@@ -24,6 +24,7 @@ pub fn client_with(
         observer,
         circuit,
         budgets,
+        booking_budgets: Arc::new(RateBudgets::default()),
     })
     .expect("client")
 }

@@ -92,6 +92,8 @@ pub(super) struct Shared {
     pub(super) metrics: Arc<Metrics>,
     circuit: Arc<CircuitBreaker>,
     budgets: Arc<RateBudgets>,
+    /// Each account's bookings left: Calendly limits them apart.
+    booking_budgets: Arc<RateBudgets>,
     renewals: Arc<Renewals>,
     pools: PoolShares,
     /// Connections kept in memory (PostgreSQL), shared by every worker's repository.
@@ -163,7 +165,14 @@ impl Shared {
                 Duration::from_millis(settings.calendly.circuit_breaker_open_ms),
             )),
             renewals: Arc::default(),
-            budgets: Arc::new(shared.map_or_else(RateBudgets::default, RateBudgets::shared)),
+            budgets: Arc::new(
+                shared
+                    .clone()
+                    .map_or_else(RateBudgets::default, RateBudgets::shared),
+            ),
+            booking_budgets: Arc::new(shared.map_or_else(RateBudgets::default, |tier| {
+                RateBudgets::shared_as(tier, "booking_rate")
+            })),
             pools,
             connections,
             scheduling: None,
@@ -200,6 +209,7 @@ impl Shared {
             observer: Some(Arc::clone(&self.metrics) as Arc<dyn CallObserver>),
             circuit: Arc::clone(&self.circuit),
             budgets: Arc::clone(&self.budgets),
+            booking_budgets: Arc::clone(&self.booking_budgets),
         })?;
         let application = settings.oauth_application();
         let oauth = match &application {
