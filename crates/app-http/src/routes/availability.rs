@@ -109,7 +109,7 @@ pub(super) fn required_times(
 /// An RFC 3339 time with any offset. Two lenient readings, because clients send them:
 /// a `+` offset that arrives as a space (an unencoded `+` in a query string decodes to one),
 /// and a time without offset, taken as UTC.
-fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+pub(super) fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     let value = value.trim();
     if let Ok(time) = DateTime::parse_from_rfc3339(value) {
         return Ok(time.to_utc());

@@ -17,7 +17,7 @@ use utoipa_swagger_ui::Config;
 use super::availability::{self, AvailableTime};
 use super::calendar::{self, AvailabilitySchedule, BusyTime};
 use super::user::{self, EventType};
-use super::{connection, health, metrics, oauth, slots, webhooks};
+use super::{bookings, connection, health, metrics, oauth, slots, webhooks};
 use crate::error::{
     CALENDLY_RATE_LIMITED, CALENDLY_SCOPE_MISSING, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE,
     DATABASE_UNAVAILABLE, ErrorBody, ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED,
@@ -52,6 +52,10 @@ pub const BEARER: &str = "bearer";
         slots::slots,
         calendar::busy_times,
         calendar::availability_schedules,
+        bookings::book,
+        bookings::bookings,
+        bookings::booking,
+        bookings::cancel,
         webhooks::receive,
         health::healthz,
         health::readyz,
@@ -63,6 +67,7 @@ pub const BEARER: &str = "bearer";
     modifiers(&BearerScheme, &ErrorResponses),
     tags(
         (name = "calendly", description = "The user's Calendly account: the original service's endpoints and the connection."),
+        (name = "bookings", description = "Booking, listing and cancelling the user's bookings (the user is the host) through Calendly's Scheduling API."),
         (name = "operations", description = "For operators and tools."),
     )
 )]
@@ -178,6 +183,10 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
     ("slots", slots::ERRORS),
     ("busy_times", calendar::BUSY_TIMES_ERRORS),
     ("availability_schedules", calendar::SCHEDULES_ERRORS),
+    ("book", bookings::BOOK_ERRORS),
+    ("bookings", bookings::LIST_ERRORS),
+    ("booking", bookings::READ_ERRORS),
+    ("cancel_booking", bookings::CANCEL_ERRORS),
     ("receive_webhook", webhooks::ERRORS),
     ("readyz", &[DATABASE_UNAVAILABLE]),
 ];
@@ -199,6 +208,10 @@ const CALLS_CALENDLY: &[&str] = &[
     "slots",
     "busy_times",
     "availability_schedules",
+    "book",
+    "bookings",
+    "booking",
+    "cancel_booking",
 ];
 
 /// Errors of every operation behind the bearer token.

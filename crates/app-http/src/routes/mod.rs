@@ -2,6 +2,7 @@
 //! framework itself rejects.
 
 mod availability;
+mod bookings;
 mod calendar;
 mod connection;
 pub mod docs;
@@ -93,6 +94,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route(web::post().to(oauth::complete))
             .default_service(web::to(|| method_not_allowed("POST")))
     });
+    with_and_without_slash(config, "/calendly/bookings", |resource| {
+        resource
+            .app_data(web::PayloadConfig::new(bookings::MAX_BOOKING_BYTES))
+            .route(web::post().to(bookings::book))
+            .route(web::get().to(bookings::bookings))
+            .default_service(web::to(|| method_not_allowed("GET, POST")))
+    });
     get(config, "/calendly/oauth/callback", || {
         web::get().to(oauth::callback)
     });
@@ -110,6 +118,20 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(docs::docs_page))
                 .default_service(web::to(|| method_not_allowed("GET"))),
         );
+    with_and_without_slash(config, "/calendly/bookings/{uuid}", |resource| {
+        resource
+            .route(web::get().to(bookings::booking))
+            .default_service(web::to(|| method_not_allowed("GET")))
+    });
+    with_and_without_slash(
+        config,
+        "/calendly/bookings/{uuid}/cancellation",
+        |resource| {
+            resource
+                .route(web::post().to(bookings::cancel))
+                .default_service(web::to(|| method_not_allowed("POST")))
+        },
+    );
     with_and_without_slash(config, "/calendly/webhooks/{hook_id}", |resource| {
         resource
             .app_data(web::PayloadConfig::new(webhooks::MAX_DELIVERY_BYTES))

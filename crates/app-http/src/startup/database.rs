@@ -9,6 +9,7 @@ use adapters::crypto::TokenCipher;
 use adapters::postgres::{PgPoolSettings, PgTokenRepository};
 use adapters::shared_tier::{SharedTier, SharedTierObserver, SharedTierSettings};
 use adapters::sqlite::{SqlitePoolSettings, SqliteTokenRepository};
+use domain::booking::{IdempotencyKeys, SlotHolds};
 use domain::{OAuthStarts, TokenRepository, WebhookChecks};
 use secrecy::ExposeSecret;
 
@@ -144,6 +145,9 @@ pub(super) struct Storage {
     pub tokens: Arc<dyn TokenRepository>,
     pub oauth_starts: Arc<dyn OAuthStarts>,
     pub webhook_checks: Arc<dyn WebhookChecks>,
+    /// Bookings' idempotency keys and held seats.
+    pub booking_keys: Arc<dyn IdempotencyKeys>,
+    pub slot_holds: Arc<dyn SlotHolds>,
 }
 
 /// The storage on the configured database, its pool watched by `metrics` when given.
@@ -163,6 +167,8 @@ pub(super) fn storage(
             Storage {
                 tokens: Arc::clone(&repository) as Arc<dyn TokenRepository>,
                 oauth_starts: Arc::clone(&repository) as Arc<dyn OAuthStarts>,
+                booking_keys: Arc::clone(&repository) as Arc<dyn IdempotencyKeys>,
+                slot_holds: Arc::clone(&repository) as Arc<dyn SlotHolds>,
                 webhook_checks: repository,
             }
         }
@@ -175,6 +181,8 @@ pub(super) fn storage(
             Storage {
                 tokens: Arc::clone(&repository) as Arc<dyn TokenRepository>,
                 oauth_starts: Arc::clone(&repository) as Arc<dyn OAuthStarts>,
+                booking_keys: Arc::clone(&repository) as Arc<dyn IdempotencyKeys>,
+                slot_holds: Arc::clone(&repository) as Arc<dyn SlotHolds>,
                 webhook_checks: repository,
             }
         }

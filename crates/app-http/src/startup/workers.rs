@@ -14,10 +14,11 @@ use adapters::crypto::TokenCipher;
 use adapters::jwt::JwtUserAuth;
 use adapters::tasks::TokioTasks;
 use chrono::TimeDelta;
+use domain::booking::BookingProvider;
 use domain::{
-    AccountCache, AvailabilityPolicy, OAuthProvider, Ports, Renewals, SchedulingProvider,
-    SchedulingService, SigningKey, SystemClock, TokenRepository, UserAuth, WebhookPolicy,
-    WebhookSubscriptions,
+    AccountCache, AvailabilityPolicy, BookingPorts, OAuthProvider, Ports, Renewals,
+    SchedulingProvider, SchedulingService, SigningKey, SystemClock, TokenRepository, UserAuth,
+    WebhookPolicy, WebhookSubscriptions,
 };
 use secrecy::ExposeSecret;
 
@@ -236,7 +237,8 @@ impl Shared {
             scheduling: match &self.scheduling {
                 Some(given) => Arc::new(self.provider_cache.wrap(Given(Arc::clone(given))))
                     as Arc<dyn SchedulingProvider>,
-                None => Arc::new(self.provider_cache.wrap(client)) as Arc<dyn SchedulingProvider>,
+                None => Arc::new(self.provider_cache.wrap(client.clone()))
+                    as Arc<dyn SchedulingProvider>,
             },
             // Forgotten in the shared tier first, then here, and by the other instances when
             // they hear of it.
@@ -254,8 +256,20 @@ impl Shared {
             tasks: Arc::new(TokioTasks),
             clock: Arc::new(SystemClock),
         };
+        // Bookings go to Calendly; a provider given in its place (an in-memory one) does not
+        // book.
+        let bookings = self.scheduling.is_none().then(|| BookingPorts {
+            provider: Arc::new(client.clone()) as Arc<dyn BookingProvider>,
+            keys: storage.booking_keys,
+            holds: storage.slot_holds,
+        });
+        let service = SchedulingService::new(ports, self.policy);
+        let service = match bookings {
+            Some(bookings) => service.with_bookings(bookings),
+            None => service,
+        };
         Ok(AppState {
-            service: SchedulingService::new(ports, self.policy)
+            service: service
                 .sharing(Arc::clone(&self.renewals))
                 .with_webhooks(WebhookPolicy {
                     public_base_url: settings.webhooks.public_base_url.clone(),
