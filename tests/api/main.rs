@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod availability;
 mod binary;
+mod bookings_end_to_end;
 mod cache_race;
 mod calendar;
 mod connection;

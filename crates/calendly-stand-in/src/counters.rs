@@ -14,6 +14,9 @@ pub struct Counters {
     pub scope_refusals: AtomicU64,
     /// `GET /webhook_subscriptions/{uuid}` calls.
     pub subscription_reads: AtomicU64,
+    /// `POST /invitees` calls, and the invitees they made (bookings).
+    pub invitee_posts: AtomicU64,
+    pub invitees_created: AtomicU64,
     /// `GET /event_type_available_times` calls being answered, and the most at once.
     pub available_at_once: AtOnce,
 }

@@ -7,6 +7,8 @@
 //! invitee of a scheduled event (a group event type's times take several), and
 //! `invitee.created` is delivered to the host's subscriptions.
 
+use std::sync::atomic::Ordering;
+
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Timelike, Utc};
@@ -38,6 +40,7 @@ pub(crate) async fn create(
         Ok(user) => user,
         Err(response) => return response,
     };
+    state.calls.invitee_posts.fetch_add(1, Ordering::Relaxed);
     let counted = state.bookings_limit.count(&user);
     let mut response = if counted.allowed {
         booked(&user, &body, &state)
@@ -151,6 +154,7 @@ fn booked(user: &str, body: &[u8], state: &web::Data<StandIn>) -> HttpResponse {
         "updated_at": now,
     });
     event.invitees.push(resource.clone());
+    state.calls.invitees_created.fetch_add(1, Ordering::Relaxed);
     let mut payload = resource.clone();
     payload["scheduled_event"] = event.resource();
     drop(events);

@@ -29,6 +29,8 @@ pub async fn stats(state: web::Data<StandIn>) -> HttpResponse {
         "rate_limited": state.limit.refused.load(Ordering::Relaxed),
         "scope_refusals": state.calls.scope_refusals.load(Ordering::Relaxed),
         "webhook_subscription_reads": state.calls.subscription_reads.load(Ordering::Relaxed),
+        "invitee_posts": state.calls.invitee_posts.load(Ordering::Relaxed),
+        "invitees_created": state.calls.invitees_created.load(Ordering::Relaxed),
         "event_type_available_times_most_at_once":
             state.calls.available_at_once.most.load(Ordering::SeqCst),
     }))
@@ -45,6 +47,8 @@ pub async fn reset_stats(state: web::Data<StandIn>) -> HttpResponse {
         .store(0, Ordering::Relaxed);
     state.calls.scope_refusals.store(0, Ordering::Relaxed);
     state.calls.subscription_reads.store(0, Ordering::Relaxed);
+    state.calls.invitee_posts.store(0, Ordering::Relaxed);
+    state.calls.invitees_created.store(0, Ordering::Relaxed);
     state
         .calls
         .available_at_once
