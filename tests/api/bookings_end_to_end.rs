@@ -22,15 +22,20 @@ struct Booking {
 }
 
 async fn booking(stand_in_args: &[&str]) -> Booking {
+    booking_with(stand_in_args, &[]).await
+}
+
+async fn booking_with(stand_in_args: &[&str], settings: &[(&str, &str)]) -> Booking {
     let stand_in = StandIn::start(stand_in_args);
     let db = TestDatabase::create().await;
-    let env = env_with(
+    let cached = env_with(
         &development_env(db.url(), &stand_in.url),
         &[
             ("APP__CACHE__AVAILABILITY_TTL_SECS", "3600"),
             ("APP__CACHE__EVENT_TYPES_TTL_SECS", "3600"),
         ],
     );
+    let env = env_with(&cached, settings);
     let (a, a_url, _) = serve(&env);
     let (b, b_url, _) = serve(&env);
     let bearer = access_token(&env, "host");
@@ -47,10 +52,7 @@ async fn booking(stand_in_args: &[&str]) -> Booking {
     assert_eq!(status, 200);
     let (status, types) = get_json(&a_url, &bearer, "/calendly/user-event-types").await;
     assert_eq!(status, 200);
-    let event_type = types[0]["uri"]
-        .as_str()
-        .expect("an event type")
-        .to_owned();
+    let event_type = types[0]["uri"].as_str().expect("an event type").to_owned();
     Booking {
         stand_in,
         _db: db,
@@ -420,4 +422,36 @@ async fn bad_bookings_are_refused_without_a_call_to_calendly() {
     assert_eq!(long.status(), 400);
     let stats = setup.stand_in.stats().await;
     assert_eq!(stats["invitee_posts"], 0, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_booking_whose_answer_was_cut_off_is_made_once_and_its_retry_answers_it() {
+    let setup = booking_with(&[], &[("APP__CALENDLY__TIMEOUT_MS", "1000")]).await;
+    let time = setup.times(0).await[0].clone();
+    // The stand-in books, then answers only after the gateway gave up on the answer.
+    http_client()
+        .post(format!("{}/admin/cut_booking_answers", setup.stand_in.url))
+        .json(&json!({"count": 1, "delay_ms": 3000}))
+        .send()
+        .await
+        .expect("sent");
+    let body = setup.body(&time, "ada@example.com");
+    let (status, first) = setup.book(0, &body, Some("cut-off")).await;
+    // Looked up at once: the booking it made (or, were the lookup to fail, the key kept in
+    // doubt for the retry).
+    assert!(
+        status == 201 || (status == 409 && first["code"] == "request_in_progress"),
+        "{status} {first}"
+    );
+    let (status, retried) = setup.book(1, &body, Some("cut-off")).await;
+    assert_eq!(status, 201, "{retried}");
+    if first["uuid"].is_string() {
+        assert_eq!(first["uuid"], retried["uuid"]);
+    }
+    let stats = setup.stand_in.stats().await;
+    assert_eq!(
+        (stats["invitee_posts"], stats["invitees_created"]),
+        (1, 1),
+        "one booking: {stats:?}"
+    );
 }

@@ -44,6 +44,30 @@ pub(crate) async fn refuse_subscriptions(
 }
 
 #[derive(Debug, Deserialize)]
+pub(crate) struct CutAnswers {
+    count: u64,
+    delay_ms: u64,
+}
+
+/// `POST /admin/cut_booking_answers {"count", "delay_ms"}`: the next `count` bookings are
+/// made, then answered only after `delay_ms` (past a caller's deadline, the answer is lost to
+/// it while the booking stands).
+pub(crate) async fn cut_booking_answers(
+    body: web::Json<CutAnswers>,
+    state: web::Data<StandIn>,
+) -> HttpResponse {
+    state
+        .calls
+        .late_answer_ms
+        .store(body.delay_ms, Ordering::Relaxed);
+    state
+        .calls
+        .late_answers
+        .store(body.count, Ordering::Relaxed);
+    HttpResponse::Ok().json(json!({ "cutting": body.count }))
+}
+
+#[derive(Debug, Deserialize)]
 pub(crate) struct Booking {
     event_type: String,
     start_time: String,

@@ -17,6 +17,10 @@ pub struct Counters {
     /// `POST /invitees` calls, and the invitees they made (bookings).
     pub invitee_posts: AtomicU64,
     pub invitees_created: AtomicU64,
+    /// Bookings still to be answered late (`POST /admin/cut_booking_answers`): made, then
+    /// answered after `late_answer_ms`, past the caller's deadline.
+    pub late_answers: AtomicU64,
+    pub late_answer_ms: AtomicU64,
     /// `GET /event_type_available_times` calls being answered, and the most at once.
     pub available_at_once: AtOnce,
 }

@@ -51,6 +51,17 @@ pub(crate) async fn create(
             "You have exceeded the rate limit. Please try again later.",
         )
     };
+    let late = response.status() == actix_web::http::StatusCode::CREATED
+        && state
+            .calls
+            .late_answers
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok();
+    if late {
+        // Booked, but the answer arrives after the caller gave up on it.
+        let wait = state.calls.late_answer_ms.load(Ordering::Relaxed);
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
     let headers = response.headers_mut();
     for (name, value) in [
         ("x-ratelimit-limit", u64::from(counted.limit)),

@@ -297,6 +297,10 @@ async fn main() -> std::io::Result<()> {
             )
             .route("/admin/book", web::post().to(admin::book))
             .route(
+                "/admin/cut_booking_answers",
+                web::post().to(admin::cut_booking_answers),
+            )
+            .route(
                 "/admin/change_event_type",
                 web::post().to(admin::change_event_type),
             )
