@@ -8,7 +8,7 @@ use wiremock::{Mock, ResponseTemplate};
 use crate::helpers::{TestApp, USER, assert_error, json_of};
 
 /// Every endpoint of CONTRACT.md, as (method, path).
-const CONTRACT_ENDPOINTS: [(&str, &str); 18] = [
+const CONTRACT_ENDPOINTS: [(&str, &str); 22] = [
     ("put", "/calendly/connection"),
     ("get", "/calendly/connection"),
     ("delete", "/calendly/connection"),
@@ -21,6 +21,10 @@ const CONTRACT_ENDPOINTS: [(&str, &str); 18] = [
     ("get", "/calendly/slots"),
     ("get", "/calendly/busy-times"),
     ("get", "/calendly/availability-schedules"),
+    ("post", "/calendly/bookings"),
+    ("get", "/calendly/bookings"),
+    ("get", "/calendly/bookings/{uuid}"),
+    ("post", "/calendly/bookings/{uuid}/cancellation"),
     ("post", "/calendly/webhooks/{hook_id}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
