@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use test_support::TestDatabase;
 
 use crate::binary::{Server, access_token, development_env, env_with, serve};
-use crate::helpers::{days_ahead, get_json, http_client, json_of};
+use crate::helpers::{days_ahead, get_json, http_client, json_of, metric_at};
 use crate::stand_in::StandIn;
 
 /// Two gateways caching for an hour, a user connected through the first, and their first
@@ -234,6 +234,14 @@ async fn twenty_bookings_of_one_seat_through_two_instances_make_one() {
         "{refused:?}"
     );
     assert_eq!(setup.booked().await, 1);
+    let mut counted = (0, 0);
+    for at in 0..2 {
+        let series =
+            |outcome: &str| format!("bookings_total{{action=\"book\",outcome=\"{outcome}\"}}");
+        counted.0 += metric_at(setup.url(at), &series("booked")).await;
+        counted.1 += metric_at(setup.url(at), &series("slot_unavailable")).await;
+    }
+    assert_eq!(counted, (1, 19), "bookings by outcome in /metrics");
 }
 
 #[tokio::test]

@@ -53,6 +53,19 @@ pub const OPERATION_SCOPES: &[(&str, &[Scope])] = &[
         &[Scope::AvailabilityRead],
     ),
     (
+        "POST /calendly/bookings",
+        &[Scope::ScheduledEventsWrite, Scope::EventTypesRead],
+    ),
+    ("GET /calendly/bookings", &[Scope::ScheduledEventsRead]),
+    (
+        "GET /calendly/bookings/{uuid}",
+        &[Scope::ScheduledEventsRead],
+    ),
+    (
+        "POST /calendly/bookings/{uuid}/cancellation",
+        &[Scope::ScheduledEventsWrite],
+    ),
+    (
         "webhook subscriptions (optional)",
         &[
             Scope::WebhooksWrite,

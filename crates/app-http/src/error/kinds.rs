@@ -132,7 +132,7 @@ pub const IDEMPOTENCY_KEY_REUSED: ErrorKind = kind(
 pub const REQUEST_IN_PROGRESS: ErrorKind = kind(
     StatusCode::CONFLICT,
     "request_in_progress",
-    "a request with the same `Idempotency-Key` is still running, or whether it booked is not yet known; retry shortly",
+    "a request with the same `Idempotency-Key` is still running; retry shortly with the same key",
 );
 pub const CALENDLY_BAD_ARGUMENT: ErrorKind = kind(
     StatusCode::BAD_REQUEST,

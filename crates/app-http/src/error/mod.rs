@@ -186,7 +186,7 @@ fn described_gateway(error: &GatewayError) -> (ErrorKind, Value) {
         GatewayError::RequestInProgress => (
             REQUEST_IN_PROGRESS,
             text(
-                "A request with this Idempotency-Key is still running, or its outcome is not known yet; retry shortly with the same key.",
+                "A request with this Idempotency-Key is still running; retry shortly with the same key.",
             ),
         ),
         GatewayError::Provider(error) => described_provider(error),

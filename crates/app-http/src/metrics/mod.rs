@@ -48,6 +48,14 @@ struct CallLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BookingLabels {
+    /// `book` or `cancel`.
+    action: &'static str,
+    /// `booked`, `replayed`, `canceled`, or the error's code.
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -68,6 +76,7 @@ pub struct Metrics {
     request_seconds: LatencyFamily,
     calendly_calls: Family<CallLabels, Counter>,
     calendly_seconds: CallLatencyFamily,
+    bookings: Family<BookingLabels, Counter>,
     pool_connections: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     pool_waiting: Gauge,
@@ -115,6 +124,13 @@ impl Metrics {
             "Time a call to Calendly took, by endpoint and status",
             calendly_seconds.clone(),
         );
+        let bookings = Family::<BookingLabels, Counter>::default();
+        registry.register(
+            "bookings",
+            "Bookings and cancellations asked for, by action and outcome (booked, replayed: an \
+             idempotency key answering again, canceled, or the error's code)",
+            bookings.clone(),
+        );
         let pool_connections = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
@@ -138,6 +154,7 @@ impl Metrics {
             registry,
             freshness,
             requests,
+            bookings,
             request_seconds,
             calendly_calls,
             calendly_seconds,
@@ -166,6 +183,13 @@ impl Metrics {
         self.request_seconds
             .get_or_create(&labels)
             .observe(took.as_secs_f64());
+    }
+
+    /// A booking (`action` `book`) or cancellation (`cancel`) answered with `outcome`.
+    pub fn observe_booking(&self, action: &'static str, outcome: &'static str) {
+        self.bookings
+            .get_or_create(&BookingLabels { action, outcome })
+            .inc();
     }
 
     /// Every series in the OpenMetrics text format.

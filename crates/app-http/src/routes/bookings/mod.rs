@@ -4,6 +4,8 @@
 mod body;
 pub mod written;
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::booking::{BookingId, BookingStatus, BookingsQuery, Email, IdempotencyKey};
@@ -18,6 +20,7 @@ use crate::error::{
     ErrorKind, IDEMPOTENCY_KEY_REUSED, INVALID_PARAMETER, MISSING_PARAMETER, PAYLOAD_TOO_LARGE,
     REQUEST_IN_PROGRESS, SLOT_UNAVAILABLE,
 };
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use written::{BookingBody, BookingsBody};
 
@@ -65,6 +68,9 @@ pub const CANCEL_ERRORS: &[ErrorKind] = &[
     CALENDLY_REAUTH_REQUIRED,
 ];
 
+/// The header saying a booking was answered again for its idempotency key.
+const REPLAYED: &str = "Idempotent-Replayed";
+
 /// The header carrying a booking's idempotency key.
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
@@ -103,9 +109,33 @@ pub async fn book(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&request)?;
-    let asked = body::booking_request(&body)?;
-    let booked = state.service.book(&user_id, key.as_ref(), &asked).await?;
+    let answered = booked(&state, &user_id, &request, &body).await;
+    observe(&request, "book", &answered);
+    answered
+}
+
+/// Counts a booking's or cancellation's outcome (`/metrics`: `bookings_total`).
+fn observe(request: &HttpRequest, action: &'static str, answer: &Result<HttpResponse, ApiError>) {
+    if let Some(metrics) = request.app_data::<web::Data<Arc<Metrics>>>() {
+        let outcome = match answer {
+            Ok(response) if response.headers().contains_key(REPLAYED) => "replayed",
+            Ok(_) if action == "book" => "booked",
+            Ok(_) => "canceled",
+            Err(error) => error.code(),
+        };
+        metrics.observe_booking(action, outcome);
+    }
+}
+
+async fn booked(
+    state: &AppState,
+    user_id: &domain::UserId,
+    request: &HttpRequest,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(request)?;
+    let asked = body::booking_request(body)?;
+    let booked = state.service.book(user_id, key.as_ref(), &asked).await?;
     let written = BookingBody::from(&booked.booking);
     let mut response = HttpResponse::Created();
     response.insert_header((
@@ -113,7 +143,7 @@ pub async fn book(
         format!("/calendly/bookings/{}", written.uuid),
     ));
     if booked.replayed {
-        response.insert_header(("Idempotent-Replayed", "true"));
+        response.insert_header((REPLAYED, "true"));
     }
     Ok(response.json(written))
 }
@@ -217,14 +247,26 @@ pub async fn booking(
 pub async fn cancel(
     state: web::Data<AppState>,
     AuthenticatedUser(user_id): AuthenticatedUser,
+    request: HttpRequest,
     uuid: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = booking_id(&uuid)?;
+    let answered = canceled(&state, &user_id, &uuid, &body).await;
+    observe(&request, "cancel", &answered);
+    answered
+}
+
+async fn canceled(
+    state: &AppState,
+    user_id: &domain::UserId,
+    uuid: &str,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    let id = booking_id(uuid)?;
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let object = object_from(&body)?;
+        let object = object_from(body)?;
         if let Some(unknown) = object.keys().find(|key| key.as_str() != "reason") {
             return Err(ApiError::InvalidParameter(format!(
                 "{unknown} is not a field of a cancellation; the field is reason."
@@ -234,7 +276,7 @@ pub async fn cancel(
     };
     let canceled = state
         .service
-        .cancel_booking(&user_id, &id, reason.as_deref())
+        .cancel_booking(user_id, &id, reason.as_deref())
         .await?;
     Ok(HttpResponse::Ok().json(BookingBody::from(&canceled)))
 }
