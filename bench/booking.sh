@@ -20,16 +20,8 @@ ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 cargo build --release --locked -p app-http -p calendly-stand-in
 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/calendly-gateway-booking.XXXXXX")
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  stop_throwaway_cluster
-}
-# shellcheck source=scripts/pg.sh
-source scripts/pg.sh
-# shellcheck source=scripts/processes.sh
-source scripts/processes.sh
-trap cleanup EXIT
-bench_database
+# shellcheck source=bench/processes.sh
+source bench/processes.sh
 
 target/release/calendly-stand-in --port 0 --latency-ms "$LATENCY" \
   --rate-limit-per-minute 100000000 --booking-limit 100000000 100000000 100000000 \

@@ -41,16 +41,8 @@ cargo build --release --locked -p app-http -p calendly-stand-in
 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/calendly-gateway-bench.XXXXXX")
 RESULTS="$OUT/results.jsonl"
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  stop_throwaway_cluster
-}
-# shellcheck source=scripts/pg.sh
-source scripts/pg.sh
-# shellcheck source=scripts/processes.sh
-source scripts/processes.sh
-trap cleanup EXIT
-bench_database
+# shellcheck source=bench/processes.sh
+source bench/processes.sh
 
 # A field of a JSON line: pair_field JSON NAME.
 pair_field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
