@@ -18,6 +18,8 @@ struct Booking {
     _db: TestDatabase,
     gateways: [(Server, String); 2],
     bearer: String,
+    /// Another user of the same application.
+    stranger: String,
     event_type: String,
 }
 
@@ -39,6 +41,7 @@ async fn booking_with(stand_in_args: &[&str], settings: &[(&str, &str)]) -> Book
     let (a, a_url, _) = serve(&env);
     let (b, b_url, _) = serve(&env);
     let bearer = access_token(&env, "host");
+    let stranger = access_token(&env, "stranger");
     let (status, _) = json_of(
         http_client()
             .put(format!("http://{a_url}/calendly/connection"))
@@ -58,6 +61,7 @@ async fn booking_with(stand_in_args: &[&str], settings: &[(&str, &str)]) -> Book
         _db: db,
         gateways: [(a, a_url), (b, b_url)],
         bearer,
+        stranger,
         event_type,
     }
 }
@@ -172,10 +176,10 @@ async fn a_time_booked_through_one_instance_leaves_every_instance_and_comes_back
     assert_eq!(one["invitees"][0]["name"], "Ada Lovelace");
 
     // Another user, connected to another Calendly account, can neither see nor cancel it.
-    let stranger = access_token(&development_env("", ""), "stranger");
+    let stranger = &setup.stranger;
     let connected = http_client()
         .put(format!("http://{}/calendly/connection", setup.url(0)))
-        .bearer_auth(&stranger)
+        .bearer_auth(stranger)
         .json(&json!({ "personal_access_token": "pat-of-a-stranger" }))
         .send()
         .await
@@ -183,7 +187,7 @@ async fn a_time_booked_through_one_instance_leaves_every_instance_and_comes_back
     assert_eq!(connected.status(), 200);
     let (status, seen) = get_json(
         setup.url(1),
-        &stranger,
+        stranger,
         &format!("/calendly/bookings/{uuid}"),
     )
     .await;
@@ -194,7 +198,7 @@ async fn a_time_booked_through_one_instance_leaves_every_instance_and_comes_back
                 "http://{}/calendly/bookings/{uuid}/cancellation",
                 setup.url(1)
             ))
-            .bearer_auth(&stranger)
+            .bearer_auth(stranger)
             .send()
             .await
             .expect("sent"),
