@@ -70,18 +70,24 @@ impl Booking {
         &self.gateways[at].1
     }
 
-    /// The event type's available start times next week, through gateway `at`.
-    async fn times(&self, at: usize) -> Vec<String> {
+    /// `endpoint` asked about the event type's next week (from two days ahead), through
+    /// gateway `at`: its answer.
+    async fn next_week(&self, at: usize, endpoint: &str, extra: &str) -> Value {
         let (start, end) = (days_ahead(2), days_ahead(9));
         let path = format!(
-            "/calendly/check-availability?start_time={}&end_time={}&event_type={}",
+            "{endpoint}?start_time={}&end_time={}&event_type={}{extra}",
             start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             self.event_type
         );
         let (status, body) = get_json(self.url(at), &self.bearer, &path).await;
         assert_eq!(status, 200, "{body}");
-        body["collection"]
+        body
+    }
+
+    /// The event type's available start times next week, through gateway `at`.
+    async fn times(&self, at: usize) -> Vec<String> {
+        self.next_week(at, "/calendly/check-availability", "").await["collection"]
             .as_array()
             .expect("times")
             .iter()
@@ -92,15 +98,7 @@ impl Booking {
     /// The event type's slots next week, in UTC, through gateway `at` (what a booking page
     /// draws).
     async fn slots(&self, at: usize) -> Vec<DateTime<Utc>> {
-        let (start, end) = (days_ahead(2), days_ahead(9));
-        let path = format!(
-            "/calendly/slots?start_time={}&end_time={}&event_type={}&timezone=UTC",
-            start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            self.event_type
-        );
-        let (status, body) = get_json(self.url(at), &self.bearer, &path).await;
-        assert_eq!(status, 200, "{body}");
+        let body = self.next_week(at, "/calendly/slots", "&timezone=UTC").await;
         body["days"]
             .as_array()
             .expect("days")

@@ -80,7 +80,7 @@ impl SchedulingService {
         if booking.status == BookingStatus::Canceled {
             return Err(GatewayError::BookingAlreadyCanceled);
         }
-        let connection = self.connection(user_id).await?;
+        let account = connection.calendly_user.uri.clone();
         self.with_renewal(connection, |connection| {
             async move {
                 let (token, account) = reach(&connection);
@@ -99,10 +99,7 @@ impl SchedulingService {
             .boxed()
         })
         .await?;
-        self.ports
-            .account_cache
-            .forget_times(&self.connection(user_id).await?.calendly_user.uri)
-            .await;
+        self.ports.account_cache.forget_times(&account).await;
         if let Ok(event_type) =
             crate::model::EventTypeUri::parse(booking.event_type.clone().unwrap_or_default())
         {

@@ -6,6 +6,8 @@
 //! makes a retried booking answer what the first answered; a booking whose answer was lost is
 //! looked up at the provider before anything is decided, so a retry never books twice.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::FutureExt as _;
 use serde_json::json;
@@ -17,7 +19,7 @@ use crate::booking::{
     SlotHold,
 };
 use crate::error::{GatewayError, ProviderError, Rejection, RepositoryError};
-use crate::model::UserId;
+use crate::model::{CalendlyConnection, UserId};
 use crate::scope::Scope;
 
 /// How long a seat of a time stays held once taken: past any booking's call, and past the
@@ -35,6 +37,8 @@ pub struct Booked {
 /// The user, their key and what they asked: one booking attempt.
 struct Attempt<'a> {
     user_id: &'a UserId,
+    /// The user's connection as the attempt began: its account is the host's.
+    connection: Arc<CalendlyConnection>,
     key: Option<&'a IdempotencyKey>,
     request: &'a BookingRequest,
 }
@@ -85,6 +89,7 @@ impl SchedulingService {
 
         let attempt = Attempt {
             user_id,
+            connection,
             key,
             request,
         };
@@ -145,9 +150,8 @@ impl SchedulingService {
             .await
             .map_err(GatewayError::from)?
             .ok_or(GatewayError::SlotUnavailable)?;
-        let connection = self.connection(attempt.user_id).await?;
         let made = self
-            .with_renewal(connection, |connection| {
+            .with_renewal(Arc::clone(&attempt.connection), |connection| {
                 async move {
                     Ok(ports
                         .provider
@@ -219,10 +223,9 @@ impl SchedulingService {
         attempt: &Attempt<'_>,
         booking: Booking,
     ) -> Result<Booked, GatewayError> {
-        let connection = self.connection(attempt.user_id).await?;
         self.ports
             .account_cache
-            .forget_times(&connection.calendly_user.uri)
+            .forget_times(&attempt.connection.calendly_user.uri)
             .await;
         if let Some(key) = attempt.key
             && let Err(error) = ports.keys.answer(attempt.user_id, key, &booking).await
@@ -248,9 +251,8 @@ impl SchedulingService {
             status: Some(BookingStatus::Active),
             invitee_email: Some(request.invitee.email.clone()),
         };
-        let connection = self.connection(attempt.user_id).await?;
         let found = self
-            .with_renewal(connection, |connection| {
+            .with_renewal(Arc::clone(&attempt.connection), |connection| {
                 let query = &query;
                 async move {
                     let (token, account) = super::booked::reach(&connection);
