@@ -10,13 +10,7 @@ use domain::{ProviderError, RawJson};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::wire::format_time;
-
-fn malformed(what: &str, error: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Unavailable {
-        reason: format!("Calendly's {what} is not in its documented format: {error}"),
-    }
-}
+use super::wire::{Pagination, Resource, format_time, malformed};
 
 #[derive(Deserialize)]
 struct FormJson {
@@ -123,11 +117,6 @@ pub(super) fn invitee_body(request: &BookingRequest) -> Value {
 }
 
 #[derive(Deserialize)]
-struct Resource<T> {
-    resource: T,
-}
-
-#[derive(Deserialize)]
 struct CreatedInvitee {
     event: String,
 }
@@ -220,12 +209,7 @@ pub(super) fn scheduled_event(
 struct Page<T> {
     collection: Vec<T>,
     #[serde(default)]
-    pagination: Pagination,
-}
-
-#[derive(Deserialize, Default)]
-struct Pagination {
-    next_page_token: Option<String>,
+    pagination: Option<Pagination>,
 }
 
 /// One page of `GET /scheduled_events`: the events, and the next page's token.
@@ -240,7 +224,7 @@ pub(super) fn scheduled_events_page(
         .into_iter()
         .map(|read| event(read, account).map(|(booking, _)| booking))
         .collect::<Result<_, _>>()?;
-    Ok((events, page.pagination.next_page_token))
+    Ok((events, page.pagination.and_then(|p| p.next_page_token)))
 }
 
 /// One page of `GET /scheduled_events/{uuid}/invitees`.
@@ -254,7 +238,7 @@ pub(super) fn invitees_page(
         .into_iter()
         .map(invitee)
         .collect::<Result<_, _>>()?;
-    Ok((invitees, page.pagination.next_page_token))
+    Ok((invitees, page.pagination.and_then(|p| p.next_page_token)))
 }
 
 #[derive(Deserialize)]

@@ -13,9 +13,10 @@ use domain::{
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+/// Calendly's answer of one object: `{"resource": …}`.
 #[derive(Deserialize)]
-struct Resource<T> {
-    resource: T,
+pub(super) struct Resource<T> {
+    pub resource: T,
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,7 @@
 //! The user's bookings: listed, read one by one, and cancelled.
 
+use std::sync::Arc;
+
 use futures::FutureExt as _;
 use tracing::instrument;
 
@@ -38,8 +40,17 @@ impl SchedulingService {
     /// One of the user's bookings, with its invitees.
     #[instrument(skip_all, fields(user_id = %user_id))]
     pub async fn booking(&self, user_id: &UserId, id: &BookingId) -> Result<Booking, GatewayError> {
-        let ports = self.booking_ports()?;
         let connection = self.connection(user_id).await?;
+        self.booking_of(connection, id).await
+    }
+
+    /// One booking of `connection`'s account, with its invitees.
+    async fn booking_of(
+        &self,
+        connection: Arc<CalendlyConnection>,
+        id: &BookingId,
+    ) -> Result<Booking, GatewayError> {
+        let ports = self.booking_ports()?;
         connection.require(Scope::ScheduledEventsRead)?;
         self.with_renewal(connection, |connection| {
             async move {
@@ -76,7 +87,7 @@ impl SchedulingService {
         let ports = self.booking_ports()?;
         let connection = self.connection(user_id).await?;
         connection.require(Scope::ScheduledEventsWrite)?;
-        let mut booking = self.booking(user_id, id).await?;
+        let mut booking = self.booking_of(Arc::clone(&connection), id).await?;
         if booking.status == BookingStatus::Canceled {
             return Err(GatewayError::BookingAlreadyCanceled);
         }

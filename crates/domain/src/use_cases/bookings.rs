@@ -73,7 +73,12 @@ impl SchedulingService {
         }
         let connection = self.connection(user_id).await?;
         connection.require(Scope::ScheduledEventsWrite)?;
-        let event_types = self.event_types(user_id).await?;
+        connection.require(Scope::EventTypesRead)?;
+        let event_types = self
+            .with_renewal(Arc::clone(&connection), |connection| {
+                async move { self.event_types_of(&connection).await }.boxed()
+            })
+            .await?;
         let event_type = event_types
             .iter()
             .find(|e| e.uri == request.event_type)
@@ -132,7 +137,7 @@ impl SchedulingService {
         attempt: &Attempt<'_>,
         after_doubt: bool,
     ) -> Result<Booked, Unsettled> {
-        if after_doubt && let Some(booking) = self.made_before(attempt).await? {
+        if after_doubt && let Some(booking) = self.made_before(ports, attempt).await? {
             return Ok(self.booked(ports, attempt, booking).await?);
         }
         let request = attempt.request;
@@ -167,9 +172,11 @@ impl SchedulingService {
             .await;
         match made {
             Ok(booking) => Ok(self.booked(ports, attempt, booking).await?),
-            Err(GatewayError::Provider(
-                ProviderError::Timeout | ProviderError::Unavailable { .. },
-            )) => self.after_lost_answer(ports, attempt, &hold, made).await,
+            Err(
+                error @ GatewayError::Provider(
+                    ProviderError::Timeout | ProviderError::Unavailable { .. },
+                ),
+            ) => self.after_lost_answer(ports, attempt, &hold, error).await,
             Err(error) => {
                 ports.holds.release(&hold).await.ok();
                 Err(Unsettled::Failed(match error {
@@ -191,13 +198,9 @@ impl SchedulingService {
         ports: &BookingPorts,
         attempt: &Attempt<'_>,
         hold: &SlotHold,
-        made: Result<Booking, GatewayError>,
+        error: GatewayError,
     ) -> Result<Booked, Unsettled> {
-        let error = match made {
-            Ok(booking) => return Ok(self.booked(ports, attempt, booking).await?),
-            Err(error) => error,
-        };
-        match self.made_before(attempt).await {
+        match self.made_before(ports, attempt).await {
             Ok(Some(booking)) => Ok(self.booked(ports, attempt, booking).await?),
             Ok(None) => {
                 ports.holds.release(hold).await.ok();
@@ -242,8 +245,11 @@ impl SchedulingService {
     }
 
     /// The booking of the invitee at the time asked, made by an earlier attempt, if any.
-    async fn made_before(&self, attempt: &Attempt<'_>) -> Result<Option<Booking>, GatewayError> {
-        let ports = self.booking_ports()?;
+    async fn made_before(
+        &self,
+        ports: &BookingPorts,
+        attempt: &Attempt<'_>,
+    ) -> Result<Option<Booking>, GatewayError> {
         let request = attempt.request;
         let query = BookingsQuery {
             start: request.start_time,
@@ -277,15 +283,17 @@ impl SchedulingService {
     /// times (kept ones are fine while they live; the provider judges after).
     async fn seats_left(&self, attempt: &Attempt<'_>) -> Result<u32, GatewayError> {
         let request = attempt.request;
+        let query = AvailabilityQuery {
+            start: request.start_time,
+            end: request.start_time + TimeDelta::seconds(1),
+            event_type: Some(request.event_type.clone()),
+        };
+        let range = self.validated_range(query.start, query.end)?;
+        let query = &query;
         let times = self
-            .check_availability(
-                attempt.user_id,
-                AvailabilityQuery {
-                    start: request.start_time,
-                    end: request.start_time + TimeDelta::seconds(1),
-                    event_type: Some(request.event_type.clone()),
-                },
-            )
+            .with_renewal(Arc::clone(&attempt.connection), |connection| {
+                async move { self.available_between(&connection, query, range).await }.boxed()
+            })
             .await?;
         let time = times
             .iter()
