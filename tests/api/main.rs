@@ -10,6 +10,7 @@ mod bookings_end_to_end;
 mod cache_race;
 mod calendar;
 mod connection;
+mod demo;
 mod deployment;
 mod errors;
 mod event_types;

@@ -8,7 +8,7 @@ use wiremock::{Mock, ResponseTemplate};
 use crate::helpers::{TestApp, USER, assert_error, json_of};
 
 /// Every endpoint of CONTRACT.md, as (method, path).
-const CONTRACT_ENDPOINTS: [(&str, &str); 22] = [
+const CONTRACT_ENDPOINTS: [(&str, &str); 23] = [
     ("put", "/calendly/connection"),
     ("get", "/calendly/connection"),
     ("delete", "/calendly/connection"),
@@ -31,6 +31,7 @@ const CONTRACT_ENDPOINTS: [(&str, &str); 22] = [
     ("get", "/metrics"),
     ("get", "/openapi.json"),
     ("get", "/docs"),
+    ("post", "/demo/session"),
 ];
 
 async fn openapi(app: &TestApp) -> Value {

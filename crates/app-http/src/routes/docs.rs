@@ -17,7 +17,7 @@ use utoipa_swagger_ui::Config;
 use super::availability::{self, AvailableTime};
 use super::calendar::{self, AvailabilitySchedule, BusyTime};
 use super::user::{self, EventType};
-use super::{bookings, connection, health, metrics, oauth, slots, webhooks};
+use super::{bookings, connection, demo, health, metrics, oauth, slots, webhooks};
 use crate::error::{
     CALENDLY_RATE_LIMITED, CALENDLY_SCOPE_MISSING, CALENDLY_TIMEOUT, CALENDLY_UNAVAILABLE,
     DATABASE_UNAVAILABLE, ErrorBody, ErrorKind, INVALID_CREDENTIALS, NOT_AUTHENTICATED,
@@ -57,6 +57,7 @@ pub const BEARER: &str = "bearer";
         bookings::booking,
         bookings::cancel,
         webhooks::receive,
+        demo::session,
         health::healthz,
         health::readyz,
         metrics::metrics,
@@ -69,6 +70,7 @@ pub const BEARER: &str = "bearer";
         (name = "calendly", description = "The user's Calendly account: the original service's endpoints and the connection."),
         (name = "bookings", description = "Booking, listing and cancelling the user's bookings (the user is the host) through Calendly's Scheduling API."),
         (name = "operations", description = "For operators and tools."),
+        (name = "demo", description = "The reference web client's sign-in: only while `demo.enabled` (local development; production refuses it)."),
     )
 )]
 pub struct ApiDoc;
@@ -188,6 +190,7 @@ const OPERATION_ERRORS: &[(&str, &[ErrorKind])] = &[
     ("booking", bookings::READ_ERRORS),
     ("cancel_booking", bookings::CANCEL_ERRORS),
     ("receive_webhook", webhooks::ERRORS),
+    ("demo_session", demo::SESSION_ERRORS),
     ("readyz", &[DATABASE_UNAVAILABLE]),
 ];
 

@@ -5,6 +5,7 @@ mod availability;
 mod bookings;
 mod calendar;
 mod connection;
+pub mod demo;
 pub mod docs;
 mod health;
 mod json_body;
@@ -56,8 +57,8 @@ fn get(config: &mut web::ServiceConfig, path: &str, route: fn() -> Route) {
 
 /// Each resource answers with or without a trailing slash, as FastAPI's router did. Routes are
 /// tried in order: the busiest first, and those with a variable part (matched by regular
-/// expression) last.
-pub fn configure(config: &mut web::ServiceConfig) {
+/// expression) last. `demo` (only while `demo.enabled`) adds the web client at `/demo/`.
+pub fn configure(config: &mut web::ServiceConfig, demo: Option<&web::Data<demo::DemoSessions>>) {
     config
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
             ApiError::InvalidParameter(format!("Query string not understood: {error}.")).into()
@@ -138,6 +139,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route(web::post().to(webhooks::receive))
             .default_service(web::to(|| method_not_allowed("POST")))
     });
+    if let Some(sessions) = demo {
+        demo::configure(config, web::Data::clone(sessions));
+    }
     config
         .service(
             web::resource("/docs/{file:.*}")

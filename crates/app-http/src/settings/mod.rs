@@ -30,6 +30,17 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub webhooks: WebhookSettings,
     pub log: LogSettings,
+    #[serde(default)]
+    pub demo: DemoSettings,
+}
+
+/// The reference web client at `/demo/` and its sign-in, `POST /demo/session`: on in the local
+/// profile only (production refuses it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    #[serde(default)]
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -214,6 +225,11 @@ impl Settings {
         }
         if env == "production" {
             settings.refuse_development_secrets()?;
+            if settings.demo.enabled {
+                return Err(SettingsError::Invalid(
+                    "demo.enabled signs anyone in as any user: it is refused with APP_ENV=production (unset APP__DEMO__ENABLED)".into(),
+                ));
+            }
         }
         settings.validate()?;
         settings.calendly.oauth.application(env)?;

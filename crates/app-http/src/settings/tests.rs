@@ -207,3 +207,26 @@ fn debug_output_shows_no_secret() {
         assert!(!shown.contains(key.expose_secret()));
     }
 }
+
+#[test]
+fn the_demo_is_on_in_the_local_profile_and_refused_in_production() {
+    let local = Settings::load_from(&config_dir(), "local", vars(&[])).expect("loads");
+    assert!(local.demo.enabled);
+    assert_eq!(
+        local.calendly.oauth.redirect_uri.as_deref(),
+        Some("http://127.0.0.1:8080/demo/"),
+        "the OAuth button of the local profile comes back to the demo"
+    );
+    let secrets = [
+        ("APP__AUTH__JWT_SECRET", PRODUCTION_JWT_SECRET),
+        (
+            "APP__CALENDLY__TOKEN_ENCRYPTION_KEY",
+            "cHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHA=",
+        ),
+    ];
+    let production = production_with(&secrets).expect("loads");
+    assert!(!production.demo.enabled);
+    let error = production_with(&[secrets[0], secrets[1], ("APP__DEMO__ENABLED", "true")])
+        .expect_err("the demo refused");
+    assert!(error.to_string().contains("demo.enabled"), "{error}");
+}

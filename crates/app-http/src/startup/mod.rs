@@ -14,6 +14,7 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
+use adapters::jwt::JwtIssuer;
 use domain::SchedulingProvider;
 use tracing_actix_web::TracingLogger;
 
@@ -23,11 +24,19 @@ use self::workers::Shared;
 use crate::metrics;
 use crate::request_id::{self, GatewayRootSpan};
 use crate::routes;
+use crate::routes::demo::DemoSessions;
 use crate::settings::Settings;
 
+/// A booking's retry key, sent by pages (`POST /calendly/bookings`).
+const IDEMPOTENCY_KEY: header::HeaderName = header::HeaderName::from_static("idempotency-key");
+/// Said on a booking answered again for its key.
+const IDEMPOTENT_REPLAYED: header::HeaderName =
+    header::HeaderName::from_static("idempotent-replayed");
+
 /// CORS for the configured origins: preflights answered, the gateway's methods and headers
-/// allowed, the request id and `Retry-After` readable by the page. A request from another
-/// origin is served without CORS headers, so the browser keeps the answer from the page.
+/// (`Idempotency-Key` included) allowed; the request id, `Retry-After`, a booking's `Location`
+/// and `Idempotent-Replayed` readable by the page. A request from another origin is served
+/// without CORS headers, so the browser keeps the answer from the page.
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "DELETE"])
@@ -35,8 +44,14 @@ fn cors(origins: &[String]) -> Cors {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             request_id::X_REQUEST_ID,
+            IDEMPOTENCY_KEY,
         ])
-        .expose_headers([request_id::X_REQUEST_ID, header::RETRY_AFTER])
+        .expose_headers([
+            request_id::X_REQUEST_ID,
+            header::RETRY_AFTER,
+            header::LOCATION,
+            IDEMPOTENT_REPLAYED,
+        ])
         .max_age(3600)
         .block_on_origin_mismatch(false);
     for origin in origins {
@@ -104,6 +119,10 @@ impl Application {
         tracing::info!(address = %bound, "listening on http://{bound}");
 
         let workers = shared.workers;
+        let demo = settings
+            .demo
+            .enabled
+            .then(|| web::Data::new(DemoSessions::new(JwtIssuer::new(&settings.auth.jwt_secret))));
         let cors_origins = settings.http.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             let state = shared
@@ -121,7 +140,7 @@ impl Application {
                 .wrap(from_fn(request_id::assign))
                 .app_data(web::Data::new(state))
                 .app_data(web::Data::new(Arc::clone(&shared.metrics)))
-                .configure(routes::configure)
+                .configure(|config| routes::configure(config, demo.as_ref()))
         })
         .workers(workers)
         .shutdown_timeout(settings.server.shutdown_timeout_secs);

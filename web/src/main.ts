@@ -1,0 +1,89 @@
+// The demo client: which view the address shows, and every error in words.
+import { GatewayError, session } from "./api";
+import { clearNotice, element, h, notify } from "./dom";
+import { bookView } from "./views/book";
+import { bookingsView } from "./views/bookings";
+import { completeOAuth, connectionView } from "./views/connection";
+import { confirmationView, formView } from "./views/form";
+import { signIn } from "./views/signin";
+import { wordsFor } from "./words";
+
+function go(route: string): void {
+  if (location.hash === route) {
+    void render();
+  } else {
+    location.hash = route;
+  }
+}
+
+/** Runs `work`, showing any refusal in words; a sign-in that ended goes back to signing in. */
+async function guard(work: () => Promise<void>): Promise<void> {
+  clearNotice();
+  try {
+    await work();
+  } catch (error) {
+    const words = wordsFor(error);
+    const actions = words.action ? [h("a", { class: "button", href: words.action.href }, words.action.label)] : [];
+    notify(words.text, ...actions);
+    if (error instanceof GatewayError && error.status === 401) {
+      session.end();
+      header();
+    }
+  }
+}
+
+function header(): void {
+  const user = session.user();
+  element("nav").hidden = !session.token();
+  element("who").hidden = !user;
+  element("who-name").textContent = user ? `Signed in as ${user}` : "";
+  for (const link of document.querySelectorAll<HTMLAnchorElement>("#nav a")) {
+    const current = location.hash.startsWith(link.hash) || (link.hash === "#/book" && location.hash.startsWith("#/booking/"));
+    if (current) {
+      link.setAttribute("aria-current", "page");
+    } else {
+      link.removeAttribute("aria-current");
+    }
+  }
+}
+
+async function render(): Promise<void> {
+  const route = location.hash || "#/book";
+  const signedIn = session.token() !== null;
+  if (!signedIn && route !== "#/signin") {
+    location.hash = "#/signin";
+    return;
+  }
+  header();
+  await guard(async () => {
+    if (route === "#/signin") {
+      signIn(go, guard);
+    } else if (route === "#/connection") {
+      await connectionView(guard, go);
+    } else if (route === "#/book/form") {
+      formView(guard, go);
+    } else if (route.startsWith("#/booking/")) {
+      await confirmationView(decodeURIComponent(route.slice("#/booking/".length)), guard, go);
+    } else if (route === "#/bookings") {
+      await bookingsView(guard);
+    } else {
+      await bookView(guard, go);
+    }
+  });
+}
+
+function start(): void {
+  element("sign-out").addEventListener("click", () => {
+    session.end();
+    go("#/signin");
+  });
+  window.addEventListener("hashchange", () => void render());
+  const params = new URLSearchParams(location.search);
+  if (params.has("state") && session.token()) {
+    void guard(() => completeOAuth(params, go));
+    return;
+  }
+  void render();
+}
+
+start();
