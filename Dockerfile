@@ -8,6 +8,9 @@ COPY crates crates
 COPY migrations migrations
 COPY config config
 COPY tests tests
+# The reference web client's built files, compiled into the binary (served only with demo.enabled,
+# which production refuses).
+COPY web/dist web/dist
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p app-http --bin calendly-gateway \

@@ -270,6 +270,10 @@ fn the_dockerfile_builds_in_one_stage_and_runs_the_gateway_from_another() {
         dockerfile.contains("COPY config config"),
         "the configuration files are in the image"
     );
+    assert!(
+        dockerfile.contains("COPY web/dist web/dist"),
+        "the web client the binary compiles in is in the build"
+    );
     assert!(dockerfile.contains("ENV APP_ENV=production"));
     assert!(dockerfile.contains("USER gateway"), "not root");
     // Every path the build copies exists.

@@ -79,8 +79,14 @@ function start(): void {
   });
   window.addEventListener("hashchange", () => void render());
   const params = new URLSearchParams(location.search);
-  if (params.has("state") && session.token()) {
-    void guard(() => completeOAuth(params, go));
+  if (params.has("state")) {
+    if (session.token()) {
+      void guard(() => completeOAuth(params, go));
+      return;
+    }
+    // Back from Calendly, but signed out meanwhile: the code is of no use to anyone else.
+    history.replaceState(null, "", `${location.pathname}#/signin`);
+    void render().then(() => notify("Your sign-in ended before Calendly sent you back. Sign in, then connect again."));
     return;
   }
   void render();

@@ -94,6 +94,10 @@ for (const run of RUNS) {
     test("signing in as a demo user", async () => {
       await page.goto(servers.page);
       await page.getByRole("heading", { name: "Sign in", exact: true }).waitFor();
+      // The scan finds what it should: an input without a label is a critical finding.
+      await page.evaluate(() => document.querySelector("main")?.append(Object.assign(document.createElement("input"), { id: "unlabelled" })));
+      assert.ok((await accessibilityProblems(page)).some((problem) => problem.startsWith("label (critical)")));
+      await page.evaluate(() => document.getElementById("unlabelled")?.remove());
       await scan("sign-in");
       await page.getByLabel("Your user id").fill(`ada-${run.name}`);
       await page.getByRole("button", { name: "Sign in" }).click();

@@ -48,7 +48,7 @@ function connected(connection: Connection, guard: Guard, go: (route: string) => 
   ];
 }
 
-function notConnected(guard: Guard, go: (route: string) => void): HTMLElement[] {
+function notConnected(guard: Guard, go: (route: string) => void, unusable: boolean): (HTMLElement | null)[] {
   const oauth = h("button", { type: "button", id: "connect-oauth" }, "Connect with Calendly");
   oauth.addEventListener("click", () =>
     void guard(async () => {
@@ -84,6 +84,7 @@ function notConnected(guard: Guard, go: (route: string) => void): HTMLElement[] 
   });
   return [
     h("h1", {}, "Connect your Calendly account"),
+    unusable ? h("p", { class: "lead" }, "Calendly no longer accepts the account connected before (access was revoked or has expired). Connect it again.") : null,
     h("div", { class: "card" }, h("p", {}, "Calendly asks you to allow access, then sends you back here."), oauth),
     form,
   ];
@@ -95,7 +96,7 @@ export async function connectionView(guard: Guard, go: (route: string) => void):
     show(connected(connection, guard, go));
   } catch (error) {
     if (error instanceof GatewayError && (error.code === "calendly_not_connected" || error.code === "calendly_reauth_required")) {
-      show(notConnected(guard, go));
+      show(notConnected(guard, go, error.code === "calendly_reauth_required"));
       return;
     }
     throw error;

@@ -41,27 +41,6 @@ impl DemoSessions {
     }
 }
 
-/// Adds `/demo/` and `POST /demo/session`.
-pub fn configure(config: &mut web::ServiceConfig, sessions: web::Data<DemoSessions>) {
-    config
-        .service(
-            web::resource("/demo/session")
-                .app_data(sessions)
-                .route(web::post().to(session))
-                .default_service(web::to(|| super::method_not_allowed("POST"))),
-        )
-        .service(
-            web::resource("/demo")
-                .route(web::get().to(to_the_client))
-                .default_service(web::to(|| super::method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource("/demo/{file:.*}")
-                .route(web::get().to(client_file))
-                .default_service(web::to(|| super::method_not_allowed("GET"))),
-        );
-}
-
 /// The signed-in visitor's access token.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = DemoSession)]
@@ -128,7 +107,7 @@ pub async fn session(
 }
 
 /// `/demo` → `/demo/`, where the client's relative paths resolve.
-async fn to_the_client() -> HttpResponse {
+pub async fn to_the_client() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/demo/"))
         .finish()
@@ -142,7 +121,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 /// `GET /demo/{file}`: one of the client's files (`index.html` for the folder itself), with an
 /// `ETag` so that a browser asks again cheaply.
-async fn client_file(request: HttpRequest, file: web::Path<String>) -> HttpResponse {
+pub async fn client_file(request: HttpRequest, file: web::Path<String>) -> HttpResponse {
     let name = match file.as_str() {
         "" => "index.html",
         other => other,

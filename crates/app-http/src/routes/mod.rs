@@ -140,7 +140,23 @@ pub fn configure(config: &mut web::ServiceConfig, demo: Option<&web::Data<demo::
             .default_service(web::to(|| method_not_allowed("POST")))
     });
     if let Some(sessions) = demo {
-        demo::configure(config, web::Data::clone(sessions));
+        config
+            .service(
+                web::resource("/demo/session")
+                    .app_data(web::Data::clone(sessions))
+                    .route(web::post().to(demo::session))
+                    .default_service(web::to(|| method_not_allowed("POST"))),
+            )
+            .service(
+                web::resource("/demo")
+                    .route(web::get().to(demo::to_the_client))
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/demo/{file:.*}")
+                    .route(web::get().to(demo::client_file))
+                    .default_service(web::to(|| method_not_allowed("GET"))),
+            );
     }
     config
         .service(
