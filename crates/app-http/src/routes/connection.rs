@@ -6,7 +6,7 @@ use domain::{CalendlyConnection, CalendlyToken};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::json_body::{object_from, string_field};
+use super::json_body::required_string;
 use crate::auth::AuthenticatedUser;
 use crate::error::{
     ApiError, CALENDLY_BAD_ARGUMENT, CALENDLY_CONFLICT, CALENDLY_NOT_CONNECTED, CALENDLY_NOT_FOUND,
@@ -108,12 +108,8 @@ const FIELD: &str = "personal_access_token";
 /// The token from `{"personal_access_token": "…"}`: a missing field is 422, anything else
 /// wrong with the body is 400.
 fn token_from(body: &[u8]) -> Result<CalendlyToken, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::MissingField(FIELD));
-    }
-    let object = object_from(body)?;
-    let token = string_field(&object, FIELD)?.ok_or(ApiError::MissingField(FIELD))?;
-    CalendlyToken::parse(token).map_err(|e| ApiError::InvalidParameter(format!("{e}.")))
+    CalendlyToken::parse(&required_string(body, FIELD)?)
+        .map_err(|e| ApiError::InvalidParameter(format!("{e}.")))
 }
 
 /// Connects the user's Calendly account, replacing an earlier connection.

@@ -14,7 +14,7 @@ use rust_embed::RustEmbed;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::json_body::{object_from, string_field};
+use super::json_body::required_string;
 use crate::error::{ApiError, ErrorKind, INVALID_PARAMETER, MISSING_PARAMETER, status_error};
 
 /// How long a demo sign-in lasts.
@@ -70,12 +70,8 @@ pub struct SessionRequest {
 const FIELD: &str = "user_id";
 
 fn user_from(body: &[u8]) -> Result<UserId, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::MissingField(FIELD));
-    }
-    let object = object_from(body)?;
-    let user_id = string_field(&object, FIELD)?.ok_or(ApiError::MissingField(FIELD))?;
-    UserId::parse(user_id).map_err(|e| ApiError::InvalidParameter(format!("{e}.")))
+    UserId::parse(required_string(body, FIELD)?)
+        .map_err(|e| ApiError::InvalidParameter(format!("{e}.")))
 }
 
 /// Signs a visitor of the demo in as any user id (only while `demo.enabled`: the local

@@ -31,3 +31,15 @@ pub(super) fn string_field<'a>(
         ))),
     }
 }
+
+/// The string field `name` of a body that is one JSON object: an empty body, or the field
+/// missing or null, is 422 `missing_parameter`; anything else wrong with the body is 400.
+pub(super) fn required_string(body: &[u8], name: &'static str) -> Result<String, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MissingField(name));
+    }
+    let object = object_from(body)?;
+    string_field(&object, name)?
+        .map(str::to_owned)
+        .ok_or(ApiError::MissingField(name))
+}
