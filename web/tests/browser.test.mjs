@@ -99,8 +99,12 @@ for (const run of RUNS) {
       assert.ok((await accessibilityProblems(page)).some((problem) => problem.startsWith("label (critical)")));
       await page.evaluate(() => document.getElementById("unlabelled")?.remove());
       await scan("sign-in");
-      await page.getByLabel("Your user id").fill(`ada-${run.name}`);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      // By keyboard alone: the view's heading has the focus, the field is the next stop, Enter sends.
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Sign in");
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "user-id");
+      await page.keyboard.type(`ada-${run.name}`);
+      await page.keyboard.press("Enter");
       await page.getByText(`Signed in as ada-${run.name}`).waitFor();
       // Not connected yet: said in words, with the way to connect.
       await page.locator("#notice").getByText("No Calendly account is connected yet").waitFor();
@@ -143,7 +147,9 @@ for (const run of RUNS) {
     let booked;
     test("booking a slot, then it is gone", async () => {
       booked = (await startsShown())[0];
-      await slotButtons().first().click();
+      // A slot is a button: chosen from the keyboard.
+      await slotButtons().first().focus();
+      await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: /^Book / }).waitFor();
       await page.getByLabel("Your name").fill("Ada Lovelace");
       await page.getByLabel("Your email").fill("ada@example.com");
