@@ -45,7 +45,7 @@ for (const run of RUNS) {
     let servers;
     let context;
     let page;
-    const seen = { authorize: 0, bookingKeys: [], cspErrors: [], pageErrors: [] };
+    const seen = { authorize: 0, bookingKeys: [], codes: [], cspErrors: [], pageErrors: [] };
 
     before(async () => {
       servers = await startAll({ crossOrigin: run.crossOrigin, bookingLimit: [2, 2, 100] });
@@ -54,6 +54,8 @@ for (const run of RUNS) {
       page.setDefaultTimeout(15_000);
       page.on("request", (request) => {
         if (request.url().startsWith(`${servers.standIn}/oauth/authorize`)) seen.authorize += 1;
+        const code = new URL(request.url()).searchParams.get("code");
+        if (code) seen.codes.push(code);
         if (request.method() === "POST" && request.url() === `${servers.gateway}/calendly/bookings`) {
           seen.bookingKeys.push(request.headers()["idempotency-key"]);
         }
@@ -222,8 +224,15 @@ for (const run of RUNS) {
       await scan("rate-limited");
     });
 
-    test("no errors in the page, no refusal by its security policy", () => {
+    test("no errors in the page, no refusal by its security policy, no secret in the logs", async () => {
       assert.deepEqual(seen.pageErrors, []);
+      const token = await page.evaluate(() => sessionStorage.getItem("token"));
+      const logs = servers.log.join("");
+      assert.match(logs, /POST.*\/calendly\/bookings|calendly\/bookings.*POST/, "the gateway logged the requests");
+      assert.equal(seen.codes.length, 1, "one OAuth code came back");
+      for (const secret of [token, ...seen.codes]) {
+        assert.ok(secret && !logs.includes(secret), "neither the bearer token nor the OAuth code is logged");
+      }
       assert.deepEqual(seen.cspErrors, []);
       // Every booking carried a key of its own form; from another origin, the header (not one
       // a page may send without asking) needs the gateway's CORS preflight to allow it.

@@ -96,7 +96,7 @@ export async function startAll({ crossOrigin, bookingLimit }) {
       APP__CALENDLY__OAUTH__CLIENT_ID: "stand-in-client",
       APP__CALENDLY__OAUTH__REDIRECT_URI: pageUrl,
       APP__DEMO__ENABLED: "true",
-      RUST_LOG: "warn,app_http=info",
+      RUST_LOG: "info,app_http=debug,adapters=debug,domain=debug",
     };
     if (crossOrigin) {
       const sitePort = await freePort();
