@@ -17,6 +17,9 @@ export function wordsFor(error: unknown): Words {
     return { text: "Something went wrong in this page. Reload it and try again." };
   }
   const reconnect = { label: "Reconnect your Calendly account", href: "#/connection" };
+  const connect = { label: "Connect Calendly", href: "#/connection" };
+  const freeTimes = { label: "See the free times", href: "#/book" };
+  const bookings = { label: "Your bookings", href: "#/bookings" };
   switch (error.code) {
     case "unreachable":
       return { text: "The gateway is not answering. Check that it is running, then try again." };
@@ -25,7 +28,7 @@ export function wordsFor(error: unknown): Words {
     case "token_expired":
       return { text: "Your sign-in has ended. Sign in again to go on.", action: { label: "Sign in", href: "#/signin" } };
     case "calendly_not_connected":
-      return { text: "No Calendly account is connected yet. Connect one first.", action: { label: "Connect Calendly", href: "#/connection" } };
+      return { text: "No Calendly account is connected yet. Connect one first.", action: connect };
     case "calendly_reauth_required":
       return { text: "Calendly no longer accepts this connection (it was revoked or has expired). Reconnect your Calendly account, then try again.", action: reconnect };
     case "calendly_scope_missing":
@@ -36,21 +39,21 @@ export function wordsFor(error: unknown): Words {
       return { text: `Calendly is not taking more requests for this account right now. Try again in ${span} (at ${clock(wait)}).` };
     }
     case "slot_unavailable":
-      return { text: "That time was just taken or is no longer free. Pick another time.", action: { label: "See the free times", href: "#/book" } };
+      return { text: "That time was just taken or is no longer free. Pick another time.", action: freeTimes };
     case "event_type_inactive":
-      return { text: "This kind of meeting is switched off in Calendly. Pick another one.", action: { label: "See the free times", href: "#/book" } };
+      return { text: "This kind of meeting is switched off in Calendly. Pick another one.", action: freeTimes };
     case "request_in_progress":
-      return { text: "This booking is still being made. Wait a few seconds, then look at your bookings.", action: { label: "Your bookings", href: "#/bookings" } };
+      return { text: "This booking is still being made. Wait a few seconds, then look at your bookings.", action: bookings };
     case "booking_already_canceled":
       return { text: "This booking was canceled already." };
     case "booking_not_found":
-      return { text: "There is no such booking in your Calendly account.", action: { label: "Your bookings", href: "#/bookings" } };
+      return { text: "There is no such booking in your Calendly account.", action: bookings };
     case "invalid_state":
-      return { text: "That connection attempt has expired or was already used. Start connecting again.", action: { label: "Connect Calendly", href: "#/connection" } };
+      return { text: "That connection attempt has expired or was already used. Start connecting again.", action: connect };
     case "access_denied":
-      return { text: "Calendly says you declined the connection. Connect again if you change your mind.", action: { label: "Connect Calendly", href: "#/connection" } };
+      return { text: "Calendly says you declined the connection. Connect again if you change your mind.", action: connect };
     case "oauth_user_mismatch":
-      return { text: "That Calendly link was started by another user of this application. Start connecting again yourself.", action: { label: "Connect Calendly", href: "#/connection" } };
+      return { text: "That Calendly link was started by another user of this application. Start connecting again yourself.", action: connect };
     case "oauth_not_configured":
       return { text: "Connecting with the Calendly button is not set up on this gateway. Paste a personal access token instead." };
     case "calendly_token_invalid":

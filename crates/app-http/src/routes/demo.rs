@@ -3,6 +3,7 @@
 //! only while `demo.enabled` (the local profile; production refuses it): in a real deployment
 //! the web application issues the bearer tokens.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -147,9 +148,12 @@ pub async fn client_file(request: HttpRequest, file: web::Path<String>) -> HttpR
     if fresh {
         return response.finish();
     }
-    response
-        .content_type(content_type(name))
-        .body(content.data.into_owned())
+    // Embedded files are borrowed from the binary: served without a copy.
+    let body = match content.data {
+        Cow::Borrowed(bytes) => web::Bytes::from_static(bytes),
+        Cow::Owned(bytes) => web::Bytes::from(bytes),
+    };
+    response.content_type(content_type(name)).body(body)
 }
 
 fn hex_prefix(digest: &[u8]) -> String {
