@@ -1,6 +1,6 @@
 // The demo client: which view the address shows, and every error in words.
 import { GatewayError, session } from "./api";
-import { clearNotice, element, h, notify } from "./dom";
+import { clearNotice, element, h, notify, show } from "./dom";
 import { bookView } from "./views/book";
 import { bookingsView } from "./views/bookings";
 import { completeOAuth, connectionView } from "./views/connection";
@@ -38,7 +38,8 @@ function header(): void {
   element("who").hidden = !user;
   element("who-name").textContent = user ? `Signed in as ${user}` : "";
   for (const link of document.querySelectorAll<HTMLAnchorElement>("#nav a")) {
-    const current = location.hash.startsWith(link.hash) || (link.hash === "#/book" && location.hash.startsWith("#/booking/"));
+    const hash = location.hash;
+    const current = hash === link.hash || (link.hash === "#/book" && (hash.startsWith("#/book/") || hash.startsWith("#/booking/")));
     if (current) {
       link.setAttribute("aria-current", "page");
     } else {
@@ -46,6 +47,15 @@ function header(): void {
     }
   }
 }
+
+/** The title of each page that loads before it shows, by the start of its address. */
+const TITLES: [string, string][] = [
+  ["#/connection", "Calendly account"],
+  ["#/bookings", "Your bookings"],
+  ["#/booking/", "Booking"],
+  ["#/book/form", ""],
+  ["#/book", "Book a time"],
+];
 
 async function render(): Promise<void> {
   const route = location.hash || "#/book";
@@ -55,6 +65,11 @@ async function render(): Promise<void> {
     return;
   }
   header();
+  // The page's title at once, so that a refusal is shown above the page it belongs to.
+  const title = TITLES.find(([prefix]) => route.startsWith(prefix))?.[1];
+  if (title) {
+    show(h("h1", {}, title), h("p", { class: "help loading" }, "Loading…"));
+  }
   await guard(async () => {
     if (route === "#/signin") {
       signIn(go, guard);
@@ -70,6 +85,8 @@ async function render(): Promise<void> {
       await bookView(guard, go);
     }
   });
+  // Refused: the notice says why, and nothing is loading any more.
+  document.querySelector("#view .loading")?.remove();
 }
 
 function start(): void {

@@ -31,8 +31,12 @@ export function wordsFor(error: unknown): Words {
       return { text: "No Calendly account is connected yet. Connect one first.", action: connect };
     case "calendly_reauth_required":
       return { text: "Calendly no longer accepts this connection (it was revoked or has expired). Reconnect your Calendly account, then try again.", action: reconnect };
-    case "calendly_scope_missing":
-      return { text: `The Calendly connection was not given the access this needs (${error.detail}). Reconnect your Calendly account and allow it.`, action: reconnect };
+    case "calendly_scope_missing": {
+      // The gateway names the scope ("… the scope scheduled_events:read, …").
+      const scope = /scope ([a-z_]+:[a-z_]+)/.exec(error.detail)?.[1];
+      const what = scope ? `access to ${scope}` : "the access this needs";
+      return { text: `The Calendly connection was not given ${what}. Reconnect your Calendly account and allow it.`, action: reconnect };
+    }
     case "calendly_rate_limited": {
       const wait = error.retryAfter ?? 60;
       const span = wait < 90 ? `${wait} seconds` : `${Math.ceil(wait / 60)} minutes`;

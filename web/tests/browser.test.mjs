@@ -130,6 +130,7 @@ for (const run of RUNS) {
       await page.getByRole("link", { name: "Book a time" }).first().click();
       await page.getByRole("heading", { name: "Book a time", exact: true }).waitFor();
       // One kind of meeting: the 15-minute one, with a required question and Zoom.
+      await page.locator("#event-types").waitFor();
       const kinds = page.locator("#event-types input[type=checkbox]");
       assert.ok((await kinds.count()) >= 2);
       for (const box of (await kinds.all()).slice(1)) await box.uncheck();
@@ -224,14 +225,38 @@ for (const run of RUNS) {
       await scan("rate-limited");
     });
 
+    /** A personal access token the stand-in grants two scopes only: no bookings can be read with it. */
+    const TOKEN = `scoped[users:read,event_types:read]pat-${run.name}`;
+    test("reconnected with a personal access token lacking a scope: 424 in words, with the way to reconnect", async () => {
+      await page.getByRole("navigation").getByRole("link", { name: "Calendly account" }).click();
+      await page.getByRole("heading", { name: "Your Calendly account", exact: true }).waitFor();
+      await page.getByRole("button", { name: "Disconnect" }).click();
+      await page.getByRole("heading", { name: "Connect your Calendly account", exact: true }).waitFor();
+      await page.getByLabel("Personal access token").fill(TOKEN);
+      await page.getByRole("button", { name: "Connect with the token" }).click();
+      await page.getByRole("heading", { name: "Book a time", exact: true }).waitFor();
+      await page.locator("#slots").waitFor();
+      await page.getByRole("navigation").getByRole("link", { name: "Calendly account" }).click();
+      await page.getByText("a personal access token", { exact: true }).waitFor();
+      await page.getByRole("navigation").getByRole("link", { name: "Bookings" }).click();
+      const notice = page.locator("#notice");
+      await notice.getByText("The Calendly connection was not given access to scheduled_events:read. Reconnect your Calendly account and allow it.").waitFor();
+      // Said above the page it belongs to, whose address the navigation marks alone.
+      await page.getByRole("heading", { name: "Your bookings", exact: true }).waitFor();
+      assert.deepEqual(await page.locator('#nav a[aria-current="page"]').allTextContents(), ["Bookings"]);
+      await page.locator("#view .loading").waitFor({ state: "detached" });
+      await notice.getByRole("link", { name: "Reconnect your Calendly account" }).waitFor();
+      await scan("scope-missing");
+    });
+
     test("no errors in the page, no refusal by its security policy, no secret in the logs", async () => {
       assert.deepEqual(seen.pageErrors, []);
       const token = await page.evaluate(() => sessionStorage.getItem("token"));
       const logs = servers.log.join("");
       assert.match(logs, /POST.*\/calendly\/bookings|calendly\/bookings.*POST/, "the gateway logged the requests");
       assert.equal(seen.codes.length, 1, "one OAuth code came back");
-      for (const secret of [token, ...seen.codes]) {
-        assert.ok(secret && !logs.includes(secret), "neither the bearer token nor the OAuth code is logged");
+      for (const secret of [token, TOKEN, ...seen.codes]) {
+        assert.ok(secret && !logs.includes(secret), "neither the bearer token, the personal access token nor the OAuth code is logged");
       }
       assert.deepEqual(seen.cspErrors, []);
       // Every booking carried a key of its own form; from another origin, the header (not one
