@@ -55,6 +55,16 @@ fn get(config: &mut web::ServiceConfig, path: &str, route: fn() -> Route) {
     });
 }
 
+/// A GET-only resource at exactly `path` (no second one with a slash), answered by the route
+/// `route` makes.
+fn get_exactly(config: &mut web::ServiceConfig, path: &str, route: fn() -> Route) {
+    config.service(
+        web::resource(path)
+            .route(route())
+            .default_service(web::to(|| method_not_allowed("GET"))),
+    );
+}
+
 /// Each resource answers with or without a trailing slash, as FastAPI's router did. Routes are
 /// tried in order: the busiest first, and those with a variable part (matched by regular
 /// expression) last. `demo` (only while `demo.enabled`) adds the web client at `/demo/`.
@@ -108,17 +118,10 @@ pub fn configure(config: &mut web::ServiceConfig, demo: Option<&web::Data<demo::
     get(config, "/healthz", || web::get().to(health::healthz));
     get(config, "/readyz", || web::get().to(health::readyz));
     get(config, "/metrics", || web::get().to(metrics::metrics));
-    config
-        .service(
-            web::resource("/openapi.json")
-                .route(web::get().to(docs::openapi_json))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .service(
-            web::resource("/docs")
-                .route(web::get().to(docs::docs_page))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        );
+    get_exactly(config, "/openapi.json", || {
+        web::get().to(docs::openapi_json)
+    });
+    get_exactly(config, "/docs", || web::get().to(docs::docs_page));
     with_and_without_slash(config, "/calendly/bookings/{uuid}", |resource| {
         resource
             .route(web::get().to(bookings::booking))
@@ -140,31 +143,21 @@ pub fn configure(config: &mut web::ServiceConfig, demo: Option<&web::Data<demo::
             .default_service(web::to(|| method_not_allowed("POST")))
     });
     if let Some(sessions) = demo {
-        config
-            .service(
-                web::resource("/demo/session")
-                    .app_data(web::Data::clone(sessions))
-                    .route(web::post().to(demo::session))
-                    .default_service(web::to(|| method_not_allowed("POST"))),
-            )
-            .service(
-                web::resource("/demo")
-                    .route(web::get().to(demo::to_the_client))
-                    .default_service(web::to(|| method_not_allowed("GET"))),
-            )
-            .service(
-                web::resource("/demo/{file:.*}")
-                    .route(web::get().to(demo::client_file))
-                    .default_service(web::to(|| method_not_allowed("GET"))),
-            );
+        config.service(
+            web::resource("/demo/session")
+                .app_data(web::Data::clone(sessions))
+                .route(web::post().to(demo::session))
+                .default_service(web::to(|| method_not_allowed("POST"))),
+        );
+        get_exactly(config, "/demo", || web::get().to(demo::to_the_client));
+        get_exactly(config, "/demo/{file:.*}", || {
+            web::get().to(demo::client_file)
+        });
     }
-    config
-        .service(
-            web::resource("/docs/{file:.*}")
-                .route(web::get().to(docs::docs_asset))
-                .default_service(web::to(|| method_not_allowed("GET"))),
-        )
-        .default_service(web::to(not_found));
+    get_exactly(config, "/docs/{file:.*}", || {
+        web::get().to(docs::docs_asset)
+    });
+    config.default_service(web::to(not_found));
 }
 
 /// Middleware: refuses an over-long path and query (414) or over-large headers (431) with the
