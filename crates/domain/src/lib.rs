@@ -15,7 +15,7 @@ pub mod time_range;
 pub mod use_cases;
 pub mod webhook;
 
-pub use available::{AvailableTime, AvailableTimes};
+pub use available::{AvailableTime, AvailableTimes, JsonPiece, TimeList};
 pub use error::{AuthError, GatewayError, ProviderError, RangeError, Rejection, RepositoryError};
 pub use model::{
     BusyTime, CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUser, CalendlyUserUri,
@@ -26,9 +26,9 @@ pub use oauth::{
     PkceVerifier,
 };
 pub use ports::{
-    AccountCache, Clock, HookedAccount, OAuthProvider, OAuthStarts, RefreshLease,
-    SchedulingProvider, SystemClock, TaskRunner, TimesAsked, TokenRepository, UserAuth,
-    WebhookChecks, WebhookDeliveries, WebhookSubscriptions,
+    AccountCache, AskedTimes, Clock, HookedAccount, KeepAnswer, KeptAnswers, NoKeptAnswers,
+    OAuthProvider, OAuthStarts, Recall, RefreshLease, SchedulingProvider, SystemClock, TaskRunner,
+    TimesAsked, TokenRepository, UserAuth, WebhookChecks, WebhookDeliveries, WebhookSubscriptions,
 };
 pub use scope::{OPERATION_SCOPES, Scope, Scopes};
 pub use time_range::TimeRange;

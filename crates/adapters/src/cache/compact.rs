@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use domain::{AvailableTime, AvailableTimes, RawJson, TimeRange};
+use domain::{AvailableTime, AvailableTimes, RawJson, TimeList, TimeRange};
 
 use super::ready::{ReadyBudget, Reservation};
 
@@ -44,13 +44,13 @@ pub(super) struct CompactTimes {
 
 /// A window's times written out, and the budget's bytes they hold.
 struct Ready {
-    times: Arc<[AvailableTime]>,
+    times: Arc<TimeList>,
     _held: Reservation,
 }
 
 impl fmt::Debug for Ready {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Ready({} times)", self.times.len())
+        write!(f, "Ready({} times)", self.times.times().len())
     }
 }
 
@@ -90,6 +90,24 @@ struct Skeleton {
     seats: Option<u64>,
 }
 
+impl Skeleton {
+    /// Whether this skeleton, written at `time`'s start, is `time` byte for byte.
+    fn writes(&self, time: &AvailableTime) -> bool {
+        let written_as = |skeleton: &[u8], text: &[u8]| {
+            let mut written = Vec::with_capacity(text.len());
+            expand(&mut written, skeleton, time.start_time);
+            written == text
+        };
+        self.seats == time.seats_left
+            && written_as(&self.json, time.json.as_bytes())
+            && match (&self.url, &time.booking_url) {
+                (None, None) => true,
+                (Some(url), Some(booking_url)) => written_as(url, booking_url.as_bytes()),
+                _ => false,
+            }
+    }
+}
+
 impl CompactTimes {
     /// The times of `times` that start within `fetched` (the window asked for: nothing else
     /// is ever answered from it).
@@ -98,28 +116,34 @@ impl CompactTimes {
         times.sort_by_key(|time| time.start_time);
         let base = times.first().map_or(0, |time| time.start_time.timestamp());
         let mut index: HashMap<Skeleton, u32> = HashMap::new();
-        let mut skeletons = Vec::new();
-        let slots: Vec<(u32, u32)> = times
-            .iter()
-            .map(|time| {
-                let skeleton = Skeleton {
-                    json: skeleton(time.json.as_bytes(), time.start_time),
-                    url: time
-                        .booking_url
-                        .as_ref()
-                        .map(|url| skeleton(url.as_bytes(), time.start_time)),
-                    seats: time.seats_left,
-                };
-                let next = u32::try_from(skeletons.len()).unwrap_or(u32::MAX);
-                let at = *index.entry(skeleton.clone()).or_insert_with(|| {
-                    skeletons.push(skeleton);
-                    next
-                });
-                // Within one window (a week at most) of the first: always fits.
-                let offset = u32::try_from(time.start_time.timestamp() - base).unwrap_or(u32::MAX);
-                (offset, at)
-            })
-            .collect();
+        let mut skeletons: Vec<Skeleton> = Vec::new();
+        let mut slots: Vec<(u32, u32)> = Vec::with_capacity(times.len());
+        let mut last: Option<u32> = None;
+        for time in &times {
+            // Within one window (a week at most) of the first: always fits.
+            let offset = u32::try_from(time.start_time.timestamp() - base).unwrap_or(u32::MAX);
+            // Slots next to each other mostly share their skeleton: the previous one is tried
+            // first, kept when it writes this time's JSON and URL exactly.
+            if let Some(at) = last.filter(|at| skeletons[*at as usize].writes(time)) {
+                slots.push((offset, at));
+                continue;
+            }
+            let skeleton = Skeleton {
+                json: skeleton(time.json.as_bytes(), time.start_time),
+                url: time
+                    .booking_url
+                    .as_ref()
+                    .map(|url| skeleton(url.as_bytes(), time.start_time)),
+                seats: time.seats_left,
+            };
+            let next = u32::try_from(skeletons.len()).unwrap_or(u32::MAX);
+            let at = *index.entry(skeleton.clone()).or_insert_with(|| {
+                skeletons.push(skeleton);
+                next
+            });
+            last = Some(at);
+            slots.push((offset, at));
+        }
         let nanos: Box<[u32]> = if times
             .iter()
             .all(|t| t.start_time.timestamp_subsec_nanos() == 0)
@@ -187,8 +211,8 @@ impl CompactTimes {
             None => {
                 let size = self.ready_size();
                 budget.has_room(size).then(|| {
-                    let times: Arc<[AvailableTime]> =
-                        Arc::from(self.written(0..self.offsets.len()));
+                    let (times, joined) = self.written_joined(0..self.offsets.len());
+                    let times = Arc::new(TimeList::joined(times, joined));
                     if let Some(held) = budget.reserve(size) {
                         // Written by another reader meanwhile: its copy is kept, this one's
                         // bytes given back.
@@ -253,22 +277,32 @@ impl CompactTimes {
 
     /// The times `at` in order, each written out.
     fn written(&self, at: std::ops::Range<usize>) -> Vec<AvailableTime> {
+        self.written_joined(at).0
+    }
+
+    /// The times `at` in order, each written out, and the buffer they are written in: their
+    /// JSON one after another, comma-separated.
+    fn written_joined(&self, at: std::ops::Range<usize>) -> (Vec<AvailableTime>, Bytes) {
         let (first, last) = (at.start, at.end);
         let json_of = |at| self.skeleton(at).map_or(&[][..], |skeleton| &skeleton.json);
         let mut buffer =
             BytesMut::with_capacity((first..last).map(|at| json_of(at).len() + 64).sum());
         let mut ends = Vec::with_capacity(last - first);
         for at in first..last {
+            if at > first {
+                buffer.put_u8(b',');
+            }
             expand(&mut buffer, json_of(at), self.start(at));
             ends.push(buffer.len());
         }
         let whole: Bytes = buffer.freeze();
         let mut begin = 0;
-        (first..last)
+        let times = (first..last)
             .zip(ends)
             .map(|(at, end)| {
                 let json = RawJson::parsed(whole.slice(begin..end));
-                begin = end;
+                // Past the comma before the next.
+                begin = end + 1;
                 let start_time = self.start(at);
                 let skeleton = self.skeleton(at);
                 AvailableTime {
@@ -284,7 +318,8 @@ impl CompactTimes {
                     json,
                 }
             })
-            .collect()
+            .collect();
+        (times, whole)
     }
 }
 

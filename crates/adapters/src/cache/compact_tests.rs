@@ -13,10 +13,23 @@ fn time(text: &str) -> DateTime<Utc> {
 fn both(compact: &CompactTimes, range: TimeRange) -> Vec<AvailableTime> {
     let written = compact.written_within(range);
     let room = ReadyBudget::new(1 << 20);
+    let joined: Vec<u8> = written
+        .iter()
+        .map(|time| time.json.as_bytes())
+        .collect::<Vec<_>>()
+        .join(&b","[..]);
     for _ in 0..2 {
+        let ready = compact.within(range, &room);
+        assert_eq!(described(&ready.to_vec()), described(&written));
+        // Written in one buffer when kept ready: the times of a range are one piece of it.
+        let pieces: Vec<_> = ready.json_pieces().collect();
+        assert!(pieces.len() <= 1, "{} pieces", pieces.len());
         assert_eq!(
-            described(&compact.within(range, &room).to_vec()),
-            described(&written)
+            pieces
+                .iter()
+                .flat_map(|piece| piece.as_ref().to_vec())
+                .collect::<Vec<u8>>(),
+            joined
         );
     }
     let none = ReadyBudget::new(0);

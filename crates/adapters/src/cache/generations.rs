@@ -84,6 +84,11 @@ impl Generations {
         })
     }
 
+    /// Whether forgettings are heard.
+    pub(super) fn is_hearing(&self) -> bool {
+        self.hearing.load(Ordering::Acquire)
+    }
+
     /// Moves every account to a new generation, and says whether forgettings are heard from
     /// now on.
     pub(super) fn hearing(&self, hearing: bool) {

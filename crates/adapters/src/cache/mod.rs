@@ -16,6 +16,7 @@
 //! With a shared tier ([`SharedTier`], Redis), a miss in process looks there before asking the
 //! provider, and what the provider answers is put there for the other instances ([`shared`]).
 
+mod answers;
 mod compact;
 mod encoding;
 mod forgetting;

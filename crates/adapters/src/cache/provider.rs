@@ -11,6 +11,7 @@ use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventType, EventTyp
 use moka::Expiry;
 use moka::future::Cache;
 
+use super::answers::AnswerStore;
 use super::compact::CompactTimes;
 use super::generations::{Generation, Generations};
 use super::merge::{merged_busy, merged_times};
@@ -100,6 +101,10 @@ fn weight(bytes: usize, (max_bytes, max_entries): (u64, u64)) -> u32 {
 pub(super) struct KeptTypes {
     pub(super) packed: PackedEventTypes,
     pub(super) lives: Duration,
+    /// When they were kept here.
+    pub(super) kept_at: tokio::time::Instant,
+    /// Their number among everything kept (see [`super::answers::numbered`]).
+    pub(super) number: u64,
     /// Unpacked, once read while the budget had room.
     pub(super) ready: OnceLock<(Arc<[EventType]>, Reservation)>,
 }
@@ -109,6 +114,8 @@ impl KeptTypes {
         Self {
             packed,
             lives,
+            kept_at: tokio::time::Instant::now(),
+            number: super::answers::numbered(),
             ready: OnceLock::new(),
         }
     }
@@ -156,6 +163,9 @@ pub(super) struct Stores {
     pub(super) dictionary: Dictionary,
     pub(super) available: Option<WindowStore<CompactTimes>>,
     pub(super) busy: Option<WindowStore<Arc<[BusyTime]>>>,
+    /// Whole answers to availability questions (when both event types and available times
+    /// are kept).
+    pub(super) answers: Option<AnswerStore>,
     /// What may be kept ready to serve.
     pub(super) ready: Arc<ReadyBudget>,
     pub(super) generations: Generations,
@@ -248,6 +258,8 @@ impl ProviderCache {
                 ),
             )
         });
+        let answers =
+            (event_types.is_some() && available.is_some()).then(|| AnswerStore::new(max_windows));
         let horizon =
             settings.event_types_ttl.max(settings.availability_ttl) + settings.longest_load;
         Self {
@@ -256,6 +268,7 @@ impl ProviderCache {
                 dictionary: Dictionary::default(),
                 available,
                 busy,
+                answers,
                 ready: ReadyBudget::new(
                     usize::try_from(settings.ready_max_bytes).unwrap_or(usize::MAX),
                 ),

@@ -42,6 +42,8 @@ impl SubjectKey {
 pub(super) struct Kept<T> {
     pub(super) window_start: i64,
     pub(super) stored: Instant,
+    /// Its number among everything kept (see [`super::answers::numbered`]).
+    pub(super) number: u64,
     pub(super) covered: Arc<Covered<T>>,
 }
 
@@ -76,6 +78,32 @@ impl<T> Shard<T> {
                     && kept.covered.holds(needed)
             })
             .map(|kept| Arc::clone(&kept.covered))
+    }
+
+    /// When the first of `subject`'s windows `parts` (each start and part needed) expires:
+    /// `None` unless each is kept, covers its part, and was numbered `before` at most.
+    pub(super) fn kept_until(
+        &self,
+        subject: &SubjectKey,
+        parts: impl Iterator<Item = (i64, TimeRange)>,
+        ttl: Duration,
+        before: u64,
+    ) -> Option<Instant> {
+        let windows = self.subjects.get(subject)?;
+        let mut until: Option<Instant> = None;
+        for (window_start, needed) in parts {
+            let kept = windows.iter().find(|kept| {
+                kept.window_start == window_start
+                    && kept.stored.elapsed() < ttl
+                    && kept.covered.holds(needed)
+            })?;
+            if kept.number > before {
+                return None;
+            }
+            let expires = kept.stored + ttl;
+            until = Some(until.map_or(expires, |until| until.min(expires)));
+        }
+        until
     }
 
     /// Drops the windows of `subject` that `drop` picks, and the subject when none is left.

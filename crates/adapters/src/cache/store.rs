@@ -132,6 +132,21 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// When the first of `subject`'s windows `parts` expires, if each is kept and was
+    /// numbered `before` at most (see [`Shard::kept_until`]).
+    pub(super) fn kept_until(
+        &self,
+        subject: &SubjectKey,
+        parts: &[Touched],
+        before: u64,
+    ) -> Option<Instant> {
+        let parts = parts
+            .iter()
+            .map(|part| (part.window.start().timestamp(), part.needed));
+        self.shard(subject)
+            .kept_until(subject, parts, self.ttl, before)
+    }
+
     /// The ranges [`Self::windows`] would fetch now for `parts`: what is not kept, in runs.
     fn fetches_needed(
         &self,
@@ -326,6 +341,7 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         windows.push(Kept {
             window_start,
             stored,
+            number: super::answers::numbered(),
             covered: Arc::clone(&covered),
         });
         shard.windows += 1;

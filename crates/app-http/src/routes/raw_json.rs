@@ -13,21 +13,31 @@ pub fn json_list<'a, I>(prefix: &str, values: I, suffix: &str) -> HttpResponse
 where
     I: Iterator<Item = &'a RawJson> + Clone,
 {
+    json_pieces(prefix, values.map(RawJson::as_bytes), suffix)
+}
+
+/// A 200 whose JSON body is `prefix`, then `[` and the pieces comma-separated, then `]` and
+/// `suffix`: each piece one value, or values already comma-separated.
+pub fn json_pieces<I, P>(prefix: &str, pieces: I, suffix: &str) -> HttpResponse
+where
+    I: Iterator<Item = P> + Clone,
+    P: AsRef<[u8]>,
+{
     let size = prefix.len()
         + suffix.len()
         + 2
-        + values
+        + pieces
             .clone()
-            .map(|v| v.as_bytes().len() + 1)
+            .map(|piece| piece.as_ref().len() + 1)
             .sum::<usize>();
     let mut body = Vec::with_capacity(size);
     body.extend_from_slice(prefix.as_bytes());
     body.push(b'[');
-    for (i, value) in values.enumerate() {
+    for (i, piece) in pieces.enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(value.as_bytes());
+        body.extend_from_slice(piece.as_ref());
     }
     body.push(b']');
     body.extend_from_slice(suffix.as_bytes());

@@ -16,7 +16,7 @@ use adapters::tasks::TokioTasks;
 use chrono::TimeDelta;
 use domain::booking::BookingProvider;
 use domain::{
-    AccountCache, AvailabilityPolicy, BookingPorts, OAuthProvider, Ports, Renewals,
+    AccountCache, AvailabilityPolicy, BookingPorts, KeptAnswers, OAuthProvider, Ports, Renewals,
     SchedulingProvider, SchedulingService, SigningKey, SystemClock, TokenRepository, UserAuth,
     WebhookPolicy, WebhookSubscriptions,
 };
@@ -251,6 +251,7 @@ impl Shared {
                     }
                     None => Arc::new(self.provider_cache.clone()) as Arc<dyn AccountCache>,
                 }),
+            answers: Arc::new(self.provider_cache.clone()) as Arc<dyn KeptAnswers>,
             oauth,
             oauth_starts: storage.oauth_starts,
             tasks: Arc::new(TokioTasks),

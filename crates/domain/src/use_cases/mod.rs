@@ -14,7 +14,7 @@ use crate::model::{
     CalendlyConnection, CalendlyCredential, CalendlyToken, CalendlyUserUri, EventType,
     EventTypeUri, UserId,
 };
-use crate::ports::TimesAsked;
+use crate::ports::{AskedTimes, Recall, TimesAsked};
 use crate::scope::Scope;
 use crate::time_range::TimeRange;
 use crate::webhook::Webhooks;
@@ -159,16 +159,42 @@ impl SchedulingService {
         query: &AvailabilityQuery,
         requested: TimeRange,
     ) -> Result<AvailableTimes, GatewayError> {
+        let account = &connection.calendly_user.uri;
+        let asked = AskedTimes {
+            account,
+            event_type: query.event_type.as_ref(),
+            range: requested,
+        };
+        let keep = match self.ports.answers.recall(&asked) {
+            Recall::Kept(times) => return Ok(times.starting_at(self.earliest())),
+            Recall::Keep(keep) => Some(keep),
+            Recall::Nothing => None,
+        };
         let event_type = self
             .chosen_event_type(connection, query.event_type.clone())
             .await?;
         let Some(range) = self.still_ahead(requested) else {
             return Ok(AvailableTimes::default());
         };
+        let answer = self
+            .available_within(connection, &event_type, range)
+            .await?;
+        if let Some(keep) = keep {
+            keep.keep(&event_type, range, &answer).await;
+        }
+        Ok(answer)
+    }
 
+    /// The available times of `event_type` within `range` (all of it ahead), in as many calls
+    /// as the provider needs.
+    async fn available_within(
+        &self,
+        connection: &CalendlyConnection,
+        event_type: &EventTypeUri,
+        range: TimeRange,
+    ) -> Result<AvailableTimes, GatewayError> {
         let token = connection.credential.access_token();
         let account = &connection.calendly_user.uri;
-        let event_type = &event_type;
         let pieces = range.split(self.policy.max_call_span);
         if let [piece] = pieces[..] {
             // The usual question: one call, refused when it is made if the account's calls
@@ -217,7 +243,12 @@ impl SchedulingService {
     /// (nothing earlier can be booked, and the provider refuses a past start); `None` when the
     /// whole range lies before that.
     fn still_ahead(&self, requested: TimeRange) -> Option<TimeRange> {
-        requested.not_before(self.ports.clock.now() + self.policy.start_lead)
+        requested.not_before(self.earliest())
+    }
+
+    /// The earliest start that can still be booked: now plus `start_lead`.
+    fn earliest(&self) -> DateTime<Utc> {
+        self.ports.clock.now() + self.policy.start_lead
     }
 
     fn validated_range(

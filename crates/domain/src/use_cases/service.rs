@@ -9,7 +9,7 @@ use super::renewals::Renewals;
 use crate::booking::{BookingProvider, IdempotencyKeys, SlotHolds};
 use crate::model::EventTypeUri;
 use crate::ports::{
-    AccountCache, Clock, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
+    AccountCache, Clock, KeptAnswers, OAuthProvider, OAuthStarts, SchedulingProvider, TaskRunner,
     TokenRepository, WebhookDeliveries, WebhookSubscriptions,
 };
 use crate::webhook::SigningKey;
@@ -62,6 +62,9 @@ pub struct Ports {
     pub scheduling: Arc<dyn SchedulingProvider>,
     /// That cache, told when an account's answers are stale.
     pub account_cache: Arc<dyn AccountCache>,
+    /// Whole answers to availability questions, kept by that cache ([`crate::NoKeptAnswers`]
+    /// without one).
+    pub answers: Arc<dyn KeptAnswers>,
     /// Calendly's OAuth server for the gateway's application; `None` when OAuth is not
     /// configured.
     pub oauth: Option<Arc<dyn OAuthProvider>>,

@@ -15,6 +15,7 @@ use domain::{
     ProviderError, RawJson, TimeRange,
 };
 
+mod answers;
 mod event_types;
 mod hearing;
 mod runs;

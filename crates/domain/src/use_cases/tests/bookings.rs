@@ -135,6 +135,7 @@ pub(super) fn booking_service(
     SchedulingService::new(
         Ports {
             account_cache: Arc::new(cache),
+            answers: Arc::new(crate::NoKeptAnswers),
             ..ports(connected_repository(), scheduling)
         },
         AvailabilityPolicy::default(),

@@ -166,6 +166,7 @@ fn ports(
         tokens: Arc::new(tokens),
         scheduling: Arc::new(scheduling),
         account_cache: Arc::new(any_cache()),
+        answers: Arc::new(crate::NoKeptAnswers),
         oauth: None,
         oauth_starts: Arc::new(MockOAuthStarts::new()),
         subscriptions: Arc::new(crate::ports::MockWebhookSubscriptions::new()),
@@ -183,6 +184,7 @@ fn service_with_cache(
     SchedulingService::new(
         Ports {
             account_cache: Arc::new(cache),
+            answers: Arc::new(crate::NoKeptAnswers),
             ..ports(tokens, scheduling)
         },
         AvailabilityPolicy::default(),

@@ -57,6 +57,7 @@ pub(super) fn webhook_service(
     SchedulingService::new(
         Ports {
             account_cache: Arc::new(cache),
+            answers: Arc::new(crate::NoKeptAnswers),
             subscriptions: Arc::new(subscriptions),
             ..ports(tokens, scheduling)
         },
