@@ -7,6 +7,7 @@ mod available;
 pub mod booking;
 pub mod error;
 mod invalid;
+mod kept;
 pub mod model;
 pub mod oauth;
 pub mod ports;

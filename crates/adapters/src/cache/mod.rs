@@ -24,13 +24,16 @@ mod generations;
 mod hold;
 mod in_flight;
 mod merge;
+mod numbering;
 mod packed;
 mod provider;
 mod ready;
+mod recall;
 mod scheduling;
 mod scripts;
 mod shard;
 mod shared;
+mod skeleton;
 mod store;
 #[cfg(test)]
 mod tests;

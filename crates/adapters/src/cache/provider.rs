@@ -103,7 +103,7 @@ pub(super) struct KeptTypes {
     pub(super) lives: Duration,
     /// When they were kept here.
     pub(super) kept_at: tokio::time::Instant,
-    /// Their number among everything kept (see [`super::answers::numbered`]).
+    /// Their number among everything kept (see [`super::numbering::numbered`]).
     pub(super) number: u64,
     /// Unpacked, once read while the budget had room.
     pub(super) ready: OnceLock<(Arc<[EventType]>, Reservation)>,
@@ -115,7 +115,7 @@ impl KeptTypes {
             packed,
             lives,
             kept_at: tokio::time::Instant::now(),
-            number: super::answers::numbered(),
+            number: super::numbering::numbered(),
             ready: OnceLock::new(),
         }
     }

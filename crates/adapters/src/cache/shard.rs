@@ -42,7 +42,7 @@ impl SubjectKey {
 pub(super) struct Kept<T> {
     pub(super) window_start: i64,
     pub(super) stored: Instant,
-    /// Its number among everything kept (see [`super::answers::numbered`]).
+    /// Its number among everything kept (see [`super::numbering::numbered`]).
     pub(super) number: u64,
     pub(super) covered: Arc<Covered<T>>,
 }

@@ -85,7 +85,7 @@ pub(super) struct WindowStore<T> {
     loads: InFlight<(SubjectKey, i64, i64), Run<T>, ProviderError>,
     /// When windows past the TTL were last dropped from every shard.
     swept: Mutex<Instant>,
-    ttl: Duration,
+    pub(super) ttl: Duration,
     size_of: fn(&T) -> usize,
     share: fn(&T, &T) -> Option<T>,
     merge: fn(&Covered<T>, &Covered<T>) -> T,
@@ -124,27 +124,12 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         }
     }
 
-    fn shard(&self, subject: &SubjectKey) -> MutexGuard<'_, Shard<T>> {
+    pub(super) fn shard(&self, subject: &SubjectKey) -> MutexGuard<'_, Shard<T>> {
         let count = u64::try_from(self.shards.len()).unwrap_or(1);
         let at = usize::try_from(self.hasher.hash_one(subject) % count).unwrap_or(0);
         self.shards[at]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// When the first of `subject`'s windows `parts` expires, if each is kept and was
-    /// numbered `before` at most (see [`Shard::kept_until`]).
-    pub(super) fn kept_until(
-        &self,
-        subject: &SubjectKey,
-        parts: &[Touched],
-        before: u64,
-    ) -> Option<Instant> {
-        let parts = parts
-            .iter()
-            .map(|part| (part.window.start().timestamp(), part.needed));
-        self.shard(subject)
-            .kept_until(subject, parts, self.ttl, before)
     }
 
     /// The ranges [`Self::windows`] would fetch now for `parts`: what is not kept, in runs.
@@ -341,7 +326,7 @@ impl<T: Send + Sync + 'static> WindowStore<T> {
         windows.push(Kept {
             window_start,
             stored,
-            number: super::answers::numbered(),
+            number: super::numbering::numbered(),
             covered: Arc::clone(&covered),
         });
         shard.windows += 1;

@@ -12,6 +12,7 @@ mod availability;
 mod bookings;
 mod cancelling;
 mod connection;
+mod kept_answers;
 mod renewal;
 mod slots;
 mod slots_concurrency;
