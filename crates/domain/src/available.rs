@@ -77,12 +77,12 @@ impl TimeList {
     }
 
     /// The JSON of `self.times[within]`, comma-separated, as one piece when written so.
-    fn joined_json(&self, within: &Range<usize>) -> Option<Bytes> {
+    fn joined_json(&self, within: &Range<usize>) -> Option<&[u8]> {
         let (joined, starts) = self.joined.as_ref()?;
         let first = *starts.get(within.start)? as usize;
         let last = self.times.get(within.end.checked_sub(1)?)?;
         let end = *starts.get(within.end - 1)? as usize + last.json.as_bytes().len();
-        Some(joined.slice(first..end))
+        joined.get(first..end)
     }
 }
 
@@ -90,7 +90,7 @@ impl TimeList {
 #[derive(Debug, Clone)]
 pub enum JsonPiece<'a> {
     One(&'a [u8]),
-    Run(Bytes),
+    Run(&'a [u8]),
 }
 
 impl AsRef<[u8]> for JsonPiece<'_> {

@@ -85,7 +85,8 @@ impl AnswerStore {
         generation: Generation,
     ) -> Option<AvailableTimes> {
         let key = self.key(asked);
-        let answer = self.shard(key).get(&key).cloned()?;
+        let shard = self.shard(key);
+        let answer = shard.get(&key)?;
         (answer.answers(asked, generation) && Instant::now() < answer.expires)
             .then(|| answer.times.clone())
     }

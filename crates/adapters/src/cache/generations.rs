@@ -5,7 +5,7 @@
 //! under the old generation, where no question looks). Only the forgotten account moves: its
 //! neighbours' answers stay where they are.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -33,6 +33,9 @@ struct Forgotten {
 /// The generations of the accounts forgotten within the horizon.
 pub(super) struct Generations {
     forgotten: Mutex<HashMap<CalendlyUserUri, Forgotten>>,
+    /// How many accounts `forgotten` holds, written under its lock: while none, a look needs
+    /// neither the lock nor the account's hash (as usual).
+    forgotten_count: AtomicUsize,
     /// The generation of every account not forgotten since everything last was.
     base: AtomicU64,
     /// Whether forgettings are heard; while not, every look is at a generation of its own.
@@ -47,6 +50,7 @@ impl Generations {
     pub(super) fn new(horizon: Duration) -> Self {
         Self {
             forgotten: Mutex::default(),
+            forgotten_count: AtomicUsize::new(0),
             base: AtomicU64::new(0),
             hearing: AtomicBool::new(true),
             next: AtomicU64::new(1),
@@ -71,10 +75,13 @@ impl Generations {
                 event_types: own,
             };
         }
-        let kept = self
-            .lock()
-            .get(account)
-            .map(|forgotten| forgotten.generation);
+        let kept = if self.forgotten_count.load(Ordering::SeqCst) == 0 {
+            None
+        } else {
+            self.lock()
+                .get(account)
+                .map(|forgotten| forgotten.generation)
+        };
         kept.unwrap_or_else(|| {
             let base = self.base.load(Ordering::Acquire);
             Generation {
@@ -94,6 +101,7 @@ impl Generations {
     pub(super) fn hearing(&self, hearing: bool) {
         let mut forgotten = self.lock();
         forgotten.clear();
+        self.forgotten_count.store(0, Ordering::SeqCst);
         self.base
             .store(self.next.fetch_add(1, Ordering::Relaxed), Ordering::Release);
         self.hearing.store(hearing, Ordering::Release);
@@ -124,6 +132,8 @@ impl Generations {
         if event_types_too {
             entry.since.1 = Some(entry.since.1.map_or(since, |was| was.max(since)));
         }
+        self.forgotten_count
+            .store(forgotten.len(), Ordering::SeqCst);
     }
 
     /// When `account`'s times (with `event_types`, its event types) were last forgotten,
@@ -143,6 +153,8 @@ impl Generations {
         let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
         if swept.elapsed() >= self.horizon {
             forgotten.retain(|_, account| account.at.elapsed() < self.horizon);
+            self.forgotten_count
+                .store(forgotten.len(), Ordering::SeqCst);
             *swept = Instant::now();
         }
     }
