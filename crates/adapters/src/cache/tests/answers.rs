@@ -44,6 +44,30 @@ async fn ask(
     (false, answer.len())
 }
 
+/// Asks for the week until its answer is kept: loaded, then made from what was kept, then
+/// found kept.
+async fn keep_week(cache: &ProviderCache, scheduling: &CachedScheduling<Counting>) {
+    for _ in 0..2 {
+        ask(cache, scheduling, week()).await;
+    }
+    assert!(kept(cache, scheduling).await, "kept");
+}
+
+/// Whether the week's answer is found kept (made and handed over when it is not).
+async fn kept(cache: &ProviderCache, scheduling: &CachedScheduling<Counting>) -> bool {
+    ask(cache, scheduling, week()).await.0
+}
+
+/// What the store says, without asking anything more, of the week's question.
+fn recall_week(cache: &ProviderCache) -> Recall {
+    let account = account("A");
+    cache.recall(&AskedTimes {
+        account: &account,
+        event_type: None,
+        range: week(),
+    })
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_answer_made_from_what_was_kept_before_is_kept_and_given_again() {
     let (cache, scheduling) = cached(Duration::from_secs(600), Counting::default());
@@ -76,23 +100,17 @@ async fn an_answer_made_from_what_was_kept_before_is_kept_and_given_again() {
 #[tokio::test(start_paused = true)]
 async fn forgetting_the_accounts_times_or_everything_drops_its_answers() {
     let (cache, scheduling) = cached(Duration::from_secs(600), Counting::default());
-    for _ in 0..2 {
-        ask(&cache, &scheduling, week()).await;
-    }
-    assert!(ask(&cache, &scheduling, week()).await.0, "kept");
+    keep_week(&cache, &scheduling).await;
 
     cache.forget_times(&account("A")).await;
-    assert!(
-        !ask(&cache, &scheduling, week()).await.0,
-        "forgotten with its times"
-    );
+    assert!(!kept(&cache, &scheduling).await, "forgotten with its times");
     assert_eq!(available_calls(&scheduling), 2);
     ask(&cache, &scheduling, week()).await;
-    assert!(ask(&cache, &scheduling, week()).await.0, "kept again");
+    assert!(kept(&cache, &scheduling).await, "kept again");
 
     cache.forget(&account("A")).await;
     assert!(
-        !ask(&cache, &scheduling, week()).await.0,
+        !kept(&cache, &scheduling).await,
         "forgotten with everything"
     );
     assert_eq!(
@@ -109,14 +127,14 @@ async fn an_answer_lives_no_longer_than_the_first_window_it_was_made_from() {
     tokio::time::advance(Duration::from_secs(50)).await;
     ask(&cache, &scheduling, week()).await;
     assert!(
-        ask(&cache, &scheduling, week()).await.0,
+        kept(&cache, &scheduling).await,
         "kept, made 50 s into the window's life"
     );
     tokio::time::advance(Duration::from_secs(9)).await;
-    assert!(ask(&cache, &scheduling, week()).await.0, "59 s into it");
+    assert!(kept(&cache, &scheduling).await, "59 s into it");
     tokio::time::advance(Duration::from_secs(2)).await;
     assert!(
-        !ask(&cache, &scheduling, week()).await.0,
+        !kept(&cache, &scheduling).await,
         "the window expired 60 s after it was stored, and the answer with it"
     );
     assert_eq!(available_calls(&scheduling), 2, "the window asked again");
@@ -125,23 +143,14 @@ async fn an_answer_lives_no_longer_than_the_first_window_it_was_made_from() {
 #[tokio::test(start_paused = true)]
 async fn while_forgettings_are_not_heard_no_answer_is_kept_or_given() {
     let (cache, scheduling) = cached(Duration::from_secs(600), Counting::default());
-    for _ in 0..2 {
-        ask(&cache, &scheduling, week()).await;
-    }
-    assert!(ask(&cache, &scheduling, week()).await.0, "kept");
+    keep_week(&cache, &scheduling).await;
 
     cache.hearing(false).await;
-    let account = account("A");
-    let question = AskedTimes {
-        account: &account,
-        event_type: None,
-        range: week(),
-    };
-    assert!(matches!(cache.recall(&question), Recall::Nothing));
+    assert!(matches!(recall_week(&cache), Recall::Nothing));
 
     cache.hearing(true).await;
     assert!(
-        !ask(&cache, &scheduling, week()).await.0,
+        !kept(&cache, &scheduling).await,
         "listening again: what was kept before is not given"
     );
 }
@@ -149,13 +158,7 @@ async fn while_forgettings_are_not_heard_no_answer_is_kept_or_given() {
 #[tokio::test(start_paused = true)]
 async fn without_a_cache_of_times_no_answer_is_kept() {
     let (cache, _) = cached(Duration::ZERO, Counting::default());
-    let account = account("A");
-    let question = AskedTimes {
-        account: &account,
-        event_type: None,
-        range: week(),
-    };
-    assert!(matches!(cache.recall(&question), Recall::Nothing));
+    assert!(matches!(recall_week(&cache), Recall::Nothing));
 }
 
 #[tokio::test(start_paused = true)]
