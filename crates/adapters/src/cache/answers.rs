@@ -10,6 +10,7 @@
 //! exactly when the event types and windows it was made from would be.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use domain::{AskedTimes, AvailableTimes, CalendlyUserUri, EventTypeUri, TimeRange};
@@ -21,6 +22,12 @@ use crate::hashing::{HashMap, RandomState};
 
 /// Shards of the answers, each under its own lock.
 const SHARDS: usize = 16;
+
+/// Questions remembered as asked once, by their hash, each in the slot its hash picks (as many
+/// slots as answers may be kept, within these): an answer is kept for a question asked before,
+/// so that a question never asked again (a range that moves with every request) costs a
+/// slot's write rather than an answer kept.
+const SEEN_SLOTS: (usize, usize) = (1024, 1 << 18);
 
 /// One answer kept, with the question it answers.
 pub(super) struct Answer {
@@ -47,6 +54,7 @@ type Shard = HashMap<u64, Arc<Answer>>;
 /// The answers kept, at most `max_answers`, by a hash of their question.
 pub(super) struct AnswerStore {
     shards: Box<[Mutex<Shard>]>,
+    seen: Box<[AtomicU64]>,
     hasher: RandomState,
     per_shard: usize,
 }
@@ -55,6 +63,11 @@ impl AnswerStore {
     pub(super) fn new(max_answers: u64) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            seen: (0..usize::try_from(max_answers)
+                .unwrap_or(usize::MAX)
+                .clamp(SEEN_SLOTS.0, SEEN_SLOTS.1))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             hasher: RandomState::default(),
             per_shard: usize::try_from(max_answers)
                 .unwrap_or(usize::MAX)
@@ -89,6 +102,14 @@ impl AnswerStore {
         let answer = shard.get(&key)?;
         (answer.answers(asked, generation) && Instant::now() < answer.expires)
             .then(|| answer.times.clone())
+    }
+
+    /// Whether `asked` was asked before (as far as its slot remembers); remembers it now.
+    pub(super) fn asked_before(&self, asked: &AskedTimes<'_>) -> bool {
+        let key = self.key(asked);
+        let slots = u64::try_from(self.seen.len()).unwrap_or(1);
+        let slot = &self.seen[usize::try_from(key % slots).unwrap_or(0)];
+        slot.swap(key, Ordering::Relaxed) == key
     }
 
     pub(super) fn insert(&self, answer: Answer) {

@@ -24,6 +24,9 @@ impl KeptAnswers for ProviderCache {
             self.observe(CacheKind::AvailableTimes, true);
             return Recall::Kept(times);
         }
+        if !answers.asked_before(asked) {
+            return Recall::Nothing;
+        }
         let (cache, begun) = (self.clone(), kept_so_far());
         let (account, event_type, range) = (
             asked.account.clone(),

@@ -71,6 +71,10 @@ fn recall_week(cache: &ProviderCache) -> Recall {
 #[tokio::test(start_paused = true)]
 async fn an_answer_made_from_what_was_kept_before_is_kept_and_given_again() {
     let (cache, scheduling) = cached(Duration::from_secs(600), Counting::default());
+    assert!(
+        matches!(recall_week(&cache), Recall::Nothing),
+        "asked for the first time: no answer will be kept"
+    );
     assert_eq!(
         ask(&cache, &scheduling, week()).await,
         (false, 56),
@@ -177,4 +181,27 @@ async fn the_answers_kept_are_bounded() {
     }
     let kept = cache.stores.answers.as_ref().expect("answers").len();
     assert!(kept > 0 && kept <= 32, "{kept} answers kept");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_question_asked_once_keeps_no_answer() {
+    let (cache, scheduling) = cached(Duration::from_secs(600), Counting::default());
+    keep_week(&cache, &scheduling).await;
+    let answers = || cache.stores.answers.as_ref().expect("answers").len();
+    assert_eq!(answers(), 1);
+    // A range that moves with every request, all within the week kept: each asked once.
+    for minute in 0..30 {
+        let asked = TimeRange::new(
+            at("2030-01-07T08:00:00Z") + TimeDelta::minutes(minute),
+            at("2030-01-14T00:00:00Z"),
+        )
+        .expect("range");
+        assert!(!ask(&cache, &scheduling, asked).await.0);
+    }
+    assert_eq!(answers(), 1, "none kept for questions asked once");
+    assert_eq!(
+        available_calls(&scheduling),
+        1,
+        "all answered from the week kept"
+    );
 }
