@@ -29,22 +29,28 @@ const SHARDS: usize = 16;
 /// slot's write rather than an answer kept.
 const SEEN_SLOTS: (usize, usize) = (1024, 1 << 18);
 
-/// One answer kept, with the question it answers.
-pub(super) struct Answer {
+/// A question as kept, under the account's generations when it was asked.
+pub(super) struct Question {
     pub(super) account: CalendlyUserUri,
     pub(super) event_type: Option<EventTypeUri>,
     pub(super) range: TimeRange,
     pub(super) generation: Generation,
+}
+
+/// One answer kept, with the question it answers.
+pub(super) struct Answer {
+    pub(super) question: Question,
     pub(super) expires: Instant,
     pub(super) times: AvailableTimes,
 }
 
 impl Answer {
     fn answers(&self, asked: &AskedTimes<'_>, generation: Generation) -> bool {
-        self.generation == generation
-            && self.range == asked.range
-            && &self.account == asked.account
-            && self.event_type.as_ref() == asked.event_type
+        let question = &self.question;
+        question.generation == generation
+            && question.range == asked.range
+            && &question.account == asked.account
+            && question.event_type.as_ref() == asked.event_type
     }
 }
 
@@ -76,7 +82,8 @@ impl AnswerStore {
         }
     }
 
-    fn key(&self, asked: &AskedTimes<'_>) -> u64 {
+    /// The hash a question is kept and looked up by.
+    pub(super) fn key(&self, asked: &AskedTimes<'_>) -> u64 {
         self.hasher.hash_one((
             asked.account,
             asked.event_type,
@@ -92,33 +99,30 @@ impl AnswerStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The answer kept for `asked` (whose [`Self::key`] is `key`) under `generation`, unless
+    /// expired.
     pub(super) fn get(
         &self,
+        key: u64,
         asked: &AskedTimes<'_>,
         generation: Generation,
     ) -> Option<AvailableTimes> {
-        let key = self.key(asked);
         let shard = self.shard(key);
         let answer = shard.get(&key)?;
         (answer.answers(asked, generation) && Instant::now() < answer.expires)
             .then(|| answer.times.clone())
     }
 
-    /// Whether `asked` was asked before (as far as its slot remembers); remembers it now.
-    pub(super) fn asked_before(&self, asked: &AskedTimes<'_>) -> bool {
-        let key = self.key(asked);
+    /// Whether the question of `key` was asked before (as far as its slot remembers);
+    /// remembers it now.
+    pub(super) fn asked_before(&self, key: u64) -> bool {
         let slots = u64::try_from(self.seen.len()).unwrap_or(1);
         let slot = &self.seen[usize::try_from(key % slots).unwrap_or(0)];
         slot.swap(key, Ordering::Relaxed) == key
     }
 
-    pub(super) fn insert(&self, answer: Answer) {
-        let asked = AskedTimes {
-            account: &answer.account,
-            event_type: answer.event_type.as_ref(),
-            range: answer.range,
-        };
-        let key = self.key(&asked);
+    /// Keeps `answer` by its question's `key`.
+    pub(super) fn insert(&self, key: u64, answer: Answer) {
         let mut shard = self.shard(key);
         if shard.len() >= self.per_shard && !shard.contains_key(&key) {
             let now = Instant::now();

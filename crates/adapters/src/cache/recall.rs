@@ -1,10 +1,12 @@
 //! [`KeptAnswers`] on the store: whole answers recalled, and kept when what they were made
 //! from was already kept (see [`super::answers`]).
 
-use domain::{AskedTimes, EventTypeUri, KeepAnswer, KeptAnswers, Recall, TimeRange};
+use domain::{
+    AskedTimes, AvailableTimes, EventTypeUri, KeepAnswer, KeptAnswers, Recall, TimeRange,
+};
 use tokio::time::Instant;
 
-use super::answers::Answer;
+use super::answers::{Answer, Question};
 use super::numbering::kept_so_far;
 use super::provider::{CacheKind, ProviderCache};
 use super::store::{SubjectKey, WindowStore};
@@ -19,42 +21,41 @@ impl KeptAnswers for ProviderCache {
             return Recall::Nothing;
         }
         let generation = self.generations(asked.account);
-        if let Some(times) = answers.get(asked, generation) {
+        let key = answers.key(asked);
+        if let Some(times) = answers.get(key, asked, generation) {
             self.observe(CacheKind::EventTypes, true);
             self.observe(CacheKind::AvailableTimes, true);
             return Recall::Kept(times);
         }
-        if !answers.asked_before(asked) {
+        if !answers.asked_before(key) {
             return Recall::Nothing;
         }
         let (cache, begun) = (self.clone(), kept_so_far());
-        let (account, event_type, range) = (
-            asked.account.clone(),
-            asked.event_type.cloned(),
-            asked.range,
-        );
+        let question = Question {
+            account: asked.account.clone(),
+            event_type: asked.event_type.cloned(),
+            range: asked.range,
+            generation,
+        };
         Recall::Keep(KeepAnswer::new(move |chosen, fetched, times| {
-            let answer = Answer {
-                account,
-                event_type,
-                range,
-                generation,
-                expires: Instant::now(),
-                times: times.clone(),
-            };
-            let chosen = chosen.clone();
-            Box::pin(async move { cache.keep_answer(answer, (&chosen, fetched), begun).await })
+            let (chosen, times) = (chosen.clone(), times.clone());
+            Box::pin(async move {
+                cache
+                    .keep_answer((key, question), times, (&chosen, fetched), begun)
+                    .await;
+            })
         }))
     }
 }
 
 impl ProviderCache {
-    /// Keeps `answer`, made from the event types and the windows of `chosen` over `fetched`,
-    /// if all of them were kept before `begun` and are still, under the answer's generations:
-    /// until the first of them expires.
+    /// Keeps `times`, the answer to `question` (of hash `key`) made from the event types and
+    /// the windows of `chosen` over `fetched`, if all of them were kept before `begun` and are
+    /// still, under the question's generations: until the first of them expires.
     async fn keep_answer(
         &self,
-        mut answer: Answer,
+        (key, question): (u64, Question),
+        times: AvailableTimes,
         (chosen, fetched): (&EventTypeUri, TimeRange),
         begun: u64,
     ) {
@@ -64,18 +65,18 @@ impl ProviderCache {
         else {
             return;
         };
-        if self.generations(&answer.account) != answer.generation {
+        if self.generations(&question.account) != question.generation {
             return;
         }
         let Some(types) = event_types
-            .get(&(answer.account.clone(), answer.generation.event_types))
+            .get(&(question.account.clone(), question.generation.event_types))
             .await
         else {
             return;
         };
         let subject = SubjectKey {
-            account: answer.account.clone(),
-            generation: answer.generation.times,
+            account: question.account.clone(),
+            generation: question.generation.times,
             event_type: Some(chosen.clone()),
         };
         let parts = touched(fetched, stores.settings.available_window);
@@ -85,9 +86,16 @@ impl ProviderCache {
         if types.number > begun {
             return;
         }
-        answer.expires = windows_expire.min(types.kept_at + types.lives);
-        if answer.expires > Instant::now() {
-            answers.insert(answer);
+        let expires = windows_expire.min(types.kept_at + types.lives);
+        if expires > Instant::now() {
+            answers.insert(
+                key,
+                Answer {
+                    question,
+                    expires,
+                    times,
+                },
+            );
         }
     }
 }
