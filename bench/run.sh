@@ -16,6 +16,8 @@
 #                                      # access tokens); steady state, tokens live two hours
 #   BENCH_AVAILABILITY_TTL=30 bench/run.sh   # cache.availability_ttl_secs (default 0: every
 #                                            # check reaches Calendly, the fast path itself)
+#   BENCH_AVAILABILITY_TTL="30 0" bench/run.sh   # each in turn, in one run: the cached check and
+#                                                # the pass-through, each beside its /healthz
 #   BENCH_ORDER=random bench/run.sh    # each request for a user at random (default: in turn)
 #   BENCH_PAIRS=6 bench/run.sh       # also six pairs of 5-second runs, checks then /healthz,
 #                                    # each pair's ratio of CPU per request (BENCH_PAIR_SECONDS)
@@ -31,7 +33,7 @@ LATENCIES=${BENCH_LATENCIES:-"0 20"}
 DURATION=${BENCH_DURATION:-15}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 CONNECT=${BENCH_CONNECT:-pat}
-AVAILABILITY_TTL=${BENCH_AVAILABILITY_TTL:-0}
+AVAILABILITY_TTLS=${BENCH_AVAILABILITY_TTL:-0}
 ORDER=${BENCH_ORDER:-turn}
 JWT_SECRET="bench-jwt-secret-$(date +%s)-0123456789abcdef"
 ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
@@ -54,8 +56,9 @@ wrk_run() {  # URL FILE [SECONDS] -> one JSON line
 
 for users in $USERS_LIST; do
   for latency in $LATENCIES; do
-    run="u${users}_l${latency}"
-    echo "== $users users, stand-in latency $latency ms" >&2
+   for AVAILABILITY_TTL in $AVAILABILITY_TTLS; do
+    run="u${users}_l${latency}_t${AVAILABILITY_TTL}"
+    echo "== $users users, stand-in latency $latency ms, availability TTL $AVAILABILITY_TTL s" >&2
     # Calendly's per-user limit is the gateway's to follow, not the benchmark's to meet: the
     # stand-in allows far more (BENCH_RATE_LIMIT), so that every run measures speed alone.
     target/release/calendly-stand-in --port 0 --latency-ms "$latency" \
@@ -120,7 +123,7 @@ for users in $USERS_LIST; do
       python3 -c 'import sys; c, cr, h, hr = map(int, sys.argv[1:]); print(f"pair: check {c / cr * 1e4:.1f} us, /healthz {h / hr * 1e4:.2f} us, ratio {c / cr / (h / hr):.2f}")' \
         "$(( $(pair_field "$p1" cpu_ticks) - $(pair_field "$p0" cpu_ticks) ))" "$(pair_field "$checks" requests)" \
         "$(( $(pair_field "$p2" cpu_ticks) - $(pair_field "$p1" cpu_ticks) ))" "$(pair_field "$healths" requests)" \
-        | tee -a "$OUT/pairs.txt" >&2
+        | sed "s/^/TTL $AVAILABILITY_TTL s, /" | tee -a "$OUT/pairs.txt" >&2
     done
     # Listing event types, every user's remembered since the warm-up: no Calendly call.
     event_types=$(wrk_run "$gateway" "$OUT/event_types.tsv" 5)
@@ -159,6 +162,7 @@ PY
     kill -TERM "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
     kill "${PIDS[-2]}" 2>/dev/null || true
     "$PSQL" -q "$PG_URL" -c "DROP DATABASE $database WITH (FORCE)" >/dev/null
+   done
   done
 done
 

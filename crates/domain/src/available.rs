@@ -223,6 +223,19 @@ impl From<Vec<AvailableTime>> for AvailableTimes {
     }
 }
 
+impl AvailableTimes {
+    /// As [`AvailableTimes::from`], with `buffer` kept as the one piece their JSON is written
+    /// in when it lies there one after another, comma-separated (see [`TimeList::joined`]):
+    /// a provider's answer read in place.
+    pub fn joined(times: Vec<AvailableTime>, buffer: Bytes) -> Self {
+        if !times.is_sorted_by(|a, b| a.start_time < b.start_time) {
+            return times.into();
+        }
+        let len = times.len();
+        Self::shared(Arc::new(TimeList::joined(times, buffer)), 0..len)
+    }
+}
+
 impl FromIterator<AvailableTime> for AvailableTimes {
     fn from_iter<I: IntoIterator<Item = AvailableTime>>(times: I) -> Self {
         times.into_iter().collect::<Vec<_>>().into()

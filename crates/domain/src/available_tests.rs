@@ -186,3 +186,23 @@ fn a_list_not_laid_out_in_its_buffer_is_kept_without_it() {
     let list = AvailableTimes::shared(list, 0..2);
     assert_eq!(written(&list), (r#"{"t":"j9"},{"t":"j10"}"#.to_owned(), 2));
 }
+
+#[test]
+fn an_answer_read_in_place_is_written_as_one_piece_once_sorted() {
+    let (times, whole) = joined(&[9, 10, 11]);
+    let read = AvailableTimes::joined(times, whole.clone());
+    assert_eq!(
+        written(&read),
+        (r#"{"t":"j9"},{"t":"j10"},{"t":"j11"}"#.to_owned(), 1)
+    );
+    // Given out of order (or a start twice), the times are sorted as any list is, and then
+    // written one by one.
+    let (mut times, whole) = joined(&[9, 10, 11]);
+    times.swap(0, 2);
+    times.push(at(10, "again"));
+    let read = AvailableTimes::joined(times, whole);
+    assert_eq!(
+        written(&read),
+        (r#"{"t":"j9"},{"t":"j10"},{"t":"j11"}"#.to_owned(), 3)
+    );
+}

@@ -35,7 +35,13 @@ pub(super) fn fields<'a, const N: usize>(
     object: &'a str,
     keys: [&str; N],
 ) -> Option<[Written<'a>; N]> {
-    let (found, end) = walk(object, blank(object.as_bytes(), 0), keys, Checked::Already)?;
+    let (found, end) = walk(
+        object,
+        blank(object.as_bytes(), 0),
+        keys,
+        Checked::Already,
+        None,
+    )?;
     (blank(object.as_bytes(), end) == object.len()).then_some(found)
 }
 
@@ -66,8 +72,18 @@ pub(super) fn collection<'a, const N: usize>(
     let mut objects = Vec::with_capacity(bytes.len() / 160);
     at = blank(bytes, at + 1);
     if bytes.get(at) != Some(&b']') {
+        let mut pattern: Option<Pattern<N>> = None;
         loop {
-            let (found, end) = walk(body, at, keys, Checked::Here)?;
+            let read = pattern.as_ref().and_then(|pattern| pattern.read(body, at));
+            let (found, end) = match read {
+                Some(read) => read,
+                None => {
+                    let mut bare = Vec::new();
+                    let (found, end) = walk(body, at, keys, Checked::Here, Some(&mut bare))?;
+                    pattern = Pattern::of(body, at..end, keys, &found, bare);
+                    (found, end)
+                }
+            };
             objects.push((at..end, found));
             at = blank(bytes, end);
             match bytes.get(at)? {
@@ -91,6 +107,7 @@ fn walk<'a, const N: usize>(
     mut at: usize,
     keys: [&str; N],
     checked: Checked,
+    mut bare_words: Option<&mut Vec<Range<usize>>>,
 ) -> Option<([Written<'a>; N], usize)> {
     let bytes = text.as_bytes();
     let mut found = [Written::Missing; N];
@@ -132,6 +149,9 @@ fn walk<'a, const N: usize>(
                 if checked == Checked::Here && !json_word(bare) {
                     return None;
                 }
+                if let Some(words) = bare_words.as_deref_mut() {
+                    words.push(at..end);
+                }
                 (Some(Written::Bare(bare)), end)
             }
         };
@@ -148,6 +168,110 @@ fn walk<'a, const N: usize>(
             _ => return None,
         }
     }
+}
+
+/// An object read in full, as a pattern for those after it: the objects of one answer are
+/// written alike, differing in the digits of their values (a time, the time in a booking URL,
+/// seats left). An object as long as the pattern whose bytes differ from it only where both
+/// hold a digit has its keys and its values where the pattern has them: a digit is never part
+/// of JSON's structure, nor of an escape, and only a bare word (a number) can be made invalid
+/// by one, so those are checked again. Keys with a digit are not read by pattern.
+struct Pattern<const N: usize> {
+    /// Where the pattern object lies in the body.
+    place: Range<usize>,
+    /// Where, within the object, each key's value is written.
+    found: [Place; N],
+    /// Where, within the object, its bare words are.
+    bare: Vec<Range<usize>>,
+}
+
+/// Where a value is written within an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    Missing,
+    Text(Range<usize>),
+    Bare(Range<usize>),
+}
+
+impl<const N: usize> Pattern<N> {
+    /// The object read at `place` as a pattern; `None` when a key holds a digit.
+    fn of(
+        body: &str,
+        place: Range<usize>,
+        keys: [&str; N],
+        found: &[Written<'_>; N],
+        bare: Vec<Range<usize>>,
+    ) -> Option<Self> {
+        if keys
+            .iter()
+            .any(|key| key.bytes().any(|byte| byte.is_ascii_digit()))
+        {
+            return None;
+        }
+        let within = |text: &str| {
+            let begins =
+                (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize) - place.start;
+            begins..begins + text.len()
+        };
+        let found = found.map(|written| match written {
+            Written::Missing => Place::Missing,
+            Written::Text(text) => Place::Text(within(text)),
+            Written::Bare(word) => Place::Bare(within(word)),
+        });
+        let bare = bare
+            .into_iter()
+            .map(|word| word.start - place.start..word.end - place.start)
+            .collect();
+        Some(Self { place, found, bare })
+    }
+
+    /// The object at `at`, when it is written as the pattern is but for digits: what it writes
+    /// for each key, and where it ends.
+    fn read<'a>(&self, body: &'a str, at: usize) -> Option<([Written<'a>; N], usize)> {
+        let end = at + self.place.len();
+        let object = body.get(at..end)?;
+        let pattern = body.get(self.place.clone())?;
+        if !alike(pattern.as_bytes(), object.as_bytes())
+            || !self
+                .bare
+                .iter()
+                .all(|word| object.get(word.clone()).is_some_and(json_word))
+        {
+            return None;
+        }
+        let found = self.found.clone().map(|place| match place {
+            Place::Missing => Some(Written::Missing),
+            Place::Text(within) => object.get(within).map(Written::Text),
+            Place::Bare(within) => object.get(within).map(Written::Bare),
+        });
+        found.iter().all(Option::is_some).then(|| {
+            (
+                found.map(|written| written.unwrap_or(Written::Missing)),
+                end,
+            )
+        })
+    }
+}
+
+/// Whether `b` is `a` but for digits written in place of digits: eight bytes compared at a
+/// time, and byte by byte only where they differ.
+fn alike(a: &[u8], b: &[u8]) -> bool {
+    let digits_for_digits = |a: &[u8], b: &[u8]| {
+        a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_ascii_digit() && y.is_ascii_digit()))
+    };
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a_words, mut b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut a_words).zip(&mut b_words) {
+        let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if word(x) != word(y) && !digits_for_digits(x, y) {
+            return false;
+        }
+    }
+    digits_for_digits(a_words.remainder(), b_words.remainder())
 }
 
 /// The first byte at or after `at` that is not JSON whitespace.

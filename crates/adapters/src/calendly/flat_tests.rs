@@ -65,6 +65,96 @@ fn a_plain_collection_is_split_where_each_object_lies() {
     );
 }
 
+/// What an object writes for the keys of an available time.
+type Three<'a> = [Written<'a>; 3];
+
+/// A collection's objects, each read as [`collection`] reads it and as [`fields`] reads it alone.
+fn read_both(body: &str) -> Option<Vec<(Three<'_>, Option<Three<'_>>)>> {
+    Some(
+        collection(body, AVAILABLE_TIME_KEYS)?
+            .into_iter()
+            .map(|(place, found)| (found, fields(&body[place], AVAILABLE_TIME_KEYS)))
+            .collect(),
+    )
+}
+
+#[test]
+fn objects_written_alike_but_for_digits_are_read_as_each_alone() {
+    let object = |hour: u32, seats: &str, status: &str| {
+        format!(
+            r#"{{"status":"{status}","invitees_remaining":{seats},"start_time":"2030-01-07T{hour:02}:00:00.000000Z","scheduling_url":"https://calendly.com/a1/b2/2030-01-07T{hour:02}:00:00Z","n{hour}":{hour}}}"#
+        )
+    };
+    let body = format!(
+        r#"{{"collection":[{}]}}"#,
+        [
+            object(10, "1", "available"),
+            object(11, "2", "available"),
+            // A non-digit changed (another length, then the same length): read in full, and
+            // the pattern for the next.
+            object(12, "null", "available"),
+            object(13, "null", "availablx"),
+            object(14, "null", "availablx"),
+            object(15, "7", "available"),
+            object(16, "8", "available"),
+        ]
+        .join(",")
+    );
+    let read = read_both(&body).expect("plain");
+    assert_eq!(read.len(), 7);
+    for (found, alone) in &read {
+        assert_eq!(Some(*found), *alone);
+    }
+    assert_eq!(
+        read.iter().map(|(found, _)| found[0]).collect::<Vec<_>>(),
+        (10..17)
+            .map(|hour| format!("2030-01-07T{hour:02}:00:00.000000Z"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|text| Written::Text(text))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(read[1].0[1], Written::Bare("2"));
+    assert_eq!(read[4].0[1], Written::Bare("null"));
+    assert_eq!(read[6].0[1], Written::Bare("8"));
+    // Read by pattern: the second object after the first, not a third unlike it.
+    let first = body.find(r#"{"status""#).expect("an object");
+    let (found, end) = walk(&body, first, AVAILABLE_TIME_KEYS, Checked::Here, None).expect("read");
+    let mut bare = Vec::new();
+    walk(
+        &body,
+        first,
+        AVAILABLE_TIME_KEYS,
+        Checked::Here,
+        Some(&mut bare),
+    )
+    .expect("read");
+    let pattern =
+        Pattern::of(&body, first..end, AVAILABLE_TIME_KEYS, &found, bare).expect("pattern");
+    let second = end + 1;
+    assert_eq!(pattern.read(&body, second).expect("alike").0, read[1].0);
+    let third = second + 1 + body[second + 1..].find(r#"{"status""#).expect("a third");
+    assert!(pattern.read(&body, third).is_none(), "null is not a digit");
+    assert!(Pattern::of(&body, first..end, ["n10", "x", "y"], &found, Vec::new()).is_none());
+}
+
+#[test]
+fn a_number_made_invalid_by_its_digits_is_not_read_by_pattern() {
+    for second in [
+        r#"{"x":"b","n":01}"#,
+        r#"{"x":"b","n":-0}"#,
+        r#"{"x":"9","n":10}"#,
+    ] {
+        let body = format!(r#"{{"collection":[{{"x":"a","n":10}},{second}]}}"#);
+        let serde_reads = serde_json::from_str::<serde_json::Value>(&body).is_ok();
+        assert_eq!(
+            collection(&body, AVAILABLE_TIME_KEYS).is_some(),
+            serde_reads,
+            "{body}"
+        );
+    }
+}
+
 #[test]
 fn a_collection_not_plainly_written_is_left_to_serde() {
     for body in [

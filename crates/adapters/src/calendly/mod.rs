@@ -330,7 +330,8 @@ impl SchedulingProvider for CalendlyClient {
         let body = self
             .get(token, account, "/event_type_available_times", &query)
             .await?;
-        wire::available_times(&body).map(AvailableTimes::from)
+        // Read in place: written out again, the times are one piece of Calendly's answer.
+        wire::available_times(&body).map(|times| AvailableTimes::joined(times, body))
     }
 
     #[instrument(level = "debug", skip_all, err(Display))]

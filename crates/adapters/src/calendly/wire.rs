@@ -189,6 +189,7 @@ fn parsed_available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderEr
 /// reads.
 fn plain_available_times(body: &Bytes) -> Option<Vec<AvailableTime>> {
     let text = std::str::from_utf8(body).ok()?;
+    let mut day = LastDay::default();
     flat::collection(text, flat::AVAILABLE_TIME_KEYS)?
         .into_iter()
         .map(|(place, [start, seats, url])| {
@@ -196,7 +197,7 @@ fn plain_available_times(body: &Bytes) -> Option<Vec<AvailableTime>> {
                 return None;
             };
             Some(AvailableTime {
-                start_time: time(start, "").ok()?,
+                start_time: calendly_time(start, &mut day).or_else(|| time(start, "").ok())?,
                 seats_left: match seats {
                     Written::Bare(number) => number.parse().ok(),
                     _ => None,
@@ -226,7 +227,7 @@ pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
 }
 
 fn time(text: &str, what: &str) -> Result<DateTime<Utc>, ProviderError> {
-    if let Some(time) = calendly_time(text) {
+    if let Some(time) = calendly_time(text, &mut LastDay::default()) {
         return Ok(time);
     }
     Ok(DateTime::parse_from_rfc3339(text)
@@ -234,9 +235,15 @@ fn time(text: &str, what: &str) -> Result<DateTime<Utc>, ProviderError> {
         .to_utc())
 }
 
+/// The date of the time read last, as written and as read: the times of one answer fall on a
+/// few days, each of whose date is then read once.
+#[derive(Default)]
+struct LastDay(Option<([u8; 10], NaiveDate)>);
+
 /// A time as Calendly writes it (`2030-01-02T09:00:00.000000Z`: UTC, `T`, `Z`, any digits of a
-/// second's fraction) read digit by digit; `None` for any other writing, which chrono reads.
-fn calendly_time(text: &str) -> Option<DateTime<Utc>> {
+/// second's fraction) read digit by digit, its date taken from `day` when it is the same;
+/// `None` for any other writing, which chrono reads.
+fn calendly_time(text: &str, day: &mut LastDay) -> Option<DateTime<Utc>> {
     let bytes = text.as_bytes();
     let number = |from: usize, digits: usize| -> Option<u32> {
         bytes
@@ -263,11 +270,19 @@ fn calendly_time(text: &str) -> Option<DateTime<Utc>> {
         }
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(
-        i32::try_from(number(0, 4)?).ok()?,
-        number(5, 2)?,
-        number(8, 2)?,
-    )?;
+    let written: [u8; 10] = bytes.get(..10)?.try_into().ok()?;
+    let date = match day.0 {
+        Some((last, date)) if last == written => date,
+        _ => {
+            let date = NaiveDate::from_ymd_opt(
+                i32::try_from(number(0, 4)?).ok()?,
+                number(5, 2)?,
+                number(8, 2)?,
+            )?;
+            day.0 = Some((written, date));
+            date
+        }
+    };
     Some(
         date.and_hms_nano_opt(number(11, 2)?, number(14, 2)?, number(17, 2)?, nanos)?
             .and_utc(),

@@ -67,7 +67,7 @@ fn calendly_s_own_writing_of_a_time_is_read_as_chrono_reads_it() {
         "2028-02-29T00:00:00.123Z",
     ] {
         assert_eq!(
-            calendly_time(text),
+            calendly_time(text, &mut LastDay::default()),
             Some(DateTime::parse_from_rfc3339(text).expect("time").to_utc()),
             "{text}"
         );
@@ -85,12 +85,34 @@ fn calendly_s_own_writing_of_a_time_is_read_as_chrono_reads_it() {
         "2030-01-02 09:00:00Z",
         "",
     ] {
-        assert_eq!(calendly_time(text), None, "{text}");
+        assert_eq!(calendly_time(text, &mut LastDay::default()), None, "{text}");
     }
     assert_eq!(
         time("2030-01-02T10:00:00+01:00", "t").expect("read by chrono"),
-        calendly_time("2030-01-02T09:00:00Z").expect("read")
+        calendly_time("2030-01-02T09:00:00Z", &mut LastDay::default()).expect("read")
     );
+}
+
+#[test]
+fn times_read_one_after_another_take_the_last_date_only_when_it_is_theirs() {
+    let mut day = LastDay::default();
+    for text in [
+        "2030-01-02T09:00:00.000000Z",
+        "2030-01-02T10:30:00.000000Z",
+        "2030-01-03T09:00:00.000000Z",
+        "2030-01-02T23:59:59Z",
+        "2031-01-02T09:00:00Z",
+        "2030-02-30T09:00:00Z",
+        "2031-01-02T08:00:00Z",
+    ] {
+        assert_eq!(
+            calendly_time(text, &mut day),
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|time| time.to_utc()),
+            "{text}"
+        );
+    }
 }
 
 #[test]
