@@ -175,7 +175,8 @@ fn walk<'a, const N: usize>(
 /// seats left). An object as long as the pattern whose bytes differ from it only where both
 /// hold a digit has its keys and its values where the pattern has them: a digit is never part
 /// of JSON's structure, nor of an escape, and only a bare word (a number) can be made invalid
-/// by one, so those are checked again. Keys with a digit are not read by pattern.
+/// by one, so those are checked again. When a key asked for holds a digit, nothing is read by
+/// pattern (a key changed digit for digit could then become or stop being it).
 struct Pattern<const N: usize> {
     /// Where the pattern object lies in the body.
     place: Range<usize>,
@@ -194,7 +195,7 @@ enum Place {
 }
 
 impl<const N: usize> Pattern<N> {
-    /// The object read at `place` as a pattern; `None` when a key holds a digit.
+    /// The object read at `place` as a pattern; `None` when a key asked for holds a digit.
     fn of(
         body: &str,
         place: Range<usize>,
