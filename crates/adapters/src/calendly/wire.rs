@@ -169,7 +169,11 @@ fn parsed_available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderEr
             _ => serde_json::from_str(object).map_err(|e| malformed("available time", e))?,
         };
         Ok(AvailableTime {
-            start_time: time(&fields.start_time, "available time's start_time")?,
+            start_time: time(
+                &fields.start_time,
+                "available time's start_time",
+                &mut LastDay::default(),
+            )?,
             // Read leniently: only slots show them, and without them when they are odd.
             seats_left: fields
                 .invitees_remaining
@@ -197,7 +201,7 @@ fn plain_available_times(body: &Bytes) -> Option<Vec<AvailableTime>> {
                 return None;
             };
             Some(AvailableTime {
-                start_time: calendly_time(start, &mut day).or_else(|| time(start, "").ok())?,
+                start_time: time(start, "", &mut day).ok()?,
                 seats_left: match seats {
                     Written::Bare(number) => number.parse().ok(),
                     _ => None,
@@ -219,15 +223,21 @@ pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
             end_time,
         } = serde_json::from_str(raw.get()).map_err(|e| malformed("busy time", e))?;
         Ok(BusyTime {
-            start_time: time(&start_time, "busy time's start_time")?,
-            end_time: time(&end_time, "busy time's end_time")?,
+            start_time: time(
+                &start_time,
+                "busy time's start_time",
+                &mut LastDay::default(),
+            )?,
+            end_time: time(&end_time, "busy time's end_time", &mut LastDay::default())?,
             json: kept(body, raw),
         })
     })
 }
 
-fn time(text: &str, what: &str) -> Result<DateTime<Utc>, ProviderError> {
-    if let Some(time) = calendly_time(text, &mut LastDay::default()) {
+/// A time as Calendly writes it (its date taken from `day` when it is the same), or as RFC 3339
+/// allows.
+fn time(text: &str, what: &str, day: &mut LastDay) -> Result<DateTime<Utc>, ProviderError> {
+    if let Some(time) = calendly_time(text, day) {
         return Ok(time);
     }
     Ok(DateTime::parse_from_rfc3339(text)

@@ -88,7 +88,7 @@ fn calendly_s_own_writing_of_a_time_is_read_as_chrono_reads_it() {
         assert_eq!(calendly_time(text, &mut LastDay::default()), None, "{text}");
     }
     assert_eq!(
-        time("2030-01-02T10:00:00+01:00", "t").expect("read by chrono"),
+        time("2030-01-02T10:00:00+01:00", "t", &mut LastDay::default()).expect("read by chrono"),
         calendly_time("2030-01-02T09:00:00Z", &mut LastDay::default()).expect("read")
     );
 }
