@@ -150,7 +150,8 @@ def table(results_path: str) -> None:
     header = (
         "| users | connected with | availability TTL | order | stand-in latency | gateway req/s | gateway p50 | gateway p99 | direct req/s | direct p50 "
         "| direct p99 | req/s ratio | p99 added | Calendly calls / check | Calendly calls / event-types request "
-        "| database reads / check | gateway CPU / check | gateway CPU / `/healthz` | check ÷ `/healthz` | peak RSS | errors |"
+        "| database reads / check | gateway CPU / check | gateway CPU / `/healthz` | check ÷ `/healthz` | floor CPU / check | floor ÷ `/healthz` "
+        "| peak RSS | errors |"
     )
     print(header)
     print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
@@ -167,10 +168,14 @@ def table(results_path: str) -> None:
         h = r.get("healthz")
         healthz_us = r["healthz_cpu_ticks"] / r["ticks_per_s"] / h["requests"] * 1e6 if h else 0
         ratio = f"{cpu_us / healthz_us:.2f}" if healthz_us else "–"
+        f = r.get("floor")
+        floor_us = r["floor_cpu_ticks"] / r["ticks_per_s"] / f["requests"] * 1e6 if f else 0
+        floor_ratio = f"{floor_us / healthz_us:.2f}" if floor_us and healthz_us else "–"
         print(
             f"| {r['users']} | {r.get('connect', 'pat')} | {r.get('availability_ttl', 0)} s | {r.get('order', 'turn')} | {r['latency_ms']} ms | {g_rps:,.0f} | {g['p50_us'] / 1000:.2f} ms | "
             f"{g['p99_us'] / 1000:.2f} ms | {d_rps:,.0f} | {d['p50_us'] / 1000:.2f} ms | {d['p99_us'] / 1000:.2f} ms | "
             f"{g_rps / d_rps:.2f} | {(g['p99_us'] - d['p99_us']) / 1000:+.2f} ms | {calls:.2f} | {event_type_calls:.2f} | {db_reads:.3f} | {cpu_us:.0f} µs | {healthz_us:.0f} µs | {ratio} | "
+            f"{f'{floor_us:.0f} µs' if floor_us else '–'} | {floor_ratio} | "
             f"{r['peak_rss_kb'] / 1024:.1f} MB | {errors} |"
         )
 

@@ -4,8 +4,10 @@
 # users, warms the gateway up with one check each, then drives check-availability for a 7-day
 # range over all of them at BENCH_CONNECTIONS connections, event types for 5 seconds, slots (every
 # active event type, 7 days, Europe/Berlin), `/healthz` (what any request costs: the CPU of a
-# check is compared with it), and the check-availability requests straight to the stand-in;
-# then prints the tables.
+# check is compared with it), the floor (the same Calendly requests through bench-floor, a bare
+# pass-through on the gateway's own HTTP stack: what any pass-through costs, beyond which the
+# rest of a check is the gateway's own work), and the check-availability requests straight to
+# the stand-in; then prints the tables.
 #
 #   bench/run.sh
 #   BENCH_USERS="1000" BENCH_LATENCIES="0" BENCH_DURATION=10 bench/run.sh
@@ -20,7 +22,8 @@
 #                                                # the pass-through, each beside its /healthz
 #   BENCH_ORDER=random bench/run.sh    # each request for a user at random (default: in turn)
 #   BENCH_PAIRS=6 bench/run.sh       # also six pairs of 5-second runs, checks then /healthz,
-#                                    # each pair's ratio of CPU per request (BENCH_PAIR_SECONDS)
+#                                    # each pair's ratio of CPU per request (BENCH_PAIR_SECONDS),
+#                                    # and the floor's beside them
 #
 # Needs wrk (Debian: apt-get install wrk), python3, and PostgreSQL's server programs (a
 # throwaway cluster is started, as for the tests) or BENCH_DATABASE_URL. Everything runs on
@@ -39,7 +42,7 @@ JWT_SECRET="bench-jwt-secret-$(date +%s)-0123456789abcdef"
 ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 
 command -v wrk >/dev/null || { echo "bench/run.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --locked -p app-http -p calendly-stand-in
+cargo build --release --locked -p app-http -p calendly-stand-in -p bench-floor
 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/calendly-gateway-bench.XXXXXX")
 RESULTS="$OUT/results.jsonl"
@@ -63,8 +66,13 @@ for users in $USERS_LIST; do
     # stand-in allows far more (BENCH_RATE_LIMIT), so that every run measures speed alone.
     target/release/calendly-stand-in --port 0 --latency-ms "$latency" \
       --rate-limit-per-minute "${BENCH_RATE_LIMIT:-100000000}" >"$OUT/$run.stand-in.log" 2>&1 &
-    PIDS+=($!)
+    stand_in_pid=$!
+    PIDS+=("$stand_in_pid")
     stand_in="http://$(address_in "$OUT/$run.stand-in.log")"
+    target/release/bench-floor --upstream "$stand_in" >"$OUT/$run.floor.log" 2>&1 &
+    floor_pid=$!
+    PIDS+=("$floor_pid")
+    floor="http://$(address_in "$OUT/$run.floor.log")"
 
     database="bench_${run}_$$"
     "$PSQL" -q "$PG_URL" -c "CREATE DATABASE $database" >/dev/null
@@ -111,6 +119,10 @@ for users in $USERS_LIST; do
     healthz_before=$(python3 bench/driver.py proc "$gateway_pid")
     healthz=$(wrk_run "$gateway" "$OUT/healthz.tsv")
     healthz_after=$(python3 bench/driver.py proc "$gateway_pid")
+    # The same Calendly requests through the floor: its CPU per request, from its own /proc.
+    floor_before=$(python3 bench/driver.py proc "$floor_pid")
+    floor_run=$(wrk_run "$floor" "$OUT/stand_in.tsv")
+    floor_after=$(python3 bench/driver.py proc "$floor_pid")
     # Pairs of short runs, a check run then a /healthz run each, when asked: the ratio of their
     # CPU per request in each pair, so that the machine's drift over the minutes of a run weighs
     # on both sides of each ratio alike.
@@ -120,9 +132,13 @@ for users in $USERS_LIST; do
       p1=$(python3 bench/driver.py proc "$gateway_pid")
       healths=$(wrk_run "$gateway" "$OUT/healthz.tsv" "${BENCH_PAIR_SECONDS:-5}")
       p2=$(python3 bench/driver.py proc "$gateway_pid")
-      python3 -c 'import sys; c, cr, h, hr = map(int, sys.argv[1:]); print(f"pair: check {c / cr * 1e4:.1f} us, /healthz {h / hr * 1e4:.2f} us, ratio {c / cr / (h / hr):.2f}")' \
+      f0=$(python3 bench/driver.py proc "$floor_pid")
+      floors=$(wrk_run "$floor" "$OUT/stand_in.tsv" "${BENCH_PAIR_SECONDS:-5}")
+      f1=$(python3 bench/driver.py proc "$floor_pid")
+      python3 -c 'import sys; c, cr, h, hr, f, fr = map(int, sys.argv[1:]); c, h, f = c / cr * 1e4, h / hr * 1e4, f / fr * 1e4; print(f"pair: check {c:.1f} us, /healthz {h:.2f} us, ratio {c / h:.2f}; floor {f:.1f} us ({f / h:.2f} x /healthz)")' \
         "$(( $(pair_field "$p1" cpu_ticks) - $(pair_field "$p0" cpu_ticks) ))" "$(pair_field "$checks" requests)" \
         "$(( $(pair_field "$p2" cpu_ticks) - $(pair_field "$p1" cpu_ticks) ))" "$(pair_field "$healths" requests)" \
+        "$(( $(pair_field "$f1" cpu_ticks) - $(pair_field "$f0" cpu_ticks) ))" "$(pair_field "$floors" requests)" \
         | sed "s/^/TTL $AVAILABILITY_TTL s, /" | tee -a "$OUT/pairs.txt" >&2
     done
     # Listing event types, every user's remembered since the warm-up: no Calendly call (the
@@ -138,6 +154,7 @@ for users in $USERS_LIST; do
     direct=$(wrk_run "$stand_in" "$OUT/stand_in.tsv")
 
     HEALTHZ="$healthz" HEALTHZ_BEFORE="$healthz_before" HEALTHZ_AFTER="$healthz_after" \
+    FLOOR="$floor_run" FLOOR_BEFORE="$floor_before" FLOOR_AFTER="$floor_after" \
     DATABASE_READS=$database_reads AVAILABILITY_TTL=$AVAILABILITY_TTL ORDER=$ORDER python3 - "$CONNECT" "$users" "$latency" "$before" "$after" "$through" "$direct" "$calendly_calls" \
       "$event_types" "$event_types_calls" "$slots" "$slots_before" "$slots_after" "$slots_calls" >>"$RESULTS" <<'PY'
 import json, os, sys
@@ -158,11 +175,14 @@ print(json.dumps({
     "healthz": json.loads(os.environ["HEALTHZ"]),
     "healthz_cpu_ticks": json.loads(os.environ["HEALTHZ_AFTER"])["cpu_ticks"]
         - json.loads(os.environ["HEALTHZ_BEFORE"])["cpu_ticks"],
+    "floor": json.loads(os.environ["FLOOR"]),
+    "floor_cpu_ticks": json.loads(os.environ["FLOOR_AFTER"])["cpu_ticks"]
+        - json.loads(os.environ["FLOOR_BEFORE"])["cpu_ticks"],
 }))
 PY
     tail -n 1 "$RESULTS" >&2
     kill -TERM "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
-    kill "${PIDS[-2]}" 2>/dev/null || true
+    kill "$floor_pid" "$stand_in_pid" 2>/dev/null || true
     "$PSQL" -q "$PG_URL" -c "DROP DATABASE $database WITH (FORCE)" >/dev/null
    done
   done
