@@ -99,7 +99,11 @@ async fn main() -> std::io::Result<()> {
     .workers(workers)
     .bind(("127.0.0.1", args.port))?;
     for address in server.addrs() {
-        println!("bench-floor listening on http://{address}");
+        // The address is the benchmark's to read (`listening on http://…`), on stdout.
+        #[allow(clippy::print_stdout)]
+        {
+            println!("bench-floor listening on http://{address}");
+        }
     }
     server.run().await
 }

@@ -72,6 +72,10 @@ pub(super) fn collection<'a, const N: usize>(
     let mut objects = Vec::with_capacity(bytes.len() / 160);
     at = blank(bytes, at + 1);
     if bytes.get(at) != Some(&b']') {
+        // A key asked for that holds a digit could be made another by digits: no pattern then.
+        let by_pattern = !keys
+            .iter()
+            .any(|key| key.bytes().any(|b| b.is_ascii_digit()));
         let mut pattern: Option<Pattern<N>> = None;
         loop {
             let read = pattern.as_ref().and_then(|pattern| pattern.read(body, at));
@@ -80,7 +84,7 @@ pub(super) fn collection<'a, const N: usize>(
                 None => {
                     let mut bare = Vec::new();
                     let (found, end) = walk(body, at, keys, Checked::Here, Some(&mut bare))?;
-                    pattern = Pattern::of(body, at..end, keys, &found, bare);
+                    pattern = by_pattern.then(|| Pattern::of(body, at..end, &found, bare));
                     (found, end)
                 }
             };
@@ -195,20 +199,13 @@ enum Place {
 }
 
 impl<const N: usize> Pattern<N> {
-    /// The object read at `place` as a pattern; `None` when a key asked for holds a digit.
+    /// The object read at `place` as a pattern.
     fn of(
         body: &str,
         place: Range<usize>,
-        keys: [&str; N],
         found: &[Written<'_>; N],
         bare: Vec<Range<usize>>,
-    ) -> Option<Self> {
-        if keys
-            .iter()
-            .any(|key| key.bytes().any(|byte| byte.is_ascii_digit()))
-        {
-            return None;
-        }
+    ) -> Self {
         let within = |text: &str| {
             let begins =
                 (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize) - place.start;
@@ -223,7 +220,7 @@ impl<const N: usize> Pattern<N> {
             .into_iter()
             .map(|word| word.start - place.start..word.end - place.start)
             .collect();
-        Some(Self { place, found, bare })
+        Self { place, found, bare }
     }
 
     /// The object at `at`, when it is written as the pattern is but for digits: what it writes
@@ -240,27 +237,31 @@ impl<const N: usize> Pattern<N> {
         {
             return None;
         }
-        let found = self.found.clone().map(|place| match place {
-            Place::Missing => Some(Written::Missing),
-            Place::Text(within) => object.get(within).map(Written::Text),
-            Place::Bare(within) => object.get(within).map(Written::Bare),
-        });
-        found.iter().all(Option::is_some).then(|| {
-            (
-                found.map(|written| written.unwrap_or(Written::Missing)),
-                end,
-            )
-        })
+        let mut found = [Written::Missing; N];
+        for (written, place) in found.iter_mut().zip(&self.found) {
+            *written = match place {
+                Place::Missing => Written::Missing,
+                Place::Text(within) => Written::Text(object.get(within.clone())?),
+                Place::Bare(within) => Written::Bare(object.get(within.clone())?),
+            };
+        }
+        Some((found, end))
     }
 }
 
-/// Whether `b` is `a` but for digits written in place of digits: eight bytes compared at a
-/// time, and byte by byte only where they differ.
+/// Whether `b` is `a` but for digits written in place of digits: eight bytes at a time (no
+/// carry crosses from one byte to the next in either mask).
 fn alike(a: &[u8], b: &[u8]) -> bool {
-    let digits_for_digits = |a: &[u8], b: &[u8]| {
-        a.iter()
-            .zip(b)
-            .all(|(x, y)| x == y || (x.is_ascii_digit() && y.is_ascii_digit()))
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LOWS: u64 = !HIGHS;
+    // The high bit of each byte that is not zero.
+    let nonzero = |word: u64| ((word & LOWS).wrapping_add(LOWS) | word) & HIGHS;
+    // The high bit of each byte that is not an ASCII digit: a byte is one exactly when, with
+    // `b'0'`'s bits flipped, it is below 10.
+    let not_digit = |word: u64| {
+        let flipped = word ^ (ONES * u64::from(b'0'));
+        ((flipped & LOWS).wrapping_add(ONES * (0x80 - 10)) | flipped) & HIGHS
     };
     if a.len() != b.len() {
         return false;
@@ -268,11 +269,16 @@ fn alike(a: &[u8], b: &[u8]) -> bool {
     let (mut a_words, mut b_words) = (a.chunks_exact(8), b.chunks_exact(8));
     for (x, y) in (&mut a_words).zip(&mut b_words) {
         let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        if word(x) != word(y) && !digits_for_digits(x, y) {
+        let (x, y) = (word(x), word(y));
+        if x != y && nonzero(x ^ y) & (not_digit(x) | not_digit(y)) != 0 {
             return false;
         }
     }
-    digits_for_digits(a_words.remainder(), b_words.remainder())
+    a_words
+        .remainder()
+        .iter()
+        .zip(b_words.remainder())
+        .all(|(x, y)| x == y || (x.is_ascii_digit() && y.is_ascii_digit()))
 }
 
 /// The first byte at or after `at` that is not JSON whitespace.

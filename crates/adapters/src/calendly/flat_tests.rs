@@ -119,9 +119,8 @@ fn objects_written_alike_but_for_digits_are_read_as_each_alone() {
     assert_eq!(read[6].0[1], Written::Bare("8"));
     // Read by pattern: the second object after the first, not a third unlike it.
     let first = body.find(r#"{"status""#).expect("an object");
-    let (found, end) = walk(&body, first, AVAILABLE_TIME_KEYS, Checked::Here, None).expect("read");
     let mut bare = Vec::new();
-    walk(
+    let (found, end) = walk(
         &body,
         first,
         AVAILABLE_TIME_KEYS,
@@ -129,13 +128,41 @@ fn objects_written_alike_but_for_digits_are_read_as_each_alone() {
         Some(&mut bare),
     )
     .expect("read");
-    let pattern =
-        Pattern::of(&body, first..end, AVAILABLE_TIME_KEYS, &found, bare).expect("pattern");
+    let pattern = Pattern::of(&body, first..end, &found, bare);
     let second = end + 1;
     assert_eq!(pattern.read(&body, second).expect("alike").0, read[1].0);
     let third = second + 1 + body[second + 1..].find(r#"{"status""#).expect("a third");
     assert!(pattern.read(&body, third).is_none(), "null is not a digit");
-    assert!(Pattern::of(&body, first..end, ["n10", "x", "y"], &found, Vec::new()).is_none());
+}
+
+#[test]
+fn a_key_asked_for_that_holds_a_digit_is_never_read_by_pattern() {
+    // By pattern, the second object's "n11" would be read as the "n10" asked for.
+    let body = r#"{"collection":[{"n10":1},{"n11":2}]}"#;
+    let read = collection(body, ["n10", "x", "y"]).expect("plain");
+    assert_eq!(read[0].1[0], Written::Bare("1"));
+    assert_eq!(read[1].1[0], Written::Missing);
+}
+
+#[test]
+fn bytes_are_alike_exactly_where_they_are_equal_or_both_digits() {
+    // Every pair of bytes, at each place of a word and in the remainder after the words, the
+    // other bytes equal; then two places differing at once.
+    let base = *b"2030-01-07T09:";
+    for x in 0..=u8::MAX {
+        for y in 0..=u8::MAX {
+            let expected = x == y || (x.is_ascii_digit() && y.is_ascii_digit());
+            for at in [0, 3, 7, 8, 13] {
+                let (mut a, mut b) = (base, base);
+                (a[at], b[at]) = (x, y);
+                assert_eq!(alike(&a, &b), expected, "{x} and {y} at {at}");
+            }
+            let (mut a, mut b) = (base, base);
+            (a[1], b[1], a[6], b[6]) = (b'5', b'7', x, y);
+            assert_eq!(alike(&a, &b), expected, "{x} and {y} beside a digit");
+        }
+    }
+    assert!(!alike(b"12345678", b"1234567"));
 }
 
 #[test]
