@@ -5,7 +5,7 @@ mod freshness;
 
 pub use freshness::FreshnessMetrics;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -62,6 +62,14 @@ struct PoolLabels {
 
 type PoolProbe = Box<dyn Fn() -> PoolStatus + Send + Sync>;
 
+/// The two series of one (endpoint, outcome) of Calendly calls.
+struct CallSeries {
+    endpoint: &'static str,
+    outcome: CallOutcome,
+    calls: Counter,
+    seconds: Histogram,
+}
+
 type LatencyFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
 type CallLatencyFamily = Family<CallLabels, Histogram, fn() -> Histogram>;
 
@@ -76,6 +84,9 @@ pub struct Metrics {
     request_seconds: LatencyFamily,
     calendly_calls: Family<CallLabels, Counter>,
     calendly_seconds: CallLatencyFamily,
+    /// The series of each (endpoint, outcome) met so far, found again by a short scan: a call
+    /// neither writes out its status nor hashes its labels into both families.
+    call_series: RwLock<Vec<CallSeries>>,
     bookings: Family<BookingLabels, Counter>,
     pool_connections: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
@@ -158,6 +169,7 @@ impl Metrics {
             request_seconds,
             calendly_calls,
             calendly_seconds,
+            call_series: RwLock::default(),
             pool_connections,
             pool_max,
             pool_waiting,
@@ -241,6 +253,19 @@ fn method_label(method: &Method) -> &'static str {
 
 impl CallObserver for Metrics {
     fn observe(&self, endpoint: &'static str, outcome: CallOutcome, elapsed: Duration) {
+        let these = |series: &CallSeries| series.outcome == outcome && series.endpoint == endpoint;
+        let count = |series: &CallSeries| {
+            series.calls.inc();
+            series.seconds.observe(elapsed.as_secs_f64());
+        };
+        let known = self
+            .call_series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(series) = known.iter().find(|series| these(series)) {
+            return count(series);
+        }
+        drop(known);
         let labels = CallLabels {
             endpoint,
             status: match outcome {
@@ -249,10 +274,20 @@ impl CallObserver for Metrics {
                 CallOutcome::Failed => "failed".to_owned(),
             },
         };
-        self.calendly_calls.get_or_create(&labels).inc();
-        self.calendly_seconds
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
+        let series = CallSeries {
+            endpoint,
+            outcome,
+            calls: self.calendly_calls.get_or_create(&labels).clone(),
+            seconds: self.calendly_seconds.get_or_create(&labels).clone(),
+        };
+        count(&series);
+        let mut known = self
+            .call_series
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !known.iter().any(these) {
+            known.push(series);
+        }
     }
 
     fn refused_for_budget(&self, _endpoint: &'static str) {
@@ -321,6 +356,28 @@ mod tests {
             r#"db_pool_connections{state="idle"} 1"#,
             "db_pool_max_connections 8",
             "db_pool_waiting_requests 2",
+        ] {
+            assert!(text.contains(line), "{line} not in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn every_call_counts_in_its_series_the_first_and_those_after() {
+        let metrics = Metrics::new();
+        for outcome in [200, 200, 429, 200].map(CallOutcome::Status) {
+            metrics.observe("/users/me", outcome, Duration::from_millis(2));
+        }
+        metrics.observe(
+            "/event_types",
+            CallOutcome::Failed,
+            Duration::from_millis(2),
+        );
+        let text = metrics.render();
+        for line in [
+            r#"calendly_calls_total{endpoint="/users/me",status="200"} 3"#,
+            r#"calendly_calls_total{endpoint="/users/me",status="429"} 1"#,
+            r#"calendly_calls_total{endpoint="/event_types",status="failed"} 1"#,
+            r#"calendly_call_duration_seconds_count{endpoint="/users/me",status="200"} 3"#,
         ] {
             assert!(text.contains(line), "{line} not in:\n{text}");
         }
