@@ -152,6 +152,7 @@ pub(crate) fn available_times(body: &Bytes) -> Result<Vec<AvailableTime>, Provid
 
 /// The available times of any answer, each object read by serde unless it is flat.
 fn parsed_available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderError> {
+    let mut day = LastDay::default();
     timed(body, "available time", |raw| {
         let object = raw.get();
         let fields = match flat::fields(object, flat::AVAILABLE_TIME_KEYS) {
@@ -169,11 +170,7 @@ fn parsed_available_times(body: &Bytes) -> Result<Vec<AvailableTime>, ProviderEr
             _ => serde_json::from_str(object).map_err(|e| malformed("available time", e))?,
         };
         Ok(AvailableTime {
-            start_time: time(
-                &fields.start_time,
-                "available time's start_time",
-                &mut LastDay::default(),
-            )?,
+            start_time: time(&fields.start_time, "available time's start_time", &mut day)?,
             // Read leniently: only slots show them, and without them when they are odd.
             seats_left: fields
                 .invitees_remaining
@@ -217,18 +214,15 @@ fn plain_available_times(body: &Bytes) -> Option<Vec<AvailableTime>> {
 }
 
 pub(crate) fn busy_times(body: &Bytes) -> Result<Vec<BusyTime>, ProviderError> {
+    let mut day = LastDay::default();
     timed(body, "busy time", |raw| {
         let Interval {
             start_time,
             end_time,
         } = serde_json::from_str(raw.get()).map_err(|e| malformed("busy time", e))?;
         Ok(BusyTime {
-            start_time: time(
-                &start_time,
-                "busy time's start_time",
-                &mut LastDay::default(),
-            )?,
-            end_time: time(&end_time, "busy time's end_time", &mut LastDay::default())?,
+            start_time: time(&start_time, "busy time's start_time", &mut day)?,
+            end_time: time(&end_time, "busy time's end_time", &mut day)?,
             json: kept(body, raw),
         })
     })
@@ -303,7 +297,7 @@ fn calendly_time(text: &str, day: &mut LastDay) -> Option<DateTime<Utc>> {
 fn timed<T>(
     body: &Bytes,
     what: &str,
-    read: impl Fn(&RawValue) -> Result<T, ProviderError>,
+    read: impl FnMut(&RawValue) -> Result<T, ProviderError>,
 ) -> Result<Vec<T>, ProviderError> {
     let list: Collection<'_> =
         serde_json::from_slice(body).map_err(|e| malformed(&format!("{what} list"), e))?;
