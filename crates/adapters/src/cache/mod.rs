@@ -20,6 +20,7 @@ mod answers;
 mod compact;
 mod encoding;
 mod forgetting;
+mod front;
 mod generations;
 mod hold;
 mod in_flight;

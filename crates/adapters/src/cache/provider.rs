@@ -13,6 +13,7 @@ use moka::future::Cache;
 
 use super::answers::AnswerStore;
 use super::compact::CompactTimes;
+use super::front::TypesFront;
 use super::generations::{Generation, Generations};
 use super::merge::{merged_busy, merged_times};
 use super::packed::{Dictionary, PackedEventTypes};
@@ -120,6 +121,12 @@ impl KeptTypes {
         }
     }
 
+    /// Whether they are still to be served: the store's entry lives as long from a moment
+    /// later, when it was put there.
+    pub(super) fn alive(&self) -> bool {
+        self.kept_at.elapsed() < self.lives
+    }
+
     /// The event types: those kept ready, or else unpacked (and kept ready if `budget` has
     /// room); `None` if they do not unpack.
     pub(super) fn types(&self, budget: &Arc<ReadyBudget>) -> Option<Arc<[EventType]>> {
@@ -159,6 +166,8 @@ type EventTypesStore = Cache<(CalendlyUserUri, u64), Arc<KeptTypes>, RandomState
 
 pub(super) struct Stores {
     pub(super) event_types: Option<EventTypesStore>,
+    /// What `event_types` holds, found without its bookkeeping (see [`super::front`]).
+    pub(super) types_front: Arc<TypesFront>,
     /// What every account's event types are compressed against.
     pub(super) dictionary: Dictionary,
     pub(super) available: Option<WindowStore<CompactTimes>>,
@@ -190,6 +199,7 @@ impl fmt::Debug for ProviderCache {
                 "event_types",
                 &count(self.stores.event_types.as_ref().map(Cache::entry_count)),
             )
+            .field("event_types_front", &self.stores.types_front.len())
             .field(
                 "available_subjects",
                 &count(
@@ -218,9 +228,19 @@ impl ProviderCache {
             settings.event_types_max_bytes,
             settings.event_types_max_accounts,
         );
+        // The store takes in more than it keeps until it next sweeps: room for twice as many.
+        let types_front = Arc::new(TypesFront::new(
+            usize::try_from(type_entries.saturating_mul(2)).unwrap_or(usize::MAX),
+        ));
+        let front = Arc::clone(&types_front);
         let event_types = (!settings.event_types_ttl.is_zero()).then(|| {
             Cache::builder()
                 .expire_after(Lives)
+                .eviction_listener(
+                    move |key: Arc<(CalendlyUserUri, u64)>, kept: Arc<KeptTypes>, _| {
+                        front.dropped(&key.0, key.1, &kept);
+                    },
+                )
                 .max_capacity(type_bytes)
                 .weigher(
                     move |key: &(CalendlyUserUri, u64), types: &Arc<KeptTypes>| {
@@ -265,6 +285,7 @@ impl ProviderCache {
         Self {
             stores: Arc::new(Stores {
                 event_types,
+                types_front,
                 dictionary: Dictionary::default(),
                 available,
                 busy,

@@ -60,11 +60,24 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
         let Some(cache) = &self.cache.stores.event_types else {
             return self.inner.event_types(token, account).await;
         };
-        let key = (account.clone(), self.cache.generations(account).event_types);
+        let generation = self.cache.generations(account).event_types;
         let ready = &self.cache.stores.ready;
-        if let Some(kept) = cache.get(&key).await.and_then(|kept| kept.types(ready)) {
+        let front = &self.cache.stores.types_front;
+        if let Some(found) = front.get(account, generation, ready) {
+            if found.touch {
+                // For the store's policy: the account is asked about.
+                let _ = cache.get(&(account.clone(), generation)).await;
+            }
             self.cache.observe(CacheKind::EventTypes, true);
-            return Ok(kept);
+            return Ok(found.types);
+        }
+        let key = (account.clone(), generation);
+        if let Some(kept) = cache.get(&key).await
+            && let Some(types) = kept.types(ready)
+        {
+            front.put(account, generation, &kept);
+            self.cache.observe(CacheKind::EventTypes, true);
+            return Ok(types);
         }
         self.cache.observe(CacheKind::EventTypes, false);
         // The provider's (boxed) future is made only on a miss, when the block is first polled.
@@ -88,6 +101,7 @@ impl<P: SchedulingProvider> SchedulingProvider for CachedScheduling<P> {
             .try_get_with(key, load)
             .await
             .map_err(Arc::unwrap_or_clone)?;
+        front.put(account, generation, &kept);
         kept.types(ready).ok_or_else(|| ProviderError::Unavailable {
             reason: "kept event types did not unpack".into(),
         })

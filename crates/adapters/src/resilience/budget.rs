@@ -249,7 +249,11 @@ impl RateBudgets {
         if accounts.len() > PRUNE_ABOVE {
             accounts.retain(|_, budget| budget.resets_at > now);
         }
-        let budget = accounts.entry(account.clone()).or_insert(heard);
+        // The account's key is copied only when it is new (as usual, it is known).
+        let budget = match accounts.get_mut(account) {
+            Some(budget) => budget,
+            None => accounts.entry(account.clone()).or_insert(heard),
+        };
         let current = budget.resets_at > now;
         if current && heard.resets_at + SAME_WINDOW <= budget.resets_at {
             // An answer of the window before, arrived late: the new window's figures stand.

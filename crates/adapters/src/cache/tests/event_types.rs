@@ -93,3 +93,60 @@ async fn a_zero_ttl_remembers_nothing() {
     first_uri(&scheduling, "A").await;
     assert_eq!(calls(&scheduling), 2);
 }
+
+#[tokio::test]
+async fn the_front_keeps_only_what_the_store_keeps() {
+    // Room for two accounts' event types.
+    let mut small = settings(Duration::from_secs(60));
+    small.event_types_max_accounts = 2;
+    small.event_types_max_bytes = 2 << 16;
+    let (cache, scheduling, _) = cached_with(small, Counting::default());
+    let ids = ["A", "B", "C", "D", "E", "F"];
+    for id in ids {
+        first_uri(&scheduling, id).await;
+        first_uri(&scheduling, id).await;
+    }
+    let store = cache.stores.event_types.as_ref().expect("kept");
+    store.run_pending_tasks().await;
+    let front = &cache.stores.types_front;
+    assert!(store.entry_count() <= 2, "{}", store.entry_count());
+    let ready = &cache.stores.ready;
+    let mut fronted = 0;
+    for id in ids {
+        let generation = cache.generations(&account(id)).event_types;
+        if front.get(&account(id), generation, ready).is_some() {
+            fronted += 1;
+            assert!(store.contains_key(&(account(id), generation)), "{id}");
+        }
+    }
+    assert_eq!(
+        front.len(),
+        fronted,
+        "the front holds no account the store dropped"
+    );
+    // A dropped account is asked for again.
+    let before = calls(&scheduling);
+    for id in ids {
+        first_uri(&scheduling, id).await;
+    }
+    assert!(calls(&scheduling) > before);
+}
+
+#[tokio::test]
+async fn a_forgotten_account_is_not_served_from_the_front() {
+    let (cache, scheduling) = cached(Duration::from_secs(60), Counting::default());
+    first_uri(&scheduling, "A").await;
+    first_uri(&scheduling, "A").await;
+    assert_eq!(cache.stores.types_front.len(), 1);
+    cache.forget(&account("A")).await;
+    first_uri(&scheduling, "A").await;
+    assert_eq!(calls(&scheduling), 2);
+    cache.hearing(false).await;
+    first_uri(&scheduling, "A").await;
+    first_uri(&scheduling, "A").await;
+    assert_eq!(
+        calls(&scheduling),
+        4,
+        "not hearing: every look its own generation"
+    );
+}
