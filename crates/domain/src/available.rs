@@ -77,27 +77,40 @@ impl TimeList {
     }
 
     /// The JSON of `self.times[within]`, comma-separated, as one piece when written so.
-    fn joined_json(&self, within: &Range<usize>) -> Option<&[u8]> {
+    fn joined_json(&self, within: &Range<usize>) -> Option<JsonPiece<'_>> {
         let (joined, starts) = self.joined.as_ref()?;
         let first = *starts.get(within.start)? as usize;
         let last = self.times.get(within.end.checked_sub(1)?)?;
         let end = *starts.get(within.end - 1)? as usize + last.json.as_bytes().len();
-        joined.get(first..end)
+        joined
+            .get(first..end)
+            .map(|_| JsonPiece::Run(joined, first..end))
     }
 }
 
-/// A piece of an answer's JSON: one time's, or a run's, comma-separated.
+/// A piece of an answer's JSON: one time's, or a run's, comma-separated; in the buffer it
+/// was read into or written in, which the piece can share without a copy.
 #[derive(Debug, Clone)]
 pub enum JsonPiece<'a> {
-    One(&'a [u8]),
-    Run(&'a [u8]),
+    One(&'a RawJson),
+    Run(&'a Bytes, Range<usize>),
+}
+
+impl JsonPiece<'_> {
+    /// The piece, sharing its buffer.
+    pub fn shared(&self) -> Bytes {
+        match self {
+            Self::One(json) => json.shared(),
+            Self::Run(bytes, within) => bytes.slice(within.clone()),
+        }
+    }
 }
 
 impl AsRef<[u8]> for JsonPiece<'_> {
     fn as_ref(&self) -> &[u8] {
         match self {
-            Self::One(bytes) => bytes,
-            Self::Run(bytes) => bytes,
+            Self::One(json) => json.as_bytes(),
+            Self::Run(bytes, within) => &bytes[within.clone()],
         }
     }
 }
@@ -127,12 +140,12 @@ impl AvailableTimes {
     pub fn json_pieces(&self) -> impl Iterator<Item = JsonPiece<'_>> + Clone {
         self.runs.iter().flat_map(|(times, within)| {
             let (joined, each) = match times.joined_json(within) {
-                Some(joined) => (Some(JsonPiece::Run(joined)), &[][..]),
+                Some(joined) => (Some(joined), &[][..]),
                 None => (None, &times.times[within.clone()]),
             };
             joined
                 .into_iter()
-                .chain(each.iter().map(|time| JsonPiece::One(time.json.as_bytes())))
+                .chain(each.iter().map(|time| JsonPiece::One(&time.json)))
         })
     }
 

@@ -274,6 +274,11 @@ impl RawJson {
         &self.0
     }
 
+    /// The JSON, sharing its buffer.
+    pub fn shared(&self) -> Bytes {
+        self.0.clone()
+    }
+
     pub fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.0)
     }

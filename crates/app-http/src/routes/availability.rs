@@ -9,7 +9,7 @@ use utoipa::openapi::schema::SchemaFormat;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::raw_json::{calendly_object, json_pieces};
+use super::raw_json::{calendly_object, json_shared};
 use crate::auth::AuthenticatedUser;
 use crate::error::{
     ApiError, CALENDLY_BAD_ARGUMENT, CALENDLY_CONFLICT, CALENDLY_FORBIDDEN, CALENDLY_NOT_CONNECTED,
@@ -86,7 +86,7 @@ pub async fn check_availability(
             .transpose()?,
     };
     let times = state.service.check_availability(&user_id, query).await?;
-    Ok(json_pieces(r#"{"collection":"#, times.json_pieces(), "}"))
+    Ok(json_shared(r#"{"collection":["#, times.json_pieces(), "]}"))
 }
 
 /// `start_time` and `end_time`, both required (422 when one is missing).
