@@ -16,7 +16,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use domain::{CalendlyUserUri, EventType};
 
-use super::provider::KeptTypes;
+use super::kept_types::KeptTypes;
 use super::ready::ReadyBudget;
 use crate::hashing::HashMap;
 

@@ -24,6 +24,7 @@ mod front;
 mod generations;
 mod hold;
 mod in_flight;
+mod kept_types;
 mod merge;
 mod numbering;
 mod packed;

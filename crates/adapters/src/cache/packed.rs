@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn kept_event_types_are_unpacked_once_while_the_budget_has_room() {
-        use super::super::provider::KeptTypes;
+        use super::super::kept_types::KeptTypes;
         use super::super::ready::ReadyBudget;
 
         let types = four("ALICE");

@@ -2,12 +2,12 @@
 //! generations, and the tier under it that every instance shares.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventType, EventTypeUri};
+use domain::{AccountCache, BusyTime, CalendlyUserUri, Clock, EventTypeUri};
 use moka::Expiry;
 use moka::future::Cache;
 
@@ -15,9 +15,10 @@ use super::answers::AnswerStore;
 use super::compact::CompactTimes;
 use super::front::TypesFront;
 use super::generations::{Generation, Generations};
+use super::kept_types::KeptTypes;
 use super::merge::{merged_busy, merged_times};
-use super::packed::{Dictionary, PackedEventTypes};
-use super::ready::{ReadyBudget, Reservation};
+use super::packed::Dictionary;
+use super::ready::ReadyBudget;
 use super::shared::SharedAnswers;
 use super::store::{SubjectKey, WindowStore};
 
@@ -94,57 +95,6 @@ pub struct CacheSettings {
 fn weight(bytes: usize, (max_bytes, max_entries): (u64, u64)) -> u32 {
     let floor = max_bytes / max_entries.max(1);
     u32::try_from(u64::try_from(bytes).unwrap_or(u64::MAX).max(floor)).unwrap_or(u32::MAX)
-}
-
-/// An account's event types, and how long they are kept from when they were stored (less
-/// than the TTL when they came from the shared tier already aged).
-#[derive(Debug)]
-pub(super) struct KeptTypes {
-    pub(super) packed: PackedEventTypes,
-    pub(super) lives: Duration,
-    /// When they were kept here.
-    pub(super) kept_at: tokio::time::Instant,
-    /// Their number among everything kept (see [`super::numbering::numbered`]).
-    pub(super) number: u64,
-    /// Unpacked, once read while the budget had room.
-    pub(super) ready: OnceLock<(Arc<[EventType]>, Reservation)>,
-}
-
-impl KeptTypes {
-    pub(super) fn new(packed: PackedEventTypes, lives: Duration) -> Self {
-        Self {
-            packed,
-            lives,
-            kept_at: tokio::time::Instant::now(),
-            number: super::numbering::numbered(),
-            ready: OnceLock::new(),
-        }
-    }
-
-    /// Whether they are still to be served: the store's entry lives as long from a moment
-    /// later, when it was put there.
-    pub(super) fn alive(&self) -> bool {
-        self.kept_at.elapsed() < self.lives
-    }
-
-    /// The event types: those kept ready, or else unpacked (and kept ready if `budget` has
-    /// room); `None` if they do not unpack.
-    pub(super) fn types(&self, budget: &Arc<ReadyBudget>) -> Option<Arc<[EventType]>> {
-        if let Some((types, _)) = self.ready.get() {
-            return Some(Arc::clone(types));
-        }
-        let types = self.packed.unpack()?;
-        let bytes = types
-            .iter()
-            .map(|t| size_of::<EventType>() + t.uri.as_str().len() + t.json.as_bytes().len() + 32)
-            .sum::<usize>()
-            + 64;
-        if let Some(held) = budget.reserve(bytes) {
-            // Unpacked by another reader meanwhile: its copy is kept, these bytes given back.
-            let _ = self.ready.set((Arc::clone(&types), held));
-        }
-        Some(types)
-    }
 }
 
 /// Each entry lives as long as it says.

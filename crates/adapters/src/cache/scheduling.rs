@@ -11,8 +11,9 @@ use domain::{
 use futures::TryFutureExt;
 
 use super::compact::CompactTimes;
+use super::kept_types::KeptTypes;
 use super::packed::PackedEventTypes;
-use super::provider::{CacheKind, KeptTypes, ProviderCache};
+use super::provider::{CacheKind, ProviderCache};
 use super::shared::Answers;
 use super::store::{Fetches, Loaded};
 use super::windows::touched;
