@@ -86,7 +86,7 @@ pub async fn check_availability(
             .transpose()?,
     };
     let times = state.service.check_availability(&user_id, query).await?;
-    Ok(json_shared(r#"{"collection":["#, times.json_pieces(), "]}"))
+    Ok(json_shared(r#"{"collection":"#, times.json_pieces(), "}"))
 }
 
 /// `start_time` and `end_time`, both required (422 when one is missing).

@@ -56,30 +56,31 @@ where
 /// piece sent apart costs the HTTP layer a step of its own).
 const MOST_SHARED: usize = 8;
 
-/// A 200 whose JSON body is `open`, the pieces comma-separated, then `close` (the brackets
-/// are `open`'s and `close`'s). A few pieces (as usual: a run of times read or kept in one
+/// The body of [`json_pieces`]: a few pieces (as usual, a run of times read or kept in one
 /// buffer) are sent from their buffers, which the HTTP layer copies once into what it writes;
 /// many are written into one buffer first, as [`json_pieces`] does.
-pub fn json_shared<'a, I>(open: &'static str, pieces: I, close: &'static str) -> HttpResponse
+pub fn json_shared<'a, I>(prefix: &'static str, pieces: I, suffix: &'static str) -> HttpResponse
 where
     I: Iterator<Item = JsonPiece<'a>> + Clone,
 {
     if pieces.clone().nth(MOST_SHARED).is_some() {
-        let (open, close) = (
-            open.strip_suffix('[').unwrap_or(open),
-            close.strip_prefix(']').unwrap_or(close),
-        );
-        return json_pieces(open, pieces, close);
+        return json_pieces(prefix, pieces, suffix);
     }
-    let mut chunks = Vec::with_capacity(2 * MOST_SHARED + 1);
-    chunks.push(Bytes::from_static(open.as_bytes()));
+    let mut chunks = Vec::with_capacity(2 * MOST_SHARED + 3);
+    if !prefix.is_empty() {
+        chunks.push(Bytes::from_static(prefix.as_bytes()));
+    }
+    chunks.push(Bytes::from_static(b"["));
     for (i, piece) in pieces.enumerate() {
         if i > 0 {
             chunks.push(Bytes::from_static(b","));
         }
         chunks.push(piece.shared());
     }
-    chunks.push(Bytes::from_static(close.as_bytes()));
+    chunks.push(Bytes::from_static(b"]"));
+    if !suffix.is_empty() {
+        chunks.push(Bytes::from_static(suffix.as_bytes()));
+    }
     let size = chunks.iter().map(|chunk| chunk.len() as u64).sum();
     HttpResponse::Ok()
         .content_type(ContentType::json())
@@ -181,7 +182,7 @@ mod tests {
             .collect();
         for count in [0, 1, 2, MOST_SHARED, MOST_SHARED + 1, MOST_SHARED + 2] {
             let pieces = values[..count].iter().map(JsonPiece::One);
-            let body = json_shared(r#"{"collection":["#, pieces, "]}").into_body();
+            let body = json_shared(r#"{"collection":"#, pieces, "}").into_body();
             // One buffer to hand over only when copied into one.
             let body = match body.try_into_bytes() {
                 Ok(bytes) => {
@@ -208,7 +209,7 @@ mod tests {
     async fn a_run_is_sent_from_the_buffer_it_was_read_into() {
         let buffer = Bytes::from_static(br#"{"collection":[{"n":1},{"n":2}]}"#);
         let run = JsonPiece::Run(&buffer, 15..30);
-        let mut body = json_shared("[", std::iter::once(run), "]").into_body();
+        let mut body = json_shared("", std::iter::once(run), "").into_body();
         let mut chunks = Vec::new();
         while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await {
             chunks.push(chunk.expect("chunk"));
